@@ -1,0 +1,3 @@
+//! The few hydrated components. Everything else on a page is plain server-rendered HTML.
+
+pub mod live_status;

@@ -1,0 +1,164 @@
+//! Server-rendered pages. Each page is a component that takes plain data; the server loads the
+//! data, renders the page to HTML with [`render_document`], and only islands ship wasm.
+
+pub mod admin;
+pub mod auth;
+pub mod dashboard;
+pub mod status;
+
+use leptos::prelude::*;
+
+/// What the app shell needs to know about the viewer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Viewer {
+    /// Display name of the logged-in user; `None` for anonymous visitors.
+    pub name: Option<String>,
+    /// True for admins (shows the admin navigation).
+    pub is_admin: bool,
+    /// The session's CSRF token, for the logout form.
+    pub csrf: Option<String>,
+}
+
+/// Which navigation entry is current.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Nav {
+    /// The signed-in home page.
+    Dashboard,
+    /// The public status page.
+    Status,
+    /// Admin: status components.
+    Components,
+    /// The login page.
+    Login,
+    /// None of the above (error pages).
+    Other,
+}
+
+/// The app shell: header with navigation, main content, footer.
+#[component]
+pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
+    let signed_in = viewer.name.is_some();
+    let current = move |n: Nav| if n == nav { Some("page") } else { None };
+    view! {
+        <a class="skip" href="#main">"Skip to content"</a>
+        <header class="topbar">
+            <a class="brand" href="/">"Firstline"</a>
+            <nav aria-label="Main">
+                <ul>
+                    {signed_in.then(|| view! {
+                        <li><a href="/dashboard" aria-current=current(Nav::Dashboard)>"Home"</a></li>
+                    })}
+                    <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
+                    {viewer.is_admin.then(|| view! {
+                        <li><a href="/admin/components" aria-current=current(Nav::Components)>"Components"</a></li>
+                    })}
+                    {match (viewer.name.clone(), viewer.csrf.clone()) {
+                        (Some(name), Some(csrf)) => view! {
+                            <li class="account">
+                                <form method="post" action="/logout" class="inline">
+                                    <input type="hidden" name="csrf" value=csrf/>
+                                    <button type="submit" class="link" title=format!("Signed in as {name}")>"Log out"</button>
+                                </form>
+                            </li>
+                        }.into_any(),
+                        _ => view! {
+                            <li class="account"><a href="/login" aria-current=current(Nav::Login)>"Log in"</a></li>
+                        }.into_any(),
+                    }}
+                </ul>
+            </nav>
+        </header>
+        <main id="main">{children()}</main>
+        <footer class="footer">
+            <p>"Powered by Firstline: on-call, paging and status pages."</p>
+        </footer>
+    }
+}
+
+static PKG_DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Sets the URL path of the versioned asset directory (`pkg/<version>`), once at start-up.
+pub fn set_pkg_dir(dir: String) {
+    let _ = PKG_DIR.set(dir);
+}
+
+fn pkg_dir() -> &'static str {
+    PKG_DIR.get().map(String::as_str).unwrap_or("pkg")
+}
+
+/// Renders a full HTML document. `hydrate` carries the Leptos options when the page has islands
+/// (only then is the wasm loaded).
+pub fn render_document<V: IntoView + 'static>(
+    title: &str,
+    hydrate: Option<leptos::config::LeptosOptions>,
+    description: Option<&str>,
+    body: impl FnOnce() -> V,
+) -> String {
+    let owner = Owner::new();
+    let html = owner.with(|| {
+        let head_scripts = hydrate.map(|options| {
+            view! { <HydrationScripts options=options islands=true/> }
+        });
+        let title = title.to_string();
+        let description = description.map(|d| view! { <meta name="description" content=d.to_string()/> });
+        view! {
+            <html lang="en">
+                <head>
+                    <meta charset="utf-8"/>
+                    <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                    <meta name="color-scheme" content="light dark"/>
+                    <title>{title}</title>
+                    {description}
+                    <link rel="stylesheet" href=format!("/{}/firstline.css", pkg_dir())/>
+                    <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                    {head_scripts}
+                </head>
+                <body>{body()}</body>
+            </html>
+        }
+        .to_html()
+    });
+    format!("<!DOCTYPE html>{html}")
+}
+
+/// A page that says what went wrong and what to do next.
+#[component]
+pub fn ErrorPage(
+    viewer: Viewer,
+    /// The HTTP status code, shown small.
+    code: u16,
+    /// One-line headline.
+    title: String,
+    /// What happened and what to do.
+    message: String,
+    /// Offer a login link (for 401) that returns to this path.
+    login_next: Option<String>,
+) -> impl IntoView {
+    view! {
+        <Shell viewer=viewer nav=Nav::Other>
+            <section class="card narrow">
+                <p class="muted">{format!("Error {code}")}</p>
+                <h1>{title}</h1>
+                <p>{message}</p>
+                {login_next.map(|next| view! {
+                    <p><a class="button" href=format!("/login?next={}", urlencode(&next))>"Log in"</a></p>
+                })}
+                <p><a href="/status">"Go to the status page"</a></p>
+            </section>
+        </Shell>
+    }
+}
+
+/// Percent-encodes a string for use in a query parameter.
+pub fn urlencode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}

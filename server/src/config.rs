@@ -1,0 +1,166 @@
+//! Configuration: defaults, then an optional TOML file, then `FIRSTLINE_*` environment variables.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+
+/// The settings a running Firstline needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `sqlite://PATH` (default `sqlite://firstline.db` in the working directory) or `postgres://...`.
+    pub database_url: String,
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Public URL (links in mails and feeds; `https` turns on `Secure` cookies).
+    pub base_url: String,
+    /// Secret key; when absent one is generated and stored in the database on first start.
+    pub secret_key: Option<String>,
+    /// Log as JSON lines instead of human-readable text.
+    pub log_json: bool,
+}
+
+/// The TOML file's shape; every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    database_url: Option<String>,
+    listen: Option<String>,
+    base_url: Option<String>,
+    secret_key: Option<String>,
+    log_format: Option<String>,
+}
+
+/// Names of the environment variables, as `--help` lists them.
+pub const ENV_HELP: &str = "\
+Configuration (a TOML file given with --config; environment variables override it):
+  FIRSTLINE_DATABASE_URL  database_url  sqlite://PATH (default sqlite://firstline.db) or postgres://USER@HOST/DB
+  FIRSTLINE_LISTEN        listen        host:port to listen on (default 127.0.0.1:3000)
+  FIRSTLINE_BASE_URL      base_url      public URL, used in links and cookie flags (default http://LISTEN)
+  FIRSTLINE_SECRET_KEY    secret_key    secret for session hashing; generated and stored on first start if unset
+  FIRSTLINE_LOG_FORMAT    log_format    text (default) or json; RUST_LOG sets the level (default info)";
+
+impl Config {
+    /// Loads the file at `path` (if any) and applies environment overrides from `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Config> {
+        let file: FileConfig = match path {
+            Some(p) => {
+                let text = std::fs::read_to_string(p)
+                    .with_context(|| format!("reading config file {}", p.display()))?;
+                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let pick = |var: &str, file_value: Option<String>| {
+            env(var).filter(|v| !v.trim().is_empty()).or(file_value)
+        };
+        let database_url = pick("FIRSTLINE_DATABASE_URL", file.database_url)
+            .unwrap_or_else(|| "sqlite://firstline.db".to_string());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
+            bail!("database_url: must start with sqlite:// or postgres:// (got {database_url:?})");
+        }
+        let listen_raw =
+            pick("FIRSTLINE_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:3000".to_string());
+        let listen: SocketAddr = listen_raw
+            .parse()
+            .with_context(|| format!("listen: {listen_raw:?} is not host:port (e.g. 127.0.0.1:3000)"))?;
+        let base_url = pick("FIRSTLINE_BASE_URL", file.base_url)
+            .unwrap_or_else(|| format!("http://{listen}"))
+            .trim_end_matches('/')
+            .to_string();
+        if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+            bail!("base_url: must start with http:// or https:// (got {base_url:?})");
+        }
+        let secret_key = pick("FIRSTLINE_SECRET_KEY", file.secret_key);
+        if let Some(k) = &secret_key {
+            if k.len() < 32 {
+                bail!("secret_key: must be at least 32 characters");
+            }
+        }
+        let log_json = match pick("FIRSTLINE_LOG_FORMAT", file.log_format).as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => bail!("log_format: must be text or json (got {other:?})"),
+        };
+        Ok(Config {
+            database_url,
+            listen,
+            base_url,
+            secret_key,
+            log_json,
+        })
+    }
+
+    /// True when cookies must carry `Secure`.
+    pub fn secure_cookies(&self) -> bool {
+        self.base_url.starts_with("https://")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn defaults() {
+        let c = Config::load(None, env_of(&[])).unwrap();
+        assert_eq!(c.database_url, "sqlite://firstline.db");
+        assert_eq!(c.listen.to_string(), "127.0.0.1:3000");
+        assert_eq!(c.base_url, "http://127.0.0.1:3000");
+        assert!(!c.secure_cookies());
+        assert!(c.secret_key.is_none());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("firstline.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:4000\"\nbase_url = \"https://status.example.org/\"\nlog_format = \"json\"\n",
+        )
+        .unwrap();
+        let c = Config::load(Some(&path), env_of(&[("FIRSTLINE_LISTEN", "0.0.0.0:5000")])).unwrap();
+        assert_eq!(c.listen.to_string(), "0.0.0.0:5000");
+        assert_eq!(c.base_url, "https://status.example.org");
+        assert!(c.secure_cookies());
+        assert!(c.log_json);
+    }
+
+    #[test]
+    fn bad_values_name_the_field() {
+        for (var, val, field) in [
+            ("FIRSTLINE_LISTEN", "nope", "listen"),
+            ("FIRSTLINE_DATABASE_URL", "mysql://x", "database_url"),
+            ("FIRSTLINE_BASE_URL", "status.example.org", "base_url"),
+            ("FIRSTLINE_SECRET_KEY", "short", "secret_key"),
+            ("FIRSTLINE_LOG_FORMAT", "xml", "log_format"),
+        ] {
+            let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
+            assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");
+        }
+    }
+
+    #[test]
+    fn unknown_file_key_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "lisen = \"x\"\n").unwrap();
+        let err = Config::load(Some(&path), env_of(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+}

@@ -1,0 +1,93 @@
+//! The axum router: pages, forms, live events, health checks and assets.
+
+pub mod admin;
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod health;
+pub mod pages;
+pub mod session;
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::state::AppState;
+use error::AppError;
+
+/// Largest accepted request body (forms are small).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the whole application.
+pub fn router(state: AppState) -> Router {
+    let pages = Router::new()
+        .route("/", get(pages::home))
+        .route("/status", get(pages::status_page))
+        .route("/dashboard", get(pages::dashboard))
+        .route("/login", get(auth::login_form).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/admin/components", get(admin::list).post(admin::create))
+        .route("/admin/components/{id}", get(admin::edit_form).post(admin::update))
+        .route("/admin/components/{id}/status", post(admin::set_status))
+        .route("/admin/components/{id}/delete", post(admin::delete))
+        .fallback(pages::not_found)
+        .layer(CompressionLayer::new())
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-store"),
+        ));
+    Router::new()
+        .route("/events/status", get(events::status))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/pkg/{version}/{*file}", get(pkg_asset))
+        .route("/favicon.svg", get(favicon))
+        .merge(pages)
+        .layer(middleware::from_fn_with_state(state.clone(), session::same_origin))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_FRAME_OPTIONS,
+            HeaderValue::from_static("DENY"),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// `/pkg/{version}/{file}`: immutable for the current version; older versions are not kept.
+async fn pkg_asset(
+    State(state): State<AppState>,
+    Path((version, file)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Response {
+    let Some(asset) = state.assets.get(&format!("pkg/{file}")) else {
+        return AppError::NotFound.into_response();
+    };
+    let cache = if version == state.assets.version() {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    asset.respond(&headers, cache)
+}
+
+async fn favicon(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    match state.assets.get("favicon.svg") {
+        Some(a) => a.respond(&headers, "public, max-age=86400"),
+        None => AppError::NotFound.into_response(),
+    }
+}

@@ -1,0 +1,63 @@
+//! Shared application state: one pool, the configuration, the live hub, the embedded assets.
+
+use std::sync::Arc;
+
+use app::ssr::store::Store;
+use leptos::config::LeptosOptions;
+use tokio::sync::watch;
+
+use crate::assets::Assets;
+use crate::config::Config;
+use crate::live::StatusHub;
+
+/// Cheap to clone; everything inside is shared.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The state's contents.
+pub struct Inner {
+    /// The database.
+    pub store: Store,
+    /// Settings.
+    pub config: Config,
+    /// Key for session token hashing.
+    pub secret: Vec<u8>,
+    /// Live status snapshot and subscribers.
+    pub hub: StatusHub,
+    /// Web assets.
+    pub assets: Assets,
+    /// Leptos options for the hydration scripts (versioned pkg path).
+    pub leptos: LeptosOptions,
+    /// The public page's name, e.g. "crates.io".
+    pub page_name: String,
+    /// Flips to true when the server is shutting down; long-lived streams end on it.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Wraps the parts.
+    pub fn new(inner: Inner) -> AppState {
+        AppState(Arc::new(inner))
+    }
+
+    /// Leptos options when the page should hydrate islands (only if the wasm was built).
+    pub fn hydration(&self) -> Option<LeptosOptions> {
+        self.assets.has_wasm().then(|| self.leptos.clone())
+    }
+
+    /// Name of the session cookie (`__Host-` prefixed when served over https).
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.config.secure_cookies() {
+            "__Host-firstline_session"
+        } else {
+            "firstline_session"
+        }
+    }
+}
