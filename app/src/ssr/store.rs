@@ -94,6 +94,25 @@ macro_rules! ensure_group {
     }};
 }
 
+/// How each backend starts a transaction that will write.
+trait WriteBegin: sqlx::Database {
+    const BEGIN: &'static str;
+}
+impl WriteBegin for sqlx::Sqlite {
+    // Take the write lock up front: a deferred transaction that reads first can fail with
+    // SQLITE_BUSY_SNAPSHOT when it later writes, which the busy timeout does not retry.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+}
+impl WriteBegin for sqlx::Postgres {
+    const BEGIN: &'static str = "BEGIN";
+}
+
+async fn begin_write<DB: WriteBegin>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    pool.begin_with(DB::BEGIN).await
+}
+
 /// Cheap to clone handle to the database pool.
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -393,7 +412,7 @@ impl Store {
     /// Replaces a user's password hash (and ends their sessions).
     pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
         let n = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = begin_write(p).await?;
             let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
                 .bind(password_hash)
                 .bind(user_id)
@@ -624,7 +643,7 @@ impl Store {
     ) -> Result<Component, StoreError> {
         let id = new_id();
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = begin_write(p).await?;
             let group_id = match &draft.group {
                 Some(name) => Some(ensure_group!(tx, name, draft.position, now)),
                 None => None,
@@ -666,7 +685,7 @@ impl Store {
         now: i64,
     ) -> Result<Component, StoreError> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = begin_write(p).await?;
             let old: Option<(String,)> = sqlx::query_as("SELECT status FROM components WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -722,7 +741,7 @@ impl Store {
         now: i64,
     ) -> Result<Component, StoreError> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = begin_write(p).await?;
             let old: Option<(String,)> = sqlx::query_as("SELECT status FROM components WHERE id = $1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
@@ -757,7 +776,7 @@ impl Store {
     /// Deletes a component and its history; removes its group if now empty.
     pub async fn delete_component(&self, id: &str) -> Result<(), StoreError> {
         on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = begin_write(p).await?;
             let n = sqlx::query("DELETE FROM components WHERE id = $1")
                 .bind(id)
                 .execute(&mut *tx)

@@ -1,0 +1,275 @@
+//! Test harness: throwaway databases (a temp SQLite file, or a database in a PostgreSQL cluster
+//! this test binary starts itself) and an in-process server with an HTTP client.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use app::ssr::store::Store;
+use firstline::config::Config;
+
+/// Which backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A fresh, empty database URL; the temp dir lives as long as the value.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl TestDb {
+    pub fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}/test.db", dir.path().display());
+                TestDb { url, _dir: Some(dir) }
+            }
+            Backend::Postgres => {
+                let cluster = pg_cluster();
+                let name = format!("t_{}", app::ssr::store::new_id());
+                let out = Command::new(&cluster.psql)
+                    .args(["-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"])
+                    .arg(format!("CREATE DATABASE {name}"))
+                    .output()
+                    .expect("run psql");
+                assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
+                TestDb {
+                    url: format!("postgres://postgres@127.0.0.1:{}/{name}", cluster.port),
+                    _dir: None,
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+}
+
+/// A PostgreSQL cluster started for this test process; stopped by a watchdog when it exits.
+pub struct PgCluster {
+    pub port: u16,
+    pub psql: PathBuf,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
+
+fn pg_bin_dir() -> PathBuf {
+    if let Ok(out) = Command::new("pg_config").arg("--bindir").output() {
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if p.join("initdb").exists() {
+            return p;
+        }
+    }
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .unwrap_or_default();
+    dirs.sort();
+    dirs.into_iter()
+        .rev()
+        .find(|d| d.join("initdb").exists())
+        .expect("PostgreSQL server binaries (initdb) not found: install the postgresql package")
+}
+
+/// Starts (once per test binary) a throwaway cluster. Panics loudly if it cannot start.
+pub fn pg_cluster() -> &'static PgCluster {
+    static CLUSTER: OnceLock<PgCluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let bin = pg_bin_dir();
+        let is_root = unsafe_geteuid() == 0;
+        let dir = tempfile::Builder::new().prefix("firstline-pg-").tempdir().expect("tempdir").keep();
+        let data = dir.join("data");
+        let port = free_port();
+        let as_pg = |cmd: &str| -> Command {
+            if is_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(bin.join(cmd));
+                c
+            } else {
+                Command::new(bin.join(cmd))
+            }
+        };
+        if is_root {
+            let ok = Command::new("chown").args(["-R", "postgres:postgres"]).arg(&dir).status().expect("chown");
+            assert!(ok.success(), "chown of the cluster directory failed");
+        }
+        let out = as_pg("initdb")
+            .args(["-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "-D"])
+            .arg(&data)
+            .output()
+            .expect("run initdb");
+        assert!(out.status.success(), "initdb failed: {}", String::from_utf8_lossy(&out.stderr));
+        // postgres runs under a watchdog shell that stops it and removes the data when this
+        // test process is gone, whatever way it ends.
+        let postgres = bin.join("postgres");
+        let runner = if is_root { "runuser -u postgres -- " } else { "" };
+        let script = format!(
+            "{runner}{pg} -D {data} -p {port} -c listen_addresses=127.0.0.1 -k {dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 >{dir}/log 2>&1 &\n\
+             PG=$!\n\
+             while kill -0 {parent} 2>/dev/null && kill -0 $PG 2>/dev/null; do sleep 0.5; done\n\
+             kill -INT $PG 2>/dev/null; wait $PG; rm -rf {dir}",
+            pg = postgres.display(),
+            data = data.display(),
+            dir = dir.display(),
+            parent = std::process::id(),
+        );
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start postgres watchdog");
+        let psql = bin.join("psql");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let ok = Command::new(&psql)
+                .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-U", "postgres", "-d", "postgres", "-c", "SELECT 1"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .map(|s| s.success())
+                .unwrap_or(false);
+            if ok {
+                break;
+            }
+            if Instant::now() > deadline {
+                let log = std::fs::read_to_string(dir.join("log")).unwrap_or_default();
+                panic!("PostgreSQL did not start within 30 s on port {port}:\n{log}");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        PgCluster { port, psql }
+    })
+}
+
+fn unsafe_geteuid() -> u32 {
+    // `id -u` keeps the harness free of libc bindings.
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .ok()
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(1000)
+}
+
+/// Test configuration for a database URL, on a random local port.
+pub fn config(url: &str) -> Config {
+    let env = |k: &str| match k {
+        "FIRSTLINE_DATABASE_URL" => Some(url.to_string()),
+        "FIRSTLINE_LISTEN" => Some("127.0.0.1:0".to_string()),
+        _ => None,
+    };
+    Config::load(None, env).expect("config")
+}
+
+/// A running in-process server with a cookie-keeping client that does not follow redirects.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub running: Option<firstline::Running>,
+    pub db: TestDb,
+}
+
+pub const ADMIN_EMAIL: &str = "admin@example.org";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+impl TestApp {
+    pub async fn start(backend: Backend) -> TestApp {
+        let db = TestDb::new(backend);
+        let store = db.store().await;
+        let running = firstline::start(config(&db.url), store).await.expect("start");
+        let base = format!("http://{}", running.addr);
+        TestApp {
+            base,
+            client: client(),
+            running: Some(running),
+            db,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn state(&self) -> &firstline::state::AppState {
+        &self.running.as_ref().expect("running").state
+    }
+
+    /// Creates a user directly in the store.
+    pub async fn create_user(&self, email: &str, password: &str, role: &str) {
+        let user = app::domain::account::NewUserInput {
+            email: email.into(),
+            name: "Test User".into(),
+            time_zone: "Europe/Berlin".into(),
+            role: role.into(),
+        }
+        .normalize()
+        .expect("valid user");
+        let hash = app::ssr::auth::hash_password(password).expect("hash");
+        self.state().store.create_user(&user, &hash, 1).await.expect("create user");
+    }
+
+    /// Creates the admin and logs the client in; returns the CSRF token from a page.
+    pub async fn login_admin(&self) -> String {
+        self.create_user(ADMIN_EMAIL, ADMIN_PASSWORD, "admin").await;
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// Logs in and returns the session's CSRF token.
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let r = self
+            .client
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", password), ("next", "/dashboard")])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login should redirect");
+        let page = self.get_text("/dashboard").await;
+        csrf_of(&page)
+    }
+
+    pub async fn get_text(&self, path: &str) -> String {
+        self.client.get(self.url(path)).send().await.expect("get").text().await.expect("body")
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+        self.client.post(self.url(path)).form(form).send().await.expect("post")
+    }
+
+    pub async fn stop(mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await.expect("stop");
+        }
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+/// Extracts the CSRF token from a rendered page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a csrf field") + marker.len();
+    let end = html[start..].find('"').expect("end quote") + start;
+    html[start..end].to_string()
+}
