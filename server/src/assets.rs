@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 /// The site directory cargo-leptos writes (CSS, `pkg/`, files from `public/`).
 #[derive(RustEmbed)]
-#[folder = "$CARGO_MANIFEST_DIR/../target/site"]
+#[folder = "../target/site"]
 #[allow_missing = true]
 struct Site;
 

@@ -51,6 +51,7 @@ impl StatusHub {
                     status: c.status,
                 },
                 group: c.group_name,
+                group_position: c.group_position,
                 position: c.position,
             })
             .collect();

@@ -301,12 +301,14 @@ pub struct ComponentRowView {
     pub component: PublicComponent,
     /// Its group name.
     pub group: Option<String>,
+    /// The group's position among groups.
+    pub group_position: i64,
     /// Position within the group.
     pub position: i64,
 }
 
-/// Groups and orders components for the page: groups by the smallest position of their
-/// members then name; members by position then name; ungrouped components first.
+/// Groups and orders components for the page: ungrouped components first, then groups by their
+/// position and name; members by position then name.
 pub fn build_snapshot(mut rows: Vec<ComponentRowView>, updated_at: String) -> StatusSnapshot {
     let indicator = derive_indicator(rows.iter().map(|r| r.component.status), []);
     rows.sort_by(|a, b| {
@@ -317,7 +319,7 @@ pub fn build_snapshot(mut rows: Vec<ComponentRowView>, updated_at: String) -> St
         match groups.iter_mut().find(|(_, g)| g.name == row.group) {
             Some((_, g)) => g.components.push(row.component),
             None => groups.push((
-                row.position,
+                row.group_position,
                 PublicGroup {
                     name: row.group,
                     components: vec![row.component],
@@ -429,15 +431,16 @@ mod tests {
         }
     }
 
-    fn row(name: &str, group: Option<&str>, position: i64, status: ComponentStatus) -> ComponentRowView {
+    fn row(name: &str, group: Option<(&str, i64)>, position: i64, status: ComponentStatus) -> ComponentRowView {
         ComponentRowView {
+            group_position: group.map(|g| g.1).unwrap_or(0),
             component: PublicComponent {
                 id: name.to_lowercase(),
                 name: name.into(),
                 description: None,
                 status,
             },
-            group: group.map(Into::into),
+            group: group.map(|g| g.0.into()),
             position,
         }
     }
@@ -446,10 +449,10 @@ mod tests {
     fn snapshot_groups_and_orders() {
         let snap = build_snapshot(
             vec![
-                row("Git index", Some("Index"), 2, Operational),
+                row("Git index", Some(("Index", 1)), 2, Operational),
                 row("Web UI", None, 1, Operational),
-                row("Sparse index", Some("Index"), 1, PartialOutage),
-                row("Downloads", Some("Delivery"), 5, Operational),
+                row("Sparse index", Some(("Index", 1)), 1, PartialOutage),
+                row("Downloads", Some(("Delivery", 2)), 5, Operational),
             ],
             "2026-11-24T00:00:00Z".into(),
         );

@@ -68,7 +68,7 @@ macro_rules! on_pool {
 
 /// Finds or creates the group named `$name` inside transaction `$tx`; evaluates to its id.
 macro_rules! ensure_group {
-    ($tx:ident, $name:expr, $position:expr, $now:expr) => {{
+    ($tx:ident, $name:expr, $now:expr) => {{
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT id FROM component_groups WHERE name = $1")
                 .bind($name)
@@ -80,11 +80,10 @@ macro_rules! ensure_group {
                 let gid = new_id();
                 sqlx::query(
                     "INSERT INTO component_groups (id, name, position, created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $4)",
+                     VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM component_groups), $3, $3)",
                 )
                 .bind(&gid)
                 .bind($name)
-                .bind($position)
                 .bind($now)
                 .execute(&mut *$tx)
                 .await?;
@@ -192,6 +191,8 @@ pub struct Component {
     pub group_id: Option<String>,
     /// Group name, if grouped.
     pub group_name: Option<String>,
+    /// The group's position among groups (0 when ungrouped).
+    pub group_position: i64,
     /// Position within its group.
     pub position: i64,
     /// Current status.
@@ -209,6 +210,7 @@ struct ComponentRow {
     description: Option<String>,
     group_id: Option<String>,
     group_name: Option<String>,
+    group_position: Option<i64>,
     position: i64,
     status: String,
     created_at: i64,
@@ -226,6 +228,7 @@ impl TryFrom<ComponentRow> for Component {
             description: r.description,
             group_id: r.group_id,
             group_name: r.group_name,
+            group_position: r.group_position.unwrap_or(0),
             position: r.position,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -259,7 +262,7 @@ fn map_unique(e: sqlx::Error, field: &'static str) -> StoreError {
     }
 }
 
-const COMPONENT_SELECT: &str = "SELECT c.id, c.name, c.description, c.group_id, g.name AS group_name, \
+const COMPONENT_SELECT: &str = "SELECT c.id, c.name, c.description, c.group_id, g.name AS group_name, g.position AS group_position, \
      c.position, c.status, c.created_at, c.updated_at \
      FROM components c LEFT JOIN component_groups g ON g.id = c.group_id";
 
@@ -645,7 +648,7 @@ impl Store {
         on_pool!(self, p => {
             let mut tx = begin_write(p).await?;
             let group_id = match &draft.group {
-                Some(name) => Some(ensure_group!(tx, name, draft.position, now)),
+                Some(name) => Some(ensure_group!(tx, name, now)),
                 None => None,
             };
             sqlx::query(
@@ -694,7 +697,7 @@ impl Store {
                 return Err(StoreError::NotFound);
             };
             let group_id = match &draft.group {
-                Some(name) => Some(ensure_group!(tx, name, draft.position, now)),
+                Some(name) => Some(ensure_group!(tx, name, now)),
                 None => None,
             };
             sqlx::query(

@@ -119,7 +119,7 @@ pub fn pg_cluster() -> &'static PgCluster {
             "{runner}{pg} -D {data} -p {port} -c listen_addresses=127.0.0.1 -k {dir} -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200 >{dir}/log 2>&1 &\n\
              PG=$!\n\
              while kill -0 {parent} 2>/dev/null && kill -0 $PG 2>/dev/null; do sleep 0.5; done\n\
-             kill -INT $PG 2>/dev/null; wait $PG; rm -rf {dir}",
+             kill -INT \"$(head -n 1 {data}/postmaster.pid 2>/dev/null)\" 2>/dev/null; wait $PG; rm -rf {dir}",
             pg = postgres.display(),
             data = data.display(),
             dir = dir.display(),

@@ -1,0 +1,110 @@
+// The public status page: readable without JavaScript, live with it, accessible.
+import { expect, test } from "@playwright/test";
+import { expectAccessible, loginAsAdmin } from "./helpers";
+
+const DEMO_COMPONENTS = [
+  "Web UI",
+  "API",
+  "Sparse index",
+  "Git index",
+  "Publishing",
+  "Downloads (static CDN)",
+];
+
+test("anonymous status page renders with JavaScript disabled", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const requests: string[] = [];
+  page.on("request", (r) => requests.push(r.url()));
+  await page.goto("/");
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("crates.io status");
+  await expect(page.getByRole("status").first()).toContainText("All Systems Operational");
+  for (const name of DEMO_COMPONENTS) {
+    await expect(page.locator(".component", { hasText: name })).toContainText("Operational");
+  }
+  for (const group of ["Website", "Index", "Crates"]) {
+    await expect(page.getByRole("heading", { level: 2, name: group })).toBeVisible();
+  }
+  // Groups keep the order they were created in.
+  await expect(page.locator(".group h2")).toHaveText(["Website", "Index", "Crates"]);
+  expect(requests.every((u) => u.startsWith("http://127.0.0.1"))).toBe(true);
+  await context.close();
+});
+
+test("an admin's status change reaches an open status page live, in under a second", async ({
+  page,
+  browser,
+}) => {
+  // A visitor already has the status page open, with the live island connected.
+  const visitor = await browser.newContext();
+  const open = await visitor.newPage();
+  await open.goto("/status");
+  await expect(open.locator(".live-line")).toContainText("Live", { timeout: 10_000 });
+  const sparse = open.locator(".component", { hasText: "Sparse index" });
+  await expect(sparse.locator(".pill")).toHaveText("Operational");
+
+  // The admin logs in (on this project's device) and changes Sparse index.
+  await loginAsAdmin(page, "/admin/components");
+  const row = page.locator(".admin-row", { hasText: "Sparse index" });
+  await row.getByLabel("Status of Sparse index").selectOption("partial_outage");
+  const [response] = await Promise.all([
+    page.waitForResponse((r) => r.url().includes("/status") && r.request().method() === "POST"),
+    row.getByRole("button", { name: "Update" }).click(),
+  ]);
+  const committedAt = Date.now();
+  expect(response.status()).toBe(303);
+  await expect(page.getByRole("status").filter({ hasText: "Sparse index is now" })).toHaveText(
+    "Sparse index is now: Partial outage.",
+  );
+
+  // The open page updates in place, without a reload.
+  await expect(sparse.locator(".pill")).toHaveText("Partial outage", { timeout: 1_000 });
+  const elapsed = Date.now() - committedAt;
+  expect(elapsed).toBeLessThan(1_000);
+  await expect(open.locator(".banner")).toHaveText("Partial System Outage");
+  expect(await open.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(1);
+
+  // Put it back for the next project, and see that arrive too.
+  await page.locator(".admin-row", { hasText: "Sparse index" }).getByLabel("Status of Sparse index").selectOption("operational");
+  await page.locator(".admin-row", { hasText: "Sparse index" }).getByRole("button", { name: "Update" }).click();
+  await expect(sparse.locator(".pill")).toHaveText("Operational");
+  await expect(open.locator(".banner")).toHaveText("All Systems Operational");
+  await visitor.close();
+});
+
+test("wrong password gets one clear message", async ({ page }) => {
+  await page.goto("/login");
+  await page.getByLabel("Email").fill("nobody@example.org");
+  await page.getByLabel("Password").fill("not the password");
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page.getByRole("alert")).toHaveText("Email or password is incorrect.");
+  await expect(page.getByLabel("Email")).toHaveValue("nobody@example.org");
+});
+
+test("an admin page without a session explains and offers to log in", async ({ page }) => {
+  const response = await page.goto("/admin/components");
+  expect(response?.status()).toBe(401);
+  await page.getByRole("link", { name: "Log in" }).last().click();
+  await expect(page).toHaveURL(/\/login\?next=/);
+});
+
+test("every page passes axe-core (no serious or critical violations)", async ({ page }) => {
+  for (const path of ["/status", "/login", "/no/such/page"]) {
+    await page.goto(path);
+    await expectAccessible(page);
+  }
+  await loginAsAdmin(page);
+  for (const path of ["/dashboard", "/admin/components", "/status"]) {
+    await page.goto(path);
+    await expectAccessible(page);
+  }
+  await page.getByRole("link", { name: "Components" }).click();
+  await page.getByRole("link", { name: "Sparse index" }).click();
+  await expect(page.getByRole("heading", { level: 1 })).toHaveText("Edit Sparse index");
+  await expectAccessible(page);
+  // A form error is shown next to its field, and is accessible too.
+  await page.getByLabel("Name").fill("");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.locator("#name-error")).toHaveText("must not be empty");
+  await expectAccessible(page);
+});

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what is missing, then runs the whole suite: formatting, clippy (-D warnings) for the
+# ssr and hydrate builds, Rust unit and integration tests on SQLite and PostgreSQL, and the
+# Playwright end-to-end tests in Debian's Chromium against the release server.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
+ensure_tools
+cd "$ROOT"
+start=$(date +%s)
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+build_release
+
+say "clippy (ssr)"
+cargo clippy -p app -p firstline --all-targets --features app/ssr -- -D warnings
+say "clippy (hydrate, wasm32)"
+cargo clippy -p app -p frontend --lib --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
+
+say "Rust tests (SQLite and a throwaway PostgreSQL cluster)"
+cargo test -p app -p firstline --features app/ssr
+
+say "Playwright (desktop and phone, Debian's Chromium)"
+(cd end2end && npx playwright test)
+
+say "All tests passed in $(( $(date +%s) - start )) s"
