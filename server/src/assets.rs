@@ -128,9 +128,15 @@ impl Asset {
         let not_modified = req
             .get(header::IF_NONE_MATCH)
             .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.split(',').any(|t| t.trim() == self.etag || t.trim() == "*"));
+            .is_some_and(|v| {
+                v.split(',')
+                    .any(|t| t.trim() == self.etag || t.trim() == "*")
+            });
         let mut headers = HeaderMap::new();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache_control));
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(cache_control),
+        );
         if let Ok(v) = HeaderValue::from_str(&self.etag) {
             headers.insert(header::ETAG, v);
         }
@@ -139,7 +145,10 @@ impl Asset {
             return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
         let (body, enc) = self.body(negotiate(req));
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(self.content_type));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
         if let Some(enc) = enc {
             headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
         }
@@ -242,12 +251,14 @@ mod tests {
         let (gz, enc) = asset.body(Encoding::Gzip);
         assert_eq!(enc, Some("gzip"));
         let mut out = String::new();
-        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out).unwrap();
+        std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&gz[..]), &mut out)
+            .unwrap();
         assert_eq!(out, text);
         let (br, enc) = asset.body(Encoding::Brotli);
         assert_eq!(enc, Some("br"));
         let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&br[..], 4096), &mut out).unwrap();
+        std::io::Read::read_to_end(&mut brotli::Decompressor::new(&br[..], 4096), &mut out)
+            .unwrap();
         assert_eq!(out, text.as_bytes());
         let png = Asset::new("image/png", Bytes::from(vec![0u8; 1000]));
         assert_eq!(png.body(Encoding::Brotli).1, None);
@@ -257,8 +268,17 @@ mod tests {
     fn etag_gives_304() {
         let asset = Asset::new("text/css; charset=utf-8", Bytes::from_static(b"a{}"));
         let mut req = HeaderMap::new();
-        req.insert(header::IF_NONE_MATCH, HeaderValue::from_str(&asset.etag).unwrap());
-        assert_eq!(asset.respond(&req, "no-cache").status(), StatusCode::NOT_MODIFIED);
-        assert_eq!(asset.respond(&HeaderMap::new(), "no-cache").status(), StatusCode::OK);
+        req.insert(
+            header::IF_NONE_MATCH,
+            HeaderValue::from_str(&asset.etag).unwrap(),
+        );
+        assert_eq!(
+            asset.respond(&req, "no-cache").status(),
+            StatusCode::NOT_MODIFIED
+        );
+        assert_eq!(
+            asset.respond(&HeaderMap::new(), "no-cache").status(),
+            StatusCode::OK
+        );
     }
 }

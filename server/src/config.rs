@@ -51,7 +51,8 @@ impl Config {
             Some(p) => {
                 let text = std::fs::read_to_string(p)
                     .with_context(|| format!("reading config file {}", p.display()))?;
-                toml::from_str(&text).with_context(|| format!("parsing config file {}", p.display()))?
+                toml::from_str(&text)
+                    .with_context(|| format!("parsing config file {}", p.display()))?
             }
             None => FileConfig::default(),
         };
@@ -68,9 +69,9 @@ impl Config {
         }
         let listen_raw =
             pick("FIRSTLINE_LISTEN", file.listen).unwrap_or_else(|| "127.0.0.1:3000".to_string());
-        let listen: SocketAddr = listen_raw
-            .parse()
-            .with_context(|| format!("listen: {listen_raw:?} is not host:port (e.g. 127.0.0.1:3000)"))?;
+        let listen: SocketAddr = listen_raw.parse().with_context(|| {
+            format!("listen: {listen_raw:?} is not host:port (e.g. 127.0.0.1:3000)")
+        })?;
         let base_url = pick("FIRSTLINE_BASE_URL", file.base_url)
             .unwrap_or_else(|| format!("http://{listen}"))
             .trim_end_matches('/')
@@ -110,8 +111,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 

@@ -21,28 +21,98 @@ struct Person {
 }
 
 const VOLUNTEERS: &[Person] = &[
-    Person { name: "Aisha Rahman", email: ADMIN_EMAIL, tz: "Europe/London", role: Role::Admin },
-    Person { name: "Maya Keller", email: "maya@crates-volunteers.example", tz: "Europe/Zurich", role: Role::Responder },
-    Person { name: "Leah Cohen", email: "leah@crates-volunteers.example", tz: "America/New_York", role: Role::Responder },
-    Person { name: "Tobias Berg", email: "tobias@crates-volunteers.example", tz: "Europe/Stockholm", role: Role::Responder },
-    Person { name: "Sam Okafor", email: "sam@crates-volunteers.example", tz: "America/Chicago", role: Role::Viewer },
+    Person {
+        name: "Aisha Rahman",
+        email: ADMIN_EMAIL,
+        tz: "Europe/London",
+        role: Role::Admin,
+    },
+    Person {
+        name: "Maya Keller",
+        email: "maya@crates-volunteers.example",
+        tz: "Europe/Zurich",
+        role: Role::Responder,
+    },
+    Person {
+        name: "Leah Cohen",
+        email: "leah@crates-volunteers.example",
+        tz: "America/New_York",
+        role: Role::Responder,
+    },
+    Person {
+        name: "Tobias Berg",
+        email: "tobias@crates-volunteers.example",
+        tz: "Europe/Stockholm",
+        role: Role::Responder,
+    },
+    Person {
+        name: "Sam Okafor",
+        email: "sam@crates-volunteers.example",
+        tz: "America/Chicago",
+        role: Role::Viewer,
+    },
 ];
 
 const FIRST_LINE: &[Person] = &[
-    Person { name: "Jonas Weber", email: "jonas@firstline-contractors.example", tz: "Europe/Berlin", role: Role::Responder },
-    Person { name: "Priya Nair", email: "priya@firstline-contractors.example", tz: "Asia/Kolkata", role: Role::Responder },
-    Person { name: "Diego Alvarez", email: "diego@firstline-contractors.example", tz: "America/Sao_Paulo", role: Role::Responder },
-    Person { name: "Mei Tanaka", email: "mei@firstline-contractors.example", tz: "Asia/Tokyo", role: Role::Responder },
+    Person {
+        name: "Jonas Weber",
+        email: "jonas@firstline-contractors.example",
+        tz: "Europe/Berlin",
+        role: Role::Responder,
+    },
+    Person {
+        name: "Priya Nair",
+        email: "priya@firstline-contractors.example",
+        tz: "Asia/Kolkata",
+        role: Role::Responder,
+    },
+    Person {
+        name: "Diego Alvarez",
+        email: "diego@firstline-contractors.example",
+        tz: "America/Sao_Paulo",
+        role: Role::Responder,
+    },
+    Person {
+        name: "Mei Tanaka",
+        email: "mei@firstline-contractors.example",
+        tz: "Asia/Tokyo",
+        role: Role::Responder,
+    },
 ];
 
 /// (group, name, description, position)
 const COMPONENTS: &[(&str, &str, &str, i64)] = &[
-    ("Website", "Web UI", "crates.io in the browser: search, crate pages, accounts", 1),
+    (
+        "Website",
+        "Web UI",
+        "crates.io in the browser: search, crate pages, accounts",
+        1,
+    ),
     ("Website", "API", "The JSON API used by cargo and tools", 2),
-    ("Index", "Sparse index", "index.crates.io over HTTP, used by cargo by default", 1),
-    ("Index", "Git index", "The crates.io-index git repository", 2),
-    ("Crates", "Publishing", "cargo publish, yank and owner changes", 1),
-    ("Crates", "Downloads (static CDN)", "static.crates.io crate files", 2),
+    (
+        "Index",
+        "Sparse index",
+        "index.crates.io over HTTP, used by cargo by default",
+        1,
+    ),
+    (
+        "Index",
+        "Git index",
+        "The crates.io-index git repository",
+        2,
+    ),
+    (
+        "Crates",
+        "Publishing",
+        "cargo publish, yank and owner changes",
+        1,
+    ),
+    (
+        "Crates",
+        "Downloads (static CDN)",
+        "static.crates.io crate files",
+        2,
+    ),
 ];
 
 /// What `--demo` created, for printing.
@@ -69,14 +139,21 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
     let now = now_ms();
     let admin_hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     // Members other than the admin get unguessable passwords; an admin can reset them.
-    let other_hash =
-        hash_password(&random_token()).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    let other_hash = hash_password(&random_token()).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
 
     let volunteers = store
-        .create_team("Registry volunteers", Some("The volunteers who run crates.io; the escalation after first line."), now)
+        .create_team(
+            "Registry volunteers",
+            Some("The volunteers who run crates.io; the escalation after first line."),
+            now,
+        )
         .await?;
     let first_line = store
-        .create_team("First line", Some("Contracted 24/7 first-line responders on a weekly rotation."), now)
+        .create_team(
+            "First line",
+            Some("Contracted 24/7 first-line responders on a weekly rotation."),
+            now,
+        )
         .await?;
     for (team, people) in [(&volunteers, VOLUNTEERS), (&first_line, FIRST_LINE)] {
         for p in people {
@@ -88,7 +165,11 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
             }
             .normalize()
             .with_context(|| format!("demo user {}", p.email))?;
-            let hash = if p.email == ADMIN_EMAIL { &admin_hash } else { &other_hash };
+            let hash = if p.email == ADMIN_EMAIL {
+                &admin_hash
+            } else {
+                &other_hash
+            };
             let u = store.create_user(&user, hash, now).await?;
             store.add_team_member(team, &u.id).await?;
         }

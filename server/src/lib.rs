@@ -117,11 +117,14 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     let app = http::router(state.clone());
     let mut shutdown_rx = rx;
     let task = tokio::spawn(async move {
-        let r = axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .with_graceful_shutdown(async move {
-                let _ = shutdown_rx.wait_for(|down| *down).await;
-            })
-            .await;
+        let r = axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown_rx.wait_for(|down| *down).await;
+        })
+        .await;
         follower.abort();
         r
     });
@@ -184,6 +187,9 @@ mod tests {
             super::redact("postgres://fl:secret@db/firstline"),
             "postgres://fl:***@db/firstline"
         );
-        assert_eq!(super::redact("sqlite://firstline.db"), "sqlite://firstline.db");
+        assert_eq!(
+            super::redact("sqlite://firstline.db"),
+            "sqlite://firstline.db"
+        );
     }
 }

@@ -117,7 +117,10 @@ async fn run() -> anyhow::Result<()> {
         Command::Demo => firstline::serve(config, true).await,
         Command::Migrate => {
             firstline::open_store(&config).await?;
-            println!("Database is up to date: {}", firstline::redact(&config.database_url));
+            println!(
+                "Database is up to date: {}",
+                firstline::redact(&config.database_url)
+            );
             Ok(())
         }
         Command::User { command } => {
@@ -139,7 +142,8 @@ async fn run() -> anyhow::Result<()> {
                     .normalize()?;
                     let password = read_password()?;
                     check_password(&password)?;
-                    let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+                    let hash =
+                        hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
                     let u = store
                         .create_user(&user, &hash, now_ms())
                         .await
@@ -153,7 +157,8 @@ async fn run() -> anyhow::Result<()> {
                     };
                     let password = read_password()?;
                     check_password(&password)?;
-                    let hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+                    let hash =
+                        hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
                     store.set_password(&user.id, &hash).await?;
                     println!("Password changed for {email}; their sessions were ended.");
                 }

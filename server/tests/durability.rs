@@ -15,7 +15,11 @@ struct Server {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn start(db_url: &str, port: u16) -> Server {
@@ -52,7 +56,12 @@ fn cli(db_url: &str, args: &[&str], stdin: &str) -> std::process::Output {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
     child.wait_with_output().unwrap()
 }
 
@@ -62,15 +71,45 @@ async fn sigkill_after_acknowledged_change_loses_nothing() {
     let url = format!("sqlite://{}/firstline.db", dir.path().display());
 
     let out = cli(&url, &["migrate"], "");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let out = cli(&url, &["user", "add", "--email", "aisha@example.org", "--name", "Aisha", "--admin"], "a good long password\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("Created Aisha <aisha@example.org> (admin)"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = cli(
+        &url,
+        &[
+            "user",
+            "add",
+            "--email",
+            "aisha@example.org",
+            "--name",
+            "Aisha",
+            "--admin",
+        ],
+        "a good long password\n",
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("Created Aisha <aisha@example.org> (admin)")
+    );
     // Bad CLI input is refused with the field named.
-    let out = cli(&url, &["user", "add", "--email", "not-an-email", "--name", "X"], "a good long password\n");
+    let out = cli(
+        &url,
+        &["user", "add", "--email", "not-an-email", "--name", "X"],
+        "a good long password\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("email"));
-    let out = cli(&url, &["user", "add", "--email", "b@example.org", "--name", "B"], "short\n");
+    let out = cli(
+        &url,
+        &["user", "add", "--email", "b@example.org", "--name", "B"],
+        "short\n",
+    );
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("password"));
 
@@ -79,12 +118,22 @@ async fn sigkill_after_acknowledged_change_loses_nothing() {
     let client = common::client();
     let r = client
         .post(format!("{}/login", server.base))
-        .form(&[("email", "aisha@example.org"), ("password", "a good long password")])
+        .form(&[
+            ("email", "aisha@example.org"),
+            ("password", "a good long password"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = client.get(format!("{}/admin/components", server.base)).send().await.unwrap().text().await.unwrap();
+    let page = client
+        .get(format!("{}/admin/components", server.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = common::csrf_of(&page);
 
     let mut ids = Vec::new();
@@ -101,7 +150,10 @@ async fn sigkill_after_acknowledged_change_loses_nothing() {
     }
     // Change a status and kill -9 the moment the change is acknowledged.
     let r = client
-        .post(format!("{}/admin/components/{}/status", server.base, ids[0]))
+        .post(format!(
+            "{}/admin/components/{}/status",
+            server.base, ids[0]
+        ))
         .form(&[("csrf", csrf.as_str()), ("status", "partial_outage")])
         .send()
         .await
@@ -111,19 +163,36 @@ async fn sigkill_after_acknowledged_change_loses_nothing() {
     server.child.wait().unwrap();
 
     let mut server = start(&url, port).await;
-    let html = reqwest::get(format!("{}/status", server.base)).await.unwrap().text().await.unwrap();
+    let html = reqwest::get(format!("{}/status", server.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("Partial outage"), "status survived SIGKILL");
     for name in ["Sparse index", "Git index", "API"] {
         assert!(html.contains(name), "{name} survived SIGKILL");
     }
     // Sessions survive restarts too.
-    let r = client.get(format!("{}/admin/components", server.base)).send().await.unwrap();
+    let r = client
+        .get(format!("{}/admin/components", server.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
 
     // SIGTERM: graceful shutdown, exit code 0, even with a live stream open.
-    let _stream = client.get(format!("{}/events/status", server.base)).send().await.unwrap();
+    let _stream = client
+        .get(format!("{}/events/status", server.base))
+        .send()
+        .await
+        .unwrap();
     let pid = server.child.id().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         if let Some(status) = server.child.try_wait().unwrap() {
@@ -139,10 +208,22 @@ async fn sigkill_after_acknowledged_change_loses_nothing() {
 fn help_documents_the_environment() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&out.stdout);
-    for var in ["FIRSTLINE_DATABASE_URL", "FIRSTLINE_LISTEN", "FIRSTLINE_BASE_URL", "FIRSTLINE_SECRET_KEY", "serve", "migrate", "user"] {
+    for var in [
+        "FIRSTLINE_DATABASE_URL",
+        "FIRSTLINE_LISTEN",
+        "FIRSTLINE_BASE_URL",
+        "FIRSTLINE_SECRET_KEY",
+        "serve",
+        "migrate",
+        "user",
+    ] {
         assert!(help.contains(var), "--help mentions {var}");
     }
-    let out = Command::new(BIN).env("FIRSTLINE_LISTEN", "nonsense").arg("migrate").output().unwrap();
+    let out = Command::new(BIN)
+        .env("FIRSTLINE_LISTEN", "nonsense")
+        .arg("migrate")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("listen"));
 }

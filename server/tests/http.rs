@@ -17,7 +17,12 @@ async fn seed_component(app: &TestApp, name: &str, group: &str) -> String {
     }
     .normalize()
     .unwrap();
-    let c = app.state().store.create_component(&draft, None, 1_000).await.unwrap();
+    let c = app
+        .state()
+        .store
+        .create_component(&draft, None, 1_000)
+        .await
+        .unwrap();
     app.state().hub.refresh(&app.state().store).await.unwrap();
     c.id
 }
@@ -48,7 +53,12 @@ impl SseReader {
                     }
                     continue;
                 }
-                let chunk = self.resp.chunk().await.expect("chunk").expect("stream open");
+                let chunk = self
+                    .resp
+                    .chunk()
+                    .await
+                    .expect("chunk")
+                    .expect("stream open");
                 self.buf.push_str(&String::from_utf8_lossy(&chunk));
             }
         })
@@ -64,10 +74,20 @@ async fn public_status_page_renders_without_javascript() {
     seed_component(&app, "Web UI", "Website").await;
     let r = app.client.get(app.url("/status")).send().await.unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let html = r.text().await.unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
-    for needle in ["Sparse index", "Web UI", "Index", "Website", "All Systems Operational", "Operational"] {
+    for needle in [
+        "Sparse index",
+        "Web UI",
+        "Index",
+        "Website",
+        "All Systems Operational",
+        "Operational",
+    ] {
         assert!(html.contains(needle), "missing {needle:?}");
     }
     // Anonymous visitors get the status page at / too.
@@ -92,13 +112,21 @@ async fn health_and_readiness() {
 async fn admin_routes_need_a_session() {
     let app = TestApp::start(Backend::Sqlite).await;
     let id = seed_component(&app, "API", "").await;
-    let r = app.client.get(app.url("/admin/components")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/admin/components"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let body = r.text().await.unwrap();
     assert!(body.contains("log in"), "{body}");
     assert!(body.contains("/login?next=/admin/components"));
     let r = app
-        .post_form(&format!("/admin/components/{id}/status"), &[("status", "major_outage"), ("csrf", "x")])
+        .post_form(
+            &format!("/admin/components/{id}/status"),
+            &[("status", "major_outage"), ("csrf", "x")],
+        )
         .await;
     assert_eq!(r.status(), 401);
     assert_eq!(status_of(&app, &id).await, ComponentStatus::Operational);
@@ -110,23 +138,46 @@ async fn admin_routes_need_a_session() {
 #[tokio::test]
 async fn login_errors_do_not_reveal_which_emails_exist() {
     let app = TestApp::start(Backend::Sqlite).await;
-    app.create_user("jonas@example.org", "a long enough password", "responder").await;
+    app.create_user("jonas@example.org", "a long enough password", "responder")
+        .await;
     let wrong_pw = app
-        .post_form("/login", &[("email", "jonas@example.org"), ("password", "nope nope nope")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "jonas@example.org"),
+                ("password", "nope nope nope"),
+            ],
+        )
         .await;
     assert_eq!(wrong_pw.status(), 401);
     let a = wrong_pw.text().await.unwrap();
     let unknown = app
-        .post_form("/login", &[("email", "nobody@example.org"), ("password", "nope nope nope")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "nobody@example.org"),
+                ("password", "nope nope nope"),
+            ],
+        )
         .await;
     assert_eq!(unknown.status(), 401);
     let b = unknown.text().await.unwrap();
     assert!(a.contains("Email or password is incorrect."));
     assert!(b.contains("Email or password is incorrect."));
-    assert_eq!(a.replace("jonas@example.org", "X"), b.replace("nobody@example.org", "X"));
+    assert_eq!(
+        a.replace("jonas@example.org", "X"),
+        b.replace("nobody@example.org", "X")
+    );
 
     let ok = app
-        .post_form("/login", &[("email", "Jonas@Example.org "), ("password", "a long enough password"), ("next", "//evil.example")])
+        .post_form(
+            "/login",
+            &[
+                ("email", "Jonas@Example.org "),
+                ("password", "a long enough password"),
+                ("next", "//evil.example"),
+            ],
+        )
         .await;
     assert_eq!(ok.status(), 303);
     assert_eq!(ok.headers()["location"], "/dashboard", "no open redirect");
@@ -142,12 +193,21 @@ async fn login_errors_do_not_reveal_which_emails_exist() {
 async fn responders_cannot_use_admin_routes() {
     let app = TestApp::start(Backend::Sqlite).await;
     let id = seed_component(&app, "API", "").await;
-    app.create_user("r@example.org", "responder password", "responder").await;
+    app.create_user("r@example.org", "responder password", "responder")
+        .await;
     let csrf = app.login("r@example.org", "responder password").await;
-    let r = app.client.get(app.url("/admin/components")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/admin/components"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     let r = app
-        .post_form(&format!("/admin/components/{id}/status"), &[("status", "major_outage"), ("csrf", &csrf)])
+        .post_form(
+            &format!("/admin/components/{id}/status"),
+            &[("status", "major_outage"), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 403);
     assert_eq!(status_of(&app, &id).await, ComponentStatus::Operational);
@@ -161,19 +221,31 @@ async fn admin_changes_status_and_live_page_follows(backend: Backend) {
     let csrf = app.login_admin().await;
 
     // An open status page: the SSE stream sends the current snapshot first.
-    let resp = common::client().get(app.url("/events/status")).send().await.unwrap();
+    let resp = common::client()
+        .get(app.url("/events/status"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
-    let mut sse = SseReader { resp, buf: String::new() };
-    let first: serde_json::Value = serde_json::from_str(&sse.next_data(Duration::from_secs(5)).await).unwrap();
+    let mut sse = SseReader {
+        resp,
+        buf: String::new(),
+    };
+    let first: serde_json::Value =
+        serde_json::from_str(&sse.next_data(Duration::from_secs(5)).await).unwrap();
     assert_eq!(first["indicator"], "none");
 
     let r = app
-        .post_form(&format!("/admin/components/{id}/status"), &[("status", "partial_outage"), ("csrf", &csrf)])
+        .post_form(
+            &format!("/admin/components/{id}/status"),
+            &[("status", "partial_outage"), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let started = std::time::Instant::now();
-    let next: serde_json::Value = serde_json::from_str(&sse.next_data(Duration::from_secs(1)).await).unwrap();
+    let next: serde_json::Value =
+        serde_json::from_str(&sse.next_data(Duration::from_secs(1)).await).unwrap();
     assert!(started.elapsed() < Duration::from_secs(1));
     assert_eq!(next["indicator"], "major");
     let sparse = next["groups"][0]["components"]
@@ -189,7 +261,9 @@ async fn admin_changes_status_and_live_page_follows(backend: Backend) {
     let html = app.get_text("/status").await;
     assert!(html.contains("Partial System Outage"));
     assert!(html.contains("Partial outage"));
-    let list = app.get_text(&format!("/admin/components?done=status&c={id}")).await;
+    let list = app
+        .get_text(&format!("/admin/components?done=status&c={id}"))
+        .await;
     assert!(list.contains("Sparse index is now: Partial outage."));
     assert_eq!(status_of(&app, &id).await, ComponentStatus::PartialOutage);
     app.stop().await;
@@ -212,33 +286,76 @@ async fn admin_creates_edits_and_deletes_components() {
     let r = app
         .post_form(
             "/admin/components",
-            &[("csrf", &csrf), ("name", "Publishing"), ("description", "cargo publish"), ("group", "Crates"), ("position", "3"), ("status", "degraded_performance")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Publishing"),
+                ("description", "cargo publish"),
+                ("group", "Crates"),
+                ("position", "3"),
+                ("status", "degraded_performance"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
     let list = app.state().store.list_components().await.unwrap();
     assert_eq!(list.len(), 1);
     let c = &list[0];
-    assert_eq!((c.name.as_str(), c.group_name.as_deref(), c.position), ("Publishing", Some("Crates"), 3));
-    assert!(app.get_text("/status").await.contains("Degraded performance"));
+    assert_eq!(
+        (c.name.as_str(), c.group_name.as_deref(), c.position),
+        ("Publishing", Some("Crates"), 3)
+    );
+    assert!(app
+        .get_text("/status")
+        .await
+        .contains("Degraded performance"));
 
     let edit = app.get_text(&format!("/admin/components/{}", c.id)).await;
     assert!(edit.contains("value=\"Publishing\""));
     let r = app
         .post_form(
             &format!("/admin/components/{}", c.id),
-            &[("csrf", &csrf), ("name", "Publishing API"), ("description", ""), ("group", ""), ("position", "0"), ("status", "operational")],
+            &[
+                ("csrf", &csrf),
+                ("name", "Publishing API"),
+                ("description", ""),
+                ("group", ""),
+                ("position", "0"),
+                ("status", "operational"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
     let c2 = app.state().store.component(&c.id).await.unwrap();
-    assert_eq!((c2.name.as_str(), c2.group_name.as_deref(), c2.description.as_deref()), ("Publishing API", None, None));
+    assert_eq!(
+        (
+            c2.name.as_str(),
+            c2.group_name.as_deref(),
+            c2.description.as_deref()
+        ),
+        ("Publishing API", None, None)
+    );
 
-    let r = app.post_form(&format!("/admin/components/{}/delete", c.id), &[("csrf", &csrf)]).await;
+    let r = app
+        .post_form(
+            &format!("/admin/components/{}/delete", c.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
     assert_eq!(r.status(), 303);
-    assert!(app.state().store.list_components().await.unwrap().is_empty());
+    assert!(app
+        .state()
+        .store
+        .list_components()
+        .await
+        .unwrap()
+        .is_empty());
     assert!(!app.get_text("/status").await.contains("Publishing API"));
-    let r = app.post_form(&format!("/admin/components/{}/delete", c.id), &[("csrf", &csrf)]).await;
+    let r = app
+        .post_form(
+            &format!("/admin/components/{}/delete", c.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
     assert_eq!(r.status(), 404);
     app.stop().await;
 }
@@ -253,7 +370,10 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
 
     // Unknown status value.
     let r = app
-        .post_form(&format!("/admin/components/{id}/status"), &[("status", "on_fire"), ("csrf", &csrf)])
+        .post_form(
+            &format!("/admin/components/{id}/status"),
+            &[("status", "on_fire"), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 400);
     let body = r.text().await.unwrap();
@@ -265,11 +385,20 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         (vec![("name", "")], "must not be empty"),
         (vec![("name", "   ")], "must not be empty"),
         (vec![("name", &long)], "at most 100 characters"),
-        (vec![("name", "Ok"), ("description", &long_desc)], "at most 500 characters"),
-        (vec![("name", "Ok"), ("group", &long)], "at most 100 characters"),
+        (
+            vec![("name", "Ok"), ("description", &long_desc)],
+            "at most 500 characters",
+        ),
+        (
+            vec![("name", "Ok"), ("group", &long)],
+            "at most 100 characters",
+        ),
         (vec![("name", "Ok"), ("position", "-4")], "whole number"),
         (vec![("name", "Ok"), ("position", "abc")], "whole number"),
-        (vec![("name", "Ok"), ("status", "sideways")], "unknown status"),
+        (
+            vec![("name", "Ok"), ("status", "sideways")],
+            "unknown status",
+        ),
     ];
     for (fields, message) in cases {
         let mut form = vec![("csrf", csrf.as_str())];
@@ -278,12 +407,21 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         assert_eq!(r.status(), 400, "{fields:?}");
         let body = r.text().await.unwrap();
         assert!(body.contains(message), "{fields:?}: {message}");
-        assert!(body.contains("aria-invalid=\"true\"") || message == "unknown status", "{fields:?}");
+        assert!(
+            body.contains("aria-invalid=\"true\"") || message == "unknown status",
+            "{fields:?}"
+        );
     }
     // Duplicate name: 409.
-    let r = app.post_form("/admin/components", &[("csrf", &csrf), ("name", "API")]).await;
+    let r = app
+        .post_form("/admin/components", &[("csrf", &csrf), ("name", "API")])
+        .await;
     assert_eq!(r.status(), 409);
-    assert!(r.text().await.unwrap().contains("another component already has this name"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("another component already has this name"));
 
     // Malformed posts.
     let r = app
@@ -316,9 +454,16 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
     assert_eq!(r.status(), 413, "oversized body");
 
     // Missing or wrong CSRF token.
-    let r = app.post_form("/admin/components", &[("name", "NoCsrf")]).await;
+    let r = app
+        .post_form("/admin/components", &[("name", "NoCsrf")])
+        .await;
     assert_eq!(r.status(), 403);
-    let r = app.post_form("/admin/components", &[("name", "BadCsrf"), ("csrf", "forged")]).await;
+    let r = app
+        .post_form(
+            "/admin/components",
+            &[("name", "BadCsrf"), ("csrf", "forged")],
+        )
+        .await;
     assert_eq!(r.status(), 403);
     // Cross-site post, even with the right token.
     let r = app
@@ -332,7 +477,10 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
     assert_eq!(r.status(), 403);
     // Unknown component.
     let r = app
-        .post_form("/admin/components/nope/status", &[("status", "major_outage"), ("csrf", &csrf)])
+        .post_form(
+            "/admin/components/nope/status",
+            &[("status", "major_outage"), ("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 404);
 
@@ -346,13 +494,32 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
 async fn logout_ends_the_session() {
     let app = TestApp::start(Backend::Sqlite).await;
     let csrf = app.login_admin().await;
-    assert_eq!(app.client.get(app.url("/admin/components")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        app.client
+            .get(app.url("/admin/components"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     let r = app.post_form("/logout", &[("csrf", "wrong")]).await;
     assert_eq!(r.status(), 403);
     let r = app.post_form("/logout", &[("csrf", &csrf)]).await;
     assert_eq!(r.status(), 303);
-    assert!(r.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
-    assert_eq!(app.client.get(app.url("/admin/components")).send().await.unwrap().status(), 401);
+    assert!(r.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .contains("Max-Age=0"));
+    assert_eq!(
+        app.client
+            .get(app.url("/admin/components"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        401
+    );
     app.stop().await;
 }
 
@@ -371,7 +538,12 @@ async fn https_base_url_sets_secure_host_cookie() {
     .normalize()
     .unwrap();
     let hash = app::ssr::auth::hash_password("a long password!").unwrap();
-    running.state.store.create_user(&user, &hash, 1).await.unwrap();
+    running
+        .state
+        .store
+        .create_user(&user, &hash, 1)
+        .await
+        .unwrap();
     let r = common::client()
         .post(format!("http://{}/login", running.addr))
         .header("origin", "https://status.example.org")
@@ -401,7 +573,12 @@ async fn pages_are_compressed_and_security_headers_set() {
     assert_eq!(r.headers()["content-encoding"], "gzip");
     assert_eq!(r.headers()["x-content-type-options"], "nosniff");
     assert_eq!(r.headers()["x-frame-options"], "DENY");
-    let r = app.client.get(app.url("/no/such/page")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     assert!(r.text().await.unwrap().contains("Page not found"));
     app.stop().await;

@@ -18,7 +18,12 @@ fn user(email: &str, role: &str) -> app::domain::account::NewUser {
     .unwrap()
 }
 
-fn component(name: &str, group: &str, position: i64, status: &str) -> app::domain::status::ComponentDraft {
+fn component(
+    name: &str,
+    group: &str,
+    position: i64,
+    status: &str,
+) -> app::domain::status::ComponentDraft {
     ComponentInput {
         name: name.into(),
         description: String::new(),
@@ -38,29 +43,67 @@ async fn migrations_are_idempotent(store: Store) {
 
 async fn settings_insert_once(store: Store) {
     assert_eq!(store.setting("k").await.unwrap(), None);
-    assert_eq!(store.setting_or_insert("k", "first").await.unwrap(), "first");
-    assert_eq!(store.setting_or_insert("k", "second").await.unwrap(), "first");
+    assert_eq!(
+        store.setting_or_insert("k", "first").await.unwrap(),
+        "first"
+    );
+    assert_eq!(
+        store.setting_or_insert("k", "second").await.unwrap(),
+        "first"
+    );
     assert_eq!(store.setting("k").await.unwrap().as_deref(), Some("first"));
 }
 
 async fn users_unique_email_and_roles(store: Store) {
-    let a = store.create_user(&user("a@example.org", "admin"), "hash-a", 10).await.unwrap();
+    let a = store
+        .create_user(&user("a@example.org", "admin"), "hash-a", 10)
+        .await
+        .unwrap();
     assert_eq!(a.role, Role::Admin);
-    let dup = store.create_user(&user("a@example.org", "viewer"), "hash-b", 11).await;
-    assert!(matches!(dup, Err(StoreError::Conflict { field: "email" })), "{dup:?}");
-    let (found, hash) = store.user_with_hash_by_email("a@example.org").await.unwrap().unwrap();
+    let dup = store
+        .create_user(&user("a@example.org", "viewer"), "hash-b", 11)
+        .await;
+    assert!(
+        matches!(dup, Err(StoreError::Conflict { field: "email" })),
+        "{dup:?}"
+    );
+    let (found, hash) = store
+        .user_with_hash_by_email("a@example.org")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, a);
     assert_eq!(hash, "hash-a");
     assert_eq!(store.count_users().await.unwrap(), 1);
     store.set_password(&a.id, "hash-c").await.unwrap();
-    assert_eq!(store.user_with_hash_by_email("a@example.org").await.unwrap().unwrap().1, "hash-c");
-    assert!(matches!(store.set_password("nobody", "x").await, Err(StoreError::NotFound)));
+    assert_eq!(
+        store
+            .user_with_hash_by_email("a@example.org")
+            .await
+            .unwrap()
+            .unwrap()
+            .1,
+        "hash-c"
+    );
+    assert!(matches!(
+        store.set_password("nobody", "x").await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn teams_and_members(store: Store) {
-    let u1 = store.create_user(&user("one@example.org", "responder"), "h", 1).await.unwrap();
-    let u2 = store.create_user(&user("two@example.org", "responder"), "h", 1).await.unwrap();
-    let t = store.create_team("First line", Some("24/7"), 1).await.unwrap();
+    let u1 = store
+        .create_user(&user("one@example.org", "responder"), "h", 1)
+        .await
+        .unwrap();
+    let u2 = store
+        .create_user(&user("two@example.org", "responder"), "h", 1)
+        .await
+        .unwrap();
+    let t = store
+        .create_team("First line", Some("24/7"), 1)
+        .await
+        .unwrap();
     store.add_team_member(&t, &u1.id).await.unwrap();
     store.add_team_member(&t, &u2.id).await.unwrap();
     store.add_team_member(&t, &u2.id).await.unwrap();
@@ -72,39 +115,65 @@ async fn teams_and_members(store: Store) {
 }
 
 async fn sessions_expire_and_end(store: Store) {
-    let u = store.create_user(&user("s@example.org", "viewer"), "h", 1).await.unwrap();
-    store.create_session("tokhash", &u.id, "csrf", 100, 200).await.unwrap();
+    let u = store
+        .create_user(&user("s@example.org", "viewer"), "h", 1)
+        .await
+        .unwrap();
+    store
+        .create_session("tokhash", &u.id, "csrf", 100, 200)
+        .await
+        .unwrap();
     let s = store.session("tokhash", 150).await.unwrap().unwrap();
     assert_eq!(s.user.id, u.id);
     assert_eq!(s.csrf_token, "csrf");
-    assert!(store.session("tokhash", 200).await.unwrap().is_none(), "expired");
+    assert!(
+        store.session("tokhash", 200).await.unwrap().is_none(),
+        "expired"
+    );
     assert!(store.session("other", 150).await.unwrap().is_none());
     assert_eq!(store.purge_expired_sessions(250).await.unwrap(), 1);
-    store.create_session("t2", &u.id, "c", 100, 900).await.unwrap();
+    store
+        .create_session("t2", &u.id, "c", 100, 900)
+        .await
+        .unwrap();
     store.delete_session("t2").await.unwrap();
     assert!(store.session("t2", 150).await.unwrap().is_none());
     // Changing the password ends sessions.
-    store.create_session("t3", &u.id, "c", 100, 900).await.unwrap();
+    store
+        .create_session("t3", &u.id, "c", 100, 900)
+        .await
+        .unwrap();
     store.set_password(&u.id, "new").await.unwrap();
     assert!(store.session("t3", 150).await.unwrap().is_none());
 }
 
 async fn components_crud_and_history(store: Store) {
     let c = store
-        .create_component(&component("Sparse index", "Index", 1, "operational"), None, 1000)
+        .create_component(
+            &component("Sparse index", "Index", 1, "operational"),
+            None,
+            1000,
+        )
         .await
         .unwrap();
     assert_eq!(c.group_name.as_deref(), Some("Index"));
     assert_eq!(c.status, ComponentStatus::Operational);
     let g = store
-        .create_component(&component("Git index", "Index", 2, "operational"), None, 1000)
+        .create_component(
+            &component("Git index", "Index", 2, "operational"),
+            None,
+            1000,
+        )
         .await
         .unwrap();
     assert_eq!(g.group_id, c.group_id, "same group reused");
     let dup = store
         .create_component(&component("Sparse index", "", 0, "operational"), None, 1001)
         .await;
-    assert!(matches!(dup, Err(StoreError::Conflict { field: "name" })), "{dup:?}");
+    assert!(
+        matches!(dup, Err(StoreError::Conflict { field: "name" })),
+        "{dup:?}"
+    );
 
     let changed = store
         .set_component_status(&c.id, ComponentStatus::PartialOutage, None, 2000)
@@ -123,31 +192,53 @@ async fn components_crud_and_history(store: Store) {
         history,
         vec![
             (None, "operational".to_string(), 1000),
-            (Some("operational".to_string()), "partial_outage".to_string(), 2000),
+            (
+                Some("operational".to_string()),
+                "partial_outage".to_string(),
+                2000
+            ),
         ]
     );
 
     let edited = store
-        .update_component(&g.id, &component("Git index (legacy)", "", 5, "degraded_performance"), None, 4000)
+        .update_component(
+            &g.id,
+            &component("Git index (legacy)", "", 5, "degraded_performance"),
+            None,
+            4000,
+        )
         .await
         .unwrap();
     assert_eq!(edited.name, "Git index (legacy)");
     assert_eq!(edited.group_id, None);
     assert_eq!(edited.status, ComponentStatus::DegradedPerformance);
     let renamed_clash = store
-        .update_component(&g.id, &component("Sparse index", "", 5, "operational"), None, 4001)
+        .update_component(
+            &g.id,
+            &component("Sparse index", "", 5, "operational"),
+            None,
+            4001,
+        )
         .await;
     assert!(matches!(renamed_clash, Err(StoreError::Conflict { .. })));
     // The failed update changed nothing.
     assert_eq!(store.component(&g.id).await.unwrap(), edited);
 
     assert!(matches!(
-        store.set_component_status("missing", ComponentStatus::MajorOutage, None, 1).await,
+        store
+            .set_component_status("missing", ComponentStatus::MajorOutage, None, 1)
+            .await,
         Err(StoreError::NotFound)
     ));
     store.delete_component(&c.id).await.unwrap();
-    assert!(matches!(store.component(&c.id).await, Err(StoreError::NotFound)));
-    assert!(matches!(store.delete_component(&c.id).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.component(&c.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.delete_component(&c.id).await,
+        Err(StoreError::NotFound)
+    ));
     assert_eq!(store.list_components().await.unwrap().len(), 1);
     assert!(store.component_history(&c.id).await.unwrap().is_empty());
 }
@@ -157,7 +248,11 @@ async fn concurrent_first_start_agrees_on_one_secret(store: Store) {
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let store = store.clone();
-            tokio::spawn(async move { store.setting_or_insert("secret_key", &format!("candidate-{i}")).await })
+            tokio::spawn(async move {
+                store
+                    .setting_or_insert("secret_key", &format!("candidate-{i}"))
+                    .await
+            })
         })
         .collect();
     let mut values = Vec::new();

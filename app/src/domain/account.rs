@@ -116,7 +116,10 @@ pub fn normalize_email(raw: &str) -> Result<String, ValidationError> {
         return Err(ValidationError::new("email", "must not be empty"));
     }
     if email.len() > 254 {
-        return Err(ValidationError::new("email", "must be at most 254 characters"));
+        return Err(ValidationError::new(
+            "email",
+            "must be at most 254 characters",
+        ));
     }
     let (local, domain) = email.split_once('@').ok_or_else(bad)?;
     let domain_ok = domain.contains('.')
@@ -127,7 +130,9 @@ pub fn normalize_email(raw: &str) -> Result<String, ValidationError> {
             .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
     let local_ok = !local.is_empty()
         && local.len() <= 64
-        && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
+        && !local
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '@');
     if domain_ok && local_ok {
         Ok(email)
     } else {

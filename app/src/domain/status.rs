@@ -311,9 +311,7 @@ pub struct ComponentRowView {
 /// position and name; members by position then name.
 pub fn build_snapshot(mut rows: Vec<ComponentRowView>, updated_at: String) -> StatusSnapshot {
     let indicator = derive_indicator(rows.iter().map(|r| r.component.status), []);
-    rows.sort_by(|a, b| {
-        (a.position, &a.component.name).cmp(&(b.position, &b.component.name))
-    });
+    rows.sort_by(|a, b| (a.position, &a.component.name).cmp(&(b.position, &b.component.name)));
     let mut groups: Vec<(i64, PublicGroup)> = Vec::new();
     for row in rows {
         match groups.iter_mut().find(|(_, g)| g.name == row.group) {
@@ -369,10 +367,22 @@ mod tests {
             (&[Operational, DegradedPerformance], &[], Indicator::Minor),
             (&[PartialOutage, DegradedPerformance], &[], Indicator::Major),
             (&[PartialOutage, MajorOutage], &[], Indicator::Critical),
-            (&[UnderMaintenance, Operational], &[], Indicator::Maintenance),
-            (&[UnderMaintenance, DegradedPerformance], &[], Indicator::Minor),
+            (
+                &[UnderMaintenance, Operational],
+                &[],
+                Indicator::Maintenance,
+            ),
+            (
+                &[UnderMaintenance, DegradedPerformance],
+                &[],
+                Indicator::Minor,
+            ),
             (&[MajorOutage], &[Impact::Minor], Indicator::Minor),
-            (&[Operational], &[Impact::Major, Impact::Critical], Indicator::Critical),
+            (
+                &[Operational],
+                &[Impact::Major, Impact::Critical],
+                Indicator::Critical,
+            ),
             (&[PartialOutage], &[Impact::None], Indicator::Major),
         ];
         for (statuses, impacts, want) in cases {
@@ -431,7 +441,12 @@ mod tests {
         }
     }
 
-    fn row(name: &str, group: Option<(&str, i64)>, position: i64, status: ComponentStatus) -> ComponentRowView {
+    fn row(
+        name: &str,
+        group: Option<(&str, i64)>,
+        position: i64,
+        status: ComponentStatus,
+    ) -> ComponentRowView {
         ComponentRowView {
             group_position: group.map(|g| g.1).unwrap_or(0),
             component: PublicComponent {
@@ -475,5 +490,74 @@ mod tests {
                 (Some("Delivery"), vec!["Downloads"]),
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn status() -> impl Strategy<Value = ComponentStatus> {
+        prop::sample::select(ComponentStatus::ALL.to_vec())
+    }
+
+    fn rows() -> impl Strategy<Value = Vec<ComponentRowView>> {
+        prop::collection::vec(
+            (0usize..40, prop::option::of(0usize..4), 0i64..5, status()),
+            0..30,
+        )
+        .prop_map(|raw| {
+            let mut seen = std::collections::HashSet::new();
+            raw.into_iter()
+                .filter(|(n, ..)| seen.insert(*n))
+                .map(|(n, g, pos, st)| ComponentRowView {
+                    component: PublicComponent {
+                        id: format!("c{n}"),
+                        name: format!("Component {n}"),
+                        description: None,
+                        status: st,
+                    },
+                    group: g.map(|g| format!("Group {g}")),
+                    group_position: g.map(|g| (4 - g) as i64).unwrap_or(0),
+                    position: pos,
+                })
+                .collect()
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn snapshot_keeps_every_component_once_in_one_group(rows in rows()) {
+            let want: std::collections::BTreeSet<String> =
+                rows.iter().map(|r| r.component.id.clone()).collect();
+            let statuses: Vec<ComponentStatus> = rows.iter().map(|r| r.component.status).collect();
+            let group_of: std::collections::HashMap<String, Option<String>> =
+                rows.iter().map(|r| (r.component.id.clone(), r.group.clone())).collect();
+            let snap = build_snapshot(rows, String::new());
+            let got: Vec<String> = snap.groups.iter()
+                .flat_map(|g| g.components.iter().map(|c| c.id.clone())).collect();
+            prop_assert_eq!(got.len(), want.len());
+            prop_assert_eq!(got.iter().cloned().collect::<std::collections::BTreeSet<_>>(), want);
+            // Each group appears once, holds only its members, and ungrouped come first.
+            let names: Vec<Option<String>> = snap.groups.iter().map(|g| g.name.clone()).collect();
+            let unique: std::collections::HashSet<_> = names.iter().collect();
+            prop_assert_eq!(unique.len(), names.len());
+            for (i, g) in snap.groups.iter().enumerate() {
+                prop_assert!(g.name.is_some() || i == 0);
+                for c in &g.components {
+                    prop_assert_eq!(&group_of[&c.id], &g.name);
+                }
+            }
+            prop_assert_eq!(snap.indicator, derive_indicator(statuses, []));
+        }
+
+        #[test]
+        fn indicator_is_never_better_than_any_component(statuses in prop::collection::vec(status(), 1..10)) {
+            let ind = derive_indicator(statuses.iter().copied(), []);
+            for s in statuses {
+                prop_assert!(ind.rank() >= s.indicator().rank());
+            }
+        }
     }
 }

@@ -112,16 +112,15 @@ mod browser {
             retry(set_snap, set_conn, attempt);
             return;
         };
-        let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(
-            move |ev: web_sys::MessageEvent| {
+        let on_message =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
                 if let Some(text) = ev.data().as_string() {
                     if let Ok(s) = serde_json::from_str::<StatusSnapshot>(&text) {
                         set_snap.set(s);
                         set_conn.set(Connection::Live);
                     }
                 }
-            },
-        );
+            });
         es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         on_message.forget();
 
@@ -138,7 +137,11 @@ mod browser {
         on_error.forget();
     }
 
-    fn retry(set_snap: WriteSignal<StatusSnapshot>, set_conn: WriteSignal<Connection>, attempt: u32) {
+    fn retry(
+        set_snap: WriteSignal<StatusSnapshot>,
+        set_conn: WriteSignal<Connection>,
+        attempt: u32,
+    ) {
         let delay = 1000u32.saturating_mul(1 << attempt.min(5)).min(30_000);
         gloo_timers::callback::Timeout::new(delay, move || connect(set_snap, set_conn, attempt))
             .forget();

@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use super::{Nav, Shell, Viewer};
-use crate::domain::status::{ComponentInput, ComponentStatus, NAME_MAX, DESCRIPTION_MAX, POSITION_MAX};
+use crate::domain::status::{
+    ComponentInput, ComponentStatus, DESCRIPTION_MAX, NAME_MAX, POSITION_MAX,
+};
 use crate::domain::ValidationError;
 
 /// A component row on the admin page.
@@ -129,7 +131,12 @@ fn ComponentForm(
     let field_error = move |field: &str| {
         error
             .as_ref()
-            .filter(|e| e.field == field || (field == "name" && !["description", "group", "position", "status"].contains(&e.field.as_str())))
+            .filter(|e| {
+                e.field == field
+                    || (field == "name"
+                        && !["description", "group", "position", "status"]
+                            .contains(&e.field.as_str()))
+            })
             .map(|e| e.message.clone())
     };
     let err_name = field_error("name");

@@ -16,7 +16,11 @@ pub struct TeamSummary {
 
 /// `/dashboard`.
 #[component]
-pub fn DashboardPage(viewer: Viewer, snapshot: StatusSnapshot, teams: Vec<TeamSummary>) -> impl IntoView {
+pub fn DashboardPage(
+    viewer: Viewer,
+    snapshot: StatusSnapshot,
+    teams: Vec<TeamSummary>,
+) -> impl IntoView {
     let name = viewer.name.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
     let not_ok: Vec<_> = snapshot

@@ -100,7 +100,8 @@ pub fn render_document<V: IntoView + 'static>(
             view! { <HydrationScripts options=options islands=true/> }
         });
         let title = title.to_string();
-        let description = description.map(|d| view! { <meta name="description" content=d.to_string()/> });
+        let description =
+            description.map(|d| view! { <meta name="description" content=d.to_string()/> });
         view! {
             <html lang="en">
                 <head>

@@ -575,7 +575,11 @@ impl Store {
     }
 
     /// The live session for a token hash, if any.
-    pub async fn session(&self, token_hash: &str, now: i64) -> Result<Option<SessionInfo>, StoreError> {
+    pub async fn session(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> Result<Option<SessionInfo>, StoreError> {
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -624,8 +628,7 @@ impl Store {
     /// All components with their group, in no particular order.
     pub async fn list_components(&self) -> Result<Vec<Component>, StoreError> {
         let sql = format!("{COMPONENT_SELECT} ORDER BY g.position, g.name, c.position, c.name");
-        let rows: Vec<ComponentRow> =
-            on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+        let rows: Vec<ComponentRow> = on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
         rows.into_iter().map(Component::try_from).collect()
     }
 
@@ -810,4 +813,3 @@ impl Store {
             .await)?)
     }
 }
-

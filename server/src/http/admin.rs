@@ -83,9 +83,14 @@ async fn list_page(
         })
         .collect::<Vec<_>>();
     let viewer = admin.viewer();
-    Ok(Html(render_document("Components · Firstline", None, None, move || {
-        view! { <ComponentsPage viewer=viewer components=components form=form error=error notice=notice/> }
-    })))
+    Ok(Html(render_document(
+        "Components · Firstline",
+        None,
+        None,
+        move || {
+            view! { <ComponentsPage viewer=viewer components=components form=form error=error notice=notice/> }
+        },
+    )))
 }
 
 /// `GET /admin/components`.
@@ -114,7 +119,11 @@ pub async fn list(
 }
 
 fn redirect_done(done: &str, id: &str) -> Response {
-    Redirect::to(&format!("/admin/components?done={done}&c={}", urlencode(id))).into_response()
+    Redirect::to(&format!(
+        "/admin/components?done={done}&c={}",
+        urlencode(id)
+    ))
+    .into_response()
 }
 
 async fn refresh(state: &AppState) -> Result<(), AppError> {
@@ -156,7 +165,12 @@ pub async fn create(
     }
 }
 
-fn edit_page(admin: &Admin, id: String, form: ComponentInput, error: Option<ValidationError>) -> Html<String> {
+fn edit_page(
+    admin: &Admin,
+    id: String,
+    form: ComponentInput,
+    error: Option<ValidationError>,
+) -> Html<String> {
     let viewer = admin.viewer();
     let title = format!("Edit {} · Firstline", form.name);
     Html(render_document(&title, None, None, move || {
@@ -187,7 +201,11 @@ pub async fn update(
     let draft = match form.input.normalize() {
         Ok(d) => d,
         Err(e) => {
-            return Ok((StatusCode::BAD_REQUEST, edit_page(&admin, id, form.input, Some(e))).into_response())
+            return Ok((
+                StatusCode::BAD_REQUEST,
+                edit_page(&admin, id, form.input, Some(e)),
+            )
+                .into_response())
         }
     };
     match state
@@ -202,7 +220,11 @@ pub async fn update(
         }
         Err(app::ssr::store::StoreError::Conflict { field }) => {
             let e = ValidationError::new(field, "another component already has this name");
-            Ok((StatusCode::CONFLICT, edit_page(&admin, id, form.input, Some(e))).into_response())
+            Ok((
+                StatusCode::CONFLICT,
+                edit_page(&admin, id, form.input, Some(e)),
+            )
+                .into_response())
         }
         Err(e) => Err(e.into()),
     }

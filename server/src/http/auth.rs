@@ -24,7 +24,11 @@ pub struct LoginQuery {
 
 /// Only local paths are followed after login (no open redirect).
 fn safe_next(next: &str) -> String {
-    if next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.contains("://") {
+    if next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.contains("://")
+    {
         next.to_string()
     } else {
         "/dashboard".to_string()
@@ -32,9 +36,14 @@ fn safe_next(next: &str) -> String {
 }
 
 fn login_page(email: String, next: String, error: Option<String>) -> Html<String> {
-    Html(render_document("Log in · Firstline", None, None, move || {
-        view! { <LoginPage email=email next=next error=error/> }
-    }))
+    Html(render_document(
+        "Log in · Firstline",
+        None,
+        None,
+        move || {
+            view! { <LoginPage email=email next=next error=error/> }
+        },
+    ))
 }
 
 /// `GET /login`.
@@ -66,7 +75,11 @@ pub async fn login(
 ) -> Result<Response, AppError> {
     let next = safe_next(&form.next);
     let fail = |email: String, next: String| {
-        (StatusCode::UNAUTHORIZED, login_page(email, next, Some(WRONG.into()))).into_response()
+        (
+            StatusCode::UNAUTHORIZED,
+            login_page(email, next, Some(WRONG.into())),
+        )
+            .into_response()
     };
     let Ok(email) = normalize_email(&form.email) else {
         return Ok(fail(form.email.chars().take(254).collect(), next));
@@ -109,7 +122,11 @@ pub async fn login(
         state.session_cookie_name(),
         token,
         SESSION_LIFETIME_MS / 1000,
-        if state.config.secure_cookies() { "; Secure" } else { "" }
+        if state.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     let mut resp = Redirect::to(&next).into_response();
     resp.headers_mut().insert(
@@ -145,7 +162,11 @@ pub async fn logout(
     let cookie = format!(
         "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
         state.session_cookie_name(),
-        if state.config.secure_cookies() { "; Secure" } else { "" }
+        if state.config.secure_cookies() {
+            "; Secure"
+        } else {
+            ""
+        }
     );
     let mut resp = Redirect::to("/status").into_response();
     resp.headers_mut().insert(

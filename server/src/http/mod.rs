@@ -34,7 +34,10 @@ pub fn router(state: AppState) -> Router {
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/admin/components", get(admin::list).post(admin::create))
-        .route("/admin/components/{id}", get(admin::edit_form).post(admin::update))
+        .route(
+            "/admin/components/{id}",
+            get(admin::edit_form).post(admin::update),
+        )
         .route("/admin/components/{id}/status", post(admin::set_status))
         .route("/admin/components/{id}/delete", post(admin::delete))
         .fallback(pages::not_found)
@@ -50,7 +53,10 @@ pub fn router(state: AppState) -> Router {
         .route("/pkg/{version}/{*file}", get(pkg_asset))
         .route("/favicon.svg", get(favicon))
         .merge(pages)
-        .layer(middleware::from_fn_with_state(state.clone(), session::same_origin))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            session::same_origin,
+        ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,

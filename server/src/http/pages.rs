@@ -31,11 +31,7 @@ pub async fn status_page(State(state): State<AppState>, session: MaybeSession) -
     let html = render_document(&title, state.hydration(), Some(&description), move || {
         view! { <StatusPage viewer=viewer page_name=page_name snapshot=snapshot/> }
     });
-    (
-        [(header::CACHE_CONTROL, "no-cache")],
-        Html(html),
-    )
-        .into_response()
+    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
 }
 
 /// `/dashboard`: the signed-in home page.

@@ -166,7 +166,11 @@ pub async fn same_origin(
 }
 
 fn is_same_origin(headers: &HeaderMap, base_url: &str) -> bool {
-    let get = |h| headers.get(h).and_then(|v: &header::HeaderValue| v.to_str().ok());
+    let get = |h| {
+        headers
+            .get(h)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+    };
     if let Some(origin) = get(header::ORIGIN) {
         if origin == "null" {
             return false;
@@ -177,7 +181,10 @@ fn is_same_origin(headers: &HeaderMap, base_url: &str) -> bool {
             || origin.strip_prefix("http://") == Some(host)
             || origin.strip_prefix("https://") == Some(host);
     }
-    !matches!(get(header::HeaderName::from_static("sec-fetch-site")), Some("cross-site"))
+    !matches!(
+        get(header::HeaderName::from_static("sec-fetch-site")),
+        Some("cross-site")
+    )
 }
 
 fn origin_of(url: &str) -> &str {
@@ -207,7 +214,13 @@ mod tests {
         let cases = [
             (vec![], true),
             (vec![("origin", "https://oncall.example.org")], true),
-            (vec![("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")], true),
+            (
+                vec![
+                    ("origin", "http://127.0.0.1:3000"),
+                    ("host", "127.0.0.1:3000"),
+                ],
+                true,
+            ),
             (vec![("origin", "https://evil.example")], false),
             (vec![("origin", "null")], false),
             (vec![("sec-fetch-site", "cross-site")], false),

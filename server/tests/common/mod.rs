@@ -30,17 +30,36 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
                 let url = format!("sqlite://{}/test.db", dir.path().display());
-                TestDb { url, _dir: Some(dir) }
+                TestDb {
+                    url,
+                    _dir: Some(dir),
+                }
             }
             Backend::Postgres => {
                 let cluster = pg_cluster();
                 let name = format!("t_{}", app::ssr::store::new_id());
                 let out = Command::new(&cluster.psql)
-                    .args(["-h", "127.0.0.1", "-p", &cluster.port.to_string(), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c"])
+                    .args([
+                        "-h",
+                        "127.0.0.1",
+                        "-p",
+                        &cluster.port.to_string(),
+                        "-U",
+                        "postgres",
+                        "-d",
+                        "postgres",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "-c",
+                    ])
                     .arg(format!("CREATE DATABASE {name}"))
                     .output()
                     .expect("run psql");
-                assert!(out.status.success(), "CREATE DATABASE failed: {}", String::from_utf8_lossy(&out.stderr));
+                assert!(
+                    out.status.success(),
+                    "CREATE DATABASE failed: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
                 TestDb {
                     url: format!("postgres://postgres@127.0.0.1:{}/{name}", cluster.port),
                     _dir: None,
@@ -63,7 +82,11 @@ pub struct PgCluster {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
 }
 
 fn pg_bin_dir() -> PathBuf {
@@ -74,7 +97,11 @@ fn pg_bin_dir() -> PathBuf {
         }
     }
     let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|rd| rd.filter_map(|e| e.ok()).map(|e| e.path().join("bin")).collect())
+        .map(|rd| {
+            rd.filter_map(|e| e.ok())
+                .map(|e| e.path().join("bin"))
+                .collect()
+        })
         .unwrap_or_default();
     dirs.sort();
     dirs.into_iter()
@@ -125,6 +152,10 @@ pub fn pg_cluster() -> &'static PgCluster {
             dir = dir.display(),
             parent = std::process::id(),
         );
+        #[expect(
+            clippy::zombie_processes,
+            reason = "the watchdog must outlive this process to stop the cluster after it"
+        )]
         Command::new("sh")
             .arg("-c")
             .arg(script)
@@ -191,7 +222,9 @@ impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
         let db = TestDb::new(backend);
         let store = db.store().await;
-        let running = firstline::start(config(&db.url), store).await.expect("start");
+        let running = firstline::start(config(&db.url), store)
+            .await
+            .expect("start");
         let base = format!("http://{}", running.addr);
         TestApp {
             base,
@@ -220,7 +253,11 @@ impl TestApp {
         .normalize()
         .expect("valid user");
         let hash = app::ssr::auth::hash_password(password).expect("hash");
-        self.state().store.create_user(&user, &hash, 1).await.expect("create user");
+        self.state()
+            .store
+            .create_user(&user, &hash, 1)
+            .await
+            .expect("create user");
     }
 
     /// Creates the admin and logs the client in; returns the CSRF token from a page.
@@ -234,7 +271,11 @@ impl TestApp {
         let r = self
             .client
             .post(self.url("/login"))
-            .form(&[("email", email), ("password", password), ("next", "/dashboard")])
+            .form(&[
+                ("email", email),
+                ("password", password),
+                ("next", "/dashboard"),
+            ])
             .send()
             .await
             .expect("login");
@@ -244,11 +285,23 @@ impl TestApp {
     }
 
     pub async fn get_text(&self, path: &str) -> String {
-        self.client.get(self.url(path)).send().await.expect("get").text().await.expect("body")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("get")
+            .text()
+            .await
+            .expect("body")
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
-        self.client.post(self.url(path)).form(form).send().await.expect("post")
+        self.client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("post")
     }
 
     pub async fn stop(mut self) {
