@@ -3,9 +3,12 @@
 
 use anyhow::Context;
 use app::domain::account::{NewUserInput, Role};
+use app::domain::schedule::{expand, Restriction, ShiftLength, Window};
 use app::domain::status::ComponentInput;
 use app::ssr::auth::{hash_password, random_token};
-use app::ssr::store::Store;
+use app::ssr::store::{LayerDraft, Store};
+use jiff::civil::Weekday;
+use jiff::{SignedDuration, Timestamp};
 
 use crate::config::Config;
 use crate::format::now_ms;
@@ -187,6 +190,7 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
         store.create_component(&draft, None, now).await?;
     }
     store.setting_or_insert("page_name", "crates.io").await?;
+    seed_schedules(store, now).await?;
     println!(
         "\nDemo data created: the crates.io volunteers and their first-line team.\n\
          Log in as {ADMIN_EMAIL} with password: {password}\n"
@@ -195,4 +199,152 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
         email: ADMIN_EMAIL.into(),
         password,
     }))
+}
+
+async fn id_of(store: &Store, email: &str) -> anyhow::Result<String> {
+    Ok(store
+        .user_by_email(email)
+        .await?
+        .with_context(|| format!("demo user {email}"))?
+        .id)
+}
+
+/// The two schedules of the story: the contractors' 24/7 weekly rotation (hand-off Monday 09:00
+/// Berlin), and the volunteers' secondary (a weekly rotation around the clock, with a New York
+/// business-hours layer on top); one override next week and one open swap request.
+async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<()> {
+    let now = Timestamp::from_millisecond(now_ms)?;
+    let mut first_line = Vec::new();
+    for p in FIRST_LINE {
+        first_line.push(id_of(store, p.email).await?);
+    }
+    let primary = store
+        .create_schedule(
+            "First line",
+            Some("24/7 first-line pager, weekly hand-off Monday 09:00 Berlin"),
+            "Europe/Berlin",
+            now_ms,
+        )
+        .await?;
+    store
+        .create_layer(
+            &primary,
+            &LayerDraft {
+                name: "Weekly rotation".into(),
+                time_zone: "Europe/Berlin".into(),
+                start: "2026-01-05T09:00".parse()?,
+                shift: ShiftLength::Weeks(1),
+                restrictions: vec![],
+            },
+            &first_line,
+            now_ms,
+        )
+        .await?;
+
+    let around_the_clock = vec![
+        id_of(store, ADMIN_EMAIL).await?,
+        id_of(store, "tobias@crates-volunteers.example").await?,
+        id_of(store, "maya@crates-volunteers.example").await?,
+    ];
+    let business_hours = vec![
+        id_of(store, "leah@crates-volunteers.example").await?,
+        id_of(store, "maya@crates-volunteers.example").await?,
+    ];
+    let secondary = store
+        .create_schedule(
+            "Volunteer secondary",
+            Some("Escalation after first line: registry volunteers"),
+            "Europe/London",
+            now_ms,
+        )
+        .await?;
+    store
+        .create_layer(
+            &secondary,
+            &LayerDraft {
+                name: "Volunteers around the clock".into(),
+                time_zone: "Europe/London".into(),
+                start: "2026-01-05T09:00".parse()?,
+                shift: ShiftLength::Weeks(1),
+                restrictions: vec![],
+            },
+            &around_the_clock,
+            now_ms,
+        )
+        .await?;
+    store
+        .create_layer(
+            &secondary,
+            &LayerDraft {
+                name: "New York business hours".into(),
+                time_zone: "America/New_York".into(),
+                start: "2026-01-05T09:00".parse()?,
+                shift: ShiftLength::Days(1),
+                restrictions: vec![Restriction {
+                    days: vec![
+                        Weekday::Monday,
+                        Weekday::Tuesday,
+                        Weekday::Wednesday,
+                        Weekday::Thursday,
+                        Weekday::Friday,
+                    ],
+                    start: "09:00".parse()?,
+                    end: "17:00".parse()?,
+                }],
+            },
+            &business_hours,
+            now_ms,
+        )
+        .await?;
+
+    // One override next week: the next contractor covers Wednesday for whoever is on call.
+    let next_week = Window::new(
+        now + SignedDuration::from_hours(24 * 7),
+        now + SignedDuration::from_hours(24 * 14),
+    )?;
+    let full = store
+        .schedule_full(&primary, next_week.start, next_week.end)
+        .await?;
+    if let Some(shift) = expand(&full.schedule, &next_week)
+        .into_iter()
+        .find(|s| s.user.is_some())
+    {
+        let on_call = shift.user.clone().unwrap_or_default();
+        let idx = first_line.iter().position(|u| *u == on_call).unwrap_or(0);
+        let cover = first_line[(idx + 1) % first_line.len()].clone();
+        let start = shift.start + SignedDuration::from_hours(48);
+        let o = app::domain::schedule::Override {
+            id: app::ssr::store::new_id(),
+            user: cover,
+            start,
+            end: start + SignedDuration::from_hours(24),
+            replaces: Some(on_call),
+        };
+        store
+            .create_override(&primary, &o, Some("Dentist appointment"), None, now_ms)
+            .await?;
+    }
+
+    // One open swap request: Maya asks someone to take her next business-hours shift.
+    let maya = id_of(store, "maya@crates-volunteers.example").await?;
+    let two_weeks = Window::new(now, now + SignedDuration::from_hours(24 * 14))?;
+    let full = store
+        .schedule_full(&secondary, two_weeks.start, two_weeks.end)
+        .await?;
+    if let Some(shift) = expand(&full.schedule, &two_weeks)
+        .into_iter()
+        .find(|s| s.user.as_deref() == Some(maya.as_str()) && s.start > now)
+    {
+        store
+            .create_swap(
+                &secondary,
+                &maya,
+                shift.start,
+                shift.end,
+                Some("I'm at a wedding that day"),
+                now_ms,
+            )
+            .await?;
+    }
+    Ok(())
 }

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::schedule::{NowCard, NowView};
 use super::{Nav, Shell, Viewer};
 use crate::domain::status::StatusSnapshot;
 
@@ -20,6 +21,10 @@ pub fn DashboardPage(
     viewer: Viewer,
     snapshot: StatusSnapshot,
     teams: Vec<TeamSummary>,
+    /// Who is on call now, per schedule.
+    nows: Vec<NowView>,
+    /// Latest notices: (message, link, when).
+    notices: Vec<(String, Option<String>, String)>,
 ) -> impl IntoView {
     let name = viewer.name.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
@@ -33,6 +38,21 @@ pub fn DashboardPage(
     view! {
         <Shell viewer=viewer nav=Nav::Dashboard>
             <h1 class="page-title">{format!("Hello, {name}")}</h1>
+            {nows.into_iter().map(|n| view! { <NowCard now=n/> }).collect_view()}
+            <p><a href="/my/shifts">"My shifts"</a>" · "<a href="/swaps">"Swap requests"</a>" · "<a href="/schedules">"All schedules"</a></p>
+            {(!notices.is_empty()).then(|| view! {
+                <section class="card">
+                    <h2>"For you"</h2>
+                    <ul class="plain notices">
+                        {notices.into_iter().map(|(m, link, when)| view! {
+                            <li>{match link {
+                                Some(l) => view! { <a href=l>{m}</a> }.into_any(),
+                                None => view! { <span>{m}</span> }.into_any(),
+                            }}<span class="muted small">{format!(" · {when}")}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
             <section class="card">
                 <h2>"Public status"</h2>
                 <p class=format!("banner indicator-{}", snapshot.indicator.as_str())>

@@ -4,6 +4,8 @@
 pub mod admin;
 pub mod auth;
 pub mod dashboard;
+pub mod schedule;
+pub mod schedule_admin;
 pub mod status;
 
 use leptos::prelude::*;
@@ -28,6 +30,10 @@ pub enum Nav {
     Status,
     /// Admin: status components.
     Components,
+    /// Schedules and shifts.
+    Schedules,
+    /// The viewer's profile.
+    Profile,
     /// The login page.
     Login,
     /// None of the above (error pages).
@@ -47,6 +53,7 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                 <ul>
                     {signed_in.then(|| view! {
                         <li><a href="/dashboard" aria-current=current(Nav::Dashboard)>"Home"</a></li>
+                        <li><a href="/schedules" aria-current=current(Nav::Schedules)>"On call"</a></li>
                     })}
                     <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
                     {viewer.is_admin.then(|| view! {
@@ -54,6 +61,7 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                     })}
                     {match (viewer.name.clone(), viewer.csrf.clone()) {
                         (Some(name), Some(csrf)) => view! {
+                            <li><a href="/profile" aria-current=current(Nav::Profile)>"Profile"</a></li>
                             <li class="account">
                                 <form method="post" action="/logout" class="inline">
                                     <input type="hidden" name="csrf" value=csrf/>

@@ -5,7 +5,10 @@ pub mod auth;
 pub mod error;
 pub mod events;
 pub mod health;
+pub mod ical;
 pub mod pages;
+pub mod schedule_admin;
+pub mod schedules;
 pub mod session;
 
 use axum::extract::{Path, State};
@@ -40,6 +43,46 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/components/{id}/status", post(admin::set_status))
         .route("/admin/components/{id}/delete", post(admin::delete))
+        .route(
+            "/schedules",
+            get(schedules::index).post(schedule_admin::create),
+        )
+        .route("/schedules/new", get(schedule_admin::new_form))
+        .route("/schedules/{id}", get(schedules::calendar))
+        .route("/schedules/{id}/shift", get(schedules::shift_page))
+        .route(
+            "/schedules/{id}/overrides",
+            post(schedules::create_override),
+        )
+        .route(
+            "/schedules/{id}/swaps",
+            get(schedules::schedule_swaps).post(schedules::create_swap),
+        )
+        .route(
+            "/schedules/{id}/swaps/{swap}/{action}",
+            post(schedules::swap_action),
+        )
+        .route("/schedules/{id}/edit", get(schedule_admin::edit))
+        .route("/schedules/{id}/layers", post(schedule_admin::add_layer))
+        .route(
+            "/schedules/{id}/layers/{layer}",
+            post(schedule_admin::update_layer),
+        )
+        .route(
+            "/schedules/{id}/layers/{layer}/delete",
+            post(schedule_admin::delete_layer),
+        )
+        .route("/swaps", get(schedules::all_swaps))
+        .route("/my/shifts", get(schedules::my_shifts))
+        .route(
+            "/profile",
+            get(schedules::profile).post(schedules::save_profile),
+        )
+        .route("/profile/ical/rotate", post(schedules::rotate_ical))
+        .route("/ical/user/{file}", get(ical::user_feed))
+        .route("/ical/schedule/{file}", get(ical::schedule_feed))
+        .route("/api/v1/oncall", get(schedules::api_oncall))
+        .route("/api/v1/schedules/{id}/shifts", get(schedules::api_shifts))
         .fallback(pages::not_found)
         .layer(CompressionLayer::new())
         .layer(SetResponseHeaderLayer::if_not_present(

@@ -49,11 +49,36 @@ pub async fn dashboard(
             members: t.members.into_iter().map(|u| u.name).collect(),
         })
         .collect::<Vec<_>>();
-    let viewer = MaybeSession(Some(member.0)).viewer();
+    let me = member.0;
+    let names = super::schedules::user_names(&state).await?;
+    let tz = jiff::tz::TimeZone::get(&me.user.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let mut nows = Vec::new();
+    for s in state.store.list_schedules().await? {
+        nows.push(super::schedules::now_view(&state, &s.id, &names, &tz).await?);
+    }
+    let notices = state
+        .store
+        .notices(&me.user.id, 5)
+        .await?
+        .into_iter()
+        .map(|n| {
+            (
+                n.message,
+                n.link,
+                crate::format::display_time(n.created_at, &me.user.time_zone),
+            )
+        })
+        .collect::<Vec<_>>();
+    let viewer = MaybeSession(Some(me)).viewer();
     let snapshot = (*state.hub.current().snapshot).clone();
-    Ok(Html(render_document("Firstline", None, None, move || {
-        view! { <DashboardPage viewer=viewer snapshot=snapshot teams=teams/> }
-    })))
+    Ok(Html(render_document(
+        "Firstline",
+        state.hydration(),
+        None,
+        move || {
+            view! { <DashboardPage viewer=viewer snapshot=snapshot teams=teams nows=nows notices=notices/> }
+        },
+    )))
 }
 
 /// Any unknown path.

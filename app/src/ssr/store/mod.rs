@@ -51,7 +51,7 @@ pub enum Backend {
 }
 
 #[derive(Clone, Debug)]
-enum Db {
+pub(crate) enum Db {
     Sqlite(SqlitePool),
     Postgres(PgPool),
 }
@@ -94,7 +94,7 @@ macro_rules! ensure_group {
 }
 
 /// How each backend starts a transaction that will write.
-trait WriteBegin: sqlx::Database {
+pub(crate) trait WriteBegin: sqlx::Database {
     const BEGIN: &'static str;
 }
 impl WriteBegin for sqlx::Sqlite {
@@ -106,7 +106,7 @@ impl WriteBegin for sqlx::Postgres {
     const BEGIN: &'static str = "BEGIN";
 }
 
-async fn begin_write<DB: WriteBegin>(
+pub(crate) async fn begin_write<DB: WriteBegin>(
     pool: &sqlx::Pool<DB>,
 ) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
     pool.begin_with(DB::BEGIN).await
@@ -139,7 +139,7 @@ pub struct User {
 }
 
 #[derive(sqlx::FromRow)]
-struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     email: String,
     name: String,
@@ -255,7 +255,7 @@ pub fn new_id() -> String {
         .collect()
 }
 
-fn map_unique(e: sqlx::Error, field: &'static str) -> StoreError {
+pub(crate) fn map_unique(e: sqlx::Error, field: &'static str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
         _ => StoreError::Db(e),
@@ -813,3 +813,6 @@ impl Store {
             .await)?)
     }
 }
+
+mod schedules;
+pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};

@@ -1,0 +1,663 @@
+//! Admin handlers for schedules: create, edit layers and people with a preview of the next
+//! weeks, and a confirmation step when a change would leave nobody on call.
+
+use std::collections::HashMap;
+
+use app::domain::schedule::{
+    coverage, expand, Layer, Restriction, RosterChange, Rotation, Schedule, ShiftLength, Window,
+};
+use app::domain::validate::required_text;
+use app::domain::ValidationError;
+use app::pages::render_document;
+use app::pages::schedule::ShiftView;
+use app::pages::schedule_admin::{EditSchedulePage, LayerForm, NewSchedulePage, Preview};
+use app::ssr::store::{LayerDraft, ScheduleInfo};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use jiff::civil::{self, Weekday};
+use jiff::tz::TimeZone;
+use jiff::{SignedDuration, Timestamp};
+use leptos::prelude::*;
+use serde::Deserialize;
+
+use super::error::AppError;
+use super::schedules::{label, user_names, GAP_HORIZON_DAYS};
+use super::session::{Admin, ValidForm};
+use crate::format::now_ms;
+use crate::state::AppState;
+
+const WEEKDAYS: [Weekday; 7] = [
+    Weekday::Monday,
+    Weekday::Tuesday,
+    Weekday::Wednesday,
+    Weekday::Thursday,
+    Weekday::Friday,
+    Weekday::Saturday,
+    Weekday::Sunday,
+];
+
+fn now_ts() -> Result<Timestamp, AppError> {
+    Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))
+}
+
+/// `GET /schedules/new`.
+pub async fn new_form(admin: Admin) -> Html<String> {
+    let v = admin.viewer();
+    Html(render_document(
+        "New schedule · Firstline",
+        None,
+        None,
+        move || {
+            view! { <NewSchedulePage viewer=v name=String::new() time_zone="Europe/Berlin".to_string() error=None/> }
+        },
+    ))
+}
+
+/// Form: new schedule.
+#[derive(Deserialize)]
+pub struct NewScheduleForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// `POST /schedules`.
+pub async fn create(
+    State(state): State<AppState>,
+    admin: Admin,
+    ValidForm(form): ValidForm<NewScheduleForm>,
+) -> Result<Response, AppError> {
+    admin.check_csrf(&form.csrf)?;
+    let checked = required_text("name", &form.name, 100).and_then(|name| {
+        let tz = form.time_zone.trim().to_string();
+        TimeZone::get(&tz)
+            .map_err(|_| ValidationError::new("time_zone", format!("unknown time zone {tz:?}")))?;
+        Ok((name, tz))
+    });
+    let (name, tz) = match checked {
+        Ok(v) => v,
+        Err(e) => {
+            let v = admin.viewer();
+            let page = render_document("New schedule · Firstline", None, None, move || {
+                view! { <NewSchedulePage viewer=v name=form.name time_zone=form.time_zone error=Some(e.to_string())/> }
+            });
+            return Ok((StatusCode::BAD_REQUEST, Html(page)).into_response());
+        }
+    };
+    let id = state
+        .store
+        .create_schedule(&name, None, &tz, now_ms())
+        .await?;
+    Ok(Redirect::to(&format!("/schedules/{id}/edit")).into_response())
+}
+
+/// The layer form as posted (repeated `participant` and `day` fields keep their order).
+#[derive(Debug, Default)]
+struct LayerPost {
+    csrf: String,
+    intent: String,
+    form: LayerForm,
+}
+
+fn parse_layer_post(pairs: Vec<(String, String)>) -> LayerPost {
+    let mut p = LayerPost::default();
+    for (k, v) in pairs {
+        match k.as_str() {
+            "csrf" => p.csrf = v,
+            "intent" => p.intent = v,
+            "name" => p.form.name = v,
+            "time_zone" => p.form.time_zone = v,
+            "start" => p.form.start = v,
+            "shift_count" => p.form.shift_count = v,
+            "shift_unit" => p.form.shift_unit = v,
+            "participant" if !v.trim().is_empty() => p.form.participants.push(v.trim().to_string()),
+            "effective" => p.form.effective = v,
+            "restricted" => p.form.restricted = true,
+            "day" => {
+                if let Some(slot) = v.parse::<usize>().ok().and_then(|i| p.form.days.get_mut(i)) {
+                    *slot = true;
+                }
+            }
+            "from" => p.form.from = v,
+            "to" => p.form.to = v,
+            _ => {}
+        }
+    }
+    p
+}
+
+/// A validated layer change.
+struct LayerChange {
+    draft: LayerDraft,
+    participants: Vec<String>,
+    effective: Timestamp,
+}
+
+fn validate_layer(
+    form: &LayerForm,
+    users: &HashMap<String, String>,
+    now: Timestamp,
+) -> Result<LayerChange, ValidationError> {
+    let name = required_text("name", &form.name, 100)?;
+    let tz_name = form.time_zone.trim().to_string();
+    let tz = TimeZone::get(&tz_name)
+        .map_err(|_| ValidationError::new("time_zone", format!("unknown time zone {tz_name:?}")))?;
+    let start: civil::DateTime = form.start.trim().parse().map_err(|_| {
+        ValidationError::new(
+            "start",
+            "must be a local date and time like 2026-11-23T09:00",
+        )
+    })?;
+    let count: u32 = form
+        .shift_count
+        .trim()
+        .parse()
+        .ok()
+        .filter(|n| (1..=1000).contains(n))
+        .ok_or_else(|| {
+            ValidationError::new("shift_length", "must be a whole number from 1 to 1000")
+        })?;
+    let shift = match form.shift_unit.as_str() {
+        "hours" => ShiftLength::Hours(count),
+        "days" => ShiftLength::Days(count),
+        "weeks" => ShiftLength::Weeks(count),
+        _ => {
+            return Err(ValidationError::new(
+                "shift_length",
+                "unit must be hours, days or weeks",
+            ))
+        }
+    };
+    if form.participants.is_empty() {
+        return Err(ValidationError::new(
+            "participants",
+            "a rotation needs at least one person",
+        ));
+    }
+    if let Some(unknown) = form.participants.iter().find(|p| !users.contains_key(*p)) {
+        return Err(ValidationError::new(
+            "participants",
+            format!("unknown user {unknown:?}"),
+        ));
+    }
+    let restrictions = if form.restricted {
+        let days: Vec<Weekday> = WEEKDAYS
+            .iter()
+            .zip(form.days)
+            .filter(|(_, on)| *on)
+            .map(|(d, _)| *d)
+            .collect();
+        if days.is_empty() {
+            return Err(ValidationError::new(
+                "days",
+                "pick at least one day for the restricted hours",
+            ));
+        }
+        let from: civil::Time = form
+            .from
+            .trim()
+            .parse()
+            .map_err(|_| ValidationError::new("from", "must be a time like 09:00"))?;
+        let to: civil::Time = form
+            .to
+            .trim()
+            .parse()
+            .map_err(|_| ValidationError::new("to", "must be a time like 17:00"))?;
+        vec![Restriction {
+            days,
+            start: from,
+            end: to,
+        }]
+    } else {
+        Vec::new()
+    };
+    let effective = match form.effective.trim() {
+        "" => now,
+        d => {
+            let date: civil::Date = d
+                .parse()
+                .map_err(|_| ValidationError::new("effective", "must be a date like 2027-03-01"))?;
+            date.to_zoned(tz.clone())
+                .map_err(|_| ValidationError::new("effective", "is out of range"))?
+                .timestamp()
+        }
+    };
+    let rotation = Rotation {
+        time_zone: tz_name.clone(),
+        start,
+        shift,
+        rosters: vec![RosterChange {
+            effective_from: Timestamp::MIN,
+            participants: form.participants.clone(),
+        }],
+    };
+    rotation.validate()?;
+    Ok(LayerChange {
+        draft: LayerDraft {
+            name,
+            time_zone: tz_name,
+            start,
+            shift,
+            restrictions,
+        },
+        participants: form.participants.clone(),
+        effective,
+    })
+}
+
+/// Applies a change to an in-memory schedule: new layer on top, or an existing layer's settings
+/// and its roster from `effective` on.
+fn apply(schedule: &mut Schedule, layer_id: Option<&str>, change: &LayerChange) {
+    let rotation_of = |rosters: Vec<RosterChange>| Rotation {
+        time_zone: change.draft.time_zone.clone(),
+        start: change.draft.start,
+        shift: change.draft.shift,
+        rosters,
+    };
+    match layer_id.and_then(|id| schedule.layers.iter_mut().find(|l| l.id == id)) {
+        Some(layer) => {
+            let mut rosters: Vec<RosterChange> = layer
+                .rotation
+                .rosters
+                .iter()
+                .filter(|r| r.effective_from < change.effective)
+                .cloned()
+                .collect();
+            let in_effect = rosters.last().map(|r| r.participants.clone());
+            if in_effect.as_ref() != Some(&change.participants) {
+                rosters.push(RosterChange {
+                    effective_from: change.effective,
+                    participants: change.participants.clone(),
+                });
+            }
+            layer.name = change.draft.name.clone();
+            layer.restrictions = change.draft.restrictions.clone();
+            layer.rotation = rotation_of(rosters);
+        }
+        None => schedule.layers.push(Layer {
+            id: "new".into(),
+            name: change.draft.name.clone(),
+            rotation: rotation_of(vec![RosterChange {
+                effective_from: Timestamp::MIN,
+                participants: change.participants.clone(),
+            }]),
+            restrictions: change.draft.restrictions.clone(),
+        }),
+    }
+}
+
+fn preview_window(effective: Timestamp, now: Timestamp) -> Result<Window, ValidationError> {
+    let from = now;
+    let to = effective.max(now) + SignedDuration::from_hours(24 * GAP_HORIZON_DAYS);
+    Window::new(from, to.min(now + SignedDuration::from_hours(24 * 360)))
+}
+
+fn layer_form(layer: &Layer, now: Timestamp, tz: &TimeZone) -> LayerForm {
+    let current = layer
+        .rotation
+        .rosters
+        .iter()
+        .rev()
+        .find(|r| r.effective_from <= now)
+        .or(layer.rotation.rosters.first());
+    let mut days = [false; 7];
+    let (restricted, from, to) = match layer.restrictions.first() {
+        Some(r) => {
+            for d in &r.days {
+                days[d.to_monday_zero_offset() as usize] = true;
+            }
+            (
+                true,
+                r.start.strftime("%H:%M").to_string(),
+                r.end.strftime("%H:%M").to_string(),
+            )
+        }
+        None => (false, "09:00".into(), "17:00".into()),
+    };
+    let (count, unit) = match layer.rotation.shift {
+        ShiftLength::Hours(n) => (n, "hours"),
+        ShiftLength::Days(n) => (n, "days"),
+        ShiftLength::Weeks(n) => (n, "weeks"),
+    };
+    LayerForm {
+        id: layer.id.clone(),
+        name: layer.name.clone(),
+        time_zone: layer.rotation.time_zone.clone(),
+        start: layer.rotation.start.strftime("%Y-%m-%dT%H:%M").to_string(),
+        shift_count: count.to_string(),
+        shift_unit: unit.into(),
+        restricted,
+        days,
+        from,
+        to,
+        participants: current.map(|r| r.participants.clone()).unwrap_or_default(),
+        effective: now.to_zoned(tz.clone()).date().to_string(),
+        planned: layer
+            .rotation
+            .rosters
+            .iter()
+            .filter(|r| r.effective_from > now)
+            .map(|r| {
+                format!(
+                    "From {}: {} people",
+                    label(r.effective_from, tz),
+                    r.participants.len()
+                )
+            })
+            .collect(),
+    }
+}
+
+struct EditState {
+    info: ScheduleInfo,
+    schedule: Schedule,
+    users: HashMap<String, String>,
+    now: Timestamp,
+}
+
+async fn edit_state(state: &AppState, id: &str, window: &Window) -> Result<EditState, AppError> {
+    let full = state
+        .store
+        .schedule_full(id, window.start, window.end)
+        .await?;
+    Ok(EditState {
+        info: full.info,
+        schedule: full.schedule,
+        users: user_names(state).await?,
+        now: now_ts()?,
+    })
+}
+
+#[expect(clippy::too_many_arguments, reason = "one page, many optional parts")]
+fn render_edit(
+    admin: &Admin,
+    es: &EditState,
+    tz: &TimeZone,
+    replace: Option<(String, LayerForm)>,
+    preview: Option<Preview>,
+    error: Option<String>,
+    notice: Option<String>,
+    new_layer: Option<LayerForm>,
+) -> Html<String> {
+    let mut layers: Vec<LayerForm> = es
+        .schedule
+        .layers
+        .iter()
+        .map(|l| layer_form(l, es.now, tz))
+        .collect();
+    if let Some((id, form)) = replace.clone() {
+        if let Some(slot) = layers.iter_mut().find(|l| l.id == id) {
+            *slot = LayerForm { id, ..form };
+        }
+    }
+    let new_layer = new_layer.unwrap_or_else(|| LayerForm {
+        name: format!("Layer {}", layers.len() + 1),
+        time_zone: es.info.time_zone.clone(),
+        start: es.now.to_zoned(tz.clone()).date().to_string() + "T09:00",
+        shift_count: "1".into(),
+        shift_unit: "weeks".into(),
+        from: "09:00".into(),
+        to: "17:00".into(),
+        days: [true, true, true, true, true, false, false],
+        effective: es.now.to_zoned(tz.clone()).date().to_string(),
+        ..Default::default()
+    });
+    let mut users: Vec<(String, String)> = es
+        .users
+        .iter()
+        .map(|(a, b)| (a.clone(), b.clone()))
+        .collect();
+    users.sort_by(|a, b| a.1.cmp(&b.1));
+    let v = admin.viewer();
+    let id = es.info.id.clone();
+    let name = es.info.name.clone();
+    Html(render_document(
+        &format!("Edit {name} · Firstline"),
+        None,
+        None,
+        move || {
+            view! {
+                <EditSchedulePage viewer=v schedule_id=id schedule_name=name layers=layers new_layer=new_layer
+                    users=users preview=preview error=error notice=notice/>
+            }
+        },
+    ))
+}
+
+/// Query of the edit page.
+#[derive(Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
+}
+
+/// `GET /schedules/{id}/edit`.
+pub async fn edit(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
+    let now = now_ts()?;
+    let es = edit_state(
+        &state,
+        &id,
+        &Window::new(now, now + SignedDuration::from_hours(24))?,
+    )
+    .await?;
+    let tz = TimeZone::get(&admin.0.user.time_zone).unwrap_or(TimeZone::UTC);
+    let notice = match q.done.as_str() {
+        "saved" => Some("Saved. The calendar and feeds show the change now.".to_string()),
+        "deleted" => Some("Layer deleted.".to_string()),
+        _ => None,
+    };
+    Ok(render_edit(
+        &admin, &es, &tz, None, None, None, notice, None,
+    ))
+}
+
+async fn layer_post(
+    state: AppState,
+    admin: Admin,
+    id: String,
+    layer_id: Option<String>,
+    pairs: Vec<(String, String)>,
+) -> Result<Response, AppError> {
+    let post = parse_layer_post(pairs);
+    admin.check_csrf(&post.csrf)?;
+    let now = now_ts()?;
+    let tz = TimeZone::get(&admin.0.user.time_zone).unwrap_or(TimeZone::UTC);
+    let users = user_names(&state).await?;
+    let form_key = layer_id.clone().unwrap_or_else(|| "new".into());
+    let change = match validate_layer(&post.form, &users, now) {
+        Ok(c) => c,
+        Err(e) => {
+            let es = edit_state(
+                &state,
+                &id,
+                &Window::new(now, now + SignedDuration::from_hours(24))?,
+            )
+            .await?;
+            let (replace, new_layer) = match &layer_id {
+                Some(l) => (Some((l.clone(), post.form)), None),
+                None => (None, Some(post.form)),
+            };
+            let page = render_edit(
+                &admin,
+                &es,
+                &tz,
+                replace,
+                None,
+                Some(e.to_string()),
+                None,
+                new_layer,
+            );
+            return Ok((StatusCode::BAD_REQUEST, page).into_response());
+        }
+    };
+    let window = preview_window(change.effective, now)?;
+    let mut es = edit_state(&state, &id, &window).await?;
+    if let Some(l) = &layer_id {
+        if !es.schedule.layers.iter().any(|x| &x.id == l) {
+            return Err(AppError::NotFound);
+        }
+    }
+    let mut proposed = es.schedule.clone();
+    apply(&mut proposed, layer_id.as_deref(), &change);
+    let shifts = expand(&proposed, &window);
+    let gaps: Vec<String> = coverage(&shifts)
+        .gaps
+        .iter()
+        .map(|g| {
+            format!(
+                "{} → {} ({} h)",
+                label(g.start, &tz),
+                label(g.end, &tz),
+                (g.end.as_millisecond() - g.start.as_millisecond()) / 3_600_000
+            )
+        })
+        .collect();
+    let save = match post.intent.as_str() {
+        "confirm" => true,
+        "save" => gaps.is_empty(),
+        _ => false,
+    };
+    if !save {
+        let info = es.info.clone();
+        let views: Vec<ShiftView> = shifts
+            .iter()
+            .filter(|s| {
+                s.start < now + SignedDuration::from_hours(24 * GAP_HORIZON_DAYS)
+                    || s.user.is_none()
+            })
+            .map(|s| ShiftView {
+                schedule_id: info.id.clone(),
+                schedule_name: info.name.clone(),
+                user_id: s.user.clone(),
+                user_name: s
+                    .user
+                    .as_ref()
+                    .map(|u| users.get(u).cloned().unwrap_or_default())
+                    .unwrap_or_else(|| "Nobody".into()),
+                start_ms: s.start.as_millisecond(),
+                end_ms: s.end.as_millisecond(),
+                start_label: label(s.start, &tz),
+                end_label: label(s.end, &tz),
+                source: if s.user.is_none() { "gap" } else { "layer" },
+                mine: false,
+            })
+            .collect();
+        let needs_confirmation = post.intent == "save";
+        let preview = Preview {
+            layer_id: form_key,
+            shifts: views,
+            gaps,
+            needs_confirmation,
+        };
+        es.now = now;
+        let (replace, new_layer) = match &layer_id {
+            Some(l) => (Some((l.clone(), post.form)), None),
+            None => (None, Some(post.form)),
+        };
+        let status = if needs_confirmation {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        };
+        return Ok((
+            status,
+            render_edit(
+                &admin,
+                &es,
+                &tz,
+                replace,
+                Some(preview),
+                None,
+                None,
+                new_layer,
+            ),
+        )
+            .into_response());
+    }
+    let stamp = now_ms();
+    match &layer_id {
+        Some(l) => {
+            state.store.update_layer(l, &change.draft, stamp).await?;
+            let layer = es.schedule.layers.iter().find(|x| &x.id == l);
+            let in_effect = layer.and_then(|x| {
+                x.rotation
+                    .rosters
+                    .iter()
+                    .rev()
+                    .find(|r| r.effective_from <= change.effective)
+            });
+            let planned_later = layer.is_some_and(|x| {
+                x.rotation
+                    .rosters
+                    .iter()
+                    .any(|r| r.effective_from > change.effective)
+            });
+            if in_effect.map(|r| &r.participants) != Some(&change.participants) || planned_later {
+                state
+                    .store
+                    .set_roster(l, change.effective, &change.participants, stamp)
+                    .await?;
+            }
+        }
+        None => {
+            state
+                .store
+                .create_layer(&id, &change.draft, &change.participants, stamp)
+                .await?;
+        }
+    }
+    tracing::info!(schedule = %id, by = %admin.0.user.email, gaps = gaps.len(), "schedule layer saved");
+    Ok(Redirect::to(&format!("/schedules/{id}/edit?done=saved")).into_response())
+}
+
+/// `POST /schedules/{id}/layers`: add a layer (preview, save, or save anyway).
+pub async fn add_layer(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    ValidForm(pairs): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    state.store.schedule_info(&id).await?;
+    layer_post(state, admin, id, None, pairs).await
+}
+
+/// `POST /schedules/{id}/layers/{layer}`: change a layer and its people.
+pub async fn update_layer(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, layer)): Path<(String, String)>,
+    ValidForm(pairs): ValidForm<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    layer_post(state, admin, id, Some(layer), pairs).await
+}
+
+/// Form with only the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /schedules/{id}/layers/{layer}/delete`.
+pub async fn delete_layer(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((id, layer)): Path<(String, String)>,
+    ValidForm(form): ValidForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    admin.check_csrf(&form.csrf)?;
+    if state.store.layer_schedule_id(&layer).await? != id {
+        return Err(AppError::NotFound);
+    }
+    state.store.delete_layer(&layer).await?;
+    Ok(Redirect::to(&format!("/schedules/{id}/edit?done=deleted")).into_response())
+}
