@@ -98,6 +98,8 @@ pub fn EditSchedulePage(
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let count = layers.len();
+    let new_preview = preview.clone().filter(|p| p.layer_id == "new");
+    let new_confirm = new_preview.as_ref().is_some_and(|p| p.needs_confirmation);
     view! {
         <Shell viewer=viewer nav=Nav::Schedules>
             <p><a href=format!("/schedules/{schedule_id}")>{format!("← {schedule_name}")}</a></p>
@@ -108,11 +110,12 @@ pub fn EditSchedulePage(
             {layers.into_iter().enumerate().rev().map(|(i, l)| {
                 let title = format!("Layer {} of {count}: {}", i + 1, l.name);
                 let p = preview.clone().filter(|p| p.layer_id == l.id);
+                let confirm = p.as_ref().is_some_and(|p| p.needs_confirmation);
                 let aria = title.clone();
                 view! {
                     <section class="card layer" aria-label=aria>
                         <h2>{title}</h2>
-                        <LayerFields schedule_id=schedule_id.clone() csrf=csrf.clone() form=l.clone() users=users.clone()/>
+                        <LayerFields schedule_id=schedule_id.clone() csrf=csrf.clone() form=l.clone() users=users.clone() confirm=confirm/>
                         {p.map(|p| view! { <PreviewBox preview=p/> })}
                         <form method="post" action=format!("/schedules/{schedule_id}/layers/{}/delete", l.id)>
                             <input type="hidden" name="csrf" value=csrf.clone()/>
@@ -123,8 +126,8 @@ pub fn EditSchedulePage(
             }).collect_view()}
             <section class="card layer">
                 <h2>"Add a layer"</h2>
-                <LayerFields schedule_id=schedule_id.clone() csrf=csrf.clone() form=new_layer users=users/>
-                {preview.filter(|p| p.layer_id == "new").map(|p| view! { <PreviewBox preview=p/> })}
+                <LayerFields schedule_id=schedule_id.clone() csrf=csrf.clone() form=new_layer users=users confirm=new_confirm/>
+                {new_preview.map(|p| view! { <PreviewBox preview=p/> })}
             </section>
         </Shell>
     }
@@ -161,6 +164,8 @@ fn LayerFields(
     csrf: String,
     form: LayerForm,
     users: Vec<(String, String)>,
+    /// Offer "Save anyway" (after a save was stopped by a gap).
+    confirm: bool,
 ) -> impl IntoView {
     let key = if form.id.is_empty() {
         "new".to_string()
@@ -232,7 +237,9 @@ fn LayerFields(
             <div class="row">
                 <button type="submit" name="intent" value="preview" class="button">"Preview"</button>
                 <button type="submit" name="intent" value="save" class="button primary">"Save"</button>
-                <button type="submit" name="intent" value="confirm" class="button danger">"Save anyway"</button>
+                {confirm.then(|| view! {
+                    <button type="submit" name="intent" value="confirm" class="button danger">"Save anyway"</button>
+                })}
             </div>
         </form>
     }
