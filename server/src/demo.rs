@@ -135,14 +135,21 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
         );
         return Ok(None);
     }
-    let password = std::env::var("FIRSTLINE_DEMO_PASSWORD")
+    // FIRSTLINE_DEMO_PASSWORD gives every demo account that password (to try swaps as Maya
+    // and Leah, and for the end-to-end tests); otherwise only the admin's random one is printed.
+    let shared = std::env::var("FIRSTLINE_DEMO_PASSWORD")
         .ok()
-        .filter(|p| p.len() >= app::domain::account::PASSWORD_MIN)
+        .filter(|p| p.len() >= app::domain::account::PASSWORD_MIN);
+    let password = shared
+        .clone()
         .unwrap_or_else(|| random_token()[..20].to_string());
     let now = now_ms();
     let admin_hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
-    // Members other than the admin get unguessable passwords; an admin can reset them.
-    let other_hash = hash_password(&random_token()).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
+    // Members other than the admin get unguessable passwords unless a shared one is set.
+    let other_hash = match &shared {
+        Some(_) => admin_hash.clone(),
+        None => hash_password(&random_token()).map_err(|e| anyhow::anyhow!("hashing: {e}"))?,
+    };
 
     let volunteers = store
         .create_team(

@@ -137,10 +137,13 @@ struct LayerChange {
     effective: Timestamp,
 }
 
+/// Checks a layer form. An existing layer may get an empty roster from a date on ("nobody
+/// from March"), which the preview then shows as a gap; a new layer needs at least one person.
 fn validate_layer(
     form: &LayerForm,
     users: &HashMap<String, String>,
     now: Timestamp,
+    existing: bool,
 ) -> Result<LayerChange, ValidationError> {
     let name = required_text("name", &form.name, 100)?;
     let tz_name = form.time_zone.trim().to_string();
@@ -172,7 +175,7 @@ fn validate_layer(
             ))
         }
     };
-    if form.participants.is_empty() {
+    if form.participants.is_empty() && !existing {
         return Err(ValidationError::new(
             "participants",
             "a rotation needs at least one person",
@@ -226,13 +229,19 @@ fn validate_layer(
                 .timestamp()
         }
     };
+    // Zone and length are checked by the domain; an empty roster is allowed here (see above).
+    let probe = if form.participants.is_empty() {
+        vec!["nobody".to_string()]
+    } else {
+        form.participants.clone()
+    };
     let rotation = Rotation {
         time_zone: tz_name.clone(),
         start,
         shift,
         rosters: vec![RosterChange {
             effective_from: Timestamp::MIN,
-            participants: form.participants.clone(),
+            participants: probe,
         }],
     };
     rotation.validate()?;
@@ -473,7 +482,7 @@ async fn layer_post(
     let tz = TimeZone::get(&admin.0.user.time_zone).unwrap_or(TimeZone::UTC);
     let users = user_names(&state).await?;
     let form_key = layer_id.clone().unwrap_or_else(|| "new".into());
-    let change = match validate_layer(&post.form, &users, now) {
+    let change = match validate_layer(&post.form, &users, now, layer_id.is_some()) {
         Ok(c) => c,
         Err(e) => {
             let es = edit_state(
