@@ -226,7 +226,6 @@ async fn layer_changes_validate_preview_and_confirm_gaps() {
             vec![("shift_count", "-3".to_string()), p(0)],
             "shift_length",
         ),
-        (vec![("intent", "save".to_string())], "participants"),
         (vec![("start", "next monday".to_string()), p(0)], "start"),
         (vec![("restricted", "1".to_string()), p(0)], "days"),
     ] {
@@ -241,6 +240,25 @@ async fn layer_changes_validate_preview_and_confirm_gaps() {
             "{field}"
         );
     }
+
+    // A new layer needs at least one person.
+    let r = f
+        .app
+        .post_form(
+            &format!("/schedules/{}/layers", f.schedule),
+            &[
+                ("csrf", &f.csrf),
+                ("intent", "save"),
+                ("name", "Empty"),
+                ("time_zone", "UTC"),
+                ("start", "2026-01-05T09:00"),
+                ("shift_count", "1"),
+                ("shift_unit", "days"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("participants:"));
 
     // Restricting the only layer to business hours opens gaps: save is stopped (409) and says where.
     let mut restricted = base(vec![

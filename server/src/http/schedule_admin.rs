@@ -406,7 +406,10 @@ fn render_edit(
     let new_layer = new_layer.unwrap_or_else(|| LayerForm {
         name: format!("Layer {}", layers.len() + 1),
         time_zone: es.info.time_zone.clone(),
-        start: es.now.to_zoned(tz.clone()).date().to_string() + "T09:00",
+        start: default_first_handoff(
+            es.now,
+            &TimeZone::get(&es.info.time_zone).unwrap_or(TimeZone::UTC),
+        ),
         shift_count: "1".into(),
         shift_unit: "weeks".into(),
         from: "09:00".into(),
@@ -435,6 +438,18 @@ fn render_edit(
             }
         },
     ))
+}
+
+/// The latest 09:00 local that is not in the future: a new layer covers from now on.
+fn default_first_handoff(now: Timestamp, tz: &TimeZone) -> String {
+    let local = now.to_zoned(tz.clone());
+    let today = local.date();
+    let date = if local.time() >= civil::time(9, 0, 0, 0) {
+        today
+    } else {
+        today.yesterday().unwrap_or(today)
+    };
+    format!("{date}T09:00")
 }
 
 /// Query of the edit page.
