@@ -585,6 +585,27 @@ async fn overrides_and_swaps_change_who_is_on_call() {
         .await,
         cover
     );
+    // Covering yourself is refused with the field named.
+    let r = f
+        .app
+        .post_form(
+            &format!("/schedules/{}/overrides", f.schedule),
+            &[
+                ("csrf", &f.csrf),
+                ("start", &day.as_millisecond().to_string()),
+                (
+                    "end",
+                    &(day + jiff::SignedDuration::from_hours(2))
+                        .as_millisecond()
+                        .to_string(),
+                ),
+                ("user", &cover),
+                ("replaces", &cover),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("user:"));
     // An override that ends before it starts is refused with the field named.
     let r = f
         .app

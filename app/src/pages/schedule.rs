@@ -185,8 +185,13 @@ pub fn SchedulePage(
     prev_date: String,
     next_date: String,
     days: Vec<DayView>,
+    /// Hours on call per person in the period (fairness): (name, hours label).
+    hours: Vec<(String, String)>,
+    /// The schedule's private iCal feed URL.
+    ical_url: String,
 ) -> impl IntoView {
     let is_admin = viewer.is_admin;
+    let csrf = viewer.csrf.clone().unwrap_or_default();
     let tab = {
         let schedule_id = schedule_id.clone();
         let date = days
@@ -235,6 +240,23 @@ pub fn SchedulePage(
                 <a href=format!("/schedules/{schedule_id}/swaps")>"Swap requests"</a>
                 {is_admin.then(|| view! { " · " <a href=format!("/schedules/{schedule_id}/edit")>"Edit layers and people"</a> })}
             </p>
+            <section class="card">
+                <h2>"Hours on call in this period"</h2>
+                <ul class="plain hours">
+                    {hours.into_iter().map(|(who, h)| view! { <li>{who}": "<strong>{h}</strong></li> }).collect_view()}
+                </ul>
+            </section>
+            <section class="card">
+                <h2>"Subscribe to this schedule"</h2>
+                <p class="small">"A private link for calendar apps; anyone with it can read the schedule."</p>
+                <input class="copy" readonly value=ical_url aria-label="Schedule iCal feed URL"/>
+                {is_admin.then(|| view! {
+                    <form method="post" action=format!("/schedules/{schedule_id}/ical/rotate")>
+                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                        <button type="submit" class="button">"Revoke this link and make a new one"</button>
+                    </form>
+                })}
+            </section>
         </Shell>
     }
 }

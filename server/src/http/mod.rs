@@ -63,6 +63,10 @@ pub fn router(state: AppState) -> Router {
             post(schedules::swap_action),
         )
         .route("/schedules/{id}/edit", get(schedule_admin::edit))
+        .route(
+            "/schedules/{id}/ical/rotate",
+            post(schedules::rotate_schedule_ical),
+        )
         .route("/schedules/{id}/layers", post(schedule_admin::add_layer))
         .route(
             "/schedules/{id}/layers/{layer}",

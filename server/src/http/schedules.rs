@@ -344,6 +344,25 @@ pub async fn calendar(
         .map(|s| shift_view(s, &info, &names, &me.user.id, &tz))
         .collect();
     let days = days_of(&shifts, first, count, &tz, month, today)?;
+    let expanded = expand(&full.schedule, &window);
+    let mut hours: Vec<(String, String)> = coverage(&expanded)
+        .hours
+        .into_iter()
+        .map(|(u, h)| {
+            (
+                names
+                    .get(&u)
+                    .cloned()
+                    .unwrap_or_else(|| "(removed user)".into()),
+                h,
+            )
+        })
+        .collect::<Vec<(String, f64)>>()
+        .into_iter()
+        .map(|(n, h)| (n, format!("{h:.1} h")))
+        .collect();
+    hours.sort();
+    let ical = ical_url(&state, "schedule", &info.ical_token);
     let now = now_view(&state, &id, &names, &tz).await?;
     let v = viewer(&me);
     let title = format!("{} · Firstline", info.name);
@@ -356,7 +375,8 @@ pub async fn calendar(
         move || {
             view! {
                 <SchedulePage viewer=v schedule_id=info.id schedule_name=info.name zone=zone_name now=now
-                    view_kind=view_kind period_label=period prev_date=prev next_date=next days=days/>
+                    view_kind=view_kind period_label=period prev_date=prev next_date=next days=days
+                hours=hours ical_url=ical/>
             }
         },
     )))
@@ -915,6 +935,18 @@ pub async fn save_profile(
     }
     state.store.set_user_time_zone(&me.user.id, tz).await?;
     Ok(Redirect::to("/profile?done=saved").into_response())
+}
+
+/// `POST /schedules/{id}/ical/rotate`: revoke the schedule's feed URL (admins).
+pub async fn rotate_schedule_ical(
+    State(state): State<AppState>,
+    admin: super::session::Admin,
+    Path(id): Path<String>,
+    ValidForm(form): ValidForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    admin.check_csrf(&form.csrf)?;
+    state.store.rotate_schedule_ical_token(&id).await?;
+    Ok(Redirect::to(&format!("/schedules/{id}")).into_response())
 }
 
 /// `POST /profile/ical/rotate`: revoke the feed URL.

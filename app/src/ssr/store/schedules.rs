@@ -82,6 +82,9 @@ pub struct SwapRecord {
     pub note: Option<String>,
 }
 
+/// A notice row: id, message, link, created_at, read_at.
+type NoticeRow = (String, String, Option<String>, i64, Option<i64>);
+
 /// An in-app notice for a user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Notice {
@@ -701,7 +704,7 @@ impl Store {
 
     /// The user's latest notices, newest first.
     pub async fn notices(&self, user_id: &str, limit: i64) -> Result<Vec<Notice>, StoreError> {
-        let rows: Vec<(String, String, Option<String>, i64, Option<i64>)> = on_pool!(self, p => sqlx::query_as(
+        let rows: Vec<NoticeRow> = on_pool!(self, p => sqlx::query_as(
             "SELECT id, message, link, created_at, read_at FROM notices WHERE user_id = $1 \
              ORDER BY created_at DESC, id LIMIT $2")
             .bind(user_id)
