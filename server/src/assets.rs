@@ -107,6 +107,11 @@ impl Asset {
         }
     }
 
+    /// The strong ETag (quoted).
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+
     /// The body for `enc`, falling back to identity where compression does not pay.
     pub fn body(&self, enc: Encoding) -> (Bytes, Option<&'static str>) {
         if !is_compressible(self.content_type) || self.identity.len() < 256 {

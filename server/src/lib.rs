@@ -7,6 +7,7 @@ pub mod format;
 pub mod http;
 pub mod live;
 pub mod state;
+pub mod statuspage;
 
 use std::time::{Duration, Instant};
 
@@ -63,7 +64,7 @@ pub async fn build_state(
         .setting("page_name")
         .await?
         .unwrap_or_else(|| "Firstline".to_string());
-    let hub = StatusHub::load(&store).await?;
+    let hub = StatusHub::load(&store, &config.base_url).await?;
     let assets = Assets::load();
     app::pages::set_pkg_dir(assets.pkg_dir());
     let leptos = LeptosOptions::builder()

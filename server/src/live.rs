@@ -1,13 +1,15 @@
 //! The live status hub: the current public snapshot, serialised once per change, and a broadcast
 //! channel that the SSE endpoint fans out to every open status page.
 
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use app::domain::status::{build_snapshot, ComponentRowView, PublicComponent, StatusSnapshot};
 use app::ssr::store::{Store, StoreError};
 use tokio::sync::broadcast;
 
+use crate::assets::Asset;
 use crate::format::display_time;
+use crate::statuspage::{PageInfo, PublicDocs};
 
 /// The current snapshot, both as a value and as the JSON sent to islands.
 #[derive(Debug, Clone)]
@@ -16,11 +18,16 @@ pub struct Current {
     pub snapshot: Arc<StatusSnapshot>,
     /// The same, as JSON, for SSE.
     pub json: Arc<str>,
+    /// The Statuspage-compatible JSON documents.
+    pub docs: Arc<PublicDocs>,
+    /// The anonymous status page, rendered on first request after the change.
+    pub page_html: Arc<OnceLock<Asset>>,
 }
 
 /// Holds the snapshot and notifies subscribers when it changes.
 #[derive(Debug)]
 pub struct StatusHub {
+    page: PageInfo,
     current: RwLock<Current>,
     tx: broadcast::Sender<Arc<str>>,
     refresh_lock: tokio::sync::Mutex<()>,
@@ -28,18 +35,22 @@ pub struct StatusHub {
 
 impl StatusHub {
     /// Builds the hub from the database.
-    pub async fn load(store: &Store) -> Result<StatusHub, StoreError> {
-        let current = Self::compute(store).await?;
+    pub async fn load(store: &Store, base_url: &str) -> Result<StatusHub, StoreError> {
+        let page = PageInfo::load(store, base_url).await?;
+        let current = Self::compute(store, &page).await?;
         let (tx, _) = broadcast::channel(64);
         Ok(StatusHub {
+            page,
             current: RwLock::new(current),
             tx,
             refresh_lock: tokio::sync::Mutex::new(()),
         })
     }
 
-    async fn compute(store: &Store) -> Result<Current, StoreError> {
+    async fn compute(store: &Store, page: &PageInfo) -> Result<Current, StoreError> {
         let components = store.list_components().await?;
+        let groups = store.list_component_groups().await?;
+        let docs = Arc::new(crate::statuspage::build(page, &components, &groups));
         let updated = components.iter().map(|c| c.updated_at).max().unwrap_or(0);
         let rows = components
             .into_iter()
@@ -62,6 +73,8 @@ impl StatusHub {
         Ok(Current {
             snapshot: Arc::new(snapshot),
             json,
+            docs,
+            page_html: Arc::new(OnceLock::new()),
         })
     }
 
@@ -69,10 +82,11 @@ impl StatusHub {
     /// Called after each committed change, so the next request already sees it.
     pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
         let _guard = self.refresh_lock.lock().await;
-        let next = Self::compute(store).await?;
+        let next = Self::compute(store, &self.page).await?;
         let changed = {
             let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
-            let changed = cur.json != next.json;
+            let changed =
+                cur.json != next.json || cur.docs.components.etag() != next.docs.components.etag();
             if changed {
                 *cur = next.clone();
             }

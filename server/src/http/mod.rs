@@ -7,6 +7,7 @@ pub mod events;
 pub mod health;
 pub mod ical;
 pub mod pages;
+pub mod public_api;
 pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
@@ -95,6 +96,9 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/events/status", get(events::status))
+        .route("/api/v2/{file}", get(public_api::v2))
+        .route("/badge.svg", get(public_api::page_badge))
+        .route("/badge/{file}", get(public_api::component_badge))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/pkg/{version}/{*file}", get(pkg_asset))

@@ -13,25 +13,50 @@ use super::session::{MaybeSession, Member};
 use crate::state::AppState;
 
 /// `/`: the status page for visitors, the dashboard for people who are logged in.
-pub async fn home(state: State<AppState>, session: MaybeSession) -> Response {
+pub async fn home(
+    state: State<AppState>,
+    session: MaybeSession,
+    headers: axum::http::HeaderMap,
+) -> Response {
     if session.0.is_some() {
         return Redirect::to("/dashboard").into_response();
     }
-    status_page(state, session).await
+    status_page(state, session, headers).await
 }
 
 /// `/status`: the public status page, complete without JavaScript; one island keeps it live.
-pub async fn status_page(State(state): State<AppState>, session: MaybeSession) -> Response {
+pub async fn status_page(
+    State(state): State<AppState>,
+    session: MaybeSession,
+    headers: axum::http::HeaderMap,
+) -> Response {
     let current = state.hub.current();
+    if session.0.is_none() {
+        // Anonymous visitors (nearly all traffic during an outage) get bytes rendered once per
+        // change, compressed once, with an ETag; the next request after a change sees it.
+        let asset = current.page_html.get_or_init(|| {
+            let html = render_status(&state, &current, MaybeSession(None));
+            crate::assets::Asset::new("text/html; charset=utf-8", bytes::Bytes::from(html))
+        });
+        return asset.respond(&headers, "no-cache");
+    }
+    let html = render_status(&state, &current, session);
+    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+}
+
+fn render_status(
+    state: &AppState,
+    current: &crate::live::Current,
+    session: MaybeSession,
+) -> String {
     let snapshot = (*current.snapshot).clone();
     let viewer = session.viewer();
     let page_name = state.page_name.clone();
     let title = format!("{} status: {}", page_name, snapshot.indicator.description());
     let description = format!("Current status of {page_name} services and incidents.");
-    let html = render_document(&title, state.hydration(), Some(&description), move || {
+    render_document(&title, state.hydration(), Some(&description), move || {
         view! { <StatusPage viewer=viewer page_name=page_name snapshot=snapshot/> }
-    });
-    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+    })
 }
 
 /// `/dashboard`: the signed-in home page.

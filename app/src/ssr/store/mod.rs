@@ -236,6 +236,21 @@ impl TryFrom<ComponentRow> for Component {
     }
 }
 
+/// A group of components on the status page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComponentGroup {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Position among groups.
+    pub position: i64,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Last change, Unix ms.
+    pub updated_at: i64,
+}
+
 /// A session found by its token.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -630,6 +645,26 @@ impl Store {
         let sql = format!("{COMPONENT_SELECT} ORDER BY g.position, g.name, c.position, c.name");
         let rows: Vec<ComponentRow> = on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
         rows.into_iter().map(Component::try_from).collect()
+    }
+
+    /// All component groups: `(id, name, position, created_at, updated_at)`, in display order.
+    pub async fn list_component_groups(&self) -> Result<Vec<ComponentGroup>, StoreError> {
+        let rows: Vec<(String, String, i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, name, position, created_at, updated_at FROM component_groups ORDER BY position, name")
+            .fetch_all(p)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, name, position, created_at, updated_at)| ComponentGroup {
+                    id,
+                    name,
+                    position,
+                    created_at,
+                    updated_at,
+                },
+            )
+            .collect())
     }
 
     /// One component.
