@@ -128,6 +128,7 @@ mod tests {
         let s = badge_svg("a<b", "Operational", "#11622e");
         assert!(s.contains("a&lt;b"));
         assert!(s.starts_with("<svg"));
-        assert!(s.contains(r#"width="128""#), "{s}");
+        // 3 label characters and 11 value characters at 7 px plus 10 px padding each.
+        assert!(s.contains(r#"width="118""#), "{s}");
     }
 }
