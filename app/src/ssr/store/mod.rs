@@ -270,6 +270,15 @@ pub fn new_id() -> String {
         .collect()
 }
 
+/// `Ok` when a statement touched a row, `NotFound` otherwise.
+pub(crate) fn found(rows_affected: u64) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
+
 pub(crate) fn map_unique(e: sqlx::Error, field: &'static str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { field },
@@ -444,10 +453,7 @@ impl Store {
             tx.commit().await?;
             Ok::<u64, sqlx::Error>(n)
         })?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(n)
     }
 
     /// Finds a user and their password hash by email (for login).

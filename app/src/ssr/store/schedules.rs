@@ -3,7 +3,7 @@
 
 use jiff::{civil, Timestamp};
 
-use super::{begin_write, new_id, Db, Store, StoreError};
+use super::{begin_write, found, new_id, Db, Store, StoreError};
 use crate::domain::schedule::{
     Layer, Override, Restriction, RosterChange, Rotation, Schedule, ShiftLength, SwapRequest,
     SwapState, UserId,
@@ -190,6 +190,9 @@ fn state_name(s: &SwapState) -> &'static str {
     }
 }
 
+const INSERT_OVERRIDE: &str = "INSERT INTO schedule_overrides (id, schedule_id, user_id, \
+    replaces_user_id, start_at, end_at, note, created_by, created_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const SCHEDULE_COLS: &str = "id, name, description, time_zone, ical_token";
 const SWAP_COLS: &str = "id, schedule_id, requester_id, start_at, end_at, note, state, resolved_by";
 
@@ -416,10 +419,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(n)
     }
 
     /// Sets the layer's participants from `effective_from` on; earlier shifts keep the roster
@@ -477,10 +477,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(n)
     }
 
     /// Stores an override.
@@ -493,8 +490,7 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO schedule_overrides (id, schedule_id, user_id, replaces_user_id, start_at, end_at, note, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+            INSERT_OVERRIDE)
             .bind(&o.id)
             .bind(schedule_id)
             .bind(&o.user)
@@ -518,10 +514,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(n)
     }
 
     /// Opens a swap request.
@@ -594,8 +587,7 @@ impl Store {
             let mut tx = begin_write(p).await?;
             if let Some((schedule_id, o)) = created_override {
                 sqlx::query(
-                    "INSERT INTO schedule_overrides (id, schedule_id, user_id, replaces_user_id, start_at, end_at, note, created_by, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                    INSERT_OVERRIDE)
                     .bind(&o.id)
                     .bind(schedule_id)
                     .bind(&o.user)
@@ -675,10 +667,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(n)
     }
 
     /// Leaves a notice for a user.
