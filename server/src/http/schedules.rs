@@ -339,12 +339,12 @@ pub async fn calendar(
     let window = day_window(first, count, &tz)?;
     let full = load(&state, &id, &window).await?;
     let names = user_names(&state).await?;
-    let shifts: Vec<ShiftView> = expand(&full.schedule, &window)
+    let expanded = expand(&full.schedule, &window);
+    let shifts: Vec<ShiftView> = expanded
         .iter()
         .map(|s| shift_view(s, &info, &names, &me.user.id, &tz))
         .collect();
     let days = days_of(&shifts, first, count, &tz, month, today)?;
-    let expanded = expand(&full.schedule, &window);
     let mut hours: Vec<(String, String)> = coverage(&expanded)
         .hours
         .into_iter()
