@@ -1,8 +1,12 @@
 //! Pure domain logic: no I/O, no clock, no leptos or sqlx. Compiles to native and wasm.
 
 pub mod account;
+pub mod incident;
+pub mod monitor;
 pub mod schedule;
 pub mod status;
+pub mod subscription;
+pub mod uptime;
 pub mod validate;
 
 pub use validate::ValidationError;
