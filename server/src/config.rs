@@ -19,6 +19,11 @@ pub struct Config {
     pub secret_key: Option<String>,
     /// Log as JSON lines instead of human-readable text.
     pub log_json: bool,
+    /// SMTP server for subscriber mail (`smtp://host:port`, `smtps://user:pass@host`); none turns
+    /// email subscriptions off.
+    pub smtp_url: Option<String>,
+    /// Sender of subscriber mail.
+    pub mail_from: String,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -30,6 +35,8 @@ pub struct FileConfig {
     base_url: Option<String>,
     secret_key: Option<String>,
     log_format: Option<String>,
+    smtp_url: Option<String>,
+    mail_from: Option<String>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -39,7 +46,10 @@ Configuration (a TOML file given with --config; environment variables override i
   FIRSTLINE_LISTEN        listen        host:port to listen on (default 127.0.0.1:3000)
   FIRSTLINE_BASE_URL      base_url      public URL, used in links and cookie flags (default http://LISTEN)
   FIRSTLINE_SECRET_KEY    secret_key    secret for session hashing; generated and stored on first start if unset
-  FIRSTLINE_LOG_FORMAT    log_format    text (default) or json; RUST_LOG sets the level (default info)";
+  FIRSTLINE_LOG_FORMAT    log_format    text (default) or json; RUST_LOG sets the level (default info)
+  FIRSTLINE_SMTP_URL      smtp_url      smtp://HOST:PORT (STARTTLS: smtp://USER:PASS@HOST:587?tls=required,
+                                        TLS: smtps://...); unset turns email subscriptions off
+  FIRSTLINE_MAIL_FROM     mail_from     sender of subscriber mail (default Firstline <status@HOST of base_url>)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -90,12 +100,33 @@ impl Config {
             Some("json") => true,
             Some(other) => bail!("log_format: must be text or json (got {other:?})"),
         };
+        let smtp_url = pick("FIRSTLINE_SMTP_URL", file.smtp_url);
+        if let Some(u) = &smtp_url {
+            if !(u.starts_with("smtp://") || u.starts_with("smtps://")) {
+                bail!("smtp_url: must start with smtp:// or smtps://");
+            }
+        }
+        let host = base_url
+            .split("://")
+            .nth(1)
+            .unwrap_or("localhost")
+            .split(['/', ':'])
+            .next()
+            .unwrap_or("localhost")
+            .to_string();
+        let mail_from = pick("FIRSTLINE_MAIL_FROM", file.mail_from)
+            .unwrap_or_else(|| format!("Firstline <status@{host}>"));
+        if mail_from.parse::<lettre::message::Mailbox>().is_err() {
+            bail!("mail_from: must be an address like Status <status@example.org> (got {mail_from:?})");
+        }
         Ok(Config {
             database_url,
             listen,
             base_url,
             secret_key,
             log_json,
+            smtp_url,
+            mail_from,
         })
     }
 
@@ -152,6 +183,8 @@ mod tests {
             ("FIRSTLINE_BASE_URL", "status.example.org", "base_url"),
             ("FIRSTLINE_SECRET_KEY", "short", "secret_key"),
             ("FIRSTLINE_LOG_FORMAT", "xml", "log_format"),
+            ("FIRSTLINE_SMTP_URL", "mail.example.org", "smtp_url"),
+            ("FIRSTLINE_MAIL_FROM", "not an address", "mail_from"),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

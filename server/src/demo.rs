@@ -13,6 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 use crate::config::Config;
 use crate::format::now_ms;
 
+const DAY: i64 = 86_400_000;
+const MIN: i64 = 60_000;
+
 /// The demo admin's email.
 pub const ADMIN_EMAIL: &str = "aisha@crates-volunteers.example";
 
@@ -194,10 +197,14 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
         }
         .normalize()
         .with_context(|| format!("demo component {name}"))?;
-        store.create_component(&draft, None, now).await?;
+        // Created four months ago, so the uptime bars have a full 90 days.
+        store
+            .create_component(&draft, None, now - 120 * DAY)
+            .await?;
     }
     store.setting_or_insert("page_name", "crates.io").await?;
     seed_schedules(store, now).await?;
+    seed_status_history(store, now).await?;
     println!(
         "\nDemo data created: the crates.io volunteers and their first-line team.\n\
          Log in as {ADMIN_EMAIL} with password: {password}\n"
@@ -353,5 +360,171 @@ async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<()> {
             )
             .await?;
     }
+    Ok(())
+}
+
+/// Past incidents with full timelines (they shape the uptime bars) and a maintenance next week.
+async fn seed_status_history(store: &Store, now: i64) -> anyhow::Result<()> {
+    use app::domain::incident::{IncidentKind, IncidentStatus as S};
+    use app::domain::status::{ComponentStatus as C, Impact};
+    use app::ssr::store::{NewIncident, NewUpdate};
+
+    let components = store.list_components().await?;
+    let id = |name: &str| -> anyhow::Result<String> {
+        components
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| c.id.clone())
+            .with_context(|| format!("demo component {name}"))
+    };
+    let update = |status, body: &str, components: Vec<(String, C)>| NewUpdate {
+        status,
+        body: body.to_string(),
+        impact: None,
+        components,
+        notify: false,
+    };
+
+    // 12 days ago: the sparse index served stale files after a CDN purge failed.
+    let t0 = (now - 12 * DAY) - (now - 12 * DAY).rem_euclid(DAY) + 14 * 60 * MIN + 7 * MIN;
+    let sparse = id("Sparse index")?;
+    let inc = store
+        .create_incident(
+            &NewIncident {
+                kind: IncidentKind::Incident,
+                name: "Sparse index serving stale crate versions".into(),
+                impact: Impact::Major,
+                status: S::Investigating,
+                body: "`cargo` may not see versions published in the last hour. We are investigating."
+                    .into(),
+                components: vec![(sparse.clone(), C::PartialOutage)],
+                window: None,
+                notify: false,
+            },
+            None,
+            t0,
+        )
+        .await?;
+    for (at, u) in [
+        (
+            t0 + 24 * MIN,
+            update(
+                S::Identified,
+                "A CDN cache purge failed after a deploy, so index files were served from stale cache. \
+                 We are purging again by hand.",
+                vec![],
+            ),
+        ),
+        (
+            t0 + 71 * MIN,
+            update(
+                S::Monitoring,
+                "The purge completed and fresh index files are being served. We are watching error rates.",
+                vec![(sparse.clone(), C::DegradedPerformance)],
+            ),
+        ),
+        (
+            t0 + 112 * MIN,
+            update(
+                S::Resolved,
+                "All index files are current. `cargo update` works as expected.",
+                vec![],
+            ),
+        ),
+        (
+            t0 + 3 * DAY,
+            update(
+                S::Postmortem,
+                "**What happened.** A deploy changed the purge API token; purges failed silently for 68 minutes.\n\n\
+                 **What we change.** Purge failures now page first line, and the deploy checks the token.",
+                vec![],
+            ),
+        ),
+    ] {
+        store.add_update(&inc, &u, None, None, at).await?;
+    }
+
+    // 41 days ago: slow downloads for some regions.
+    let t1 = (now - 41 * DAY) - (now - 41 * DAY).rem_euclid(DAY) + 3 * 60 * MIN;
+    let cdn = id("Downloads (static CDN)")?;
+    let inc = store
+        .create_incident(
+            &NewIncident {
+                kind: IncidentKind::Incident,
+                name: "Slow crate downloads in Asia-Pacific".into(),
+                impact: Impact::Minor,
+                status: S::Investigating,
+                body: "Downloads from static.crates.io are slow for some users in Asia-Pacific.".into(),
+                components: vec![(cdn.clone(), C::DegradedPerformance)],
+                window: None,
+                notify: false,
+            },
+            None,
+            t1,
+        )
+        .await?;
+    store
+        .add_update(
+            &inc,
+            &update(
+                S::Resolved,
+                "The CDN provider rerouted traffic around a congested link. Downloads are fast again.",
+                vec![],
+            ),
+            None,
+            None,
+            t1 + 46 * MIN,
+        )
+        .await?;
+
+    // 67 days ago: the API was down for a quarter of an hour.
+    let t2 = (now - 67 * DAY) - (now - 67 * DAY).rem_euclid(DAY) + 21 * 60 * MIN;
+    let api = id("API")?;
+    let inc = store
+        .create_incident(
+            &NewIncident {
+                kind: IncidentKind::Incident,
+                name: "API returning errors".into(),
+                impact: Impact::Critical,
+                status: S::Identified,
+                body: "The database ran out of connections. We are restarting the API servers.".into(),
+                components: vec![(api.clone(), C::MajorOutage), (id("Publishing")?, C::MajorOutage)],
+                window: None,
+                notify: false,
+            },
+            None,
+            t2,
+        )
+        .await?;
+    store
+        .add_update(
+            &inc,
+            &update(S::Resolved, "The API is back. Publishing works again.", vec![]),
+            None,
+            None,
+            t2 + 16 * MIN,
+        )
+        .await?;
+
+    // Next week: a database upgrade, announced ahead.
+    let start = (now + 6 * DAY) - (now + 6 * DAY).rem_euclid(DAY) + 2 * 60 * MIN;
+    store
+        .create_incident(
+            &NewIncident {
+                kind: IncidentKind::Maintenance,
+                name: "Database upgrade".into(),
+                impact: Impact::None,
+                status: S::Scheduled,
+                body: "We are upgrading the main database to PostgreSQL 17. Publishing will be paused for up to an hour; \
+                       downloads and the index are not affected."
+                    .into(),
+                components: vec![(id("Publishing")?, C::UnderMaintenance)],
+                window: Some((start, start + 60 * MIN)),
+                notify: false,
+            },
+            None,
+            now,
+        )
+        .await?;
     Ok(())
 }

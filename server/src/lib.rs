@@ -3,9 +3,12 @@
 pub mod assets;
 pub mod config;
 pub mod demo;
+pub mod engine;
+pub mod feeds;
 pub mod format;
 pub mod http;
 pub mod live;
+pub mod markdown;
 pub mod state;
 pub mod statuspage;
 
@@ -80,6 +83,12 @@ pub async fn build_state(
         leptos,
         page_name,
         shutdown,
+        engine_wake: tokio::sync::Notify::new(),
+        http: reqwest::Client::builder()
+            .user_agent(concat!("Firstline/", env!("CARGO_PKG_VERSION")))
+            .redirect(reqwest::redirect::Policy::limited(5))
+            .build()
+            .context("building the HTTP client")?,
     }))
 }
 
@@ -115,6 +124,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     let addr = listener.local_addr()?;
     let state = build_state(config, store, rx.clone()).await?;
     let follower = tokio::spawn(live::follow_peers(state.clone()));
+    let engine = tokio::spawn(engine::run(state.clone()));
     let app = http::router(state.clone());
     let mut shutdown_rx = rx;
     let task = tokio::spawn(async move {
@@ -127,6 +137,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         })
         .await;
         follower.abort();
+        engine.abort();
         r
     });
     Ok(Running {

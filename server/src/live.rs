@@ -1,25 +1,38 @@
-//! The live status hub: the current public snapshot, serialised once per change, and a broadcast
-//! channel that the SSE endpoint fans out to every open status page.
+//! The live status hub: the current public state (page body, JSON documents, feeds), built once
+//! per change, and a broadcast channel that the SSE endpoint fans out to every open status page.
 
 use std::sync::{Arc, OnceLock, RwLock};
 
-use app::domain::status::{build_snapshot, ComponentRowView, PublicComponent, StatusSnapshot};
-use app::ssr::store::{Store, StoreError};
+use app::domain::incident::{IncidentKind, IncidentStatus};
+use app::domain::status::{
+    build_snapshot, ComponentRowView, ComponentStatus, PublicComponent, StatusSnapshot,
+};
+use app::domain::uptime;
+use app::pages::status::{
+    ComponentView, GroupView, IncidentCard, StatusBody, StatusView, UpdateView,
+};
+use app::ssr::store::{Component, Incident, IncidentFilter, Store, StoreError};
+use leptos::prelude::*;
 use tokio::sync::broadcast;
 
 use crate::assets::Asset;
-use crate::format::display_time;
+use crate::format::{display_time, now_ms};
+use crate::markdown::to_safe_html;
 use crate::statuspage::{PageInfo, PublicDocs};
 
-/// The current snapshot, both as a value and as the JSON sent to islands.
+/// The current public state, built once per change.
 #[derive(Debug, Clone)]
 pub struct Current {
-    /// For server-side rendering.
+    /// For the dashboard banner and lists.
     pub snapshot: Arc<StatusSnapshot>,
-    /// The same, as JSON, for SSE.
-    pub json: Arc<str>,
+    /// The live body of the status page as HTML: embedded in the page and sent over SSE.
+    pub body: Arc<str>,
     /// The Statuspage-compatible JSON documents.
     pub docs: Arc<PublicDocs>,
+    /// `/history.rss`.
+    pub rss: Arc<Asset>,
+    /// `/history.atom`.
+    pub atom: Arc<Asset>,
     /// The anonymous status page, rendered on first request after the change.
     pub page_html: Arc<OnceLock<Asset>>,
 }
@@ -31,6 +44,51 @@ pub struct StatusHub {
     current: RwLock<Current>,
     tx: broadcast::Sender<Arc<str>>,
     refresh_lock: tokio::sync::Mutex<()>,
+}
+
+/// Merges the open items into the recent ones (an old incident may still be open), newest first.
+fn merge(mut recent: Vec<Incident>, open: Vec<Incident>) -> Vec<Incident> {
+    for o in open {
+        if !recent.iter().any(|r| r.id == o.id) {
+            recent.push(o);
+        }
+    }
+    recent.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.created_at.cmp(&a.created_at)));
+    recent
+}
+
+/// Formats an incident for the page in the page's zone.
+pub fn card(i: &Incident, tz: &str) -> IncidentCard {
+    IncidentCard {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        status: i.status.label().to_string(),
+        impact: i.impact_str().to_string(),
+        window: match (i.scheduled_for, i.scheduled_until) {
+            (Some(s), Some(e)) => Some(format!("{} to {}", display_time(s, tz), display_time(e, tz))),
+            _ => None,
+        },
+        components: i
+            .components
+            .iter()
+            .map(|(_, name, st)| {
+                let active = i.status.is_open() && i.status != IncidentStatus::Scheduled;
+                (name.clone(), active.then_some(*st))
+            })
+            .collect(),
+        updates: i
+            .updates
+            .iter()
+            .map(|u| UpdateView {
+                status: u.status.label().to_string(),
+                at: display_time(u.created_at, tz),
+                html: to_safe_html(&u.body),
+            })
+            .collect(),
+        postmortem: i.postmortem.as_deref().map(to_safe_html),
+        started: display_time(i.started_at, tz),
+        resolved: i.resolved_at.map(|r| display_time(r, tz)),
+    }
 }
 
 impl StatusHub {
@@ -47,33 +105,187 @@ impl StatusHub {
         })
     }
 
+    /// The page's identity.
+    pub fn page(&self) -> &PageInfo {
+        &self.page
+    }
+
     async fn compute(store: &Store, page: &PageInfo) -> Result<Current, StoreError> {
+        let now = now_ms();
+        let tz = page.time_zone.as_str();
         let components = store.list_components().await?;
         let groups = store.list_component_groups().await?;
-        let docs = Arc::new(crate::statuspage::build(page, &components, &groups));
-        let updated = components.iter().map(|c| c.updated_at).max().unwrap_or(0);
+        let of_kind = |kind, open_only| IncidentFilter {
+            kind: Some(kind),
+            open_only,
+            limit: if open_only { 100 } else { 50 },
+            ..Default::default()
+        };
+        let incidents = merge(
+            store.incidents(of_kind(IncidentKind::Incident, false)).await?,
+            store.incidents(of_kind(IncidentKind::Incident, true)).await?,
+        );
+        let maintenances = merge(
+            store.incidents(of_kind(IncidentKind::Maintenance, false)).await?,
+            store.incidents(of_kind(IncidentKind::Maintenance, true)).await?,
+        );
+        let today = uptime::day_of(now);
+        let first_day = today - uptime::BAR_DAYS + 1;
+        let daily = store.daily_since(first_day).await?;
+        let bar_incidents = store
+            .incidents(IncidentFilter {
+                kind: Some(IncidentKind::Incident),
+                since: Some((first_day - 30) * uptime::DAY_MS),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
+
+        let docs = Arc::new(crate::statuspage::build(&crate::statuspage::Sources {
+            page,
+            components: &components,
+            groups: &groups,
+            incidents: &incidents,
+            maintenances: &maintenances,
+        }));
+        let rss = Arc::new(crate::feeds::rss(page, &incidents, &maintenances));
+        let atom = Arc::new(crate::feeds::atom(page, &incidents, &maintenances));
+        let indicator = crate::statuspage::page_indicator(&components, &incidents);
+        let updated = components
+            .iter()
+            .map(|c| c.updated_at)
+            .chain(incidents.iter().map(|i| i.updated_at))
+            .chain(maintenances.iter().map(|i| i.updated_at))
+            .max()
+            .unwrap_or(0);
+
+        // Dashboard snapshot.
         let rows = components
-            .into_iter()
+            .iter()
             .map(|c| ComponentRowView {
                 component: PublicComponent {
-                    id: c.id,
-                    name: c.name,
-                    description: c.description,
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    description: c.description.clone(),
                     status: c.status,
                 },
-                group: c.group_name,
+                group: c.group_name.clone(),
                 group_position: c.group_position,
                 position: c.position,
             })
             .collect();
-        let snapshot = build_snapshot(rows, display_time(updated, "UTC"));
-        let json: Arc<str> = serde_json::to_string(&snapshot)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?
-            .into();
+        let mut snapshot = build_snapshot(rows, display_time(updated, tz));
+        snapshot.indicator = indicator;
+
+        // The live body.
+        let component_view = |c: &Component| {
+            let mut aggs: Vec<(i64, uptime::DayAggregate)> = daily
+                .iter()
+                .filter(|(id, _, _)| *id == c.id)
+                .map(|(_, d, a)| (*d, *a))
+                .collect();
+            // The open interval of the current status is not in the aggregates yet.
+            aggs.extend(uptime::interval_days(
+                c.status,
+                c.status_since.max(first_day * uptime::DAY_MS),
+                now,
+            ));
+            let mut mark = uptime::DayAggregate::default();
+            mark.add(c.status, 0);
+            aggs.push((today, mark));
+            let mut days: Vec<(i64, String)> = Vec::new();
+            let mut ids: Vec<(i64, String)> = Vec::new();
+            for i in bar_incidents
+                .iter()
+                .filter(|i| i.components.iter().any(|(id, _, _)| *id == c.id))
+            {
+                let end = uptime::day_of(i.resolved_at.unwrap_or(now));
+                for d in uptime::day_of(i.started_at)..=end {
+                    days.push((d, i.name.clone()));
+                    ids.push((d, i.id.clone()));
+                }
+            }
+            let bar = uptime::build_bar(&aggs, today, uptime::day_of(c.created_at), now, &days);
+            let links = (first_day..=today)
+                .map(|d| {
+                    let on_day: Vec<&String> =
+                        ids.iter().filter(|(x, _)| *x == d).map(|(_, id)| id).collect();
+                    match on_day.as_slice() {
+                        [] => None,
+                        [one] => Some(format!("/incidents/{one}")),
+                        _ => Some(format!("/history/{}", &uptime::day_label(d)[..7])),
+                    }
+                })
+                .collect();
+            ComponentView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                description: c.description.clone(),
+                status: c.status,
+                bar,
+                links,
+            }
+        };
+        let mut group_views: Vec<GroupView> = Vec::new();
+        for g in &groups {
+            let members: Vec<&Component> = components
+                .iter()
+                .filter(|c| c.group_id.as_deref() == Some(g.id.as_str()))
+                .collect();
+            if members.is_empty() {
+                continue;
+            }
+            group_views.push(GroupView {
+                name: Some(g.name.clone()),
+                worst: members
+                    .iter()
+                    .map(|c| c.status)
+                    .max_by_key(|s| uptime::rank(*s))
+                    .unwrap_or(ComponentStatus::Operational),
+                components: members.into_iter().map(component_view).collect(),
+            });
+        }
+        let loose: Vec<ComponentView> = components
+            .iter()
+            .filter(|c| c.group_id.is_none())
+            .map(component_view)
+            .collect();
+        if !loose.is_empty() {
+            group_views.push(GroupView {
+                name: None,
+                worst: ComponentStatus::Operational,
+                components: loose,
+            });
+        }
+        let mut maint_cards: Vec<IncidentCard> = maintenances
+            .iter()
+            .filter(|m| m.status.is_open() && m.status != IncidentStatus::Scheduled)
+            .map(|m| card(m, tz))
+            .collect();
+        let mut upcoming: Vec<&Incident> = maintenances
+            .iter()
+            .filter(|m| m.status == IncidentStatus::Scheduled)
+            .collect();
+        upcoming.sort_by_key(|m| m.scheduled_for);
+        maint_cards.extend(upcoming.into_iter().map(|m| card(m, tz)));
+        let view = StatusView {
+            indicator,
+            incidents: incidents
+                .iter()
+                .filter(|i| i.status.is_open())
+                .map(|i| card(i, tz))
+                .collect(),
+            maintenance: maint_cards,
+            groups: group_views,
+            updated: display_time(updated, tz),
+        };
+        let body: Arc<str> = render_fragment(view).into();
         Ok(Current {
             snapshot: Arc::new(snapshot),
-            json,
+            body,
             docs,
+            rss,
+            atom,
             page_html: Arc::new(OnceLock::new()),
         })
     }
@@ -85,8 +297,15 @@ impl StatusHub {
         let next = Self::compute(store, &self.page).await?;
         let changed = {
             let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
-            let changed =
-                cur.json != next.json || cur.docs.components.etag() != next.docs.components.etag();
+            let etag = |c: &Current| {
+                c.docs
+                    .get("summary.json")
+                    .map(|a| a.etag().to_string())
+                    .unwrap_or_default()
+            };
+            let changed = cur.body != next.body
+                || etag(&cur) != etag(&next)
+                || cur.rss.etag() != next.rss.etag();
             if changed {
                 *cur = next.clone();
             }
@@ -94,7 +313,7 @@ impl StatusHub {
         };
         if changed {
             // No receivers is fine: nobody is watching.
-            let _ = self.tx.send(next.json);
+            let _ = self.tx.send(next.body);
         }
         Ok(())
     }
@@ -107,7 +326,7 @@ impl StatusHub {
             .clone()
     }
 
-    /// A receiver of future snapshots (JSON).
+    /// A receiver of future bodies (HTML).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.tx.subscribe()
     }
@@ -161,4 +380,10 @@ pub async fn follow_peers(state: crate::state::AppState) {
             tracing::warn!(error = %e, "status refresh failed");
         }
     }
+}
+
+/// Renders the live body to HTML.
+pub fn render_fragment(view: StatusView) -> String {
+    let owner = Owner::new();
+    owner.with(|| view! { <StatusBody view=view/> }.to_html())
 }

@@ -32,6 +32,10 @@ pub struct Inner {
     pub page_name: String,
     /// Flips to true when the server is shutting down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
+    /// Wakes the background engine early (new job or monitor).
+    pub engine_wake: tokio::sync::Notify,
+    /// Outgoing HTTP (probes, webhooks).
+    pub http: reqwest::Client,
 }
 
 impl std::ops::Deref for AppState {

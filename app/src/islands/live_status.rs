@@ -1,12 +1,11 @@
-//! Live status island: renders the banner and components, then follows `/events/status` (SSE)
-//! and replaces its snapshot on every change. Shows when the stream is lost and catches up on
-//! reconnect, because the server sends the full current snapshot first on every connection.
+//! Live status island: follows `/events/status` (SSE). Every event carries the server-rendered
+//! body of the page, which replaces `#status-live` (groups the reader collapsed stay collapsed).
+//! Shows when the stream is lost and catches up on reconnect, because the server sends the
+//! current body first on every connection. Without JavaScript the page is complete as served.
 
 use leptos::prelude::*;
 
-use crate::domain::status::{PublicGroup, StatusSnapshot};
-
-/// State of the live connection, shown under the banner.
+/// State of the live connection, shown above the body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Connection {
     /// Server-rendered, no live stream (yet, or JavaScript is off).
@@ -17,108 +16,80 @@ pub enum Connection {
     Reconnecting,
 }
 
-/// The live part of the status page.
+/// The connection line of the status page; swaps in new bodies as they arrive.
 #[island]
-pub fn LiveStatus(snapshot: StatusSnapshot) -> impl IntoView {
-    let (snap, set_snap) = signal(snapshot);
+pub fn LiveStatus() -> impl IntoView {
     let (conn, set_conn) = signal(Connection::Static);
 
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| browser::connect(set_snap, set_conn, 0));
+    Effect::new(move |_| browser::connect(set_conn, 0));
     #[cfg(not(feature = "hydrate"))]
-    let _ = (set_snap, set_conn);
+    let _ = set_conn;
 
-    let banner_class = move || format!("banner indicator-{}", snap.with(|s| s.indicator.as_str()));
-    let banner_text = move || snap.with(|s| s.indicator.description());
-    let live_line = move || {
-        let updated = snap.with(|s| s.updated_at.clone());
-        match conn.get() {
-            Connection::Static => format!("Updated {updated}"),
-            Connection::Live => format!("Live · updated {updated}"),
-            Connection::Reconnecting => {
-                format!("Connection lost, reconnecting… Showing status as of {updated}")
-            }
-        }
+    let text = move || match conn.get() {
+        Connection::Static => "Reload the page for the latest status.",
+        Connection::Live => "Live: this page updates by itself.",
+        Connection::Reconnecting => "Connection lost, reconnecting… the page may be out of date.",
     };
-    let live_class = move || match conn.get() {
+    let class = move || match conn.get() {
         Connection::Static => "live-line",
         Connection::Live => "live-line is-live",
         Connection::Reconnecting => "live-line is-lost",
     };
-    let groups = move || {
-        snap.with(|s| {
-            s.groups
-                .iter()
-                .cloned()
-                .map(|g| view! { <Group group=g/> })
-                .collect_view()
-        })
-    };
-    view! {
-        <div class="live-status">
-            <div class=banner_class role="status">
-                <span class="dot" aria-hidden="true"></span>
-                <strong>{banner_text}</strong>
-            </div>
-            <p class=live_class aria-live="polite">{live_line}</p>
-            <div class="groups">{groups}</div>
-        </div>
-    }
-}
-
-#[component]
-fn Group(group: PublicGroup) -> impl IntoView {
-    let heading = group.name.clone().unwrap_or_else(|| "Services".to_string());
-    view! {
-        <section class="group">
-            <h2>{heading}</h2>
-            <ul class="components">
-                {group.components.into_iter().map(|c| {
-                    let status = c.status;
-                    view! {
-                        <li class="component" data-component=c.id.clone()>
-                            <div class="component-text">
-                                <span class="component-name">{c.name.clone()}</span>
-                                {c.description.clone().map(|d| view! { <span class="component-desc">{d}</span> })}
-                            </div>
-                            <span class=format!("pill status-{}", status.as_str()) data-status=status.as_str()>
-                                <span class="dot" aria-hidden="true"></span>
-                                {status.label()}
-                            </span>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-        </section>
-    }
+    view! { <p class=class aria-live="polite">{text}</p> }
 }
 
 #[cfg(feature = "hydrate")]
 mod browser {
-    //! Browser-only: the EventSource and its reconnect backoff.
+    //! Browser-only: the EventSource, the body swap and the reconnect backoff.
     use super::Connection;
-    use crate::domain::status::StatusSnapshot;
     use leptos::prelude::*;
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
 
+    fn swap_body(html: &str) {
+        let Some(doc) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let Some(target) = doc.get_element_by_id("status-live") else {
+            return;
+        };
+        // Remember which groups the reader closed.
+        let mut closed = Vec::new();
+        if let Ok(list) = target.query_selector_all("details[data-group]:not([open])") {
+            for i in 0..list.length() {
+                if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                    if let Some(g) = el.get_attribute("data-group") {
+                        closed.push(g);
+                    }
+                }
+            }
+        }
+        target.set_inner_html(html);
+        for g in closed {
+            if let Ok(list) = target.query_selector_all("details[data-group]") {
+                for i in 0..list.length() {
+                    if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                        if el.get_attribute("data-group").as_deref() == Some(g.as_str()) {
+                            let _ = el.remove_attribute("open");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Opens the stream; on a closed stream, retries with capped exponential backoff.
-    pub fn connect(
-        set_snap: WriteSignal<StatusSnapshot>,
-        set_conn: WriteSignal<Connection>,
-        attempt: u32,
-    ) {
+    pub fn connect(set_conn: WriteSignal<Connection>, attempt: u32) {
         let Ok(es) = web_sys::EventSource::new("/events/status") else {
-            retry(set_snap, set_conn, attempt);
+            retry(set_conn, attempt);
             return;
         };
         let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                if let Some(text) = ev.data().as_string() {
-                    if let Ok(s) = serde_json::from_str::<StatusSnapshot>(&text) {
-                        set_snap.set(s);
-                        set_conn.set(Connection::Live);
-                    }
+                if let Some(html) = ev.data().as_string() {
+                    swap_body(&html);
+                    set_conn.set(Connection::Live);
                 }
             });
         es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -130,20 +101,15 @@ mod browser {
             // The browser retries by itself unless the stream is closed for good.
             if es2.ready_state() == web_sys::EventSource::CLOSED {
                 es2.close();
-                retry(set_snap, set_conn, attempt + 1);
+                retry(set_conn, attempt + 1);
             }
         });
         es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
         on_error.forget();
     }
 
-    fn retry(
-        set_snap: WriteSignal<StatusSnapshot>,
-        set_conn: WriteSignal<Connection>,
-        attempt: u32,
-    ) {
+    fn retry(set_conn: WriteSignal<Connection>, attempt: u32) {
         let delay = 1000u32.saturating_mul(1 << attempt.min(5)).min(30_000);
-        gloo_timers::callback::Timeout::new(delay, move || connect(set_snap, set_conn, attempt))
-            .forget();
+        gloo_timers::callback::Timeout::new(delay, move || connect(set_conn, attempt)).forget();
     }
 }

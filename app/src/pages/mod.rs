@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod schedule;
 pub mod schedule_admin;
 pub mod status;
+pub mod status_admin;
 
 use leptos::prelude::*;
 
@@ -17,6 +18,8 @@ pub struct Viewer {
     pub name: Option<String>,
     /// True for admins (shows the admin navigation).
     pub is_admin: bool,
+    /// True for responders and admins (may publish incidents).
+    pub is_responder: bool,
     /// The session's CSRF token, for the logout form.
     pub csrf: Option<String>,
 }
@@ -30,6 +33,10 @@ pub enum Nav {
     Status,
     /// Admin: status components.
     Components,
+    /// Incidents and maintenance.
+    Incidents,
+    /// Admin: monitors and alerts.
+    Monitors,
     /// Schedules and shifts.
     Schedules,
     /// The viewer's profile.
@@ -56,8 +63,12 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                         <li><a href="/schedules" aria-current=current(Nav::Schedules)>"On call"</a></li>
                     })}
                     <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
+                    {viewer.is_responder.then(|| view! {
+                        <li><a href="/admin/incidents" aria-current=current(Nav::Incidents)>"Incidents"</a></li>
+                    })}
                     {viewer.is_admin.then(|| view! {
                         <li><a href="/admin/components" aria-current=current(Nav::Components)>"Components"</a></li>
+                        <li><a href="/admin/monitors" aria-current=current(Nav::Monitors)>"Monitors"</a></li>
                     })}
                     {match (viewer.name.clone(), viewer.csrf.clone()) {
                         (Some(name), Some(csrf)) => view! {

@@ -31,6 +31,9 @@ pub enum AppError {
     /// Unique field taken (409).
     #[error("{0}")]
     Conflict(ValidationError),
+    /// Rate limit reached (429).
+    #[error("{0}")]
+    TooMany(String),
     /// A bug or an outage (500); details go to the log only.
     #[error("internal error: {0}")]
     Internal(String),
@@ -40,6 +43,7 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Invalid(v) => AppError::Validation(v),
             StoreError::Conflict { field } => AppError::Conflict(ValidationError::new(
                 field,
                 "is already taken; choose another",
@@ -58,6 +62,7 @@ impl AppError {
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -69,6 +74,7 @@ impl AppError {
             AppError::Forbidden(_) => "Not allowed",
             AppError::NotFound => "Page not found",
             AppError::Conflict(_) => "Already taken",
+            AppError::TooMany(_) => "Too many requests",
             AppError::Internal(_) => "Something went wrong on our side",
         }
     }

@@ -1,4 +1,4 @@
-//! Server-sent events: `/events/status` sends the full snapshot on connect and on every change.
+//! Server-sent events: `/events/status` sends the page's live body (HTML) on connect and on every change.
 
 use std::convert::Infallible;
 use std::time::Duration;
@@ -15,13 +15,13 @@ pub async fn status(
     State(state): State<AppState>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.hub.subscribe();
-    let first = state.hub.current().json;
+    let first = state.hub.current().body;
     let hub_state = state.clone();
     let updates = stream::unfold((rx, hub_state), |(mut rx, st)| async move {
         let json = match rx.recv().await {
             Ok(json) => json,
             // Fell behind: skip to the newest snapshot, which is complete by itself.
-            Err(RecvError::Lagged(_)) => st.hub.current().json,
+            Err(RecvError::Lagged(_)) => st.hub.current().body,
             Err(RecvError::Closed) => return None,
         };
         Some((json, (rx, st)))

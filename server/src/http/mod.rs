@@ -6,11 +6,14 @@ pub mod error;
 pub mod events;
 pub mod health;
 pub mod ical;
+pub mod incidents;
+pub mod monitors;
 pub mod pages;
 pub mod public_api;
 pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
+pub mod status_public;
 
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -77,6 +80,35 @@ pub fn router(state: AppState) -> Router {
             "/schedules/{id}/layers/{layer}/delete",
             post(schedule_admin::delete_layer),
         )
+        .route(
+            "/admin/incidents",
+            get(incidents::list).post(incidents::create),
+        )
+        .route("/admin/maintenance", post(incidents::create_maintenance))
+        .route("/admin/incidents/{id}", get(incidents::detail))
+        .route(
+            "/admin/incidents/{id}/updates",
+            post(incidents::post_update),
+        )
+        .route("/admin/monitors", get(monitors::list).post(monitors::create))
+        .route("/admin/monitors/{id}/delete", post(monitors::delete))
+        .route(
+            "/admin/subscribers",
+            get(monitors::subscribers).post(monitors::add_webhook),
+        )
+        .route(
+            "/admin/subscribers/{id}/delete",
+            post(monitors::delete_subscriber),
+        )
+        .route("/incidents/{id}", get(status_public::incident))
+        .route("/history", get(status_public::history_now))
+        .route("/history/{month}", get(status_public::history_month))
+        .route("/subscribe", post(status_public::subscribe))
+        .route("/subscribe/confirm/{token}", get(status_public::confirm))
+        .route(
+            "/unsubscribe/{token}",
+            get(status_public::unsubscribe_page).post(status_public::unsubscribe),
+        )
         .route("/swaps", get(schedules::all_swaps))
         .route("/my/shifts", get(schedules::my_shifts))
         .route(
@@ -96,7 +128,13 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/events/status", get(events::status))
-        .route("/api/v2/{file}", get(public_api::v2))
+        .route("/api/v2/{*file}", get(public_api::v2))
+        .route("/history.rss", get(public_api::rss))
+        .route("/history.atom", get(public_api::atom))
+        .route(
+            "/heartbeat/{token}",
+            get(status_public::heartbeat).post(status_public::heartbeat),
+        )
         .route("/badge.svg", get(public_api::page_badge))
         .route("/badge/{file}", get(public_api::component_badge))
         .route("/healthz", get(health::healthz))

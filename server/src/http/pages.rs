@@ -2,7 +2,7 @@
 
 use app::pages::dashboard::{DashboardPage, TeamSummary};
 use app::pages::render_document;
-use app::pages::status::StatusPage;
+use app::pages::status::{PageExtras, StatusPage};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -49,13 +49,27 @@ fn render_status(
     current: &crate::live::Current,
     session: MaybeSession,
 ) -> String {
-    let snapshot = (*current.snapshot).clone();
     let viewer = session.viewer();
     let page_name = state.page_name.clone();
-    let title = format!("{} status: {}", page_name, snapshot.indicator.description());
+    let title = format!(
+        "{} status: {}",
+        page_name,
+        current.snapshot.indicator.description()
+    );
     let description = format!("Current status of {page_name} services and incidents.");
+    let body_html = current.body.to_string();
+    let extras = PageExtras {
+        email: state.config.smtp_url.is_some(),
+        components: current
+            .snapshot
+            .groups
+            .iter()
+            .flat_map(|g| g.components.iter())
+            .map(|c| (c.id.clone(), c.name.clone()))
+            .collect(),
+    };
     render_document(&title, state.hydration(), Some(&description), move || {
-        view! { <StatusPage viewer=viewer page_name=page_name snapshot=snapshot/> }
+        view! { <StatusPage viewer=viewer page_name=page_name body_html=body_html extras=extras/> }
     })
 }
 

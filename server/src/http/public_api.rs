@@ -19,28 +19,23 @@ fn cors(mut r: Response) -> Response {
     r
 }
 
-/// `GET /api/v2/{file}`.
+/// `GET /api/v2/{*file}`.
 pub async fn v2(
     State(state): State<AppState>,
     Path(file): Path<String>,
     headers: HeaderMap,
 ) -> Response {
     let current = state.hub.current();
-    let doc = match file.as_str() {
-        "status.json" => &current.docs.status,
-        "components.json" => &current.docs.components,
-        "summary.json" => &current.docs.summary,
-        _ => {
-            return cors(
-                (
-                    StatusCode::NOT_FOUND,
-                    Json(serde_json::json!({
-                        "error": format!("unknown document {file:?}; available: status.json, components.json, summary.json"),
-                    })),
-                )
-                    .into_response(),
+    let Some(doc) = current.docs.get(&file) else {
+        return cors(
+            (
+                StatusCode::NOT_FOUND,
+                Json(serde_json::json!({
+                    "error": format!("unknown document {file:?}; available: {}", current.docs.names().join(", ")),
+                })),
             )
-        }
+                .into_response(),
+        );
     };
     cors(doc.respond(&headers, API_CACHE))
 }
@@ -131,4 +126,14 @@ mod tests {
         // 3 label characters and 11 value characters at 7 px plus 10 px padding each.
         assert!(s.contains(r#"width="118""#), "{s}");
     }
+}
+
+/// `GET /history.rss`.
+pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cors(state.hub.current().rss.respond(&headers, API_CACHE))
+}
+
+/// `GET /history.atom`.
+pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cors(state.hub.current().atom.respond(&headers, API_CACHE))
 }

@@ -36,6 +36,7 @@ impl MaybeSession {
             Some(s) => Viewer {
                 name: Some(s.user.name.clone()),
                 is_admin: s.user.role.is_admin(),
+                is_responder: s.user.role != app::domain::account::Role::Viewer,
                 csrf: Some(s.csrf_token.clone()),
             },
             None => Viewer::default(),
@@ -106,6 +107,35 @@ impl FromRequestParts<AppState> for Admin {
                 "Only admins can change this. Ask an admin of your Firstline to do it or to give you the admin role."
                     .into(),
             ))
+        }
+    }
+}
+
+/// A logged-in responder or admin (may publish incidents); 401 / 403 otherwise.
+pub struct Responder(pub SessionInfo);
+
+impl Responder {
+    /// The app shell's viewer.
+    pub fn viewer(&self) -> Viewer {
+        MaybeSession(Some(self.0.clone())).viewer()
+    }
+
+    /// Checks the form's CSRF token against the session's.
+    pub fn check_csrf(&self, form_token: &str) -> Result<(), AppError> {
+        check_csrf(&self.0, form_token)
+    }
+}
+
+impl FromRequestParts<AppState> for Responder {
+    type Rejection = AppError;
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let Member(s) = Member::from_request_parts(parts, state).await?;
+        if s.user.role == app::domain::account::Role::Viewer {
+            Err(AppError::Forbidden(
+                "Only responders and admins can publish incidents.".into(),
+            ))
+        } else {
+            Ok(Responder(s))
         }
     }
 }

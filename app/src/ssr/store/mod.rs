@@ -14,6 +14,7 @@ use sqlx::sqlite::{
 
 use crate::domain::account::{NewUser, Role};
 use crate::domain::status::{ComponentDraft, ComponentStatus};
+use crate::domain::uptime;
 
 /// A store failure. `Conflict` and `NotFound` are the caller's to show; the rest are bugs or outages.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +40,9 @@ pub enum StoreError {
     /// A stored value that cannot be read back (corrupt row).
     #[error("stored value is invalid: {0}")]
     Corrupt(String),
+    /// The input refers to something that does not exist or cannot be used (shown to the caller).
+    #[error(transparent)]
+    Invalid(#[from] crate::domain::ValidationError),
 }
 
 /// Which database is behind the store.
@@ -64,6 +68,97 @@ macro_rules! on_pool {
             Db::Postgres($p) => $body,
         }
     };
+}
+
+/// Sets component `$id` to `$new` inside transaction `$tx`: records the change, and adds the time
+/// spent in the old status to the per-day aggregates (the uptime bars). Evaluates to
+/// `Result<Option<old status>, StoreError>`: `None` when the status was already `$new`.
+macro_rules! apply_status {
+    ($tx:ident, $id:expr, $new:expr, $by:expr, $now:expr) => {{
+        let new: ComponentStatus = $new;
+        let now: i64 = $now;
+        let row: Option<(String, i64)> =
+            sqlx::query_as("SELECT status, status_since FROM components WHERE id = $1")
+                .bind($id)
+                .fetch_optional(&mut *$tx)
+                .await?;
+        match row {
+            None => Err(StoreError::NotFound),
+            Some((old, _)) if old == new.as_str() => Ok(None),
+            Some((old, since)) => {
+                let old_status = ComponentStatus::from_str(&old)
+                    .map_err(|_| StoreError::Corrupt(format!("status {old:?}")))?;
+                sqlx::query(
+                    "UPDATE components SET status = $1, status_since = $2, updated_at = $2 WHERE id = $3",
+                )
+                .bind(new.as_str())
+                .bind(now)
+                .bind($id)
+                .execute(&mut *$tx)
+                .await?;
+                sqlx::query(
+                    "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_by, changed_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind($id)
+                .bind(&old)
+                .bind(new.as_str())
+                .bind($by)
+                .bind(now)
+                .execute(&mut *$tx)
+                .await?;
+                let start = since.clamp(now - 92 * uptime::DAY_MS, now);
+                let mut mark = uptime::DayAggregate::default();
+                mark.add(new, 0);
+                for (day, agg) in uptime::interval_days(old_status, start, now)
+                    .into_iter()
+                    .chain([(uptime::day_of(now), mark)])
+                {
+                    add_daily!($tx, $id, day, agg);
+                }
+                Ok(Some(old_status))
+            }
+        }
+    }};
+}
+
+/// Queues a background job inside transaction `$tx`, so it exists exactly when the change does.
+macro_rules! enqueue {
+    ($tx:ident, $kind:expr, $payload:expr, $now:expr) => {{
+        sqlx::query("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $3)")
+            .bind($kind)
+            .bind($payload)
+            .bind($now)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+
+/// Adds one day's aggregate for a component inside transaction `$tx`.
+macro_rules! add_daily {
+    ($tx:ident, $id:expr, $day:expr, $agg:expr) => {{
+        let agg: uptime::DayAggregate = $agg;
+        sqlx::query(
+            "INSERT INTO component_daily (component_id, day, worst_rank, degraded_ms, partial_ms, major_ms, maintenance_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (component_id, day) DO UPDATE SET \
+             worst_rank = CASE WHEN excluded.worst_rank > component_daily.worst_rank \
+                 THEN excluded.worst_rank ELSE component_daily.worst_rank END, \
+             degraded_ms = component_daily.degraded_ms + excluded.degraded_ms, \
+             partial_ms = component_daily.partial_ms + excluded.partial_ms, \
+             major_ms = component_daily.major_ms + excluded.major_ms, \
+             maintenance_ms = component_daily.maintenance_ms + excluded.maintenance_ms",
+        )
+        .bind($id)
+        .bind(uptime::day_label($day))
+        .bind(i64::from(agg.worst_rank))
+        .bind(agg.degraded_ms)
+        .bind(agg.partial_ms)
+        .bind(agg.major_ms)
+        .bind(agg.maintenance_ms)
+        .execute(&mut *$tx)
+        .await?;
+    }};
 }
 
 /// Finds or creates the group named `$name` inside transaction `$tx`; evaluates to its id.
@@ -201,6 +296,8 @@ pub struct Component {
     pub created_at: i64,
     /// Last change, Unix ms.
     pub updated_at: i64,
+    /// Since when it has had its current status, Unix ms.
+    pub status_since: i64,
 }
 
 #[derive(sqlx::FromRow)]
@@ -215,6 +312,7 @@ struct ComponentRow {
     status: String,
     created_at: i64,
     updated_at: i64,
+    status_since: i64,
 }
 
 impl TryFrom<ComponentRow> for Component {
@@ -232,6 +330,7 @@ impl TryFrom<ComponentRow> for Component {
             position: r.position,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            status_since: r.status_since,
         })
     }
 }
@@ -287,7 +386,7 @@ pub(crate) fn map_unique(e: sqlx::Error, field: &'static str) -> StoreError {
 }
 
 const COMPONENT_SELECT: &str = "SELECT c.id, c.name, c.description, c.group_id, g.name AS group_name, g.position AS group_position, \
-     c.position, c.status, c.created_at, c.updated_at \
+     c.position, c.status, c.created_at, c.updated_at, c.status_since \
      FROM components c LEFT JOIN component_groups g ON g.id = c.group_id";
 
 impl Store {
@@ -696,8 +795,8 @@ impl Store {
                 None => None,
             };
             sqlx::query(
-                "INSERT INTO components (id, name, description, group_id, position, status, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7)")
+                "INSERT INTO components (id, name, description, group_id, position, status, created_at, updated_at, status_since) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)")
                 .bind(&id)
                 .bind(&draft.name)
                 .bind(&draft.description)
@@ -717,6 +816,9 @@ impl Store {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
+            let mut mark = uptime::DayAggregate::default();
+            mark.add(draft.status, 0);
+            add_daily!(tx, &id, uptime::day_of(now), mark);
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
@@ -733,42 +835,23 @@ impl Store {
     ) -> Result<Component, StoreError> {
         on_pool!(self, p => {
             let mut tx = begin_write(p).await?;
-            let old: Option<(String,)> = sqlx::query_as("SELECT status FROM components WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((old_status,)) = old else {
-                return Err(StoreError::NotFound);
-            };
+            apply_status!(tx, id, draft.status, by, now)?;
             let group_id = match &draft.group {
                 Some(name) => Some(ensure_group!(tx, name, now)),
                 None => None,
             };
             sqlx::query(
                 "UPDATE components SET name = $1, description = $2, group_id = $3, position = $4, \
-                 status = $5, updated_at = $6 WHERE id = $7")
+                 updated_at = $5 WHERE id = $6")
                 .bind(&draft.name)
                 .bind(&draft.description)
                 .bind(&group_id)
                 .bind(draft.position)
-                .bind(draft.status.as_str())
                 .bind(now)
                 .bind(id)
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| map_unique(e, "name"))?;
-            if old_status != draft.status.as_str() {
-                sqlx::query(
-                    "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_by, changed_at) \
-                     VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(&old_status)
-                    .bind(draft.status.as_str())
-                    .bind(by)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
             sqlx::query("DELETE FROM component_groups WHERE id NOT IN \
                          (SELECT group_id FROM components WHERE group_id IS NOT NULL)")
                 .execute(&mut *tx)
@@ -789,31 +872,7 @@ impl Store {
     ) -> Result<Component, StoreError> {
         on_pool!(self, p => {
             let mut tx = begin_write(p).await?;
-            let old: Option<(String,)> = sqlx::query_as("SELECT status FROM components WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((old_status,)) = old else {
-                return Err(StoreError::NotFound);
-            };
-            if old_status != status.as_str() {
-                sqlx::query("UPDATE components SET status = $1, updated_at = $2 WHERE id = $3")
-                    .bind(status.as_str())
-                    .bind(now)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query(
-                    "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_by, changed_at) \
-                     VALUES ($1, $2, $3, $4, $5)")
-                    .bind(id)
-                    .bind(&old_status)
-                    .bind(status.as_str())
-                    .bind(by)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            apply_status!(tx, id, status, by, now)?;
             tx.commit().await?;
             Ok::<(), StoreError>(())
         })?;
@@ -855,5 +914,12 @@ impl Store {
     }
 }
 
+mod jobs;
 mod schedules;
+mod status_page;
+pub use jobs::{Job, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
+pub use status_page::{
+    AffectedComponent, Alert, Incident, IncidentFilter, IncidentUpdate, Monitor, NewIncident,
+    NewUpdate,
+};

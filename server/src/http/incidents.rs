@@ -1,0 +1,329 @@
+//! Responder handlers for incidents and maintenance: create, post updates (with component
+//! statuses and postmortems). Every change commits (queueing subscriber mail in the same
+//! transaction), refreshes the live hub so the next request and every open page see it, then
+//! redirects (303).
+
+use app::domain::incident::{
+    component_changes, IncidentInput, IncidentKind, IncidentStatus, MaintenanceInput, UpdateInput,
+};
+use app::domain::ValidationError;
+use app::pages::render_document;
+use app::pages::status_admin::{
+    ComponentChoice, IncidentAdminPage, IncidentRow, IncidentsAdminPage,
+};
+use app::ssr::store::{Incident, IncidentFilter, NewIncident, NewUpdate, StoreError};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use leptos::prelude::*;
+
+use super::error::AppError;
+use super::session::{Responder, ValidForm};
+use crate::format::{display_time, now_ms};
+use crate::state::AppState;
+
+/// A raw form: every `name=value` pair in order (component fields are dynamic).
+pub type Fields = Vec<(String, String)>;
+
+/// The first value of `name`, or empty.
+pub fn field(fields: &Fields, name: &str) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
+fn checked(fields: &Fields, name: &str) -> bool {
+    fields.iter().any(|(k, v)| k == name && v == "true")
+}
+
+/// Components with their statuses, for the forms.
+pub async fn component_choices(state: &AppState) -> Result<Vec<ComponentChoice>, AppError> {
+    Ok(state
+        .store
+        .list_components()
+        .await?
+        .into_iter()
+        .map(|c| ComponentChoice {
+            id: c.id,
+            name: c.name,
+            status: c.status,
+        })
+        .collect())
+}
+
+fn row(i: &Incident, tz: &str) -> IncidentRow {
+    IncidentRow {
+        id: i.id.clone(),
+        name: i.name.clone(),
+        kind: match i.kind {
+            IncidentKind::Incident => "Incident".into(),
+            IncidentKind::Maintenance => "Maintenance".into(),
+        },
+        status: i.status.label().into(),
+        impact: i.impact_str().into(),
+        when: match (i.scheduled_for, i.scheduled_until) {
+            (Some(s), Some(e)) => format!("{} to {}", display_time(s, tz), display_time(e, tz)),
+            _ => format!("started {}", display_time(i.started_at, tz)),
+        },
+    }
+}
+
+async fn list_page(
+    state: &AppState,
+    who: &Responder,
+    incident_form: IncidentInput,
+    maintenance_form: MaintenanceInput,
+    error: Option<(ValidationError, &'static str)>,
+) -> Result<Response, AppError> {
+    let tz = who.0.user.time_zone.clone();
+    let open = state
+        .store
+        .incidents(IncidentFilter {
+            open_only: true,
+            limit: 100,
+            ..Default::default()
+        })
+        .await?;
+    let recent = state
+        .store
+        .incidents(IncidentFilter {
+            limit: 30,
+            ..Default::default()
+        })
+        .await?;
+    let open_rows = open.iter().map(|i| row(i, &tz)).collect();
+    let recent_rows = recent
+        .iter()
+        .filter(|i| !i.status.is_open())
+        .map(|i| row(i, &tz))
+        .collect();
+    let components = component_choices(state).await?;
+    let viewer = who.viewer();
+    let is_admin = viewer.is_admin;
+    let status = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let (error, error_form) = match error {
+        Some((e, f)) => (Some(e), f.to_string()),
+        None => (None, String::new()),
+    };
+    let mut maintenance_form = maintenance_form;
+    if maintenance_form.time_zone.is_empty() {
+        maintenance_form.time_zone = tz;
+    }
+    let html = render_document("Incidents · Firstline", None, None, move || {
+        view! {
+            <IncidentsAdminPage viewer=viewer open=open_rows recent=recent_rows components=components
+                incident_form=incident_form maintenance_form=maintenance_form error=error
+                error_form=error_form is_admin=is_admin/>
+        }
+    });
+    Ok((status, Html(html)).into_response())
+}
+
+/// `GET /admin/incidents`.
+pub async fn list(State(state): State<AppState>, who: Responder) -> Result<Response, AppError> {
+    list_page(
+        &state,
+        &who,
+        IncidentInput::default(),
+        MaintenanceInput::default(),
+        None,
+    )
+    .await
+}
+
+/// After a committed change: refresh this instance's hub and tell the others.
+pub async fn published(state: &AppState) {
+    if let Err(e) = state.hub.refresh(&state.store).await {
+        tracing::error!(error = %e, "status refresh after a change failed");
+    }
+    crate::live::notify_peers(&state.store).await;
+}
+
+fn store_validation(e: StoreError) -> Result<ValidationError, AppError> {
+    match e {
+        StoreError::Invalid(v) => Ok(v),
+        other => Err(other.into()),
+    }
+}
+
+/// `POST /admin/incidents`: publish a new incident.
+pub async fn create(
+    State(state): State<AppState>,
+    who: Responder,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&field(&fields, "csrf"))?;
+    let input = IncidentInput {
+        name: field(&fields, "name"),
+        impact: field(&fields, "impact"),
+        status: field(&fields, "status"),
+        body: field(&fields, "body"),
+        notify: checked(&fields, "notify"),
+    };
+    let fail = |e| list_page(&state, &who, input.clone(), MaintenanceInput::default(), Some((e, "incident")));
+    let draft = match input.normalize() {
+        Ok(d) => d,
+        Err(e) => return fail(e).await,
+    };
+    let changes = match component_changes(&fields) {
+        Ok(c) => c,
+        Err(e) => return fail(e).await,
+    };
+    let new = NewIncident {
+        kind: IncidentKind::Incident,
+        name: draft.name,
+        impact: draft.impact,
+        status: draft.status,
+        body: draft.body,
+        components: changes,
+        window: None,
+        notify: draft.notify,
+    };
+    let id = match state.store.create_incident(&new, Some(&who.0.user.id), now_ms()).await {
+        Ok(id) => id,
+        Err(e) => return fail(store_validation(e)?).await,
+    };
+    published(&state).await;
+    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+}
+
+/// `POST /admin/maintenance`: schedule a maintenance window.
+pub async fn create_maintenance(
+    State(state): State<AppState>,
+    who: Responder,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&field(&fields, "csrf"))?;
+    let input = MaintenanceInput {
+        name: field(&fields, "name"),
+        body: field(&fields, "body"),
+        starts: field(&fields, "starts"),
+        ends: field(&fields, "ends"),
+        time_zone: field(&fields, "time_zone"),
+        notify: checked(&fields, "notify"),
+    };
+    let fail = |e| list_page(&state, &who, IncidentInput::default(), input.clone(), Some((e, "maintenance")));
+    let draft = match input.normalize() {
+        Ok(d) => d,
+        Err(e) => return fail(e).await,
+    };
+    let changes = match component_changes(&fields) {
+        Ok(c) => c,
+        Err(e) => return fail(e).await,
+    };
+    let now = now_ms();
+    let new = NewIncident {
+        kind: IncidentKind::Maintenance,
+        name: draft.name,
+        impact: app::domain::status::Impact::None,
+        status: IncidentStatus::Scheduled,
+        body: draft.body,
+        components: changes,
+        window: Some((draft.starts_at, draft.ends_at)),
+        notify: draft.notify,
+    };
+    let id = match state.store.create_incident(&new, Some(&who.0.user.id), now).await {
+        Ok(id) => id,
+        Err(e) => return fail(store_validation(e)?).await,
+    };
+    // A window that has already started moves on at once.
+    if let Err(e) = state.store.advance_maintenance(now).await {
+        tracing::warn!(error = %e, "advancing maintenance failed");
+    }
+    published(&state).await;
+    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+}
+
+async fn detail_page(
+    state: &AppState,
+    who: &Responder,
+    id: &str,
+    error: Option<ValidationError>,
+    body: String,
+) -> Result<Response, AppError> {
+    let inc = state.store.incident(id).await?;
+    let tz = who.0.user.time_zone.clone();
+    let card = crate::live::card(&inc, &tz);
+    let statuses = match inc.kind {
+        IncidentKind::Incident => IncidentStatus::INCIDENT.to_vec(),
+        IncidentKind::Maintenance => IncidentStatus::MAINTENANCE.to_vec(),
+    };
+    let components = component_choices(state).await?;
+    let viewer = who.viewer();
+    let status_code = if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let status = inc.status.as_str().to_string();
+    let is_incident = inc.kind == IncidentKind::Incident;
+    let title = format!("{} · Firstline", inc.name);
+    let html = render_document(&title, None, None, move || {
+        view! {
+            <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses
+                is_incident=is_incident components=components error=error body=body/>
+        }
+    });
+    Ok((status_code, Html(html)).into_response())
+}
+
+/// `GET /admin/incidents/{id}`.
+pub async fn detail(
+    State(state): State<AppState>,
+    who: Responder,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    detail_page(&state, &who, &id, None, String::new()).await
+}
+
+/// `POST /admin/incidents/{id}/updates`: post an update.
+pub async fn post_update(
+    State(state): State<AppState>,
+    who: Responder,
+    Path(id): Path<String>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&field(&fields, "csrf"))?;
+    let inc = state.store.incident(&id).await?;
+    let input = UpdateInput {
+        status: field(&fields, "status"),
+        body: field(&fields, "body"),
+        impact: field(&fields, "impact"),
+        notify: checked(&fields, "notify"),
+    };
+    let draft = match input.normalize(inc.kind) {
+        Ok(d) => d,
+        Err(e) => return detail_page(&state, &who, &id, Some(e), input.body).await,
+    };
+    if draft.status == IncidentStatus::Postmortem && inc.status.is_open() {
+        let e = ValidationError::new("status", "resolve the incident before publishing a postmortem");
+        return detail_page(&state, &who, &id, Some(e), input.body).await;
+    }
+    let changes = match component_changes(&fields) {
+        Ok(c) => c,
+        Err(e) => return detail_page(&state, &who, &id, Some(e), input.body).await,
+    };
+    let update = NewUpdate {
+        status: draft.status,
+        body: draft.body,
+        impact: draft.impact,
+        components: changes,
+        notify: draft.notify,
+    };
+    if let Err(e) = state
+        .store
+        .add_update(&id, &update, None, Some(&who.0.user.id), now_ms())
+        .await
+    {
+        let v = store_validation(e)?;
+        return detail_page(&state, &who, &id, Some(v), input.body).await;
+    }
+    published(&state).await;
+    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+}

@@ -1,0 +1,288 @@
+//! Public status-page routes besides `/status`: incident permalinks, monthly history, the email
+//! subscription flow (double opt-in, rate-limited per address and per IP, one-click
+//! unsubscribe), and heartbeat pings.
+
+use std::net::SocketAddr;
+
+use app::domain::subscription::SubscribeInput;
+use app::pages::render_document;
+use app::pages::status::{HistoryPage, HistoryView, IncidentPage};
+use app::pages::status_admin::MessagePage;
+use app::ssr::store::{IncidentFilter, StoreError};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::Json;
+use jiff::civil::Date;
+use leptos::prelude::*;
+
+use super::error::AppError;
+use super::incidents::{field, Fields};
+use super::session::{MaybeSession, ValidForm};
+use crate::format::now_ms;
+use crate::state::AppState;
+
+/// Subscription requests allowed per address per hour.
+pub const PER_ADDRESS_PER_HOUR: i64 = 3;
+/// Subscription requests allowed per IP per hour.
+pub const PER_IP_PER_HOUR: i64 = 10;
+
+/// `GET /incidents/{id}`: the permalink of an incident or maintenance.
+pub async fn incident(
+    State(state): State<AppState>,
+    session: MaybeSession,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    if id.len() > 40 {
+        return Err(AppError::NotFound);
+    }
+    let inc = state.store.incident(&id).await?;
+    let tz = state.hub.page().time_zone.clone();
+    let card = crate::live::card(&inc, &tz);
+    let viewer = session.viewer();
+    let page_name = state.page_name.clone();
+    let title = format!("{} · {} status", inc.name, page_name);
+    let html = render_document(&title, None, Some(&title), move || {
+        view! { <IncidentPage viewer=viewer page_name=page_name card=card/> }
+    });
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(html)).into_response())
+}
+
+/// `GET /history`: this month.
+pub async fn history_now(
+    state: State<AppState>,
+    session: MaybeSession,
+) -> Result<Response, AppError> {
+    let tz = jiff::tz::TimeZone::get(&state.hub.page().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let today = jiff::Timestamp::now().to_zoned(tz).date();
+    history_of(state, session, today.first_of_month()).await
+}
+
+/// `GET /history/{yyyy-mm}`.
+pub async fn history_month(
+    state: State<AppState>,
+    session: MaybeSession,
+    Path(month): Path<String>,
+) -> Result<Response, AppError> {
+    let first: Date = format!("{month}-01")
+        .parse()
+        .ok()
+        .filter(|_| month.len() == 7)
+        .ok_or_else(|| {
+            AppError::Validation(app::domain::ValidationError::new(
+                "month",
+                "must be a year and month like 2026-11",
+            ))
+        })?;
+    history_of(state, session, first).await
+}
+
+async fn history_of(
+    State(state): State<AppState>,
+    session: MaybeSession,
+    first: Date,
+) -> Result<Response, AppError> {
+    let tz_name = state.hub.page().time_zone.clone();
+    let tz = jiff::tz::TimeZone::get(&tz_name).unwrap_or(jiff::tz::TimeZone::UTC);
+    let bad = || AppError::BadRequest("month: out of range".into());
+    let next = first.checked_add(jiff::Span::new().months(1)).map_err(|_| bad())?;
+    let prev = first.checked_sub(jiff::Span::new().months(1)).map_err(|_| bad())?;
+    let ms = |d: Date| {
+        d.to_zoned(tz.clone())
+            .map(|z| z.timestamp().as_millisecond())
+            .map_err(|_| bad())
+    };
+    let items = state
+        .store
+        .incidents(IncidentFilter {
+            since: Some(ms(first)?),
+            until: Some(ms(next)?),
+            limit: 500,
+            ..Default::default()
+        })
+        .await?;
+    let now_month = jiff::Timestamp::now().to_zoned(tz.clone()).date().first_of_month();
+    let view = HistoryView {
+        month: first.strftime("%B %Y").to_string(),
+        prev: format!("/history/{}", prev.strftime("%Y-%m")),
+        next: (next <= now_month).then(|| format!("/history/{}", next.strftime("%Y-%m"))),
+        items: items.iter().map(|i| crate::live::card(i, &tz_name)).collect(),
+    };
+    let viewer = session.viewer();
+    let page_name = state.page_name.clone();
+    let title = format!("{} incident history: {}", page_name, view.month);
+    let html = render_document(&title, None, Some(&title), move || {
+        view! { <HistoryPage viewer=viewer page_name=page_name view=view/> }
+    });
+    Ok(([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(html)).into_response())
+}
+
+fn message(
+    state: &AppState,
+    code: StatusCode,
+    title: &str,
+    text: &str,
+    action: Option<(String, String)>,
+) -> Response {
+    let (title, text) = (title.to_string(), text.to_string());
+    let doc_title = format!("{title} · {} status", state.page_name);
+    let html = render_document(&doc_title, None, None, move || {
+        view! { <MessagePage viewer=Default::default() title=title message=text action=action/> }
+    });
+    (code, Html(html)).into_response()
+}
+
+/// `POST /subscribe`: email subscription, step one (the confirmation mail goes through the
+/// queue). The answer is the same whether or not the address was subscribed before.
+pub async fn subscribe(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    if state.config.smtp_url.is_none() {
+        return Err(AppError::BadRequest(
+            "email: email subscriptions are not set up on this status page; use the RSS or Atom feed".into(),
+        ));
+    }
+    let input = SubscribeInput {
+        kind: "email".into(),
+        target: field(&fields, "email"),
+        components: fields
+            .iter()
+            .filter(|(k, _)| k == "components")
+            .map(|(_, v)| v.clone())
+            .collect(),
+    };
+    let draft = input.normalize()?;
+    let known = state.store.list_components().await?;
+    if let Some(bad) = draft.components.iter().find(|c| !known.iter().any(|k| k.id == **c)) {
+        return Err(AppError::Validation(app::domain::ValidationError::new(
+            "components",
+            format!("unknown component {bad:?}"),
+        )));
+    }
+    let now = now_ms();
+    let ip = peer.ip().to_string();
+    let by_ip = state.store.rate_limit_hit(&format!("sub-ip:{ip}"), 3_600_000, now).await?;
+    if by_ip > PER_IP_PER_HOUR {
+        return Err(AppError::TooMany(
+            "Too many subscription requests from your network. Try again in an hour.".into(),
+        ));
+    }
+    let by_addr = state
+        .store
+        .rate_limit_hit(&format!("sub-email:{}", draft.target), 3_600_000, now)
+        .await?;
+    if by_addr > PER_ADDRESS_PER_HOUR {
+        return Err(AppError::TooMany(
+            "email: too many subscription requests for this address. Check your inbox, or try again in an hour.".into(),
+        ));
+    }
+    let (sub, _new) = state.store.subscribe(&draft, &ip, now).await?;
+    if sub.confirmed_at.is_none() {
+        let payload = serde_json::json!({ "subscriber_id": sub.id }).to_string();
+        state.store.enqueue("confirm", &payload, now).await?;
+        state.engine_wake.notify_one();
+    }
+    Ok(message(
+        &state,
+        StatusCode::OK,
+        "Check your inbox",
+        &format!(
+            "If {} can receive mail, a message with a confirmation link is on its way. Updates start after you confirm.",
+            draft.target
+        ),
+        None,
+    ))
+}
+
+/// `GET /subscribe/confirm/{token}`.
+pub async fn confirm(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match state.store.confirm_subscriber(&token, now_ms()).await {
+        Ok(s) => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Subscription confirmed",
+            &format!("{} will get an email when an incident is posted or updated.", s.target),
+            None,
+        )),
+        Err(StoreError::NotFound) => Ok(message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This confirmation link is unknown or the subscription was removed. Subscribe again from the status page.",
+            None,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET /unsubscribe/{token}`: a page with a button (link scanners must not unsubscribe anyone).
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match state.store.subscriber_by_token(&token).await {
+        Ok(s) => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Unsubscribe",
+            &format!("Stop status emails to {}?", s.target),
+            Some((format!("/unsubscribe/{token}"), "Unsubscribe".into())),
+        )),
+        Err(StoreError::NotFound) => Ok(message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Already unsubscribed",
+            "This address gets no status emails.",
+            None,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /unsubscribe/{token}`: also the RFC 8058 one-click target of `List-Unsubscribe-Post`.
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match state.store.unsubscribe(&token).await {
+        Ok(()) | Err(StoreError::NotFound) => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Unsubscribed",
+            "You will get no more status emails.",
+            None,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `GET|POST /heartbeat/{token}`: a cron job says it ran.
+pub async fn heartbeat(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    let monitor = match state.store.monitor_by_token(&token).await {
+        Ok(m) => m,
+        Err(StoreError::NotFound) => {
+            return Ok((
+                StatusCode::NOT_FOUND,
+                Json(serde_json::json!({ "error": "token: no heartbeat monitor has this token" })),
+            )
+                .into_response())
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let step = state
+        .store
+        .record_check(&monitor.id, true, None, None, now_ms())
+        .await?;
+    if step.recovered {
+        super::incidents::published(&state).await;
+    }
+    Ok(Json(serde_json::json!({ "ok": true, "monitor": monitor.name })).into_response())
+}
