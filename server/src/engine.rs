@@ -333,6 +333,8 @@ async fn send_mail(
         .from(state.config.mail_from.parse().context("mail_from")?)
         .to(to.parse().context("recipient address")?)
         .subject(subject)
+        .message_id(None)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
         .raw_header(HeaderValue::new(
             HeaderName::new_from_ascii_str("List-Unsubscribe"),
             format!("<{unsubscribe}>"),

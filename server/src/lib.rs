@@ -122,6 +122,14 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         .await
         .with_context(|| format!("listen: cannot bind {}", config.listen))?;
     let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.listen.port() == 0 {
+        // Bound to a random port: links and self-checks use the real one.
+        if config.base_url == format!("http://{}", config.listen) {
+            config.base_url = format!("http://{addr}");
+        }
+        config.listen = addr;
+    }
     let state = build_state(config, store, rx.clone()).await?;
     let follower = tokio::spawn(live::follow_peers(state.clone()));
     let engine = tokio::spawn(engine::run(state.clone()));

@@ -199,10 +199,18 @@ fn unsafe_geteuid() -> u32 {
 
 /// Test configuration for a database URL, on a random local port.
 pub fn config(url: &str) -> Config {
+    config_with(url, &[])
+}
+
+/// Test configuration with extra `FIRSTLINE_*` settings.
+pub fn config_with(url: &str, extra: &[(&str, &str)]) -> Config {
     let env = |k: &str| match k {
         "FIRSTLINE_DATABASE_URL" => Some(url.to_string()),
         "FIRSTLINE_LISTEN" => Some("127.0.0.1:0".to_string()),
-        _ => None,
+        other => extra
+            .iter()
+            .find(|(key, _)| *key == other)
+            .map(|(_, v)| v.to_string()),
     };
     Config::load(None, env).expect("config")
 }
@@ -220,9 +228,14 @@ pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
 
 impl TestApp {
     pub async fn start(backend: Backend) -> TestApp {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts with extra `FIRSTLINE_*` settings.
+    pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
         let db = TestDb::new(backend);
         let store = db.store().await;
-        let running = firstline::start(config(&db.url), store)
+        let running = firstline::start(config_with(&db.url, extra), store)
             .await
             .expect("start");
         let base = format!("http://{}", running.addr);
@@ -325,4 +338,125 @@ pub fn csrf_of(html: &str) -> String {
     let start = html.find(marker).expect("page has a csrf field") + marker.len();
     let end = html[start..].find('"').expect("end quote") + start;
     html[start..end].to_string()
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// A local SMTP server that accepts every message and keeps it (headers and body as text).
+pub struct SmtpSink {
+    pub port: u16,
+    pub mails: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let port = listener.local_addr().expect("addr").port();
+        let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let store = mails.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((sock, _)) = listener.accept().await else { return };
+                let store = store.clone();
+                tokio::spawn(async move {
+                    let (r, mut w) = sock.into_split();
+                    let mut lines = BufReader::new(r).lines();
+                    let _ = w.write_all(b"220 sink ESMTP\r\n").await;
+                    let mut in_data = false;
+                    let mut data = String::new();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        if in_data {
+                            if line == "." {
+                                in_data = false;
+                                store.lock().unwrap().push(std::mem::take(&mut data));
+                                let _ = w.write_all(b"250 queued\r\n").await;
+                            } else {
+                                data.push_str(line.strip_prefix('.').unwrap_or(&line));
+                                data.push('\n');
+                            }
+                            continue;
+                        }
+                        let upper = line.to_ascii_uppercase();
+                        let reply: &[u8] = if upper.starts_with("EHLO") {
+                            b"250-sink\r\n250 8BITMIME\r\n"
+                        } else if upper.starts_with("DATA") {
+                            in_data = true;
+                            b"354 go ahead\r\n"
+                        } else if upper.starts_with("QUIT") {
+                            let _ = w.write_all(b"221 bye\r\n").await;
+                            return;
+                        } else {
+                            b"250 ok\r\n"
+                        };
+                        let _ = w.write_all(reply).await;
+                    }
+                });
+            }
+        });
+        SmtpSink { port, mails }
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    pub fn mails(&self) -> Vec<String> {
+        self.mails.lock().unwrap().clone()
+    }
+}
+
+/// A local HTTP server for probes and webhooks: answers with the current status code and records
+/// every request body.
+pub struct HttpSink {
+    pub addr: std::net::SocketAddr,
+    pub status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    pub bodies: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl HttpSink {
+    pub async fn start() -> HttpSink {
+        use std::sync::atomic::{AtomicU16, Ordering};
+        use std::sync::{Arc, Mutex};
+        let status = Arc::new(AtomicU16::new(200));
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let (st, bd) = (status.clone(), bodies.clone());
+        let app = axum::Router::new().fallback(move |body: String| {
+            let (st, bd) = (st.clone(), bd.clone());
+            async move {
+                bd.lock().unwrap().push(body);
+                let code = axum::http::StatusCode::from_u16(st.load(Ordering::SeqCst))
+                    .unwrap_or(axum::http::StatusCode::OK);
+                (code, "service healthy")
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        HttpSink { addr, status, bodies }
+    }
+
+    pub fn set_status(&self, code: u16) {
+        self.status.store(code, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn bodies(&self) -> Vec<String> {
+        self.bodies.lock().unwrap().clone()
+    }
 }

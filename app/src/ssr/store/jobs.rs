@@ -190,7 +190,7 @@ impl Store {
     // ---- subscribers ----
 
     /// Adds a subscriber, or returns the existing one for the same address/URL (with its
-    /// component choice updated). Email subscribers start unconfirmed; webhooks (added by an
+    /// component choice updated while unconfirmed). Email subscribers start unconfirmed; webhooks (added by an
     /// admin) are confirmed at once. Returns the subscriber and whether it is new.
     pub async fn subscribe(
         &self,
@@ -224,7 +224,10 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             } else {
-                sqlx::query("UPDATE subscribers SET components = $1 WHERE kind = $2 AND target = $3")
+                // Only an unconfirmed subscription takes the new choice: nobody can change a
+                // confirmed subscriber's preferences by submitting the public form.
+                sqlx::query("UPDATE subscribers SET components = $1 WHERE kind = $2 AND target = $3 \
+                             AND confirmed_at IS NULL")
                     .bind(&components)
                     .bind(d.kind.as_str())
                     .bind(&d.target)

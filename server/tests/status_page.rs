@@ -1,0 +1,876 @@
+//! The status page through HTTP against a real server and database: incidents and their
+//! lifecycle, maintenance windows moved by the clock, every v2 JSON endpoint's shape, feeds,
+//! probes and heartbeats that open and resolve alerts, and subscriptions delivered to local sinks.
+
+mod common;
+
+use common::{eventually, Backend, HttpSink, SmtpSink, TestApp};
+use serde_json::Value;
+
+const INDICATORS: [&str; 5] = ["none", "minor", "major", "critical", "maintenance"];
+const INCIDENT_STATUSES: [&str; 5] = [
+    "investigating",
+    "identified",
+    "monitoring",
+    "resolved",
+    "postmortem",
+];
+const MAINTENANCE_STATUSES: [&str; 4] = ["scheduled", "in_progress", "verifying", "completed"];
+const IMPACTS: [&str; 5] = ["none", "minor", "major", "critical", "maintenance"];
+const COMPONENT_STATUSES: [&str; 5] = [
+    "operational",
+    "degraded_performance",
+    "partial_outage",
+    "major_outage",
+    "under_maintenance",
+];
+
+async fn seed(app: &TestApp) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (name, group) in [("Sparse index", "Index"), ("API", "Website"), ("Web UI", "")] {
+        let draft = app::domain::status::ComponentInput {
+            name: name.into(),
+            group: group.into(),
+            ..Default::default()
+        }
+        .normalize()
+        .unwrap();
+        ids.push(
+            app.state()
+                .store
+                .create_component(&draft, None, 1_700_000_000_000)
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    app.state().hub.refresh(&app.state().store).await.unwrap();
+    ids
+}
+
+async fn json(app: &TestApp, path: &str) -> Value {
+    let r = app.client.get(app.url(path)).send().await.unwrap();
+    assert_eq!(r.status(), 200, "{path}");
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "*",
+        "{path} is CORS-open"
+    );
+    r.json().await.unwrap()
+}
+
+fn is_iso(v: &Value) -> bool {
+    let s = v.as_str().unwrap_or("");
+    s.len() == 24 && s.ends_with('Z') && s.parse::<jiff::Timestamp>().is_ok()
+}
+
+fn check_component(c: &Value) {
+    assert!(c["id"].is_string() && c["name"].is_string());
+    assert!(COMPONENT_STATUSES.contains(&c["status"].as_str().unwrap()), "{c}");
+    assert!(is_iso(&c["created_at"]) && is_iso(&c["updated_at"]));
+}
+
+/// Checks an incident or maintenance object against the spec.
+fn check_incident(i: &Value, maintenance: bool) {
+    for k in ["id", "name", "shortlink", "page_id"] {
+        assert!(i[k].is_string(), "incident.{k} in {i}");
+    }
+    let statuses: &[&str] = if maintenance {
+        &MAINTENANCE_STATUSES
+    } else {
+        &INCIDENT_STATUSES
+    };
+    assert!(statuses.contains(&i["status"].as_str().unwrap()), "{i}");
+    assert!(IMPACTS.contains(&i["impact"].as_str().unwrap()), "{i}");
+    if maintenance {
+        assert_eq!(i["impact"], "maintenance");
+        assert!(is_iso(&i["scheduled_for"]) && is_iso(&i["scheduled_until"]));
+    }
+    for k in ["created_at", "updated_at", "started_at"] {
+        assert!(is_iso(&i[k]), "incident.{k}");
+    }
+    for k in ["monitoring_at", "resolved_at"] {
+        assert!(i[k].is_null() || is_iso(&i[k]), "incident.{k}");
+    }
+    let updates = i["incident_updates"].as_array().expect("incident_updates");
+    assert!(!updates.is_empty());
+    let mut last = String::from("9999");
+    for u in updates {
+        for k in ["id", "incident_id", "status", "body"] {
+            assert!(u[k].is_string(), "update.{k}");
+        }
+        assert_eq!(u["incident_id"], i["id"]);
+        assert!(statuses.contains(&u["status"].as_str().unwrap()));
+        for k in ["created_at", "updated_at", "display_at"] {
+            assert!(is_iso(&u[k]), "update.{k}");
+        }
+        assert!(u["deliver_notifications"].is_boolean());
+        for a in u["affected_components"].as_array().expect("affected_components") {
+            for k in ["code", "name", "old_status", "new_status"] {
+                assert!(a[k].is_string(), "affected.{k}");
+            }
+            assert!(COMPONENT_STATUSES.contains(&a["new_status"].as_str().unwrap()));
+        }
+        // Newest first.
+        let at = u["created_at"].as_str().unwrap().to_string();
+        assert!(at <= last, "updates newest first");
+        last = at;
+    }
+    for c in i["components"].as_array().expect("components") {
+        check_component(c);
+    }
+}
+
+async fn create_incident(
+    app: &TestApp,
+    csrf: &str,
+    name: &str,
+    impact: &str,
+    body: &str,
+    components: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form: Vec<(String, String)> = vec![
+        ("csrf".into(), csrf.into()),
+        ("name".into(), name.into()),
+        ("impact".into(), impact.into()),
+        ("status".into(), "investigating".into()),
+        ("body".into(), body.into()),
+        ("notify".into(), "true".into()),
+    ];
+    for (id, st) in components {
+        form.push((format!("component.{id}"), st.to_string()));
+    }
+    app.client
+        .post(app.url("/admin/incidents"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location_id(r: &reqwest::Response) -> String {
+    let loc = r.headers()["location"].to_str().unwrap();
+    loc.rsplit('/').next().unwrap().to_string()
+}
+
+async fn incident_lifecycle(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Sparse index slow",
+        "major",
+        "We are **investigating**. <script>alert('x')</script> [bad](javascript:alert(1))",
+        &[(&ids[0], "partial_outage")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let id = location_id(&r);
+
+    // Visible on the very next request, everywhere.
+    let summary = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "major");
+    assert_eq!(summary["status"]["description"], "Partial System Outage");
+    let incidents = summary["incidents"].as_array().unwrap();
+    assert_eq!(incidents.len(), 1);
+    check_incident(&incidents[0], false);
+    assert_eq!(incidents[0]["id"], id);
+    assert_eq!(incidents[0]["impact"], "major");
+    let affected = &incidents[0]["incident_updates"][0]["affected_components"][0];
+    assert_eq!(affected["code"], ids[0].as_str());
+    assert_eq!(affected["old_status"], "operational");
+    assert_eq!(affected["new_status"], "partial_outage");
+    let sparse = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == ids[0].as_str())
+        .unwrap();
+    assert_eq!(sparse["status"], "partial_outage");
+    assert_eq!(
+        json(&app, "/api/v2/incidents/unresolved.json").await["incidents"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The public page shows it, sanitised.
+    let page = common::client()
+        .get(app.url("/status"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sparse index slow"));
+    assert!(page.contains("<strong>investigating</strong>"));
+    assert!(!page.contains("alert('x')") && !page.contains("javascript:"), "sanitised");
+
+    // A postmortem before resolving is refused, and nothing changes.
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/updates"),
+            &[("csrf", &csrf), ("status", "postmortem"), ("body", "Too early")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("status"));
+
+    for (status, impact) in [("identified", "major"), ("monitoring", "minor")] {
+        let r = app
+            .post_form(
+                &format!("/admin/incidents/{id}/updates"),
+                &[
+                    ("csrf", &csrf),
+                    ("status", status),
+                    ("impact", impact),
+                    ("body", &format!("Now {status}")),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303, "{status}");
+    }
+    let summary = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "minor", "impact lowered");
+    assert!(is_iso(&summary["incidents"][0]["monitoring_at"]));
+
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/updates"),
+            &[("csrf", &csrf), ("status", "resolved"), ("body", "Fixed")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let summary = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "none");
+    assert!(summary["incidents"].as_array().unwrap().is_empty());
+    let sparse = summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == ids[0].as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(sparse["status"], "operational", "resolving restores the component");
+    let all = json(&app, "/api/v2/incidents.json").await;
+    let inc = &all["incidents"][0];
+    check_incident(inc, false);
+    assert_eq!(inc["status"], "resolved");
+    assert!(is_iso(&inc["resolved_at"]));
+    assert_eq!(inc["incident_updates"].as_array().unwrap().len(), 4);
+    assert_eq!(inc["incident_updates"][0]["status"], "resolved");
+
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/updates"),
+            &[("csrf", &csrf), ("status", "postmortem"), ("body", "**Cause:** a bad deploy")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let permalink = app.get_text(&format!("/incidents/{id}")).await;
+    assert!(permalink.contains("Postmortem") && permalink.contains("<strong>Cause:</strong>"));
+    let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
+    let history = app.get_text(&format!("/history/{month}")).await;
+    assert!(history.contains("Sparse index slow"));
+    let r = app.client.get(app.url("/history/2026-13")).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("month"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn incident_lifecycle_sqlite() {
+    incident_lifecycle(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn incident_lifecycle_postgres() {
+    incident_lifecycle(Backend::Postgres).await;
+}
+
+#[tokio::test]
+async fn bad_incident_input_is_refused_and_nothing_is_stored() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let before = json(&app, "/api/v2/incidents.json").await;
+    let long = "x".repeat(201);
+    let bad_component = format!("component.{}", ids[0]);
+    let cases: Vec<(Vec<(&str, String)>, &str, &str)> = vec![
+        (vec![("name", "".into())], "/admin/incidents", "name"),
+        (vec![("name", long.clone())], "/admin/incidents", "name"),
+        (vec![("impact", "apocalyptic".into())], "/admin/incidents", "impact"),
+        (vec![("status", "in_progress".into())], "/admin/incidents", "status"),
+        (vec![("body", " ".into())], "/admin/incidents", "body"),
+        (
+            vec![(bad_component.as_str(), "on_fire".into())],
+            "/admin/incidents",
+            "component.",
+        ),
+        (
+            vec![("component.nosuchthing", "major_outage".into())],
+            "/admin/incidents",
+            "component.nosuchthing",
+        ),
+    ];
+    for (overrides, path, field) in cases {
+        let mut form: Vec<(String, String)> = vec![
+            ("csrf".into(), csrf.clone()),
+            ("name".into(), "Title".into()),
+            ("impact".into(), "minor".into()),
+            ("status".into(), "investigating".into()),
+            ("body".into(), "Body".into()),
+            (format!("component.{}", ids[1]), "major_outage".into()),
+        ];
+        for (k, v) in &overrides {
+            form.retain(|(fk, _)| fk != k);
+            form.push((k.to_string(), v.clone()));
+        }
+        let r = app.client.post(app.url(path)).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 400, "{overrides:?}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(field), "{overrides:?} names {field}");
+    }
+    // Maintenance ending before it starts, or with a bad time.
+    for (starts, ends, field) in [
+        ("2030-01-01T10:00", "2030-01-01T09:00", "ends"),
+        ("2030-01-01T10:00", "2030-01-01T10:00", "ends"),
+        ("soon", "2030-01-01T10:00", "starts"),
+    ] {
+        let r = app
+            .post_form(
+                "/admin/maintenance",
+                &[
+                    ("csrf", &csrf),
+                    ("name", "Upgrade"),
+                    ("body", "Upgrading"),
+                    ("starts", starts),
+                    ("ends", ends),
+                    ("time_zone", "UTC"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 400);
+        assert!(r.text().await.unwrap().contains(field));
+    }
+    // The component that the refused incidents would have changed is untouched.
+    let after = json(&app, "/api/v2/incidents.json").await;
+    assert_eq!(before["incidents"], after["incidents"]);
+    assert!(after["incidents"].as_array().unwrap().is_empty());
+    let comps = json(&app, "/api/v2/components.json").await;
+    assert!(comps["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["status"] == "operational"));
+    assert!(json(&app, "/api/v2/scheduled-maintenances.json").await["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // A viewer may not publish.
+    app.create_user("viewer@example.org", "viewer password 123", "viewer")
+        .await;
+    let viewer = TestApp {
+        base: app.base.clone(),
+        client: common::client(),
+        running: None,
+        db: common::TestDb::new(Backend::Sqlite),
+    };
+    let vcsrf = viewer.login("viewer@example.org", "viewer password 123").await;
+    let r = create_incident(&viewer, &vcsrf, "Nope", "minor", "x", &[]).await;
+    assert_eq!(r.status(), 403);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn maintenance_starts_and_completes_by_the_clock() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let now = jiff::Timestamp::now();
+    let fmt = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    // Upcoming: announced, nothing under maintenance yet.
+    let r = app
+        .post_form(
+            "/admin/maintenance",
+            &[
+                ("csrf", &csrf),
+                ("name", "Next week"),
+                ("body", "Planned"),
+                ("starts", &fmt(now + jiff::SignedDuration::from_hours(24 * 7))),
+                ("ends", &fmt(now + jiff::SignedDuration::from_hours(24 * 7 + 1))),
+                ("time_zone", "UTC"),
+                (&format!("component.{}", ids[1]), "under_maintenance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let upcoming = json(&app, "/api/v2/scheduled-maintenances/upcoming.json").await;
+    check_incident(&upcoming["scheduled_maintenances"][0], true);
+    assert_eq!(upcoming["scheduled_maintenances"][0]["status"], "scheduled");
+    // A window that began a minute ago and ends in 3 s: in progress at once, then completed.
+    let r = app
+        .post_form(
+            "/admin/maintenance",
+            &[
+                ("csrf", &csrf),
+                ("name", "Index rebuild"),
+                ("body", "Rebuilding"),
+                ("starts", &fmt(now - jiff::SignedDuration::from_secs(60))),
+                ("ends", &fmt(now + jiff::SignedDuration::from_secs(3))),
+                ("time_zone", "UTC"),
+                (&format!("component.{}", ids[0]), "under_maintenance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let active = json(&app, "/api/v2/scheduled-maintenances/active.json").await;
+    let m = &active["scheduled_maintenances"][0];
+    check_incident(m, true);
+    assert_eq!(m["status"], "in_progress");
+    let summary = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(summary["status"]["indicator"], "maintenance");
+    assert_eq!(summary["scheduled_maintenances"].as_array().unwrap().len(), 2);
+    let status_of = |v: &Value, id: &str| {
+        v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["status"]
+            .clone()
+    };
+    assert_eq!(status_of(&summary, &ids[0]), "under_maintenance");
+    assert_eq!(status_of(&summary, &ids[1]), "operational", "not started yet");
+    let sparse = ids[0].clone();
+    eventually(15, "maintenance completes", || {
+        let app = &app;
+        let sparse = sparse.clone();
+        async move {
+            let s = json(app, "/api/v2/summary.json").await;
+            (status_of(&s, &sparse) == "operational" && s["status"]["indicator"] == "none")
+                .then_some(())
+        }
+    })
+    .await;
+    let all = json(&app, "/api/v2/scheduled-maintenances.json").await;
+    let done = all["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["name"] == "Index rebuild")
+        .unwrap()
+        .clone();
+    assert_eq!(done["status"], "completed");
+    assert_eq!(done["incident_updates"].as_array().unwrap().len(), 3);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn every_document_has_etag_cors_and_the_spec_shape() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    seed(&app).await;
+    for path in [
+        "status.json",
+        "components.json",
+        "summary.json",
+        "incidents.json",
+        "incidents/unresolved.json",
+        "scheduled-maintenances.json",
+        "scheduled-maintenances/upcoming.json",
+        "scheduled-maintenances/active.json",
+    ] {
+        let url = app.url(&format!("/api/v2/{path}"));
+        let r = app.client.get(&url).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        assert!(r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age=10"));
+        let v: Value = r.json().await.unwrap();
+        assert!(v["page"]["id"].is_string(), "{path} page");
+        if let Some(st) = v.get("status") {
+            assert!(INDICATORS.contains(&st["indicator"].as_str().unwrap()));
+        }
+        let r = app
+            .client
+            .get(&url)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304, "{path} honours If-None-Match");
+    }
+    let r = app.client.get(app.url("/api/v2/nope.json")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(r.text().await.unwrap().contains("incidents/unresolved.json"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn feeds_are_valid_rss_and_atom() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Git index <stale> & slow",
+        "minor",
+        "Looking into *it*",
+        &[(&ids[0], "degraded_performance")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let id = location_id(&r);
+    let r = app.client.get(app.url("/history.rss")).send().await.unwrap();
+    assert!(r.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/rss+xml"));
+    let body = r.bytes().await.unwrap();
+    let channel = rss::Channel::read_from(&body[..]).expect("valid RSS 2.0");
+    assert!(std::str::from_utf8(&body).unwrap().contains("<rss version=\"2.0\""));
+    assert_eq!(channel.items().len(), 1);
+    let item = &channel.items()[0];
+    assert_eq!(item.title(), Some("Git index <stale> & slow (Investigating)"));
+    assert!(item.link().unwrap().ends_with(&format!("/incidents/{id}")));
+    assert!(item.pub_date().is_some() && item.guid().is_some());
+    assert!(item.description().unwrap().contains("<em>it</em>"));
+
+    let body = app
+        .client
+        .get(app.url("/history.atom"))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let feed = atom_syndication::Feed::read_from(&body[..]).expect("valid Atom");
+    assert_eq!(feed.entries().len(), 1);
+    let e = &feed.entries()[0];
+    assert!(e.id().ends_with(&format!("/incidents/{id}")));
+    assert_eq!(e.title().as_str(), "Git index <stale> & slow (Investigating)");
+    assert!(feed.links().iter().any(|l| l.rel() == "self"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let sink = HttpSink::start().await;
+    sink.set_status(500);
+    // Probes of the server's own pages are refused.
+    let own = app.url("/admin/components");
+    let r = app
+        .post_form(
+            "/admin/monitors",
+            &[("csrf", &csrf), ("kind", "http"), ("name", "Self"), ("url", &own)],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("url"));
+    let r = app
+        .post_form(
+            "/admin/monitors",
+            &[("csrf", &csrf), ("kind", "http"), ("name", "Bad"), ("url", "gopher://x")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+
+    let url = format!("http://{}/health", sink.addr);
+    let r = app
+        .post_form(
+            "/admin/monitors",
+            &[
+                ("csrf", &csrf),
+                ("kind", "http"),
+                ("name", "API probe"),
+                ("url", &url),
+                ("interval", "5"),
+                ("timeout", "2000"),
+                ("failures", "1"),
+                ("component", &ids[1]),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let api = ids[1].clone();
+    let status_of = |v: Value, id: &str| {
+        v["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"] == id)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    eventually(15, "probe failure turns the component to major_outage", || {
+        let (app, api) = (&app, api.clone());
+        async move {
+            (status_of(json(app, "/api/v2/components.json").await, &api) == "major_outage")
+                .then_some(())
+        }
+    })
+    .await;
+    let alerts = app.state().store.alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].status, "triggered");
+    assert!(alerts[0].summary.contains("API probe"));
+    assert!(alerts[0].details.contains("500"), "{}", alerts[0].details);
+    assert!(app.get_text("/admin/monitors").await.contains("triggered"));
+
+    sink.set_status(200);
+    eventually(15, "recovery restores the component", || {
+        let (app, api) = (&app, api.clone());
+        async move {
+            (status_of(json(app, "/api/v2/components.json").await, &api) == "operational")
+                .then_some(())
+        }
+    })
+    .await;
+    let alerts = app.state().store.alerts(10).await.unwrap();
+    assert_eq!(alerts.len(), 1, "the same alert, not a new one");
+    assert_eq!(alerts[0].status, "resolved");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn silent_heartbeat_opens_an_alert_and_a_ping_clears_it() {
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let r = app
+        .post_form(
+            "/admin/monitors",
+            &[
+                ("csrf", &csrf),
+                ("kind", "heartbeat"),
+                ("name", "Index sync job"),
+                ("interval", "5"),
+                ("failures", "1"),
+                ("component", &ids[2]),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let monitor = app.state().store.monitors().await.unwrap().remove(0);
+    let token = monitor.token.unwrap();
+    let r = app.client.get(app.url("/heartbeat/nope")).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let r = app
+        .client
+        .post(app.url(&format!("/heartbeat/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let web = ids[2].clone();
+    eventually(20, "a missed heartbeat opens an alert", || {
+        let (app, _web) = (&app, web.clone());
+        async move {
+            let a = app.state().store.alerts(5).await.unwrap();
+            a.first().filter(|a| a.status == "triggered").map(|_| ())
+        }
+    })
+    .await;
+    assert_eq!(
+        app.state().store.component(&web).await.unwrap().status.as_str(),
+        "major_outage"
+    );
+    let r = app
+        .client
+        .get(app.url(&format!("/heartbeat/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        app.state().store.component(&web).await.unwrap().status.as_str(),
+        "operational"
+    );
+    assert_eq!(app.state().store.alerts(5).await.unwrap()[0].status, "resolved");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
+    let smtp = SmtpSink::start().await;
+    let hook = HttpSink::start().await;
+    let app = TestApp::start_with(
+        Backend::Sqlite,
+        &[
+            ("FIRSTLINE_SMTP_URL", &smtp.url()),
+            ("FIRSTLINE_MAIL_FROM", "crates.io status <status@example.org>"),
+        ],
+    )
+    .await;
+    let ids = seed(&app).await;
+    let public = common::client();
+
+    // Bad input: invalid email, unknown component.
+    let r = public
+        .post(app.url("/subscribe"))
+        .form(&[("email", "not-an-address")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("email"));
+    let r = public
+        .post(app.url("/subscribe"))
+        .form(&[("email", "maya@example.org"), ("components", "nope")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("components"));
+
+    // Step one: a confirmation mail.
+    let r = public
+        .post(app.url("/subscribe"))
+        .form(&[("email", "Maya@Example.org"), ("components", ids[0].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mail = eventually(10, "confirmation mail", || async {
+        smtp.mails().into_iter().find(|m| m.contains("Confirm"))
+    })
+    .await;
+    assert!(mail.contains("To: maya@example.org"), "{mail}");
+    assert!(mail.contains("Content-Type: text/plain; charset=utf-8"), "{mail}");
+    assert!(mail.contains("Message-ID: <"), "{mail}");
+    assert!(mail.contains("List-Unsubscribe"), "{mail}");
+    // Undo quoted-printable soft line breaks, as a mail client would.
+    let mail = mail.replace("=\n", "");
+    let link_start = mail.find("/subscribe/confirm/").expect("confirm link");
+    let token: String = mail[link_start + "/subscribe/confirm/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric())
+        .collect();
+    let r = public
+        .get(app.url(&format!("/subscribe/confirm/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+
+    // Spam: the same address a few more times is rate limited.
+    let mut last = 0;
+    for _ in 0..4 {
+        last = public
+            .post(app.url("/subscribe"))
+            .form(&[("email", "maya@example.org")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+    }
+    assert_eq!(last, 429);
+
+    // An admin adds a webhook subscriber.
+    let csrf = app.login_admin().await;
+    let r = app
+        .post_form("/admin/subscribers", &[("csrf", &csrf), ("url", "ftp://nope")])
+        .await;
+    assert_eq!(r.status(), 400);
+    let hook_url = format!("http://{}/hook", hook.addr);
+    let r = app
+        .post_form("/admin/subscribers", &[("csrf", &csrf), ("url", &hook_url)])
+        .await;
+    assert_eq!(r.status(), 303);
+
+    // Publishing an incident on the chosen component reaches both.
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Sparse index errors",
+        "major",
+        "Investigating errors",
+        &[(&ids[0], "major_outage")],
+    )
+    .await;
+    assert_eq!(r.status(), 303);
+    let update_mail = eventually(15, "update mail", || async {
+        smtp.mails()
+            .into_iter()
+            .find(|m| m.contains("Sparse index errors"))
+    })
+    .await;
+    let update_mail = update_mail.replace("=\n", "");
+    assert!(update_mail.contains("Investigating errors"));
+    assert!(update_mail.contains(&format!("/unsubscribe/{token}")));
+    let body = eventually(15, "webhook delivery", || async {
+        hook.bodies().into_iter().next()
+    })
+    .await;
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["incident"]["name"], "Sparse index errors");
+    check_incident(&v["incident"], false);
+    assert!(v["meta"]["unsubscribe"].is_string());
+
+    // An incident on another component does not mail Maya (she chose one component).
+    let before = smtp.mails().len();
+    let r = create_incident(&app, &csrf, "Web UI glitch", "minor", "Hmm", &[(&ids[2], "degraded_performance")]).await;
+    assert_eq!(r.status(), 303);
+    eventually(15, "webhook gets the second incident", || async {
+        (hook.bodies().len() >= 2).then_some(())
+    })
+    .await;
+    assert_eq!(smtp.mails().len(), before, "no mail for an unchosen component");
+
+    // One-click unsubscribe.
+    let r = public
+        .post(app.url(&format!("/unsubscribe/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(app
+        .state()
+        .store
+        .subscribers(false)
+        .await
+        .unwrap()
+        .iter()
+        .all(|s| s.target != "maya@example.org"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn failed_webhook_deliveries_are_retried() {
+    let hook = HttpSink::start().await;
+    hook.set_status(503);
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let hook_url = format!("http://{}/hook", hook.addr);
+    app.post_form("/admin/subscribers", &[("csrf", &csrf), ("url", &hook_url)])
+        .await;
+    let r = create_incident(&app, &csrf, "Flaky", "minor", "x", &[(&ids[0], "degraded_performance")]).await;
+    assert_eq!(r.status(), 303);
+    eventually(10, "first attempt", || async { (!hook.bodies().is_empty()).then_some(()) }).await;
+    let (pending, failed) = app.state().store.job_backlog().await.unwrap();
+    assert!(pending >= 1 && failed >= 1, "a failed delivery waits for a retry");
+    hook.set_status(200);
+    // The first retry is 10 s after the failure.
+    eventually(25, "retry succeeds", || async {
+        let (pending, _) = app.state().store.job_backlog().await.unwrap();
+        (hook.bodies().len() >= 2 && pending == 0).then_some(())
+    })
+    .await;
+    app.stop().await;
+}
