@@ -264,6 +264,103 @@ async fn concurrent_first_start_agrees_on_one_secret(store: Store) {
     assert!(values[0].starts_with("candidate-"));
 }
 
+const DAY: i64 = 86_400_000;
+
+/// Status changes across midnight land in the right day's aggregate, and a change on a day
+/// counts toward that day's worst status even when it lasted no time.
+async fn daily_aggregates_follow_status_changes(store: Store) {
+    use app::domain::uptime::{day_of, DayAggregate};
+    let base = 20_000 * DAY; // a UTC midnight
+    let c = store
+        .create_component(&component("API", "", 1, "operational"), None, base - 10 * DAY)
+        .await
+        .unwrap();
+    // Major outage from 23:00 to 01:30 the next day.
+    store
+        .set_component_status(&c.id, ComponentStatus::MajorOutage, None, base - 3_600_000)
+        .await
+        .unwrap();
+    store
+        .set_component_status(&c.id, ComponentStatus::PartialOutage, None, base + 5_400_000)
+        .await
+        .unwrap();
+    store
+        .set_component_status(&c.id, ComponentStatus::Operational, None, base + 7_200_000)
+        .await
+        .unwrap();
+    let rows = store.daily_since(day_of(base) - 5).await.unwrap();
+    let day = |d: i64| -> DayAggregate {
+        rows.iter()
+            .filter(|(id, dd, _)| *id == c.id && *dd == d)
+            .map(|(_, _, a)| *a)
+            .next()
+            .unwrap_or_default()
+    };
+    let before = day(day_of(base) - 1);
+    assert_eq!(before.major_ms, 3_600_000);
+    assert_eq!(before.worst_rank, 4);
+    let after = day(day_of(base));
+    assert_eq!(after.major_ms, 5_400_000);
+    assert_eq!(after.partial_ms, 1_800_000);
+    assert_eq!(after.worst_rank, 4);
+    assert_eq!(store.component(&c.id).await.unwrap().status_since, base + 7_200_000);
+}
+
+/// Publishing an update queues one fan-out job in its own transaction, however many subscribers
+/// there are; the fan-out then queues one delivery per subscriber who wants it.
+async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: Store) {
+    use app::domain::incident::{IncidentKind, IncidentStatus};
+    use app::domain::status::Impact;
+    use app::domain::subscription::SubscribeInput;
+    use app::ssr::store::NewIncident;
+    let c = store
+        .create_component(&component("Web UI", "", 1, "operational"), None, 1)
+        .await
+        .unwrap();
+    for i in 0..10_000 {
+        let d = SubscribeInput {
+            kind: "webhook".into(),
+            target: format!("https://hooks.example/{i}"),
+            components: if i % 2 == 0 { vec![] } else { vec!["other".into()] },
+        }
+        .normalize()
+        .unwrap();
+        store.subscribe(&d, "test", 2).await.unwrap();
+    }
+    let id = store
+        .create_incident(
+            &NewIncident {
+                kind: IncidentKind::Incident,
+                name: "Web UI down".into(),
+                impact: Impact::Critical,
+                status: IncidentStatus::Investigating,
+                body: "Looking".into(),
+                components: vec![(c.id.clone(), ComponentStatus::MajorOutage)],
+                window: None,
+                notify: true,
+            },
+            None,
+            3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.job_backlog().await.unwrap().0, 1, "only the fan-out job");
+    let jobs = store.claim_jobs(4, 60_000, 10).await.unwrap();
+    assert_eq!(jobs.len(), 1);
+    assert_eq!(jobs[0].kind, "fanout");
+    // Claimed jobs are not handed out twice while leased.
+    assert!(store.claim_jobs(5, 60_000, 10).await.unwrap().is_empty());
+    let update_id = store.incident(&id).await.unwrap().updates[0].id.clone();
+    let affected = vec![c.id.clone()];
+    let n = store
+        .fan_out(&update_id, |choice| app::domain::subscription::wants(choice, &affected), 6)
+        .await
+        .unwrap();
+    assert_eq!(n, 5_000, "only subscribers of all components or of Web UI");
+    store.finish_job(jobs[0].id, 7).await.unwrap();
+    assert_eq!(store.job_backlog().await.unwrap().0, 5_000);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -295,4 +392,6 @@ on_both_backends!(
     sessions_expire_and_end,
     components_crud_and_history,
     concurrent_first_start_agrees_on_one_secret,
+    daily_aggregates_follow_status_changes,
+    publishing_queues_one_job_and_fan_out_reaches_every_subscriber,
 );
