@@ -20,11 +20,17 @@ test("anonymous status page renders with JavaScript disabled", async ({ browser 
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("crates.io status");
   await expect(page.getByRole("status").first()).toContainText("All Systems Operational");
   for (const name of DEMO_COMPONENTS) {
-    await expect(page.locator(".component", { hasText: name })).toContainText("Operational");
+    const row = page.locator(`.component:has(.component-name:text-is("${name}"))`);
+    await expect(row.locator(".pill")).toHaveText("Operational");
+    // Each component has a 90-day uptime bar with its percentage.
+    await expect(row.locator(".bar > *")).toHaveCount(90);
+    await expect(row.locator(".bar-legend")).toContainText(/\d+\.\d\d% uptime/);
   }
   for (const group of ["Website", "Index", "Crates"]) {
     await expect(page.getByRole("heading", { level: 2, name: group })).toBeVisible();
   }
+  // The maintenance announced for next week is on the page.
+  await expect(page.locator("article.incident", { hasText: "Database upgrade" })).toContainText("Window:");
   // Groups keep the order they were created in.
   await expect(page.locator(".group h2")).toHaveText(["Website", "Index", "Crates"]);
   expect(requests.every((u) => u.startsWith("http://127.0.0.1"))).toBe(true);

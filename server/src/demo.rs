@@ -395,8 +395,9 @@ async fn seed_status_history(store: &Store, now: i64) -> anyhow::Result<()> {
                 name: "Sparse index serving stale crate versions".into(),
                 impact: Impact::Major,
                 status: S::Investigating,
-                body: "`cargo` may not see versions published in the last hour. We are investigating."
-                    .into(),
+                body:
+                    "`cargo` may not see versions published in the last hour. We are investigating."
+                        .into(),
                 components: vec![(sparse.clone(), C::PartialOutage)],
                 window: None,
                 notify: false,
@@ -454,7 +455,8 @@ async fn seed_status_history(store: &Store, now: i64) -> anyhow::Result<()> {
                 name: "Slow crate downloads in Asia-Pacific".into(),
                 impact: Impact::Minor,
                 status: S::Investigating,
-                body: "Downloads from static.crates.io are slow for some users in Asia-Pacific.".into(),
+                body: "Downloads from static.crates.io are slow for some users in Asia-Pacific."
+                    .into(),
                 components: vec![(cdn.clone(), C::DegradedPerformance)],
                 window: None,
                 notify: false,
@@ -487,8 +489,12 @@ async fn seed_status_history(store: &Store, now: i64) -> anyhow::Result<()> {
                 name: "API returning errors".into(),
                 impact: Impact::Critical,
                 status: S::Identified,
-                body: "The database ran out of connections. We are restarting the API servers.".into(),
-                components: vec![(api.clone(), C::MajorOutage), (id("Publishing")?, C::MajorOutage)],
+                body: "The database ran out of connections. We are restarting the API servers."
+                    .into(),
+                components: vec![
+                    (api.clone(), C::MajorOutage),
+                    (id("Publishing")?, C::MajorOutage),
+                ],
                 window: None,
                 notify: false,
             },
@@ -499,7 +505,11 @@ async fn seed_status_history(store: &Store, now: i64) -> anyhow::Result<()> {
     store
         .add_update(
             &inc,
-            &update(S::Resolved, "The API is back. Publishing works again.", vec![]),
+            &update(
+                S::Resolved,
+                "The API is back. Publishing works again.",
+                vec![],
+            ),
             None,
             None,
             t2 + 16 * MIN,

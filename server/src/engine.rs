@@ -87,7 +87,13 @@ async fn prune(state: &AppState, now: i64) {
     }
 }
 
-async fn record(state: &AppState, m: &Monitor, ok: bool, latency: Option<i64>, error: Option<&str>) {
+async fn record(
+    state: &AppState,
+    m: &Monitor,
+    ok: bool,
+    latency: Option<i64>,
+    error: Option<&str>,
+) {
     match state
         .store
         .record_check(&m.id, ok, latency, error, now_ms())
@@ -130,7 +136,11 @@ pub async fn probe(client: &reqwest::Client, m: &Monitor) -> (Result<(), String>
         let body = if m.keyword.is_some() {
             let mut body = Vec::new();
             let mut resp = resp;
-            while let Some(chunk) = resp.chunk().await.map_err(|e| format!("reading body: {e}"))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| format!("reading body: {e}"))?
+            {
                 body.extend_from_slice(&chunk);
                 if body.len() > PROBE_BODY_MAX {
                     break;
@@ -215,7 +225,8 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
         "fanout" => {
             let update_id = arg(&payload, "update_id")?;
             let (inc, _) = state.store.update_with_incident(&update_id).await?;
-            let affected: Vec<String> = inc.components.iter().map(|(id, _, _)| id.clone()).collect();
+            let affected: Vec<String> =
+                inc.components.iter().map(|(id, _, _)| id.clone()).collect();
             let n = state
                 .store
                 .fan_out(&update_id, |choice| wants(choice, &affected), now_ms())
@@ -225,7 +236,11 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
             Ok(())
         }
         "confirm" => {
-            let sub = match state.store.subscriber(&arg(&payload, "subscriber_id")?).await {
+            let sub = match state
+                .store
+                .subscriber(&arg(&payload, "subscriber_id")?)
+                .await
+            {
                 Ok(s) => s,
                 Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
                 Err(e) => return Err(e.into()),
@@ -248,7 +263,11 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
             .await
         }
         "deliver" => {
-            let sub = match state.store.subscriber(&arg(&payload, "subscriber_id")?).await {
+            let sub = match state
+                .store
+                .subscriber(&arg(&payload, "subscriber_id")?)
+                .await
+            {
                 Ok(s) => s,
                 // Unsubscribed meanwhile.
                 Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
@@ -278,7 +297,12 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
                         page = state.page_name,
                         token = sub.token,
                     );
-                    let subject = format!("[{} status] {}: {}", state.page_name, upd.status.label(), inc.name);
+                    let subject = format!(
+                        "[{} status] {}: {}",
+                        state.page_name,
+                        upd.status.label(),
+                        inc.name
+                    );
                     send_mail(state, &sub.target, &subject, text, &sub.token).await
                 }
                 SubscriberKind::Webhook => {

@@ -53,7 +53,11 @@ fn merge(mut recent: Vec<Incident>, open: Vec<Incident>) -> Vec<Incident> {
             recent.push(o);
         }
     }
-    recent.sort_by(|a, b| b.started_at.cmp(&a.started_at).then(b.created_at.cmp(&a.created_at)));
+    recent.sort_by(|a, b| {
+        b.started_at
+            .cmp(&a.started_at)
+            .then(b.created_at.cmp(&a.created_at))
+    });
     recent
 }
 
@@ -65,7 +69,11 @@ pub fn card(i: &Incident, tz: &str) -> IncidentCard {
         status: i.status.label().to_string(),
         impact: i.impact_str().to_string(),
         window: match (i.scheduled_for, i.scheduled_until) {
-            (Some(s), Some(e)) => Some(format!("{} to {}", display_time(s, tz), display_time(e, tz))),
+            (Some(s), Some(e)) => Some(format!(
+                "{} to {}",
+                display_time(s, tz),
+                display_time(e, tz)
+            )),
             _ => None,
         },
         components: i
@@ -122,12 +130,20 @@ impl StatusHub {
             ..Default::default()
         };
         let incidents = merge(
-            store.incidents(of_kind(IncidentKind::Incident, false)).await?,
-            store.incidents(of_kind(IncidentKind::Incident, true)).await?,
+            store
+                .incidents(of_kind(IncidentKind::Incident, false))
+                .await?,
+            store
+                .incidents(of_kind(IncidentKind::Incident, true))
+                .await?,
         );
         let maintenances = merge(
-            store.incidents(of_kind(IncidentKind::Maintenance, false)).await?,
-            store.incidents(of_kind(IncidentKind::Maintenance, true)).await?,
+            store
+                .incidents(of_kind(IncidentKind::Maintenance, false))
+                .await?,
+            store
+                .incidents(of_kind(IncidentKind::Maintenance, true))
+                .await?,
         );
         let today = uptime::day_of(now);
         let first_day = today - uptime::BAR_DAYS + 1;
@@ -208,8 +224,11 @@ impl StatusHub {
             let bar = uptime::build_bar(&aggs, today, uptime::day_of(c.created_at), now, &days);
             let links = (first_day..=today)
                 .map(|d| {
-                    let on_day: Vec<&String> =
-                        ids.iter().filter(|(x, _)| *x == d).map(|(_, id)| id).collect();
+                    let on_day: Vec<&String> = ids
+                        .iter()
+                        .filter(|(x, _)| *x == d)
+                        .map(|(_, id)| id)
+                        .collect();
                     match on_day.as_slice() {
                         [] => None,
                         [one] => Some(format!("/incidents/{one}")),

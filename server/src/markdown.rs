@@ -48,7 +48,17 @@ mod tests {
         ];
         for md in cases {
             let out = to_safe_html(md).to_lowercase();
-            for bad in ["<script", "onerror", "onclick", "javascript:", "<iframe", "<style", "data:", "<img", "<svg"] {
+            for bad in [
+                "<script",
+                "onerror",
+                "onclick",
+                "javascript:",
+                "<iframe",
+                "<style",
+                "data:",
+                "<img",
+                "<svg",
+            ] {
                 assert!(!out.contains(bad), "{md:?} gave {out:?}");
             }
         }

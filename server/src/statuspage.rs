@@ -253,10 +253,20 @@ pub fn build(src: &Sources<'_>) -> PublicDocs {
     // Soonest first for what is coming.
     let mut upcoming_sorted = upcoming.clone();
     upcoming_sorted.reverse();
-    let summary_maint: Vec<Value> = active.iter().chain(upcoming_sorted.iter()).cloned().collect();
+    let summary_maint: Vec<Value> = active
+        .iter()
+        .chain(upcoming_sorted.iter())
+        .cloned()
+        .collect();
     let docs = vec![
-        ("status.json", to_asset(&json!({ "page": page_v, "status": status }))),
-        ("components.json", to_asset(&json!({ "page": page_v, "components": list }))),
+        (
+            "status.json",
+            to_asset(&json!({ "page": page_v, "status": status })),
+        ),
+        (
+            "components.json",
+            to_asset(&json!({ "page": page_v, "components": list })),
+        ),
         (
             "summary.json",
             to_asset(&json!({
@@ -277,7 +287,9 @@ pub fn build(src: &Sources<'_>) -> PublicDocs {
         ),
         (
             "scheduled-maintenances.json",
-            to_asset(&json!({ "page": page_v, "scheduled_maintenances": inc(&|_| true, src.maintenances) })),
+            to_asset(
+                &json!({ "page": page_v, "scheduled_maintenances": inc(&|_| true, src.maintenances) }),
+            ),
         ),
         (
             "scheduled-maintenances/upcoming.json",

@@ -247,7 +247,9 @@ async fn admin_changes_status_and_live_page_follows(backend: Backend) {
     let next = sse.next_data(Duration::from_secs(1)).await;
     assert!(started.elapsed() < Duration::from_secs(1));
     assert!(next.contains("Partial System Outage"), "{next}");
-    let row = &next[next.find(&format!("data-component=\"{id}\"")).expect("component row")..];
+    let row = &next[next
+        .find(&format!("data-component=\"{id}\""))
+        .expect("component row")..];
     let row = &row[..row.find("</li>").unwrap()];
     assert!(row.contains("data-status=\"partial_outage\""), "{row}");
 

@@ -27,7 +27,11 @@ const COMPONENT_STATUSES: [&str; 5] = [
 
 async fn seed(app: &TestApp) -> Vec<String> {
     let mut ids = Vec::new();
-    for (name, group) in [("Sparse index", "Index"), ("API", "Website"), ("Web UI", "")] {
+    for (name, group) in [
+        ("Sparse index", "Index"),
+        ("API", "Website"),
+        ("Web UI", ""),
+    ] {
         let draft = app::domain::status::ComponentInput {
             name: name.into(),
             group: group.into(),
@@ -66,7 +70,10 @@ fn is_iso(v: &Value) -> bool {
 
 fn check_component(c: &Value) {
     assert!(c["id"].is_string() && c["name"].is_string());
-    assert!(COMPONENT_STATUSES.contains(&c["status"].as_str().unwrap()), "{c}");
+    assert!(
+        COMPONENT_STATUSES.contains(&c["status"].as_str().unwrap()),
+        "{c}"
+    );
     assert!(is_iso(&c["created_at"]) && is_iso(&c["updated_at"]));
 }
 
@@ -105,7 +112,10 @@ fn check_incident(i: &Value, maintenance: bool) {
             assert!(is_iso(&u[k]), "update.{k}");
         }
         assert!(u["deliver_notifications"].is_boolean());
-        for a in u["affected_components"].as_array().expect("affected_components") {
+        for a in u["affected_components"]
+            .as_array()
+            .expect("affected_components")
+        {
             for k in ["code", "name", "old_status", "new_status"] {
                 assert!(a[k].is_string(), "affected.{k}");
             }
@@ -209,13 +219,20 @@ async fn incident_lifecycle(backend: Backend) {
         .unwrap();
     assert!(page.contains("Sparse index slow"));
     assert!(page.contains("<strong>investigating</strong>"));
-    assert!(!page.contains("alert('x')") && !page.contains("javascript:"), "sanitised");
+    assert!(
+        !page.contains("alert('x')") && !page.contains("javascript:"),
+        "sanitised"
+    );
 
     // A postmortem before resolving is refused, and nothing changes.
     let r = app
         .post_form(
             &format!("/admin/incidents/{id}/updates"),
-            &[("csrf", &csrf), ("status", "postmortem"), ("body", "Too early")],
+            &[
+                ("csrf", &csrf),
+                ("status", "postmortem"),
+                ("body", "Too early"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 400);
@@ -256,7 +273,10 @@ async fn incident_lifecycle(backend: Backend) {
         .find(|c| c["id"] == ids[0].as_str())
         .unwrap()
         .clone();
-    assert_eq!(sparse["status"], "operational", "resolving restores the component");
+    assert_eq!(
+        sparse["status"], "operational",
+        "resolving restores the component"
+    );
     let all = json(&app, "/api/v2/incidents.json").await;
     let inc = &all["incidents"][0];
     check_incident(inc, false);
@@ -268,7 +288,11 @@ async fn incident_lifecycle(backend: Backend) {
     let r = app
         .post_form(
             &format!("/admin/incidents/{id}/updates"),
-            &[("csrf", &csrf), ("status", "postmortem"), ("body", "**Cause:** a bad deploy")],
+            &[
+                ("csrf", &csrf),
+                ("status", "postmortem"),
+                ("body", "**Cause:** a bad deploy"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 303);
@@ -277,7 +301,12 @@ async fn incident_lifecycle(backend: Backend) {
     let month = jiff::Timestamp::now().strftime("%Y-%m").to_string();
     let history = app.get_text(&format!("/history/{month}")).await;
     assert!(history.contains("Sparse index slow"));
-    let r = app.client.get(app.url("/history/2026-13")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/history/2026-13"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("month"));
     app.stop().await;
@@ -304,8 +333,16 @@ async fn bad_incident_input_is_refused_and_nothing_is_stored() {
     let cases: Vec<(Vec<(&str, String)>, &str, &str)> = vec![
         (vec![("name", "".into())], "/admin/incidents", "name"),
         (vec![("name", long.clone())], "/admin/incidents", "name"),
-        (vec![("impact", "apocalyptic".into())], "/admin/incidents", "impact"),
-        (vec![("status", "in_progress".into())], "/admin/incidents", "status"),
+        (
+            vec![("impact", "apocalyptic".into())],
+            "/admin/incidents",
+            "impact",
+        ),
+        (
+            vec![("status", "in_progress".into())],
+            "/admin/incidents",
+            "status",
+        ),
         (vec![("body", " ".into())], "/admin/incidents", "body"),
         (
             vec![(bad_component.as_str(), "on_fire".into())],
@@ -331,7 +368,13 @@ async fn bad_incident_input_is_refused_and_nothing_is_stored() {
             form.retain(|(fk, _)| fk != k);
             form.push((k.to_string(), v.clone()));
         }
-        let r = app.client.post(app.url(path)).form(&form).send().await.unwrap();
+        let r = app
+            .client
+            .post(app.url(path))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 400, "{overrides:?}");
         let text = r.text().await.unwrap();
         assert!(text.contains(field), "{overrides:?} names {field}");
@@ -368,10 +411,12 @@ async fn bad_incident_input_is_refused_and_nothing_is_stored() {
         .unwrap()
         .iter()
         .all(|c| c["status"] == "operational"));
-    assert!(json(&app, "/api/v2/scheduled-maintenances.json").await["scheduled_maintenances"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        json(&app, "/api/v2/scheduled-maintenances.json").await["scheduled_maintenances"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // A viewer may not publish.
     app.create_user("viewer@example.org", "viewer password 123", "viewer")
         .await;
@@ -381,7 +426,9 @@ async fn bad_incident_input_is_refused_and_nothing_is_stored() {
         running: None,
         db: common::TestDb::new(Backend::Sqlite),
     };
-    let vcsrf = viewer.login("viewer@example.org", "viewer password 123").await;
+    let vcsrf = viewer
+        .login("viewer@example.org", "viewer password 123")
+        .await;
     let r = create_incident(&viewer, &vcsrf, "Nope", "minor", "x", &[]).await;
     assert_eq!(r.status(), 403);
     app.stop().await;
@@ -402,8 +449,14 @@ async fn maintenance_starts_and_completes_by_the_clock() {
                 ("csrf", &csrf),
                 ("name", "Next week"),
                 ("body", "Planned"),
-                ("starts", &fmt(now + jiff::SignedDuration::from_hours(24 * 7))),
-                ("ends", &fmt(now + jiff::SignedDuration::from_hours(24 * 7 + 1))),
+                (
+                    "starts",
+                    &fmt(now + jiff::SignedDuration::from_hours(24 * 7)),
+                ),
+                (
+                    "ends",
+                    &fmt(now + jiff::SignedDuration::from_hours(24 * 7 + 1)),
+                ),
                 ("time_zone", "UTC"),
                 (&format!("component.{}", ids[1]), "under_maintenance"),
             ],
@@ -435,7 +488,10 @@ async fn maintenance_starts_and_completes_by_the_clock() {
     assert_eq!(m["status"], "in_progress");
     let summary = json(&app, "/api/v2/summary.json").await;
     assert_eq!(summary["status"]["indicator"], "maintenance");
-    assert_eq!(summary["scheduled_maintenances"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        summary["scheduled_maintenances"].as_array().unwrap().len(),
+        2
+    );
     let status_of = |v: &Value, id: &str| {
         v["components"]
             .as_array()
@@ -446,7 +502,11 @@ async fn maintenance_starts_and_completes_by_the_clock() {
             .clone()
     };
     assert_eq!(status_of(&summary, &ids[0]), "under_maintenance");
-    assert_eq!(status_of(&summary, &ids[1]), "operational", "not started yet");
+    assert_eq!(
+        status_of(&summary, &ids[1]),
+        "operational",
+        "not started yet"
+    );
     let sparse = ids[0].clone();
     eventually(15, "maintenance completes", || {
         let app = &app;
@@ -507,9 +567,18 @@ async fn every_document_has_etag_cors_and_the_spec_shape() {
             .unwrap();
         assert_eq!(r.status(), 304, "{path} honours If-None-Match");
     }
-    let r = app.client.get(app.url("/api/v2/nope.json")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/api/v2/nope.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
-    assert!(r.text().await.unwrap().contains("incidents/unresolved.json"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("incidents/unresolved.json"));
     app.stop().await;
 }
 
@@ -529,17 +598,27 @@ async fn feeds_are_valid_rss_and_atom() {
     .await;
     assert_eq!(r.status(), 303);
     let id = location_id(&r);
-    let r = app.client.get(app.url("/history.rss")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/history.rss"))
+        .send()
+        .await
+        .unwrap();
     assert!(r.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("application/rss+xml"));
     let body = r.bytes().await.unwrap();
     let channel = rss::Channel::read_from(&body[..]).expect("valid RSS 2.0");
-    assert!(std::str::from_utf8(&body).unwrap().contains("<rss version=\"2.0\""));
+    assert!(std::str::from_utf8(&body)
+        .unwrap()
+        .contains("<rss version=\"2.0\""));
     assert_eq!(channel.items().len(), 1);
     let item = &channel.items()[0];
-    assert_eq!(item.title(), Some("Git index <stale> & slow (Investigating)"));
+    assert_eq!(
+        item.title(),
+        Some("Git index <stale> & slow (Investigating)")
+    );
     assert!(item.link().unwrap().ends_with(&format!("/incidents/{id}")));
     assert!(item.pub_date().is_some() && item.guid().is_some());
     assert!(item.description().unwrap().contains("<em>it</em>"));
@@ -557,7 +636,10 @@ async fn feeds_are_valid_rss_and_atom() {
     assert_eq!(feed.entries().len(), 1);
     let e = &feed.entries()[0];
     assert!(e.id().ends_with(&format!("/incidents/{id}")));
-    assert_eq!(e.title().as_str(), "Git index <stale> & slow (Investigating)");
+    assert_eq!(
+        e.title().as_str(),
+        "Git index <stale> & slow (Investigating)"
+    );
     assert!(feed.links().iter().any(|l| l.rel() == "self"));
     app.stop().await;
 }
@@ -574,7 +656,12 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
     let r = app
         .post_form(
             "/admin/monitors",
-            &[("csrf", &csrf), ("kind", "http"), ("name", "Self"), ("url", &own)],
+            &[
+                ("csrf", &csrf),
+                ("kind", "http"),
+                ("name", "Self"),
+                ("url", &own),
+            ],
         )
         .await;
     assert_eq!(r.status(), 400);
@@ -582,7 +669,12 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
     let r = app
         .post_form(
             "/admin/monitors",
-            &[("csrf", &csrf), ("kind", "http"), ("name", "Bad"), ("url", "gopher://x")],
+            &[
+                ("csrf", &csrf),
+                ("kind", "http"),
+                ("name", "Bad"),
+                ("url", "gopher://x"),
+            ],
         )
         .await;
     assert_eq!(r.status(), 400);
@@ -616,13 +708,17 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
             .unwrap()
             .to_string()
     };
-    eventually(15, "probe failure turns the component to major_outage", || {
-        let (app, api) = (&app, api.clone());
-        async move {
-            (status_of(json(app, "/api/v2/components.json").await, &api) == "major_outage")
-                .then_some(())
-        }
-    })
+    eventually(
+        15,
+        "probe failure turns the component to major_outage",
+        || {
+            let (app, api) = (&app, api.clone());
+            async move {
+                (status_of(json(app, "/api/v2/components.json").await, &api) == "major_outage")
+                    .then_some(())
+            }
+        },
+    )
     .await;
     let alerts = app.state().store.alerts(10).await.unwrap();
     assert_eq!(alerts.len(), 1);
@@ -667,7 +763,12 @@ async fn silent_heartbeat_opens_an_alert_and_a_ping_clears_it() {
     assert_eq!(r.status(), 303);
     let monitor = app.state().store.monitors().await.unwrap().remove(0);
     let token = monitor.token.unwrap();
-    let r = app.client.get(app.url("/heartbeat/nope")).send().await.unwrap();
+    let r = app
+        .client
+        .get(app.url("/heartbeat/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
     let r = app
         .client
@@ -686,7 +787,13 @@ async fn silent_heartbeat_opens_an_alert_and_a_ping_clears_it() {
     })
     .await;
     assert_eq!(
-        app.state().store.component(&web).await.unwrap().status.as_str(),
+        app.state()
+            .store
+            .component(&web)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
         "major_outage"
     );
     let r = app
@@ -697,10 +804,19 @@ async fn silent_heartbeat_opens_an_alert_and_a_ping_clears_it() {
         .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(
-        app.state().store.component(&web).await.unwrap().status.as_str(),
+        app.state()
+            .store
+            .component(&web)
+            .await
+            .unwrap()
+            .status
+            .as_str(),
         "operational"
     );
-    assert_eq!(app.state().store.alerts(5).await.unwrap()[0].status, "resolved");
+    assert_eq!(
+        app.state().store.alerts(5).await.unwrap()[0].status,
+        "resolved"
+    );
     app.stop().await;
 }
 
@@ -712,7 +828,10 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
         Backend::Sqlite,
         &[
             ("FIRSTLINE_SMTP_URL", &smtp.url()),
-            ("FIRSTLINE_MAIL_FROM", "crates.io status <status@example.org>"),
+            (
+                "FIRSTLINE_MAIL_FROM",
+                "crates.io status <status@example.org>",
+            ),
         ],
     )
     .await;
@@ -740,7 +859,10 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
     // Step one: a confirmation mail.
     let r = public
         .post(app.url("/subscribe"))
-        .form(&[("email", "Maya@Example.org"), ("components", ids[0].as_str())])
+        .form(&[
+            ("email", "Maya@Example.org"),
+            ("components", ids[0].as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -750,7 +872,10 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
     })
     .await;
     assert!(mail.contains("To: maya@example.org"), "{mail}");
-    assert!(mail.contains("Content-Type: text/plain; charset=utf-8"), "{mail}");
+    assert!(
+        mail.contains("Content-Type: text/plain; charset=utf-8"),
+        "{mail}"
+    );
     assert!(mail.contains("Message-ID: <"), "{mail}");
     assert!(mail.contains("List-Unsubscribe"), "{mail}");
     // Undo quoted-printable soft line breaks, as a mail client would.
@@ -784,7 +909,10 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
     // An admin adds a webhook subscriber.
     let csrf = app.login_admin().await;
     let r = app
-        .post_form("/admin/subscribers", &[("csrf", &csrf), ("url", "ftp://nope")])
+        .post_form(
+            "/admin/subscribers",
+            &[("csrf", &csrf), ("url", "ftp://nope")],
+        )
         .await;
     assert_eq!(r.status(), 400);
     let hook_url = format!("http://{}/hook", hook.addr);
@@ -824,13 +952,25 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
 
     // An incident on another component does not mail Maya (she chose one component).
     let before = smtp.mails().len();
-    let r = create_incident(&app, &csrf, "Web UI glitch", "minor", "Hmm", &[(&ids[2], "degraded_performance")]).await;
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Web UI glitch",
+        "minor",
+        "Hmm",
+        &[(&ids[2], "degraded_performance")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
     eventually(15, "webhook gets the second incident", || async {
         (hook.bodies().len() >= 2).then_some(())
     })
     .await;
-    assert_eq!(smtp.mails().len(), before, "no mail for an unchosen component");
+    assert_eq!(
+        smtp.mails().len(),
+        before,
+        "no mail for an unchosen component"
+    );
 
     // One-click unsubscribe.
     let r = public
@@ -860,11 +1000,25 @@ async fn failed_webhook_deliveries_are_retried() {
     let hook_url = format!("http://{}/hook", hook.addr);
     app.post_form("/admin/subscribers", &[("csrf", &csrf), ("url", &hook_url)])
         .await;
-    let r = create_incident(&app, &csrf, "Flaky", "minor", "x", &[(&ids[0], "degraded_performance")]).await;
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Flaky",
+        "minor",
+        "x",
+        &[(&ids[0], "degraded_performance")],
+    )
+    .await;
     assert_eq!(r.status(), 303);
-    eventually(10, "first attempt", || async { (!hook.bodies().is_empty()).then_some(()) }).await;
+    eventually(10, "first attempt", || async {
+        (!hook.bodies().is_empty()).then_some(())
+    })
+    .await;
     let (pending, failed) = app.state().store.job_backlog().await.unwrap();
-    assert!(pending >= 1 && failed >= 1, "a failed delivery waits for a retry");
+    assert!(
+        pending >= 1 && failed >= 1,
+        "a failed delivery waits for a retry"
+    );
     hook.set_status(200);
     // The first retry is 10 s after the failure.
     eventually(25, "retry succeeds", || async {

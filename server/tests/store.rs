@@ -272,7 +272,11 @@ async fn daily_aggregates_follow_status_changes(store: Store) {
     use app::domain::uptime::{day_of, DayAggregate};
     let base = 20_000 * DAY; // a UTC midnight
     let c = store
-        .create_component(&component("API", "", 1, "operational"), None, base - 10 * DAY)
+        .create_component(
+            &component("API", "", 1, "operational"),
+            None,
+            base - 10 * DAY,
+        )
         .await
         .unwrap();
     // Major outage from 23:00 to 01:30 the next day.
@@ -281,7 +285,12 @@ async fn daily_aggregates_follow_status_changes(store: Store) {
         .await
         .unwrap();
     store
-        .set_component_status(&c.id, ComponentStatus::PartialOutage, None, base + 5_400_000)
+        .set_component_status(
+            &c.id,
+            ComponentStatus::PartialOutage,
+            None,
+            base + 5_400_000,
+        )
         .await
         .unwrap();
     store
@@ -303,7 +312,10 @@ async fn daily_aggregates_follow_status_changes(store: Store) {
     assert_eq!(after.major_ms, 5_400_000);
     assert_eq!(after.partial_ms, 1_800_000);
     assert_eq!(after.worst_rank, 4);
-    assert_eq!(store.component(&c.id).await.unwrap().status_since, base + 7_200_000);
+    assert_eq!(
+        store.component(&c.id).await.unwrap().status_since,
+        base + 7_200_000
+    );
 }
 
 /// Publishing an update queues one fan-out job in its own transaction, however many subscribers
@@ -321,7 +333,11 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
         let d = SubscribeInput {
             kind: "webhook".into(),
             target: format!("https://hooks.example/{i}"),
-            components: if i % 2 == 0 { vec![] } else { vec!["other".into()] },
+            components: if i % 2 == 0 {
+                vec![]
+            } else {
+                vec!["other".into()]
+            },
         }
         .normalize()
         .unwrap();
@@ -344,7 +360,11 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
         )
         .await
         .unwrap();
-    assert_eq!(store.job_backlog().await.unwrap().0, 1, "only the fan-out job");
+    assert_eq!(
+        store.job_backlog().await.unwrap().0,
+        1,
+        "only the fan-out job"
+    );
     let jobs = store.claim_jobs(4, 60_000, 10).await.unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].kind, "fanout");
@@ -353,7 +373,11 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
     let update_id = store.incident(&id).await.unwrap().updates[0].id.clone();
     let affected = vec![c.id.clone()];
     let n = store
-        .fan_out(&update_id, |choice| app::domain::subscription::wants(choice, &affected), 6)
+        .fan_out(
+            &update_id,
+            |choice| app::domain::subscription::wants(choice, &affected),
+            6,
+        )
         .await
         .unwrap();
     assert_eq!(n, 5_000, "only subscribers of all components or of Web UI");

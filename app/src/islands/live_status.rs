@@ -58,7 +58,10 @@ mod browser {
         let mut closed = Vec::new();
         if let Ok(list) = target.query_selector_all("details[data-group]:not([open])") {
             for i in 0..list.length() {
-                if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                if let Some(el) = list
+                    .item(i)
+                    .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                {
                     if let Some(g) = el.get_attribute("data-group") {
                         closed.push(g);
                     }
@@ -69,7 +72,10 @@ mod browser {
         for g in closed {
             if let Ok(list) = target.query_selector_all("details[data-group]") {
                 for i in 0..list.length() {
-                    if let Some(el) = list.item(i).and_then(|n| n.dyn_into::<web_sys::Element>().ok()) {
+                    if let Some(el) = list
+                        .item(i)
+                        .and_then(|n| n.dyn_into::<web_sys::Element>().ok())
+                    {
                         if el.get_attribute("data-group").as_deref() == Some(g.as_str()) {
                             let _ = el.remove_attribute("open");
                         }

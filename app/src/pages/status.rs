@@ -216,10 +216,7 @@ fn ComponentRow(c: ComponentView) -> impl IntoView {
                 Some(s) if s == ComponentStatus::Operational && cell.down_minutes == 0 => {
                     ("u0".to_string(), "no downtime")
                 }
-                Some(s) => (
-                    format!("u{}", crate::domain::uptime::rank(s)),
-                    s.label(),
-                ),
+                Some(s) => (format!("u{}", crate::domain::uptime::rank(s)), s.label()),
             };
             let mut tip = format!("{}: {word}", cell.date);
             if cell.down_minutes > 0 {

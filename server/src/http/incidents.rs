@@ -166,7 +166,15 @@ pub async fn create(
         body: field(&fields, "body"),
         notify: checked(&fields, "notify"),
     };
-    let fail = |e| list_page(&state, &who, input.clone(), MaintenanceInput::default(), Some((e, "incident")));
+    let fail = |e| {
+        list_page(
+            &state,
+            &who,
+            input.clone(),
+            MaintenanceInput::default(),
+            Some((e, "incident")),
+        )
+    };
     let draft = match input.normalize() {
         Ok(d) => d,
         Err(e) => return fail(e).await,
@@ -185,7 +193,11 @@ pub async fn create(
         window: None,
         notify: draft.notify,
     };
-    let id = match state.store.create_incident(&new, Some(&who.0.user.id), now_ms()).await {
+    let id = match state
+        .store
+        .create_incident(&new, Some(&who.0.user.id), now_ms())
+        .await
+    {
         Ok(id) => id,
         Err(e) => return fail(store_validation(e)?).await,
     };
@@ -208,7 +220,15 @@ pub async fn create_maintenance(
         time_zone: field(&fields, "time_zone"),
         notify: checked(&fields, "notify"),
     };
-    let fail = |e| list_page(&state, &who, IncidentInput::default(), input.clone(), Some((e, "maintenance")));
+    let fail = |e| {
+        list_page(
+            &state,
+            &who,
+            IncidentInput::default(),
+            input.clone(),
+            Some((e, "maintenance")),
+        )
+    };
     let draft = match input.normalize() {
         Ok(d) => d,
         Err(e) => return fail(e).await,
@@ -228,7 +248,11 @@ pub async fn create_maintenance(
         window: Some((draft.starts_at, draft.ends_at)),
         notify: draft.notify,
     };
-    let id = match state.store.create_incident(&new, Some(&who.0.user.id), now).await {
+    let id = match state
+        .store
+        .create_incident(&new, Some(&who.0.user.id), now)
+        .await
+    {
         Ok(id) => id,
         Err(e) => return fail(store_validation(e)?).await,
     };
@@ -302,7 +326,10 @@ pub async fn post_update(
         Err(e) => return detail_page(&state, &who, &id, Some(e), input.body).await,
     };
     if draft.status == IncidentStatus::Postmortem && inc.status.is_open() {
-        let e = ValidationError::new("status", "resolve the incident before publishing a postmortem");
+        let e = ValidationError::new(
+            "status",
+            "resolve the incident before publishing a postmortem",
+        );
         return detail_page(&state, &who, &id, Some(e), input.body).await;
     }
     let changes = match component_changes(&fields) {

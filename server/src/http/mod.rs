@@ -90,7 +90,10 @@ pub fn router(state: AppState) -> Router {
             "/admin/incidents/{id}/updates",
             post(incidents::post_update),
         )
-        .route("/admin/monitors", get(monitors::list).post(monitors::create))
+        .route(
+            "/admin/monitors",
+            get(monitors::list).post(monitors::create),
+        )
         .route("/admin/monitors/{id}/delete", post(monitors::delete))
         .route(
             "/admin/subscribers",

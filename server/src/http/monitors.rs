@@ -58,7 +58,11 @@ async fn monitors_page(
             let last = match m.last_checked_at {
                 Some(t) => format!(
                     "last {} {}{}",
-                    if m.kind == MonitorKind::Heartbeat { "event" } else { "check" },
+                    if m.kind == MonitorKind::Heartbeat {
+                        "event"
+                    } else {
+                        "check"
+                    },
                     display_time(t, &tz),
                     m.last_latency_ms
                         .map(|l| format!(" ({l} ms)"))
@@ -77,7 +81,11 @@ async fn monitors_page(
                 },
                 detail: format!(
                     "{} every {} s · down after {} failures · {last}",
-                    if m.kind == MonitorKind::Heartbeat { "expects a ping" } else { "checks" },
+                    if m.kind == MonitorKind::Heartbeat {
+                        "expects a ping"
+                    } else {
+                        "checks"
+                    },
                     m.interval_s,
                     m.failure_threshold
                 ),

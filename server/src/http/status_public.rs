@@ -45,7 +45,11 @@ pub async fn incident(
     let html = render_document(&title, None, Some(&title), move || {
         view! { <IncidentPage viewer=viewer page_name=page_name card=card/> }
     });
-    Ok(([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(html)).into_response())
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-cache")],
+        Html(html),
+    )
+        .into_response())
 }
 
 /// `GET /history`: this month.
@@ -53,7 +57,8 @@ pub async fn history_now(
     state: State<AppState>,
     session: MaybeSession,
 ) -> Result<Response, AppError> {
-    let tz = jiff::tz::TimeZone::get(&state.hub.page().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let tz =
+        jiff::tz::TimeZone::get(&state.hub.page().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
     let today = jiff::Timestamp::now().to_zoned(tz).date();
     history_of(state, session, today.first_of_month()).await
 }
@@ -85,8 +90,12 @@ async fn history_of(
     let tz_name = state.hub.page().time_zone.clone();
     let tz = jiff::tz::TimeZone::get(&tz_name).unwrap_or(jiff::tz::TimeZone::UTC);
     let bad = || AppError::BadRequest("month: out of range".into());
-    let next = first.checked_add(jiff::Span::new().months(1)).map_err(|_| bad())?;
-    let prev = first.checked_sub(jiff::Span::new().months(1)).map_err(|_| bad())?;
+    let next = first
+        .checked_add(jiff::Span::new().months(1))
+        .map_err(|_| bad())?;
+    let prev = first
+        .checked_sub(jiff::Span::new().months(1))
+        .map_err(|_| bad())?;
     let ms = |d: Date| {
         d.to_zoned(tz.clone())
             .map(|z| z.timestamp().as_millisecond())
@@ -101,12 +110,18 @@ async fn history_of(
             ..Default::default()
         })
         .await?;
-    let now_month = jiff::Timestamp::now().to_zoned(tz.clone()).date().first_of_month();
+    let now_month = jiff::Timestamp::now()
+        .to_zoned(tz.clone())
+        .date()
+        .first_of_month();
     let view = HistoryView {
         month: first.strftime("%B %Y").to_string(),
         prev: format!("/history/{}", prev.strftime("%Y-%m")),
         next: (next <= now_month).then(|| format!("/history/{}", next.strftime("%Y-%m"))),
-        items: items.iter().map(|i| crate::live::card(i, &tz_name)).collect(),
+        items: items
+            .iter()
+            .map(|i| crate::live::card(i, &tz_name))
+            .collect(),
     };
     let viewer = session.viewer();
     let page_name = state.page_name.clone();
@@ -114,7 +129,11 @@ async fn history_of(
     let html = render_document(&title, None, Some(&title), move || {
         view! { <HistoryPage viewer=viewer page_name=page_name view=view/> }
     });
-    Ok(([(axum::http::header::CACHE_CONTROL, "no-cache")], Html(html)).into_response())
+    Ok((
+        [(axum::http::header::CACHE_CONTROL, "no-cache")],
+        Html(html),
+    )
+        .into_response())
 }
 
 fn message(
@@ -155,7 +174,11 @@ pub async fn subscribe(
     };
     let draft = input.normalize()?;
     let known = state.store.list_components().await?;
-    if let Some(bad) = draft.components.iter().find(|c| !known.iter().any(|k| k.id == **c)) {
+    if let Some(bad) = draft
+        .components
+        .iter()
+        .find(|c| !known.iter().any(|k| k.id == **c))
+    {
         return Err(AppError::Validation(app::domain::ValidationError::new(
             "components",
             format!("unknown component {bad:?}"),
@@ -163,7 +186,10 @@ pub async fn subscribe(
     }
     let now = now_ms();
     let ip = peer.ip().to_string();
-    let by_ip = state.store.rate_limit_hit(&format!("sub-ip:{ip}"), 3_600_000, now).await?;
+    let by_ip = state
+        .store
+        .rate_limit_hit(&format!("sub-ip:{ip}"), 3_600_000, now)
+        .await?;
     if by_ip > PER_IP_PER_HOUR {
         return Err(AppError::TooMany(
             "Too many subscription requests from your network. Try again in an hour.".into(),
@@ -266,17 +292,16 @@ pub async fn heartbeat(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    let monitor = match state.store.monitor_by_token(&token).await {
-        Ok(m) => m,
-        Err(StoreError::NotFound) => {
-            return Ok((
+    let monitor =
+        match state.store.monitor_by_token(&token).await {
+            Ok(m) => m,
+            Err(StoreError::NotFound) => return Ok((
                 StatusCode::NOT_FOUND,
                 Json(serde_json::json!({ "error": "token: no heartbeat monitor has this token" })),
             )
-                .into_response())
-        }
-        Err(e) => return Err(e.into()),
-    };
+                .into_response()),
+            Err(e) => return Err(e.into()),
+        };
     let step = state
         .store
         .record_check(&monitor.id, true, None, None, now_ms())

@@ -351,7 +351,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(Instant::now() < deadline, "timed out after {secs} s waiting for: {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {secs} s waiting for: {what}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
@@ -365,13 +368,17 @@ pub struct SmtpSink {
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
         use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind smtp");
         let port = listener.local_addr().expect("addr").port();
         let mails = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let store = mails.clone();
         tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let store = store.clone();
                 tokio::spawn(async move {
                     let (r, mut w) = sock.into_split();
@@ -444,12 +451,18 @@ impl HttpSink {
                 (code, "service healthy")
             }
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        HttpSink { addr, status, bodies }
+        HttpSink {
+            addr,
+            status,
+            bodies,
+        }
     }
 
     pub fn set_status(&self, code: u16) {

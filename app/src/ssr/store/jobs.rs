@@ -156,11 +156,13 @@ impl Store {
 
     /// Deletes finished jobs older than `before`.
     pub async fn prune_jobs(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query("DELETE FROM jobs WHERE done_at IS NOT NULL AND done_at < $1")
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM jobs WHERE done_at IS NOT NULL AND done_at < $1")
             .bind(before)
             .execute(p)
             .await
-            .map(|r| r.rows_affected()))?)
+            .map(|r| r.rows_affected()))?,
+        )
     }
 
     /// Queues one `deliver` job per confirmed subscriber, in batches, each in its own transaction.
@@ -246,7 +248,11 @@ impl Store {
     }
 
     /// Confirms the subscriber with this token; `NotFound` for an unknown token.
-    pub async fn confirm_subscriber(&self, token: &str, now: i64) -> Result<Subscriber, StoreError> {
+    pub async fn confirm_subscriber(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Subscriber, StoreError> {
         on_pool!(self, p => sqlx::query(
             "UPDATE subscribers SET confirmed_at = COALESCE(confirmed_at, $1) WHERE token = $2")
             .bind(now)
@@ -300,7 +306,8 @@ impl Store {
         } else {
             format!("{SUBSCRIBER_SELECT} ORDER BY created_at, id")
         };
-        let rows: Vec<SubscriberRow> = on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+        let rows: Vec<SubscriberRow> =
+            on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
         Ok(rows.into_iter().map(subscriber).collect())
     }
 
@@ -327,10 +334,12 @@ impl Store {
 
     /// Deletes rate-limit windows that started before `before`.
     pub async fn prune_rate_limits(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM rate_limits WHERE window_start < $1")
             .bind(before)
             .execute(p)
             .await
-            .map(|r| r.rows_affected()))?)
+            .map(|r| r.rows_affected()))?,
+        )
     }
 }

@@ -214,7 +214,8 @@ impl TryFrom<IncidentRow> for Incident {
     fn try_from(r: IncidentRow) -> Result<Self, StoreError> {
         Ok(Incident {
             kind: IncidentKind::from_str(&r.kind).map_err(|_| corrupt("kind", &r.kind))?,
-            status: IncidentStatus::from_str(&r.status).map_err(|_| corrupt("status", &r.status))?,
+            status: IncidentStatus::from_str(&r.status)
+                .map_err(|_| corrupt("status", &r.status))?,
             impact: match r.impact.as_str() {
                 "maintenance" => None,
                 i => Some(Impact::parse(i).map_err(|_| corrupt("impact", i))?),
@@ -543,7 +544,8 @@ impl Store {
             .await)?;
         let mut applied = 0;
         for (id, status, starts, ends) in due {
-            let current = IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
+            let current =
+                IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
             let Some(next) = maintenance_step(current, starts, ends, now) else {
                 continue;
             };
@@ -554,7 +556,11 @@ impl Store {
                 components: Vec::new(),
                 notify: true,
             };
-            if self.add_update(&id, &update, Some(current), None, now).await?.is_some() {
+            if self
+                .add_update(&id, &update, Some(current), None, now)
+                .await?
+                .is_some()
+            {
                 applied += 1;
             }
         }
@@ -698,8 +704,17 @@ impl Store {
     /// Recent alerts, newest first.
     pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
         #[allow(clippy::type_complexity)]
-        let rows: Vec<(String, String, String, String, String, Option<String>, String, i64, Option<i64>)> =
-            on_pool!(self, p => sqlx::query_as(
+        let rows: Vec<(
+            String,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            Option<i64>,
+        )> = on_pool!(self, p => sqlx::query_as(
                 "SELECT id, source, dedup_key, summary, details, component_id, status, created_at, resolved_at \
                  FROM alerts ORDER BY created_at DESC LIMIT $1")
                 .bind(limit)
@@ -708,7 +723,17 @@ impl Store {
         Ok(rows
             .into_iter()
             .map(
-                |(id, source, dedup_key, summary, details, component_id, status, created_at, resolved_at)| Alert {
+                |(
+                    id,
+                    source,
+                    dedup_key,
+                    summary,
+                    details,
+                    component_id,
+                    status,
+                    created_at,
+                    resolved_at,
+                )| Alert {
                     id,
                     source,
                     dedup_key,
@@ -958,10 +983,12 @@ impl Store {
 
     /// Deletes check results older than `before` (keeps the table small).
     pub async fn prune_monitor_results(&self, before: i64) -> Result<u64, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query("DELETE FROM monitor_results WHERE checked_at < $1")
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM monitor_results WHERE checked_at < $1")
             .bind(before)
             .execute(p)
             .await
-            .map(|r| r.rows_affected()))?)
+            .map(|r| r.rows_affected()))?,
+        )
     }
 }
