@@ -330,7 +330,8 @@ async fn bad_incident_input_is_refused_and_nothing_is_stored() {
     let before = json(&app, "/api/v2/incidents.json").await;
     let long = "x".repeat(201);
     let bad_component = format!("component.{}", ids[0]);
-    let cases: Vec<(Vec<(&str, String)>, &str, &str)> = vec![
+    type Case<'a> = (Vec<(&'a str, String)>, &'a str, &'a str);
+    let cases: Vec<Case> = vec![
         (vec![("name", "".into())], "/admin/incidents", "name"),
         (vec![("name", long.clone())], "/admin/incidents", "name"),
         (

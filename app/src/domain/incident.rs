@@ -496,7 +496,11 @@ mod tests {
     fn incident_input_table() {
         let long = "t".repeat(TITLE_MAX + 1);
         let huge = "b".repeat(BODY_MAX + 1);
-        let cases: Vec<(IncidentInput, Result<(Impact, IncidentStatus), &str>)> = vec![
+        type Case = (
+            IncidentInput,
+            Result<(Impact, IncidentStatus), &'static str>,
+        );
+        let cases: Vec<Case> = vec![
             (
                 incident("Sparse index slow", "major", "investigating", "Looking"),
                 Ok((Impact::Major, Investigating)),
@@ -572,7 +576,8 @@ mod tests {
 
     #[test]
     fn maintenance_input_table() {
-        let cases: Vec<(MaintenanceInput, Result<(i64, i64), &str>)> = vec![
+        type Case = (MaintenanceInput, Result<(i64, i64), &'static str>);
+        let cases: Vec<Case> = vec![
             // 2026-12-01 02:00 Berlin (CET, +01:00) = 01:00Z.
             (
                 window("2026-12-01T02:00", "2026-12-01T03:30", "Europe/Berlin"),

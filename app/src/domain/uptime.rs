@@ -202,7 +202,8 @@ mod tests {
     #[test]
     fn split_table() {
         let d = DAY_MS;
-        let cases: &[(i64, i64, &[(i64, i64)])] = &[
+        type Case<'a> = (i64, i64, &'a [(i64, i64)]);
+        let cases: &[Case] = &[
             (0, 0, &[]),
             (10, 20, &[(0, 10)]),
             (d - 5, d + 5, &[(0, 5), (1, 5)]),

@@ -114,6 +114,16 @@ pub async fn component_badge(State(state): State<AppState>, Path(file): Path<Str
     }
 }
 
+/// `GET /history.rss`.
+pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cors(state.hub.current().rss.respond(&headers, API_CACHE))
+}
+
+/// `GET /history.atom`.
+pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    cors(state.hub.current().atom.respond(&headers, API_CACHE))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -126,14 +136,4 @@ mod tests {
         // 3 label characters and 11 value characters at 7 px plus 10 px padding each.
         assert!(s.contains(r#"width="118""#), "{s}");
     }
-}
-
-/// `GET /history.rss`.
-pub async fn rss(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    cors(state.hub.current().rss.respond(&headers, API_CACHE))
-}
-
-/// `GET /history.atom`.
-pub async fn atom(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    cors(state.hub.current().atom.respond(&headers, API_CACHE))
 }

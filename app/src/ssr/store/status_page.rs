@@ -703,7 +703,7 @@ impl Store {
 
     /// Recent alerts, newest first.
     pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
-        #[allow(clippy::type_complexity)]
+        #[expect(clippy::type_complexity)]
         let rows: Vec<(
             String,
             String,
@@ -871,7 +871,6 @@ impl Store {
     ) -> Result<MonitorStep, StoreError> {
         on_pool!(self, p => {
             let mut tx = begin_write(p).await?;
-            #[allow(clippy::type_complexity)]
             let row: Option<(String, String, i64, i64, Option<String>, i64)> = sqlx::query_as(
                 "SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s FROM monitors WHERE id = $1")
                 .bind(monitor_id)
