@@ -16,7 +16,7 @@ build_release
 say "clippy (ssr)"
 cargo clippy -p app -p firstline --all-targets --features app/ssr -- -D warnings
 say "clippy (hydrate: wasm32 library, and all targets natively since test-only crates do not build for wasm)"
-cargo clippy -p app -p frontend --lib --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
+cargo clippy -p app -p frontend -p status-live --lib --target wasm32-unknown-unknown --features app/hydrate -- -D warnings
 cargo clippy -p app -p frontend --all-targets --features app/hydrate -- -D warnings
 
 say "Rust tests (SQLite and a throwaway PostgreSQL cluster)"

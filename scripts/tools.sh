@@ -70,8 +70,26 @@ ensure_tools() {
   ensure_npm_tools
 }
 
-# Builds the release binary with the islands' wasm embedded.
+# Builds the release binary with the islands' wasm and the status page's live module embedded.
+build_live() {
+  say "Building the status page's live module (frontend/live)"
+  (cd "$ROOT" \
+    && cargo build -p status-live --lib --target wasm32-unknown-unknown --profile wasm-release \
+    && mkdir -p target/live \
+    && wasm-bindgen --target web --no-typescript --out-dir target/live.new \
+         target/wasm32-unknown-unknown/wasm-release/status_live.wasm \
+    && wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-sign-ext \
+         --enable-mutable-globals --enable-nontrapping-float-to-int --enable-reference-types \
+         --enable-multivalue target/live.new/status_live_bg.wasm -o target/live.new/status_live_bg.wasm \
+    && for f in status_live.js status_live_bg.wasm; do
+         # Only replace changed files, so the server is not rebuilt for nothing.
+         cmp -s "target/live.new/$f" "target/live/$f" || cp "target/live.new/$f" "target/live/$f"
+       done \
+    && rm -rf target/live.new)
+}
+
 build_release() {
+  build_live
   say "Building Firstline (release)"
   (cd "$ROOT" && cargo leptos build --release)
 }

@@ -1,4 +1,5 @@
-//! Web assets (CSS, the islands' JS and wasm, icons), embedded in the binary at build time so the
+//! Web assets (CSS, the islands' JS and wasm, the status page's live module, icons), embedded in
+//! the binary at build time so the
 //! release binary runs from any directory. Served under a content-versioned path
 //! (`/pkg/<version>/...`) with year-long immutable caching, precompressed once (gzip, brotli).
 
@@ -17,6 +18,12 @@ use sha2::{Digest, Sha256};
 #[folder = "../target/site"]
 #[allow_missing = true]
 struct Site;
+
+/// The status page's live island (wasm-bindgen output of `frontend/live`), served under `pkg/live/`.
+#[derive(RustEmbed)]
+#[folder = "../target/live"]
+#[allow_missing = true]
+struct Live;
 
 /// One file, with its compressed variants made on first use.
 #[derive(Debug)]
@@ -190,15 +197,21 @@ fn content_type_of(path: &str) -> &'static str {
 impl Assets {
     /// Loads the embedded site (skipping precompressed copies) and computes its version.
     pub fn load() -> Assets {
-        let mut names: Vec<String> = Site::iter()
-            .map(|n| n.to_string())
-            .filter(|n| !n.ends_with(".gz") && !n.ends_with(".br"))
+        let mut names: Vec<(String, String)> = Site::iter()
+            .map(|n| (n.to_string(), n.to_string()))
+            .chain(Live::iter().map(|n| (format!("pkg/live/{n}"), n.to_string())))
+            .filter(|(n, _)| !n.ends_with(".gz") && !n.ends_with(".br"))
             .collect();
         names.sort();
         let mut hasher = Sha256::new();
         let mut files = HashMap::new();
-        for name in names {
-            if let Some(file) = Site::get(&name) {
+        for (name, source) in names {
+            let file = if name.starts_with("pkg/live/") {
+                Live::get(&source)
+            } else {
+                Site::get(&source)
+            };
+            if let Some(file) = file {
                 hasher.update(name.as_bytes());
                 hasher.update(file.data.as_ref());
                 let data = Bytes::from(file.data.into_owned());
@@ -221,7 +234,13 @@ impl Assets {
 
     /// True when the islands' wasm was embedded (built with cargo-leptos).
     pub fn has_wasm(&self) -> bool {
-        self.files.keys().any(|k| k.ends_with(".wasm"))
+        self.files.contains_key("pkg/firstline.wasm")
+    }
+
+    /// True when the status page's live island was embedded.
+    pub fn has_live(&self) -> bool {
+        self.files.contains_key("pkg/live/status_live_bg.wasm")
+            && self.files.contains_key("pkg/live/status_live.js")
     }
 
     /// A file by its site path.

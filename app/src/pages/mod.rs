@@ -101,7 +101,8 @@ pub fn set_pkg_dir(dir: String) {
     let _ = PKG_DIR.set(dir);
 }
 
-fn pkg_dir() -> &'static str {
+/// The versioned asset directory's URL path, without leading slash.
+pub fn pkg_dir() -> &'static str {
     PKG_DIR.get().map(String::as_str).unwrap_or("pkg")
 }
 

@@ -2,14 +2,13 @@
 //! 90-day uptime bars), the page around it (subscribe, feeds), incident permalinks and history.
 //!
 //! The body is rendered on the server once per change; the same HTML is embedded in the page and
-//! pushed to open pages over SSE, where a small island swaps it in.
+//! pushed to open pages over SSE, where the small live module (`frontend/live`) swaps it in.
 
 use leptos::prelude::*;
 
 use super::{Nav, Shell, Viewer};
 use crate::domain::status::{ComponentStatus, Indicator};
 use crate::domain::uptime::{format_percent, UptimeBar};
-use crate::islands::live_status::LiveStatus;
 
 /// One update as shown: status word, time, sanitised HTML body.
 #[derive(Debug, Clone, PartialEq)]
@@ -270,11 +269,22 @@ pub fn StatusPage(
     page_name: String,
     body_html: String,
     extras: PageExtras,
+    /// Load the live module (it was built and embedded).
+    live: bool,
 ) -> impl IntoView {
+    // The live module swaps in new bodies from the SSE stream and keeps this line current; the
+    // line keeps its height, so nothing moves when it starts.
+    let script = live.then(|| {
+        let dir = super::pkg_dir();
+        let code = format!(
+            "import init from \"/{dir}/live/status_live.js\";init({{module_or_path:\"/{dir}/live/status_live_bg.wasm\"}});"
+        );
+        view! { <script type="module" inner_html=code></script> }
+    });
     view! {
         <Shell viewer=viewer nav=Nav::Status>
             <h1 class="page-title">{format!("{page_name} status")}</h1>
-            <LiveStatus/>
+            <p id="live-line" class="live-line" aria-live="polite">"Reload the page for the latest status."</p>
             <div id="status-live" inner_html=body_html></div>
             <section class="card subscribe" aria-labelledby="h-sub">
                 <h2 id="h-sub">"Get updates"</h2>
@@ -308,6 +318,7 @@ pub fn StatusPage(
                     <a href="/api/v2/summary.json">"JSON API"</a>
                 </p>
             </section>
+            {script}
         </Shell>
     }
 }

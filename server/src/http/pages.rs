@@ -68,8 +68,10 @@ fn render_status(
             .map(|c| (c.id.clone(), c.name.clone()))
             .collect(),
     };
-    render_document(&title, state.hydration(), Some(&description), move || {
-        view! { <StatusPage viewer=viewer page_name=page_name body_html=body_html extras=extras/> }
+    let live = state.assets.has_live();
+    // No Leptos hydration here: the page's only live part is the small live module.
+    render_document(&title, None, Some(&description), move || {
+        view! { <StatusPage viewer=viewer page_name=page_name body_html=body_html extras=extras live=live/> }
     })
 }
 
