@@ -87,6 +87,8 @@ pub fn card(i: &Incident, tz: &str) -> IncidentCard {
         updates: i
             .updates
             .iter()
+            // The postmortem has its own section.
+            .filter(|u| !(u.status == IncidentStatus::Postmortem && i.postmortem.is_some()))
             .map(|u| UpdateView {
                 status: u.status.label().to_string(),
                 at: display_time(u.created_at, tz),

@@ -127,7 +127,13 @@ pub fn StatusBody(view: StatusView) -> impl IntoView {
 
 /// An incident or maintenance block, used on the page and the permalink page.
 #[component]
-pub fn IncidentBlock(card: IncidentCard, latest_only: bool) -> impl IntoView {
+pub fn IncidentBlock(
+    card: IncidentCard,
+    latest_only: bool,
+    /// On its own page: the title is the page's heading, not a link.
+    #[prop(optional)]
+    standalone: bool,
+) -> impl IntoView {
     let class = format!("incident impact-{}", card.impact);
     let href = format!("/incidents/{}", card.id);
     let updates = if latest_only {
@@ -137,7 +143,11 @@ pub fn IncidentBlock(card: IncidentCard, latest_only: bool) -> impl IntoView {
     };
     view! {
         <article class=class>
-            <h3><a href=href>{card.name}</a></h3>
+            {if standalone {
+                view! { <h1 class="incident-title">{card.name}</h1> }.into_any()
+            } else {
+                view! { <h3><a href=href>{card.name}</a></h3> }.into_any()
+            }}
             {card.window.map(|w| view! { <p class="window"><strong>"Window: "</strong>{w}</p> })}
             {(!card.components.is_empty()).then(|| view! {
                 <p class="affected small">
@@ -335,7 +345,7 @@ pub fn IncidentPage(viewer: Viewer, page_name: String, card: IncidentCard) -> im
         <Shell viewer=viewer nav=Nav::Status>
             <p class="crumbs small"><a href="/status">{format!("{page_name} status")}</a>" › "<a href="/history">"History"</a></p>
             <p class="muted">{format!("{status} · {when}")}</p>
-            <IncidentBlock card=card latest_only=false/>
+            <IncidentBlock card=card latest_only=false standalone=true/>
         </Shell>
     }
 }
