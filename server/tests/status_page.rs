@@ -1029,3 +1029,32 @@ async fn failed_webhook_deliveries_are_retried() {
     .await;
     app.stop().await;
 }
+
+#[tokio::test]
+async fn subscription_requests_are_rate_limited_per_ip() {
+    let smtp = SmtpSink::start().await;
+    let app = TestApp::start_with(Backend::Sqlite, &[("FIRSTLINE_SMTP_URL", &smtp.url())]).await;
+    seed(&app).await;
+    let public = common::client();
+    for i in 0..10 {
+        let r = public
+            .post(app.url("/subscribe"))
+            .form(&[("email", format!("person{i}@example.org"))])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "request {i}");
+    }
+    let r = public
+        .post(app.url("/subscribe"))
+        .form(&[("email", "one-more@example.org")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.text().await.unwrap().contains("Too many subscription requests"));
+    let stored = app.state().store.subscribers(false).await.unwrap();
+    assert_eq!(stored.len(), 10, "the refused request stored nothing");
+    assert!(stored.iter().all(|s| s.confirmed_at.is_none()), "nobody is confirmed without the link");
+    app.stop().await;
+}
