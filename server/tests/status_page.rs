@@ -158,6 +158,19 @@ async fn create_incident(
         .unwrap()
 }
 
+/// The status of component `id` in a document with a `components` list.
+fn status_of(v: &Value, id: &str) -> String {
+    v["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 fn location_id(r: &reqwest::Response) -> String {
     let loc = r.headers()["location"].to_str().unwrap();
     loc.rsplit('/').next().unwrap().to_string()
@@ -193,13 +206,7 @@ async fn incident_lifecycle(backend: Backend) {
     assert_eq!(affected["code"], ids[0].as_str());
     assert_eq!(affected["old_status"], "operational");
     assert_eq!(affected["new_status"], "partial_outage");
-    let sparse = summary["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == ids[0].as_str())
-        .unwrap();
-    assert_eq!(sparse["status"], "partial_outage");
+    assert_eq!(status_of(&summary, &ids[0]), "partial_outage");
     assert_eq!(
         json(&app, "/api/v2/incidents/unresolved.json").await["incidents"]
             .as_array()
@@ -266,15 +273,9 @@ async fn incident_lifecycle(backend: Backend) {
     let summary = json(&app, "/api/v2/summary.json").await;
     assert_eq!(summary["status"]["indicator"], "none");
     assert!(summary["incidents"].as_array().unwrap().is_empty());
-    let sparse = summary["components"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["id"] == ids[0].as_str())
-        .unwrap()
-        .clone();
     assert_eq!(
-        sparse["status"], "operational",
+        status_of(&summary, &ids[0]),
+        "operational",
         "resolving restores the component"
     );
     let all = json(&app, "/api/v2/incidents.json").await;
@@ -493,15 +494,6 @@ async fn maintenance_starts_and_completes_by_the_clock() {
         summary["scheduled_maintenances"].as_array().unwrap().len(),
         2
     );
-    let status_of = |v: &Value, id: &str| {
-        v["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["status"]
-            .clone()
-    };
     assert_eq!(status_of(&summary, &ids[0]), "under_maintenance");
     assert_eq!(
         status_of(&summary, &ids[1]),
@@ -698,24 +690,13 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
         .await;
     assert_eq!(r.status(), 303);
     let api = ids[1].clone();
-    let status_of = |v: Value, id: &str| {
-        v["components"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["id"] == id)
-            .unwrap()["status"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
     eventually(
         15,
         "probe failure turns the component to major_outage",
         || {
             let (app, api) = (&app, api.clone());
             async move {
-                (status_of(json(app, "/api/v2/components.json").await, &api) == "major_outage")
+                (status_of(&json(app, "/api/v2/components.json").await, &api) == "major_outage")
                     .then_some(())
             }
         },
@@ -732,7 +713,7 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
     eventually(15, "recovery restores the component", || {
         let (app, api) = (&app, api.clone());
         async move {
-            (status_of(json(app, "/api/v2/components.json").await, &api) == "operational")
+            (status_of(&json(app, "/api/v2/components.json").await, &api) == "operational")
                 .then_some(())
         }
     })
@@ -1052,9 +1033,16 @@ async fn subscription_requests_are_rate_limited_per_ip() {
         .await
         .unwrap();
     assert_eq!(r.status(), 429);
-    assert!(r.text().await.unwrap().contains("Too many subscription requests"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Too many subscription requests"));
     let stored = app.state().store.subscribers(false).await.unwrap();
     assert_eq!(stored.len(), 10, "the refused request stored nothing");
-    assert!(stored.iter().all(|s| s.confirmed_at.is_none()), "nobody is confirmed without the link");
+    assert!(
+        stored.iter().all(|s| s.confirmed_at.is_none()),
+        "nobody is confirmed without the link"
+    );
     app.stop().await;
 }
