@@ -14,6 +14,7 @@ CREATE TABLE incidents (
                                                     'scheduled', 'in_progress', 'verifying', 'completed')),
     impact          TEXT NOT NULL CHECK (impact IN ('none', 'minor', 'major', 'critical', 'maintenance')),
     postmortem      TEXT,
+    notify          BIGINT NOT NULL DEFAULT 1,
     scheduled_for   BIGINT,
     scheduled_until BIGINT,
     created_by      TEXT REFERENCES users (id) ON DELETE SET NULL,
@@ -135,7 +136,9 @@ CREATE TABLE jobs (
     lease_until BIGINT NOT NULL DEFAULT 0,
     last_error  TEXT,
     done_at     BIGINT,
-    created_at  BIGINT NOT NULL
+    created_at  BIGINT NOT NULL,
+    -- Set for deliveries ("deliver:<update>:<subscriber>"): a retried fan-out queues nothing twice.
+    dedup_key   TEXT UNIQUE
 );
 CREATE INDEX jobs_due ON jobs (done_at, run_at);
 

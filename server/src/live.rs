@@ -223,7 +223,10 @@ impl StatusHub {
                     ids.push((d, i.id.clone()));
                 }
             }
-            let bar = uptime::build_bar(&aggs, today, uptime::day_of(c.created_at), now, &days);
+            // Today's share of the percentage moves on by the hour, so an unchanged page is not
+            // pushed to every open status page on each periodic refresh.
+            let hour = now - now.rem_euclid(3_600_000);
+            let bar = uptime::build_bar(&aggs, today, uptime::day_of(c.created_at), hour, &days);
             let links = (first_day..=today)
                 .map(|d| {
                     let on_day: Vec<&String> = ids

@@ -867,12 +867,28 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric())
         .collect();
+    // Opening the link (as a mail scanner would) confirms nothing; the button does.
     let r = public
         .get(app.url(&format!("/subscribe/confirm/{token}")))
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Confirm subscription"));
+    assert!(app
+        .state()
+        .store
+        .subscribers(true)
+        .await
+        .unwrap()
+        .is_empty());
+    let r = public
+        .post(app.url(&format!("/subscribe/confirm/{token}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(app.state().store.subscribers(true).await.unwrap().len(), 1);
 
     // Spam: the same address a few more times is rate limited.
     let mut last = 0;

@@ -383,6 +383,77 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
     assert_eq!(n, 5_000, "only subscribers of all components or of Web UI");
     store.finish_job(jobs[0].id, 7).await.unwrap();
     assert_eq!(store.job_backlog().await.unwrap().0, 5_000);
+    // A fan-out that runs again (retry after a failure, or an expired lease) queues nothing twice.
+    store
+        .fan_out(
+            &update_id,
+            |choice| app::domain::subscription::wants(choice, &affected),
+            8,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.job_backlog().await.unwrap().0, 5_000);
+}
+
+/// Resolving one incident restores a component only to what other open incidents still say.
+async fn resolving_one_incident_keeps_what_another_holds(store: Store) {
+    use app::domain::incident::{IncidentKind, IncidentStatus};
+    use app::domain::status::Impact;
+    use app::ssr::store::{NewIncident, NewUpdate};
+    let c = store
+        .create_component(&component("API", "", 1, "operational"), None, 1)
+        .await
+        .unwrap();
+    let open = |name: &str, st: ComponentStatus| NewIncident {
+        kind: IncidentKind::Incident,
+        name: name.into(),
+        impact: Impact::Major,
+        status: IncidentStatus::Investigating,
+        body: "x".into(),
+        components: vec![(c.id.clone(), st)],
+        window: None,
+        notify: false,
+    };
+    let a = store
+        .create_incident(&open("A", ComponentStatus::PartialOutage), None, 10)
+        .await
+        .unwrap();
+    let b = store
+        .create_incident(&open("B", ComponentStatus::MajorOutage), None, 20)
+        .await
+        .unwrap();
+    let resolve = NewUpdate {
+        status: IncidentStatus::Resolved,
+        body: "done".into(),
+        impact: None,
+        components: vec![],
+        notify: false,
+    };
+    // B set major outage and is resolved first: A still holds partial outage.
+    store
+        .add_update(&b, &resolve, None, None, 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.component(&c.id).await.unwrap().status,
+        ComponentStatus::PartialOutage
+    );
+    // The component now shows A's status, so resolving A restores it.
+    store
+        .add_update(&a, &resolve, None, None, 40)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.component(&c.id).await.unwrap().status,
+        ComponentStatus::Operational
+    );
+    // An update that expects a status the incident no longer has does nothing.
+    let again = store
+        .add_update(&a, &resolve, Some(IncidentStatus::Investigating), None, 50)
+        .await
+        .unwrap();
+    assert!(again.is_none());
+    assert_eq!(store.incident(&a).await.unwrap().updates.len(), 2);
 }
 
 macro_rules! on_both_backends {
@@ -418,4 +489,5 @@ on_both_backends!(
     concurrent_first_start_agrees_on_one_secret,
     daily_aggregates_follow_status_changes,
     publishing_queues_one_job_and_fan_out_reaches_every_subscriber,
+    resolving_one_incident_keeps_what_another_holds,
 );

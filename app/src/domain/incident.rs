@@ -276,6 +276,12 @@ impl IncidentInput {
         } else {
             IncidentStatus::parse_for(&self.status, IncidentKind::Incident)?
         };
+        if !status.is_open() {
+            return Err(ValidationError::new(
+                "status",
+                "a new incident starts as investigating, identified or monitoring",
+            ));
+        }
         let body = required_text("body", &self.body, BODY_MAX)?;
         Ok(IncidentDraft {
             name,
@@ -517,6 +523,7 @@ mod tests {
                 Err("impact"),
             ),
             (incident("T", "major", "in_progress", "x"), Err("status")),
+            (incident("T", "major", "resolved", "x"), Err("status")),
             (incident("T", "major", "investigating", ""), Err("body")),
             (incident("T", "major", "investigating", &huge), Err("body")),
         ];

@@ -107,7 +107,10 @@ pub fn router(state: AppState) -> Router {
         .route("/history", get(status_public::history_now))
         .route("/history/{month}", get(status_public::history_month))
         .route("/subscribe", post(status_public::subscribe))
-        .route("/subscribe/confirm/{token}", get(status_public::confirm))
+        .route(
+            "/subscribe/confirm/{token}",
+            get(status_public::confirm_page).post(status_public::confirm),
+        )
         .route(
             "/unsubscribe/{token}",
             get(status_public::unsubscribe_page).post(status_public::unsubscribe),

@@ -185,7 +185,7 @@ pub async fn subscribe(
         )));
     }
     let now = now_ms();
-    let ip = peer.ip().to_string();
+    let ip = rate_key(peer.ip());
     let by_ip = state
         .store
         .rate_limit_hit(&format!("sub-ip:{ip}"), 3_600_000, now)
@@ -222,7 +222,54 @@ pub async fn subscribe(
     ))
 }
 
-/// `GET /subscribe/confirm/{token}`.
+/// The rate-limit bucket of a client address: the address for IPv4, its /64 for IPv6 (one
+/// household or server gets a whole /64, so single addresses would be free to rotate).
+pub fn rate_key(ip: std::net::IpAddr) -> String {
+    match ip {
+        std::net::IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        v4 => v4.to_string(),
+    }
+}
+
+/// `GET /subscribe/confirm/{token}`: a page with a button, so mail scanners that open links do
+/// not confirm for the reader.
+pub async fn confirm_page(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, AppError> {
+    match state.store.subscriber_by_token(&token).await {
+        Ok(s) if s.confirmed_at.is_some() => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Subscription confirmed",
+            &format!("{} already gets status emails.", s.target),
+            None,
+        )),
+        Ok(s) => Ok(message(
+            &state,
+            StatusCode::OK,
+            "Confirm your subscription",
+            &format!("Send status emails for {} to {}?", state.page_name, s.target),
+            Some((format!("/subscribe/confirm/{token}"), "Confirm subscription".into())),
+        )),
+        Err(StoreError::NotFound) => Ok(message(
+            &state,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This confirmation link is unknown or the subscription was removed. Subscribe again from the status page.",
+            None,
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /subscribe/confirm/{token}`.
 pub async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
@@ -310,4 +357,18 @@ pub async fn heartbeat(
         super::incidents::published(&state).await;
     }
     Ok(Json(serde_json::json!({ "ok": true, "monitor": monitor.name })).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rate_key;
+
+    #[test]
+    fn rate_keys_group_ipv6_by_64() {
+        let k = |s: &str| rate_key(s.parse().unwrap());
+        assert_eq!(k("203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("::ffff:203.0.113.7"), "203.0.113.7");
+        assert_eq!(k("2001:db8:1:2:aaaa::1"), k("2001:db8:1:2:bbbb::2"));
+        assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
+    }
 }

@@ -180,7 +180,15 @@ impl Store {
                 let mut tx = begin_write(p).await?;
                 for s in chunk {
                     let payload = serde_json::json!({ "subscriber_id": s.id, "update_id": update_id }).to_string();
-                    enqueue!(tx, "deliver", &payload, now);
+                    // A retried or re-run fan-out queues nothing twice.
+                    sqlx::query(
+                        "INSERT INTO jobs (kind, payload, run_at, created_at, dedup_key) VALUES ('deliver', $1, $2, $2, $3) \
+                         ON CONFLICT (dedup_key) DO NOTHING")
+                        .bind(&payload)
+                        .bind(now)
+                        .bind(format!("deliver:{update_id}:{}", s.id))
+                        .execute(&mut *tx)
+                        .await?;
                 }
                 tx.commit().await?;
                 Ok::<(), StoreError>(())
@@ -212,9 +220,10 @@ impl Store {
                 .await?;
             let new = existing.is_none();
             if new {
+                // Two requests for the same address at once: the second one finds the first.
                 sqlx::query(
                     "INSERT INTO subscribers (id, kind, target, components, token, confirmed_at, created_ip, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind, target) DO NOTHING")
                     .bind(new_id())
                     .bind(d.kind.as_str())
                     .bind(&d.target)

@@ -77,6 +77,12 @@ macro_rules! apply_status {
     ($tx:ident, $id:expr, $new:expr, $by:expr, $now:expr) => {{
         let new: ComponentStatus = $new;
         let now: i64 = $now;
+        // Lock the row first (a no-op write), so concurrent changes on PostgreSQL queue up
+        // instead of both adding the same interval to the aggregates.
+        sqlx::query("UPDATE components SET status_since = status_since WHERE id = $1")
+            .bind($id)
+            .execute(&mut *$tx)
+            .await?;
         let row: Option<(String, i64)> =
             sqlx::query_as("SELECT status, status_since FROM components WHERE id = $1")
                 .bind($id)

@@ -376,6 +376,12 @@ impl Store {
         by: Option<&str>,
         now: i64,
     ) -> Result<String, StoreError> {
+        if !new.status.is_open() || new.status.kind() != new.kind {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "status",
+                "a new incident starts open (investigating, identified or monitoring)",
+            )));
+        }
         let id = new_id();
         let (scheduled_for, scheduled_until) = match new.window {
             Some((s, e)) => (Some(s), Some(e)),
@@ -389,7 +395,8 @@ impl Store {
             let mut tx = begin_write(p).await?;
             sqlx::query(
                 "INSERT INTO incidents (id, kind, name, status, impact, scheduled_for, scheduled_until, \
-                 created_by, created_at, updated_at, started_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)")
+                 created_by, created_at, updated_at, started_at, monitoring_at, notify) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)")
                 .bind(&id)
                 .bind(new.kind.as_str())
                 .bind(&new.name)
@@ -400,6 +407,8 @@ impl Store {
                 .bind(by)
                 .bind(now)
                 .bind(scheduled_for.unwrap_or(now))
+                .bind((new.status == IncidentStatus::Monitoring).then_some(now))
+                .bind(i64::from(new.notify))
                 .execute(&mut *tx)
                 .await?;
             let mut affected: Vec<AffectedComponent> = Vec::new();
@@ -453,6 +462,12 @@ impl Store {
     ) -> Result<Option<String>, StoreError> {
         on_pool!(self, p => {
             let mut tx = begin_write(p).await?;
+            // Lock the incident (a no-op write) so concurrent updates, or two instances
+            // stepping the same maintenance, queue up and see each other's result.
+            sqlx::query("UPDATE incidents SET status = status WHERE id = $1")
+                .bind(incident_id)
+                .execute(&mut *tx)
+                .await?;
             let row: Option<(String, String)> = sqlx::query_as("SELECT kind, status FROM incidents WHERE id = $1")
                 .bind(incident_id)
                 .fetch_optional(&mut *tx)
@@ -517,7 +532,28 @@ impl Store {
                 let target = if update.status == IncidentStatus::InProgress {
                     Some(ComponentStatus::UnderMaintenance)
                 } else if closing && update.status != IncidentStatus::Postmortem && now_status == set_status {
-                    Some(ComponentStatus::Operational)
+                    // Back to what other open incidents or a failing monitor still say, else
+                    // operational.
+                    let others: Vec<(String,)> = sqlx::query_as(
+                        "SELECT ic.status FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
+                         WHERE ic.component_id = $1 AND ic.incident_id <> $2 \
+                         AND i.status IN ('investigating', 'identified', 'monitoring', 'in_progress', 'verifying')")
+                        .bind(&cid)
+                        .bind(incident_id)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    let (down,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM monitors WHERE component_id = $1 AND state = 'down'")
+                        .bind(&cid)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    let held = others
+                        .iter()
+                        .filter_map(|(s,)| ComponentStatus::from_str(s).ok())
+                        .chain((down > 0).then_some(ComponentStatus::MajorOutage))
+                        .max_by_key(|s| uptime::rank(*s))
+                        .unwrap_or(ComponentStatus::Operational);
+                    Some(held)
                 } else {
                     None
                 };
@@ -535,15 +571,15 @@ impl Store {
     /// instances at once: each step only applies if the status is still the one it read.
     /// Returns how many steps were applied.
     pub async fn advance_maintenance(&self, now: i64) -> Result<usize, StoreError> {
-        let due: Vec<(String, String, i64, i64)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, status, scheduled_for, scheduled_until FROM incidents \
+        let due: Vec<(String, String, i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, status, scheduled_for, scheduled_until, notify FROM incidents \
              WHERE kind = 'maintenance' AND ((status = 'scheduled' AND scheduled_for <= $1) \
              OR (status IN ('scheduled', 'in_progress', 'verifying') AND scheduled_until <= $1))")
             .bind(now)
             .fetch_all(p)
             .await)?;
         let mut applied = 0;
-        for (id, status, starts, ends) in due {
+        for (id, status, starts, ends, notify) in due {
             let current =
                 IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
             let Some(next) = maintenance_step(current, starts, ends, now) else {
@@ -554,7 +590,8 @@ impl Store {
                 body: maintenance_step_message(next).to_string(),
                 impact: None,
                 components: Vec::new(),
-                notify: true,
+                // As the admin chose when scheduling it.
+                notify: notify != 0,
             };
             if self
                 .add_update(&id, &update, Some(current), None, now)
@@ -871,6 +908,12 @@ impl Store {
     ) -> Result<MonitorStep, StoreError> {
         on_pool!(self, p => {
             let mut tx = begin_write(p).await?;
+            // Lock the monitor (a no-op write): a ping and an overdue check of the same
+            // heartbeat must not both work from the same old state.
+            sqlx::query("UPDATE monitors SET state = state WHERE id = $1")
+                .bind(monitor_id)
+                .execute(&mut *tx)
+                .await?;
             let row: Option<(String, String, i64, i64, Option<String>, i64)> = sqlx::query_as(
                 "SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s FROM monitors WHERE id = $1")
                 .bind(monitor_id)
