@@ -231,6 +231,10 @@ async fn incident_lifecycle(backend: Backend) {
         "sanitised"
     );
 
+    // Responders see it on their dashboard.
+    let dashboard = app.get_text("/dashboard").await;
+    assert!(dashboard.contains("Open incidents") && dashboard.contains("Sparse index slow"));
+
     // A postmortem before resolving is refused, and nothing changes.
     let r = app
         .post_form(
@@ -708,6 +712,8 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
     assert!(alerts[0].summary.contains("API probe"));
     assert!(alerts[0].details.contains("500"), "{}", alerts[0].details);
     assert!(app.get_text("/admin/monitors").await.contains("triggered"));
+    let dashboard = app.get_text("/dashboard").await;
+    assert!(dashboard.contains("Open alerts") && dashboard.contains("API probe is failing"));
 
     sink.set_status(200);
     eventually(15, "recovery restores the component", || {
@@ -721,6 +727,7 @@ async fn failing_probe_opens_an_alert_and_recovery_clears_it() {
     let alerts = app.state().store.alerts(10).await.unwrap();
     assert_eq!(alerts.len(), 1, "the same alert, not a new one");
     assert_eq!(alerts[0].status, "resolved");
+    assert!(!app.get_text("/dashboard").await.contains("Open alerts"));
     app.stop().await;
 }
 

@@ -25,9 +25,14 @@ pub fn DashboardPage(
     nows: Vec<NowView>,
     /// Latest notices: (message, link, when).
     notices: Vec<(String, Option<String>, String)>,
+    /// Open incidents and maintenance in progress: (title, link, status word).
+    open_incidents: Vec<(String, String, String)>,
+    /// Alerts that are not resolved: (summary, since).
+    open_alerts: Vec<(String, String)>,
 ) -> impl IntoView {
     let name = viewer.name.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
+    let is_responder = viewer.is_responder;
     let not_ok: Vec<_> = snapshot
         .groups
         .iter()
@@ -66,9 +71,26 @@ pub fn DashboardPage(
                         }).collect_view()}
                     </ul>
                 })}
+                {(!open_incidents.is_empty()).then(|| view! {
+                    <h3>"Open incidents"</h3>
+                    <ul class="plain">
+                        {open_incidents.into_iter().map(|(title, href, status)| view! {
+                            <li><a href=href>{title}</a><span class="muted small">{format!(" · {status}")}</span></li>
+                        }).collect_view()}
+                    </ul>
+                })}
+                {(!open_alerts.is_empty()).then(|| view! {
+                    <h3>"Open alerts"</h3>
+                    <ul class="plain">
+                        {open_alerts.into_iter().map(|(summary, since)| view! {
+                            <li class="error-text">{summary}<span class="muted small">{format!(" · since {since}")}</span></li>
+                        }).collect_view()}
+                    </ul>
+                })}
                 <p>
                     <a href="/status">"Open the status page"</a>
-                    {is_admin.then(|| view! { " · " <a href="/admin/components">"Change component status"</a> })}
+                    {is_responder.then(|| view! { " · " <a href="/admin/incidents">"Report an incident"</a> })}
+                    {is_admin.then(|| view! { " · " <a href="/admin/components">"Change component status"</a> " · " <a href="/admin/monitors">"Monitors"</a> })}
                 </p>
             </section>
             <section class="card">

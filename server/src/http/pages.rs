@@ -110,6 +110,38 @@ pub async fn dashboard(
             )
         })
         .collect::<Vec<_>>();
+    let tzn = me.user.time_zone.clone();
+    let link_base = if me.user.role == app::domain::account::Role::Viewer {
+        "/incidents"
+    } else {
+        "/admin/incidents"
+    };
+    let open_incidents = state
+        .store
+        .incidents(app::ssr::store::IncidentFilter {
+            open_only: true,
+            limit: 20,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .filter(|i| i.status != app::domain::incident::IncidentStatus::Scheduled)
+        .map(|i| {
+            (
+                i.name.clone(),
+                format!("{link_base}/{}", i.id),
+                i.status.label().to_string(),
+            )
+        })
+        .collect::<Vec<_>>();
+    let open_alerts = state
+        .store
+        .alerts(50)
+        .await?
+        .into_iter()
+        .filter(|a| a.status != "resolved")
+        .map(|a| (a.summary, crate::format::display_time(a.created_at, &tzn)))
+        .collect::<Vec<_>>();
     let viewer = MaybeSession(Some(me)).viewer();
     let snapshot = (*state.hub.current().snapshot).clone();
     Ok(Html(render_document(
@@ -117,7 +149,10 @@ pub async fn dashboard(
         state.hydration(),
         None,
         move || {
-            view! { <DashboardPage viewer=viewer snapshot=snapshot teams=teams nows=nows notices=notices/> }
+            view! {
+                <DashboardPage viewer=viewer snapshot=snapshot teams=teams nows=nows notices=notices
+                    open_incidents=open_incidents open_alerts=open_alerts/>
+            }
         },
     )))
 }
