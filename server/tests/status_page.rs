@@ -1069,3 +1069,83 @@ async fn subscription_requests_are_rate_limited_per_ip() {
     );
     app.stop().await;
 }
+
+/// Two instances on one PostgreSQL database: both engines tick, yet a maintenance window steps
+/// exactly once, and the instance that did not make a change still shows it (LISTEN/NOTIFY).
+#[tokio::test]
+async fn two_instances_step_maintenance_once_and_both_show_it() {
+    use app::domain::incident::{IncidentKind, IncidentStatus};
+    use app::domain::status::{ComponentStatus, Impact};
+    let app = TestApp::start(Backend::Postgres).await;
+    let ids = seed(&app).await;
+    let second = firstline::start(common::config(&app.db.url), app.db.store().await)
+        .await
+        .expect("second instance");
+    let second_base = format!("http://{}", second.addr);
+    let now = jiff::Timestamp::now().as_millisecond();
+    let id = app
+        .state()
+        .store
+        .create_incident(
+            &app::ssr::store::NewIncident {
+                kind: IncidentKind::Maintenance,
+                name: "Shared window".into(),
+                impact: Impact::None,
+                status: IncidentStatus::Scheduled,
+                body: "Planned".into(),
+                components: vec![(ids[0].clone(), ComponentStatus::UnderMaintenance)],
+                window: Some((now + 1_000, now + 4_000)),
+                notify: false,
+            },
+            None,
+            now,
+        )
+        .await
+        .unwrap();
+    let client = common::client();
+    let on_second = |path: &str| format!("{second_base}{path}");
+    eventually(
+        20,
+        "the second instance shows the window in progress",
+        || {
+            let (client, url) = (
+                &client,
+                on_second("/api/v2/scheduled-maintenances/active.json"),
+            );
+            async move {
+                let v: Value = client.get(url).send().await.ok()?.json().await.ok()?;
+                (v["scheduled_maintenances"].as_array()?.len() == 1).then_some(())
+            }
+        },
+    )
+    .await;
+    eventually(20, "the window completes", || {
+        let store = app.state().store.clone();
+        let id = id.clone();
+        async move {
+            (store.incident(&id).await.ok()?.status == IncidentStatus::Completed).then_some(())
+        }
+    })
+    .await;
+    let inc = app.state().store.incident(&id).await.unwrap();
+    let steps: Vec<&str> = inc.updates.iter().map(|u| u.status.as_str()).collect();
+    assert_eq!(
+        steps,
+        ["completed", "in_progress", "scheduled"],
+        "each step exactly once"
+    );
+    eventually(20, "the second instance shows the component back", || {
+        let (client, url, cid) = (
+            &client,
+            on_second("/api/v2/components.json"),
+            ids[0].clone(),
+        );
+        async move {
+            let v: Value = client.get(url).send().await.ok()?.json().await.ok()?;
+            (status_of(&v, &cid) == "operational").then_some(())
+        }
+    })
+    .await;
+    second.stop().await.unwrap();
+    app.stop().await;
+}
