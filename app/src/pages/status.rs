@@ -303,7 +303,7 @@ pub fn StatusPage(
                         <label for="sub-email">"Email me when an incident is posted or updated"</label>
                         <div class="row">
                             <input id="sub-email" type="email" name="email" required autocomplete="email" placeholder="you@example.org"/>
-                            <button type="submit">"Subscribe"</button>
+                            <button type="submit" class="button primary">"Subscribe"</button>
                         </div>
                         <details>
                             <summary>"Only some components"</summary>
@@ -313,7 +313,7 @@ pub fn StatusPage(
                                     let fid = format!("sub-{id}");
                                     let ffor = fid.clone();
                                     view! {
-                                        <label for=ffor><input id=fid type="checkbox" name="components" value=id/>" "{name}</label>
+                                        <label class="check" for=ffor><input id=fid type="checkbox" name="components" value=id/>" "{name}</label>
                                     }
                                 }).collect_view()}
                             </fieldset>

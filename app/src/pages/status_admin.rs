@@ -128,7 +128,7 @@ pub fn IncidentsAdminPage(
         <Shell viewer=viewer nav=Nav::Incidents>
             <h1 class="page-title">"Incidents and maintenance"</h1>
             <section class="card">
-                <h2>"Open now"</h2>
+                <h2>"Open and upcoming"</h2>
                 {if open.is_empty() {
                     view! { <p class="muted">"Nothing open. The status page shows no incident."</p> }.into_any()
                 } else {
@@ -165,7 +165,7 @@ pub fn IncidentsAdminPage(
                         placeholder="We are investigating elevated error rates.">{incident_form.body}</textarea>
                     <ComponentSelects components=components legend="Affected components"/>
                     {notify_box()}
-                    <button type="submit">"Publish incident"</button>
+                    <button type="submit" class="button primary">"Publish incident"</button>
                 </form>
             </section>
             <section class="card" id="new-maintenance">
@@ -193,11 +193,11 @@ pub fn IncidentsAdminPage(
                             let id = format!("mc-{}", c.id);
                             let lfor = id.clone();
                             let name = format!("component.{}", c.id);
-                            view! { <label for=lfor><input id=id type="checkbox" name=name value="under_maintenance"/>" "{c.name}</label> }
+                            view! { <label class="check" for=lfor><input id=id type="checkbox" name=name value="under_maintenance"/>" "{c.name}</label> }
                         }).collect_view()}
                     </fieldset>
                     {notify_box()}
-                    <button type="submit">"Schedule"</button>
+                    <button type="submit" class="button primary">"Schedule"</button>
                 </form>
             </section>
             <section class="card">
@@ -259,7 +259,7 @@ pub fn IncidentAdminPage(
                     <textarea id="u-body" name="body" rows="5" required>{body}</textarea>
                     <ComponentSelects components=components legend="Component statuses (resolving restores the ones still as the incident set them)"/>
                     {notify_box()}
-                    <button type="submit">"Post update"</button>
+                    <button type="submit" class="button primary">"Post update"</button>
                 </form>
             </section>
             <h2>"As the public sees it"</h2>
@@ -358,7 +358,7 @@ pub fn MonitorsPage(
                                         {m.error.map(|e| view! { <span class="small error-text">{e}</span> })}
                                         <form method="post" action=del class="inline">
                                             <input type="hidden" name="csrf" value=csrf/>
-                                            <button type="submit" class="link danger">"Delete"</button>
+                                            <button type="submit" class="button danger">"Delete"</button>
                                         </form>
                                     </li>
                                 }
@@ -412,7 +412,7 @@ pub fn MonitorsPage(
                             }).collect_view()}
                         </select>
                     </div>
-                    <button type="submit">"Add monitor"</button>
+                    <button type="submit" class="button primary">"Add monitor"</button>
                 </form>
             </section>
         </Shell>
@@ -457,7 +457,7 @@ pub fn SubscribersPage(
                     <input type="hidden" name="csrf" value=csrf/>
                     <label for="wh-url">"URL that receives a JSON POST for every update"</label>
                     <input id="wh-url" name="url" type="url" required placeholder="https://chat.example.org/hooks/status"/>
-                    <button type="submit">"Add webhook"</button>
+                    <button type="submit" class="button primary">"Add webhook"</button>
                 </form>
             </section>
             <section class="card">
@@ -471,7 +471,7 @@ pub fn SubscribersPage(
                                 <span class="muted small">{format!("{} · {}", s.state, s.components)}</span>
                                 <form method="post" action=del class="inline">
                                     <input type="hidden" name="csrf" value=csrf/>
-                                    <button type="submit" class="link danger">"Remove"</button>
+                                    <button type="submit" class="button danger">"Remove"</button>
                                 </form>
                             </li>
                         }
@@ -497,7 +497,7 @@ pub fn MessagePage(
                 <h1>{title}</h1>
                 <p>{message}</p>
                 {action.map(|(href, label)| view! {
-                    <form method="post" action=href><button type="submit">{label}</button></form>
+                    <form method="post" action=href><button type="submit" class="button primary">{label}</button></form>
                 })}
                 <p><a href="/status">"Back to the status page"</a></p>
             </section>
