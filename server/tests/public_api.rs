@@ -16,31 +16,12 @@ const COMPONENT_STATUSES: [&str; 5] = [
 const INDICATORS: [&str; 5] = ["none", "minor", "major", "critical", "maintenance"];
 
 async fn seed(app: &TestApp) -> Vec<String> {
-    let mut ids = Vec::new();
-    for (name, group) in [
+    app.seed_components(&[
         ("Sparse index", "Index"),
         ("Git index", "Index"),
         ("Web UI", ""),
-    ] {
-        let draft = app::domain::status::ComponentInput {
-            name: name.into(),
-            group: group.into(),
-            position: "1".into(),
-            ..Default::default()
-        }
-        .normalize()
-        .unwrap();
-        ids.push(
-            app.state()
-                .store
-                .create_component(&draft, None, 1_700_000_000_000)
-                .await
-                .unwrap()
-                .id,
-        );
-    }
-    app.state().hub.refresh(&app.state().store).await.unwrap();
-    ids
+    ])
+    .await
 }
 
 fn is_iso_millis(v: &Value) -> bool {

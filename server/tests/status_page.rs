@@ -26,30 +26,12 @@ const COMPONENT_STATUSES: [&str; 5] = [
 ];
 
 async fn seed(app: &TestApp) -> Vec<String> {
-    let mut ids = Vec::new();
-    for (name, group) in [
+    app.seed_components(&[
         ("Sparse index", "Index"),
         ("API", "Website"),
         ("Web UI", ""),
-    ] {
-        let draft = app::domain::status::ComponentInput {
-            name: name.into(),
-            group: group.into(),
-            ..Default::default()
-        }
-        .normalize()
-        .unwrap();
-        ids.push(
-            app.state()
-                .store
-                .create_component(&draft, None, 1_700_000_000_000)
-                .await
-                .unwrap()
-                .id,
-        );
-    }
-    app.state().hub.refresh(&app.state().store).await.unwrap();
-    ids
+    ])
+    .await
 }
 
 async fn json(app: &TestApp, path: &str) -> Value {

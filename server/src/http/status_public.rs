@@ -237,6 +237,20 @@ pub fn rate_key(ip: std::net::IpAddr) -> String {
     }
 }
 
+/// The answer to a confirmation link whose subscriber is gone (or a store failure).
+fn unknown_confirmation(state: &AppState, e: StoreError) -> Result<Response, AppError> {
+    match e {
+        StoreError::NotFound => Ok(message(
+            state,
+            StatusCode::NOT_FOUND,
+            "Link not valid",
+            "This confirmation link is unknown or the subscription was removed. Subscribe again from the status page.",
+            None,
+        )),
+        e => Err(e.into()),
+    }
+}
+
 /// `GET /subscribe/confirm/{token}`: a page with a button, so mail scanners that open links do
 /// not confirm for the reader.
 pub async fn confirm_page(
@@ -255,17 +269,16 @@ pub async fn confirm_page(
             &state,
             StatusCode::OK,
             "Confirm your subscription",
-            &format!("Send status emails for {} to {}?", state.page_name, s.target),
-            Some((format!("/subscribe/confirm/{token}"), "Confirm subscription".into())),
+            &format!(
+                "Send status emails for {} to {}?",
+                state.page_name, s.target
+            ),
+            Some((
+                format!("/subscribe/confirm/{token}"),
+                "Confirm subscription".into(),
+            )),
         )),
-        Err(StoreError::NotFound) => Ok(message(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This confirmation link is unknown or the subscription was removed. Subscribe again from the status page.",
-            None,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => unknown_confirmation(&state, e),
     }
 }
 
@@ -279,17 +292,13 @@ pub async fn confirm(
             &state,
             StatusCode::OK,
             "Subscription confirmed",
-            &format!("{} will get an email when an incident is posted or updated.", s.target),
+            &format!(
+                "{} will get an email when an incident is posted or updated.",
+                s.target
+            ),
             None,
         )),
-        Err(StoreError::NotFound) => Ok(message(
-            &state,
-            StatusCode::NOT_FOUND,
-            "Link not valid",
-            "This confirmation link is unknown or the subscription was removed. Subscribe again from the status page.",
-            None,
-        )),
-        Err(e) => Err(e.into()),
+        Err(e) => unknown_confirmation(&state, e),
     }
 }
 

@@ -255,6 +255,35 @@ impl TestApp {
         &self.running.as_ref().expect("running").state
     }
 
+    /// Creates components `(name, group)` directly in the store and refreshes the public page;
+    /// returns their ids in order.
+    pub async fn seed_components(&self, list: &[(&str, &str)]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for (name, group) in list {
+            let draft = app::domain::status::ComponentInput {
+                name: name.to_string(),
+                group: group.to_string(),
+                position: "1".into(),
+                ..Default::default()
+            }
+            .normalize()
+            .expect("valid component");
+            let c = self
+                .state()
+                .store
+                .create_component(&draft, None, 1_700_000_000_000)
+                .await
+                .expect("create component");
+            ids.push(c.id);
+        }
+        self.state()
+            .hub
+            .refresh(&self.state().store)
+            .await
+            .expect("refresh");
+        ids
+    }
+
     /// Creates a user directly in the store.
     pub async fn create_user(&self, email: &str, password: &str, role: &str) {
         let user = app::domain::account::NewUserInput {
