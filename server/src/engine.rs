@@ -14,7 +14,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::format::now_ms;
-use crate::http::incidents::published;
+use crate::live::publish_or_log;
 use crate::state::AppState;
 
 /// How often the clock-driven work runs.
@@ -36,7 +36,7 @@ async fn tick_loop(state: AppState) {
     loop {
         let now = now_ms();
         match state.store.advance_maintenance(now).await {
-            Ok(n) if n > 0 => published(&state).await,
+            Ok(n) if n > 0 => publish_or_log(&state).await,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "advancing maintenance failed"),
         }
@@ -107,7 +107,7 @@ async fn record(
                 tracing::info!(monitor = %m.name, "monitor recovered; alert resolved");
             }
             if step.went_down || step.recovered {
-                published(state).await;
+                publish_or_log(state).await;
             }
         }
         Err(e) => tracing::warn!(error = %e, monitor = %m.name, "recording a check failed"),
@@ -172,7 +172,23 @@ async fn run_probe(state: AppState, m: Monitor) {
     }
 }
 
+/// The SMTP transport, built once from `smtp_url`; it keeps a small pool of connections, so a
+/// fan-out to many subscribers does not open one connection per mail.
+type Mailer = AsyncSmtpTransport<Tokio1Executor>;
+
+fn mailer(state: &AppState) -> Result<Mailer, String> {
+    let url = state
+        .config
+        .smtp_url
+        .as_deref()
+        .ok_or("no SMTP server configured (smtp_url)")?;
+    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+        .map(|b| b.timeout(Some(Duration::from_secs(30))).build())
+        .map_err(|e| format!("smtp_url: {e}"))
+}
+
 async fn job_loop(state: AppState) {
+    let mailer = mailer(&state);
     loop {
         let now = now_ms();
         let jobs = match state.store.claim_jobs(now, JOB_LEASE_MS, JOB_BATCH).await {
@@ -189,7 +205,8 @@ async fn job_loop(state: AppState) {
             }
             continue;
         }
-        let results = futures::future::join_all(jobs.iter().map(|j| run_job(&state, j))).await;
+        let results =
+            futures::future::join_all(jobs.iter().map(|j| run_job(&state, &mailer, j))).await;
         for (job, result) in jobs.iter().zip(results) {
             let now = now_ms();
             let r = match result {
@@ -219,7 +236,11 @@ fn arg(payload: &serde_json::Value, key: &str) -> anyhow::Result<String> {
         .ok_or_else(|| anyhow!("payload has no {key}"))
 }
 
-async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
+async fn run_job(
+    state: &AppState,
+    mailer: &Result<Mailer, String>,
+    job: &Job,
+) -> anyhow::Result<()> {
     let payload: serde_json::Value = serde_json::from_str(&job.payload).context("payload")?;
     match job.kind.as_str() {
         "fanout" => {
@@ -255,6 +276,7 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
             );
             send_mail(
                 state,
+                mailer,
                 &sub.target,
                 &format!("Confirm your {} status subscription", state.page_name),
                 text,
@@ -303,7 +325,7 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
                         upd.status.label(),
                         inc.name
                     );
-                    send_mail(state, &sub.target, &subject, text, &sub.token).await
+                    send_mail(state, mailer, &sub.target, &subject, text, &sub.token).await
                 }
                 SubscriberKind::Webhook => {
                     let components = state.store.list_components().await?;
@@ -342,16 +364,13 @@ async fn run_job(state: &AppState, job: &Job) -> anyhow::Result<()> {
 
 async fn send_mail(
     state: &AppState,
+    mailer: &Result<Mailer, String>,
     to: &str,
     subject: &str,
     text: String,
     token: &str,
 ) -> anyhow::Result<()> {
-    let url = state
-        .config
-        .smtp_url
-        .as_deref()
-        .ok_or_else(|| anyhow!("no SMTP server configured (smtp_url)"))?;
+    let transport = mailer.as_ref().map_err(|e| anyhow!("{e}"))?;
     let unsubscribe = format!("{}/unsubscribe/{token}", state.config.base_url);
     let msg = Message::builder()
         .from(state.config.mail_from.parse().context("mail_from")?)
@@ -369,10 +388,6 @@ async fn send_mail(
         ))
         .body(text)
         .context("building the mail")?;
-    let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .context("smtp_url")?
-        .timeout(Some(Duration::from_secs(30)))
-        .build();
     transport.send(msg).await.context("sending mail")?;
     Ok(())
 }

@@ -361,6 +361,22 @@ impl StatusHub {
     }
 }
 
+/// After a committed change: rebuilds this instance's public state (so the next request and every
+/// open page see it) and tells the other instances.
+pub async fn publish(state: &crate::state::AppState) -> Result<(), StoreError> {
+    state.hub.refresh(&state.store).await?;
+    notify_peers(&state.store).await;
+    Ok(())
+}
+
+/// [`publish`] for background work and handlers whose change is already committed: a failed
+/// refresh is logged (the periodic refresh catches up) instead of failing the request.
+pub async fn publish_or_log(state: &crate::state::AppState) {
+    if let Err(e) = publish(state).await {
+        tracing::error!(error = %e, "status refresh after a change failed");
+    }
+}
+
 /// The PostgreSQL channel that carries "status changed" between instances.
 pub const STATUS_CHANNEL: &str = "firstline_status";
 

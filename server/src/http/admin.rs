@@ -127,9 +127,7 @@ fn redirect_done(done: &str, id: &str) -> Response {
 }
 
 async fn refresh(state: &AppState) -> Result<(), AppError> {
-    state.hub.refresh(&state.store).await?;
-    crate::live::notify_peers(&state.store).await;
-    Ok(())
+    Ok(crate::live::publish(state).await?)
 }
 
 /// `POST /admin/components`: create.

@@ -105,3 +105,12 @@ impl IntoResponse for AppError {
         (status, Html(html)).into_response()
     }
 }
+
+/// The status of a re-shown form: 400 when it carries an error, else 200.
+pub fn form_status<E>(error: &Option<E>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}

@@ -13,13 +13,13 @@ use app::pages::status_admin::{
 };
 use app::ssr::store::{Incident, IncidentFilter, NewIncident, NewUpdate, StoreError};
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 
 use super::error::AppError;
 use super::session::{Responder, ValidForm};
 use crate::format::{display_time, now_ms};
+use crate::live::publish_or_log;
 use crate::state::AppState;
 
 /// A raw form: every `name=value` pair in order (component fields are dynamic).
@@ -102,11 +102,7 @@ async fn list_page(
     let components = component_choices(state).await?;
     let viewer = who.viewer();
     let is_admin = viewer.is_admin;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = super::error::form_status(&error);
     let (error, error_form) = match error {
         Some((e, f)) => (Some(e), f.to_string()),
         None => (None, String::new()),
@@ -135,14 +131,6 @@ pub async fn list(State(state): State<AppState>, who: Responder) -> Result<Respo
         None,
     )
     .await
-}
-
-/// After a committed change: refresh this instance's hub and tell the others.
-pub async fn published(state: &AppState) {
-    if let Err(e) = state.hub.refresh(&state.store).await {
-        tracing::error!(error = %e, "status refresh after a change failed");
-    }
-    crate::live::notify_peers(&state.store).await;
 }
 
 fn store_validation(e: StoreError) -> Result<ValidationError, AppError> {
@@ -201,7 +189,7 @@ pub async fn create(
         Ok(id) => id,
         Err(e) => return fail(store_validation(e)?).await,
     };
-    published(&state).await;
+    publish_or_log(&state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 
@@ -260,7 +248,7 @@ pub async fn create_maintenance(
     if let Err(e) = state.store.advance_maintenance(now).await {
         tracing::warn!(error = %e, "advancing maintenance failed");
     }
-    published(&state).await;
+    publish_or_log(&state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 
@@ -280,11 +268,7 @@ async fn detail_page(
     };
     let components = component_choices(state).await?;
     let viewer = who.viewer();
-    let status_code = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status_code = super::error::form_status(&error);
     let status = inc.status.as_str().to_string();
     let is_incident = inc.kind == IncidentKind::Incident;
     let title = format!("{} · Firstline", inc.name);
@@ -351,6 +335,6 @@ pub async fn post_update(
         let v = store_validation(e)?;
         return detail_page(&state, &who, &id, Some(v), input.body).await;
     }
-    published(&state).await;
+    publish_or_log(&state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }

@@ -10,7 +10,6 @@ use app::pages::status_admin::{
 };
 use app::ssr::store::StoreError;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 
@@ -110,11 +109,7 @@ async fn monitors_page(
         })
         .collect();
     let viewer = admin.viewer();
-    let code = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let code = super::error::form_status(&error);
     let html = render_document("Monitors · Firstline", None, None, move || {
         view! { <MonitorsPage viewer=viewer monitors=monitors alerts=alerts components=components form=form error=error/> }
     });
@@ -212,11 +207,7 @@ async fn subscribers_page(
         .collect();
     let backlog = state.store.job_backlog().await?;
     let viewer = admin.viewer();
-    let code = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let code = super::error::form_status(&error);
     let html = render_document("Subscribers · Firstline", None, None, move || {
         view! { <SubscribersPage viewer=viewer subscribers=subscribers backlog=backlog error=error/> }
     });

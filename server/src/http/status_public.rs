@@ -363,7 +363,7 @@ pub async fn heartbeat(
         .record_check(&monitor.id, true, None, None, now_ms())
         .await?;
     if step.recovered {
-        super::incidents::published(&state).await;
+        crate::live::publish_or_log(&state).await;
     }
     Ok(Json(serde_json::json!({ "ok": true, "monitor": monitor.name })).into_response())
 }

@@ -63,14 +63,12 @@ impl Store {
 
     /// Queues a job to run at `run_at`.
     pub async fn enqueue(&self, kind: &str, payload: &str, run_at: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $3)")
-            .bind(kind)
-            .bind(payload)
-            .bind(run_at)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
-        Ok(())
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            enqueue!(tx, kind, payload, run_at);
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })
     }
 
     /// Claims up to `limit` due jobs for `lease_ms`; a job whose worker died is claimed again

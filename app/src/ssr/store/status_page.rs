@@ -888,11 +888,19 @@ impl Store {
             tx.commit().await?;
             Ok::<_, StoreError>(ids)
         })?;
-        let mut out = Vec::new();
-        for (id,) in ids {
-            out.push(self.monitor(&id).await?);
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        let sql = format!(
+            "{MONITOR_SELECT} WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<MonitorRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(&sql);
+            for (id,) in &ids { q = q.bind(id); }
+            q.fetch_all(p).await
+        })?;
+        Ok(rows.into_iter().map(Monitor::from).collect())
     }
 
     /// Records one check result and applies its consequences in one transaction: down after the
@@ -1002,25 +1010,6 @@ impl Store {
         let row: Option<MonitorRow> =
             on_pool!(self, p => sqlx::query_as(&sql).bind(token).fetch_optional(p).await)?;
         Ok(row.ok_or(StoreError::NotFound)?.into())
-    }
-
-    /// Recent results of a monitor, newest first: `(ok, latency ms, error, checked_at)`.
-    pub async fn monitor_results(
-        &self,
-        id: &str,
-        limit: i64,
-    ) -> Result<Vec<(bool, Option<i64>, Option<String>, i64)>, StoreError> {
-        let rows: Vec<(i64, Option<i64>, Option<String>, i64)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT ok, latency_ms, error, checked_at FROM monitor_results WHERE monitor_id = $1 \
-             ORDER BY checked_at DESC, id DESC LIMIT $2")
-            .bind(id)
-            .bind(limit)
-            .fetch_all(p)
-            .await)?;
-        Ok(rows
-            .into_iter()
-            .map(|(ok, l, e, t)| (ok != 0, l, e, t))
-            .collect())
     }
 
     /// Deletes check results older than `before` (keeps the table small).
