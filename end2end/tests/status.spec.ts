@@ -29,6 +29,14 @@ test("anonymous status page renders with JavaScript disabled", async ({ browser 
   for (const group of ["Website", "Index", "Crates"]) {
     await expect(page.getByRole("heading", { level: 2, name: group })).toBeVisible();
   }
+  // A day with an incident on the bar opens that incident (a link works by tap and without JS).
+  const sparseDay = page
+    .locator('.component:has(.component-name:text-is("Sparse index")) .bar a')
+    .first();
+  await expect(sparseDay).toHaveAttribute("title", /Sparse index serving stale crate versions/);
+  await sparseDay.click();
+  await expect(page.locator("article.incident h1")).toHaveText("Sparse index serving stale crate versions");
+  await page.goBack();
   // The maintenance announced for next week is on the page.
   await expect(page.locator("article.incident", { hasText: "Database upgrade" })).toContainText("Window:");
   // Groups keep the order they were created in.
