@@ -6,6 +6,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 ensure_tools
 cd "$ROOT"
+# No incremental caches: CI builds once from a clean checkout, and they would double the disk.
+export CARGO_INCREMENTAL=0
 start=$(date +%s)
 
 say "cargo fmt --check"

@@ -2,7 +2,7 @@
 //! lifecycle, maintenance windows moved by the clock, every v2 JSON endpoint's shape, feeds,
 //! probes and heartbeats that open and resolve alerts, and subscriptions delivered to local sinks.
 
-mod common;
+use crate::common;
 
 use common::{eventually, Backend, HttpSink, SmtpSink, TestApp};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Integration tests through HTTP against a real server on a real database.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Schedules through HTTP: layers with preview and gap confirmation, calendars, overrides,
 //! swap requests, the JSON API, and iCal feeds parsed by a standard iCal parser.
 
-mod common;
+use crate::common;
 
 use common::{Backend, TestApp};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! The store test suite, run against SQLite and against a throwaway PostgreSQL cluster.
 
-mod common;
+use crate::common;
 
 use app::domain::account::{NewUserInput, Role};
 use app::domain::status::{ComponentInput, ComponentStatus};

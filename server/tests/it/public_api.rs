@@ -1,6 +1,6 @@
 //! The Statuspage v2 compatible JSON, badges and the cached public page, through HTTP.
 
-mod common;
+use crate::common;
 
 use app::domain::status::ComponentStatus;
 use common::{Backend, TestApp};

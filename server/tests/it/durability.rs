@@ -1,7 +1,7 @@
 //! Runs the real `firstline` binary: CLI user creation, and SIGKILL right after an acknowledged
 //! status change loses nothing.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
