@@ -9,6 +9,8 @@ cd "$ROOT"
 # No incremental caches: CI builds once from a clean checkout, and they would double the disk.
 export CARGO_INCREMENTAL=0
 start=$(date +%s)
+# Free disk, for the log: a cold run needs about 4.5 GB under target/.
+df -h . | sed 's/^/    /'
 
 say "cargo fmt --check"
 cargo fmt --all -- --check
@@ -27,4 +29,5 @@ cargo test -p app -p firstline --features app/ssr
 say "Playwright (desktop and phone, Debian's Chromium)"
 (cd end2end && npx playwright test)
 
+du -sh target | sed 's/^/    /'
 say "All tests passed in $(( $(date +%s) - start )) s"
