@@ -114,6 +114,11 @@ impl Asset {
         }
     }
 
+    /// The uncompressed bytes.
+    pub fn identity(&self) -> &Bytes {
+        &self.identity
+    }
+
     /// The strong ETag (quoted).
     pub fn etag(&self) -> &str {
         &self.etag

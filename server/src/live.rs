@@ -25,8 +25,9 @@ use crate::statuspage::{PageInfo, PublicDocs};
 pub struct Current {
     /// For the dashboard banner and lists.
     pub snapshot: Arc<StatusSnapshot>,
-    /// The live body of the status page as HTML: embedded in the page and sent over SSE.
-    pub body: Arc<str>,
+    /// The live body of the status page (an HTML fragment): embedded in the page, and served
+    /// compressed at `/status/live` to open pages when the SSE stream announces a new version.
+    pub body: Arc<Asset>,
     /// The Statuspage-compatible JSON documents.
     pub docs: Arc<PublicDocs>,
     /// `/history.rss`.
@@ -35,6 +36,14 @@ pub struct Current {
     pub atom: Arc<Asset>,
     /// The anonymous status page, rendered on first request after the change.
     pub page_html: Arc<OnceLock<Asset>>,
+}
+
+impl Current {
+    /// The version of the live body: its ETag without quotes. Open pages compare it with the
+    /// version they show, and fetch `/status/live` only when it differs.
+    pub fn version(&self) -> Arc<str> {
+        self.body.etag().trim_matches('"').into()
+    }
 }
 
 /// Holds the snapshot and notifies subscribers when it changes.
@@ -303,7 +312,10 @@ impl StatusHub {
             groups: group_views,
             updated: display_time(updated, tz),
         };
-        let body: Arc<str> = render_fragment(view).into();
+        let body = Arc::new(Asset::new(
+            "text/html; charset=utf-8",
+            bytes::Bytes::from(render_fragment(view)),
+        ));
         Ok(Current {
             snapshot: Arc::new(snapshot),
             body,
@@ -319,7 +331,7 @@ impl StatusHub {
     pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
         let _guard = self.refresh_lock.lock().await;
         let next = Self::compute(store, &self.page).await?;
-        let changed = {
+        let body_changed = {
             let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
             let etag = |c: &Current| {
                 c.docs
@@ -327,17 +339,15 @@ impl StatusHub {
                     .map(|a| a.etag().to_string())
                     .unwrap_or_default()
             };
-            let changed = cur.body != next.body
-                || etag(&cur) != etag(&next)
-                || cur.rss.etag() != next.rss.etag();
-            if changed {
+            let body_changed = cur.body.etag() != next.body.etag();
+            if body_changed || etag(&cur) != etag(&next) || cur.rss.etag() != next.rss.etag() {
                 *cur = next.clone();
             }
-            changed
+            body_changed
         };
-        if changed {
-            // No receivers is fine: nobody is watching.
-            let _ = self.tx.send(next.body);
+        if body_changed {
+            // Open pages hear only the new version; no receivers is fine: nobody is watching.
+            let _ = self.tx.send(next.version());
         }
         Ok(())
     }
@@ -350,7 +360,7 @@ impl StatusHub {
             .clone()
     }
 
-    /// A receiver of future bodies (HTML).
+    /// A receiver of future body versions.
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
         self.tx.subscribe()
     }

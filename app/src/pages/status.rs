@@ -278,6 +278,8 @@ pub fn StatusPage(
     viewer: Viewer,
     page_name: String,
     body_html: String,
+    /// The body's version, which the live module sends when it connects.
+    version: String,
     extras: PageExtras,
     /// Load the live module (it was built and embedded).
     live: bool,
@@ -295,7 +297,7 @@ pub fn StatusPage(
         <Shell viewer=viewer nav=Nav::Status>
             <h1 class="page-title">{format!("{page_name} status")}</h1>
             <p id="live-line" class="live-line" aria-live="polite">"Reload the page for the latest status."</p>
-            <div id="status-live" inner_html=body_html></div>
+            <div id="status-live" data-version=version inner_html=body_html></div>
             <section class="card subscribe" aria-labelledby="h-sub">
                 <h2 id="h-sub">"Get updates"</h2>
                 {extras.email.then(|| view! {

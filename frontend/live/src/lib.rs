@@ -1,14 +1,20 @@
 //! The public status page's live island. The page is complete without it; with it, the page
-//! follows `/events/status` (SSE). Every event carries the server-rendered body, which replaces
-//! `#status-live`; groups the reader folded stay folded. The connection line says whether the
-//! page is live, and a lost stream is retried with capped backoff (the server sends the current
-//! body first on every connection, so a reconnect catches up).
+//! follows `/events/status` (SSE), which announces each new version of the server-rendered body.
+//! On an announcement the module fetches `/status/live` (compressed, from the server's memory)
+//! after a random delay of up to 250 ms, so that thousands of open pages do not ask in the same
+//! millisecond, and the body replaces `#status-live`; groups the reader folded stay folded.
+//! The connection line says whether the page is live. A lost stream is retried with capped
+//! backoff and a failed fetch is retried until it succeeds; the stream is opened with the version
+//! the page shows, so a reconnect announces only what the page has not got.
 //!
 //! It is deliberately framework-free (wasm-bindgen, web-sys, gloo-timers): the status page is
 //! the page read by the most people at the worst moment, and this keeps its whole weight small.
 
+use std::cell::RefCell;
+
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
 
 /// What the connection line shows.
 #[derive(Clone, Copy)]
@@ -73,16 +79,117 @@ fn swap_body(html: &str) {
     }
 }
 
+/// What the page shows and what the stream announced.
+#[derive(Default)]
+struct Versions {
+    /// The version of the body on the page.
+    shown: String,
+    /// The newest version the stream announced.
+    wanted: String,
+    /// How many announcements arrived (a fetch that started before the newest one fetches again).
+    announced: u64,
+    /// A fetch is scheduled or running.
+    busy: bool,
+}
+
+thread_local! {
+    static VERSIONS: RefCell<Versions> = RefCell::new(Versions::default());
+}
+
+/// Fetches the current body and its version (the ETag without quotes).
+async fn fetch_body() -> Result<(String, String), JsValue> {
+    let window = web_sys::window().ok_or(JsValue::NULL)?;
+    let init = web_sys::RequestInit::new();
+    // Revalidate with the ETag: a page that already has the bytes gets a 304.
+    init.set_cache(web_sys::RequestCache::NoCache);
+    let resp: web_sys::Response =
+        JsFuture::from(window.fetch_with_str_and_init("/status/live", &init))
+            .await?
+            .dyn_into()?;
+    if !resp.ok() {
+        return Err(JsValue::from_f64(f64::from(resp.status())));
+    }
+    let version = resp
+        .headers()
+        .get("etag")?
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
+    let html = JsFuture::from(resp.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    Ok((html, version))
+}
+
+/// Brings the page to the newest announced version, after `delay_ms`.
+fn schedule_fetch(delay_ms: u32, failures: u32) {
+    gloo_timers::callback::Timeout::new(delay_ms, move || {
+        let started = VERSIONS.with(|v| v.borrow().announced);
+        wasm_bindgen_futures::spawn_local(async move {
+            match fetch_body().await {
+                Ok((html, version)) => {
+                    let again = VERSIONS.with(|v| {
+                        let mut v = v.borrow_mut();
+                        if version != v.shown {
+                            swap_body(&html);
+                            v.shown = version;
+                        }
+                        // Another version was announced while this fetch ran.
+                        let again = v.announced > started && v.wanted != v.shown;
+                        v.busy = again;
+                        again
+                    });
+                    if again {
+                        schedule_fetch(0, 0);
+                    }
+                }
+                Err(_) => {
+                    set_line(Line::Lost);
+                    let delay = 1000u32.saturating_mul(1 << failures.min(5)).min(30_000);
+                    schedule_fetch(delay, failures + 1);
+                }
+            }
+        });
+    })
+    .forget();
+}
+
+/// The stream announced `version`.
+fn announced(version: String) {
+    let start = VERSIONS.with(|v| {
+        let mut v = v.borrow_mut();
+        v.announced += 1;
+        v.wanted = version;
+        if v.wanted == v.shown || v.busy {
+            return false;
+        }
+        v.busy = true;
+        true
+    });
+    if start {
+        // A quarter second of jitter at most spreads the fetches of every open page.
+        schedule_fetch((js_sys::Math::random() * 250.0) as u32, 0);
+    }
+}
+
 fn connect(attempt: u32) {
-    let Ok(es) = web_sys::EventSource::new("/events/status") else {
+    let shown = VERSIONS.with(|v| v.borrow().shown.clone());
+    let url = format!("/events/status?v={}", js_sys::encode_uri_component(&shown));
+    let Ok(es) = web_sys::EventSource::new(&url) else {
         retry(attempt);
         return;
     };
+    let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
+        set_line(Line::Live);
+    });
+    es.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+    on_open.forget();
     let on_message =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|ev: web_sys::MessageEvent| {
-            if let Some(html) = ev.data().as_string() {
-                swap_body(&html);
+            if let Some(version) = ev.data().as_string() {
                 set_line(Line::Live);
+                announced(version);
             }
         });
     es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -108,5 +215,10 @@ fn retry(attempt: u32) {
 /// Runs when the module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {
+    let shown = document()
+        .and_then(|d| d.get_element_by_id("status-live"))
+        .and_then(|el| el.get_attribute("data-version"))
+        .unwrap_or_default();
+    VERSIONS.with(|v| v.borrow_mut().shown = shown);
     connect(0);
 }

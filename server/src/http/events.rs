@@ -1,37 +1,64 @@
-//! Server-sent events: `/events/status` sends the page's live body (HTML) on connect and on every change.
+//! Server-sent events: `/events/status` announces each new version of the status page's live
+//! body. The bytes themselves are fetched from `/status/live`, compressed and from memory, so a
+//! change costs every open page one small event and one compressed request.
 
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::Response;
 use futures::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::state::AppState;
 
-/// `GET /events/status`.
+/// `?v=`: the version the page was rendered with.
+#[derive(Debug, Default, Deserialize)]
+pub struct Known {
+    v: Option<String>,
+}
+
+/// `GET /events/status`: the current version first, unless the client already shows it (from
+/// `?v=` or, on the browser's own reconnect, `Last-Event-ID`), then every new version.
 pub async fn status(
     State(state): State<AppState>,
+    Query(known): Query<Known>,
+    headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.hub.subscribe();
-    let first = state.hub.current().body;
+    let shown = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+        .or(known.v);
+    let current = state.hub.current().version();
+    let first = (shown.as_deref() != Some(&*current)).then_some(current);
     let hub_state = state.clone();
     let updates = stream::unfold((rx, hub_state), |(mut rx, st)| async move {
-        let json = match rx.recv().await {
-            Ok(json) => json,
-            // Fell behind: skip to the newest snapshot, which is complete by itself.
-            Err(RecvError::Lagged(_)) => st.hub.current().body,
+        let version = match rx.recv().await {
+            Ok(v) => v,
+            // Fell behind: the newest version is all a page needs.
+            Err(RecvError::Lagged(_)) => st.hub.current().version(),
             Err(RecvError::Closed) => return None,
         };
-        Some((json, (rx, st)))
+        Some((version, (rx, st)))
     });
     let mut shutdown = state.shutdown.clone();
-    let stream = stream::once(async move { first })
+    let stream = stream::iter(first)
         .chain(updates)
-        .map(|json| Ok(Event::default().event("message").data(&*json)))
+        .map(|v: Arc<str>| Ok(Event::default().id(&*v).data(&*v)))
         .take_until(async move {
             let _ = shutdown.wait_for(|down| *down).await;
         });
     Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+/// `GET /status/live`: the live body (HTML fragment) of the current version, compressed, with
+/// its version as the ETag.
+pub async fn live_body(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    state.hub.current().body.respond(&headers, "no-cache")
 }

@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         ));
     Router::new()
         .route("/events/status", get(events::status))
+        .route("/status/live", get(events::live_body))
         .route("/api/v2/{*file}", get(public_api::v2))
         .route("/history.rss", get(public_api::rss))
         .route("/history.atom", get(public_api::atom))

@@ -57,7 +57,8 @@ fn render_status(
         current.snapshot.indicator.description()
     );
     let description = format!("Current status of {page_name} services and incidents.");
-    let body_html = current.body.to_string();
+    let body_html = String::from_utf8_lossy(current.body.identity()).into_owned();
+    let version = current.version().to_string();
     let extras = PageExtras {
         email: state.config.smtp_url.is_some(),
         components: current
@@ -71,7 +72,7 @@ fn render_status(
     let live = state.assets.has_live();
     // No Leptos hydration here: the page's only live part is the small live module.
     render_document(&title, None, Some(&description), move || {
-        view! { <StatusPage viewer=viewer page_name=page_name body_html=body_html extras=extras live=live/> }
+        view! { <StatusPage viewer=viewer page_name=page_name body_html=body_html version=version extras=extras live=live/> }
     })
 }
 

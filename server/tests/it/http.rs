@@ -39,6 +39,11 @@ struct SseReader {
 
 impl SseReader {
     async fn next_data(&mut self, within: Duration) -> String {
+        self.try_next_data(within).await.expect("an event in time")
+    }
+
+    /// The next event's data, or `None` if none comes `within`.
+    async fn try_next_data(&mut self, within: Duration) -> Option<String> {
         tokio::time::timeout(within, async {
             loop {
                 if let Some(end) = self.buf.find("\n\n") {
@@ -63,7 +68,21 @@ impl SseReader {
             }
         })
         .await
-        .expect("an event in time")
+        .ok()
+    }
+
+    async fn open(app: &TestApp, path: &str, last_event_id: Option<&str>) -> SseReader {
+        let mut req = common::client().get(app.url(path));
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "text/event-stream");
+        SseReader {
+            resp,
+            buf: String::new(),
+        }
     }
 }
 
@@ -220,21 +239,24 @@ async fn admin_changes_status_and_live_page_follows(backend: Backend) {
     seed_component(&app, "Git index", "Index").await;
     let csrf = app.login_admin().await;
 
-    // An open status page: the SSE stream sends the current snapshot first.
-    let resp = common::client()
-        .get(app.url("/events/status"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    assert_eq!(resp.headers()["content-type"], "text/event-stream");
-    let mut sse = SseReader {
-        resp,
-        buf: String::new(),
-    };
-    // Each event is the page's live body (HTML), rendered once per change.
-    let first = sse.next_data(Duration::from_secs(5)).await;
-    assert!(first.contains("All Systems Operational"), "{first}");
+    // The page carries the version of its live body.
+    let page = app.get_text("/status").await;
+    let at = page.find("data-version=\"").expect("data-version") + 14;
+    let shown = page[at..at + page[at..].find('"').unwrap()].to_string();
+    assert_eq!(shown.len(), 20, "{shown}");
+
+    // A page that shows the current version hears nothing until something changes, whether it
+    // says so with ?v= or with the Last-Event-ID of the browser's own reconnect.
+    let mut sse = SseReader::open(&app, &format!("/events/status?v={shown}"), None).await;
+    let mut reconnected = SseReader::open(&app, "/events/status", Some(&shown)).await;
+    // A page with an old version (or none) hears the current one at once.
+    let mut stale = SseReader::open(&app, "/events/status?v=0123456789abcdef0123", None).await;
+    assert_eq!(stale.next_data(Duration::from_secs(5)).await, shown);
+    assert_eq!(sse.try_next_data(Duration::from_millis(300)).await, None);
+    assert_eq!(
+        reconnected.try_next_data(Duration::from_millis(10)).await,
+        None
+    );
 
     let r = app
         .post_form(
@@ -244,14 +266,39 @@ async fn admin_changes_status_and_live_page_follows(backend: Backend) {
         .await;
     assert_eq!(r.status(), 303);
     let started = std::time::Instant::now();
-    let next = sse.next_data(Duration::from_secs(1)).await;
+    let version = sse.next_data(Duration::from_secs(1)).await;
     assert!(started.elapsed() < Duration::from_secs(1));
+    assert_ne!(version, shown);
+    assert_eq!(reconnected.next_data(Duration::from_secs(1)).await, version);
+    assert_eq!(stale.next_data(Duration::from_secs(1)).await, version);
+
+    // The announced version's body: compressed, from memory, with the version as its ETag.
+    let etag = format!("\"{version}\"");
+    let r = common::client()
+        .get(app.url("/status/live"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["etag"], etag.as_str());
+    assert_eq!(r.headers()["content-encoding"], "br");
+    assert_eq!(r.headers()["cache-control"], "no-cache");
+    let r = common::client()
+        .get(app.url("/status/live"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 304);
+    let next = app.get_text("/status/live").await;
     assert!(next.contains("Partial System Outage"), "{next}");
     let row = &next[next
         .find(&format!("data-component=\"{id}\""))
         .expect("component row")..];
     let row = &row[..row.find("</li>").unwrap()];
     assert!(row.contains("data-status=\"partial_outage\""), "{row}");
+    assert!(!next.contains("<html"), "a fragment, not a page");
 
     // The very next page request shows it.
     let html = app.get_text("/status").await;
