@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Load benchmark of the public status page and /api/v2/summary.json: wrk against Firstline's
+# Load benchmark of the public status page, its live body and /api/v2/summary.json: wrk against Firstline's
 # release binary and against nginx serving the same bytes from disk, same run, same machine,
 # loopback only. Prints requests/s for both and the ratio (target: Firstline >= 0.7 of nginx).
 # Usage: scripts/bench-status.sh [seconds per run, default 10] [connections, default 64]
@@ -30,6 +30,8 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$fl_port/readyz" >/dev/null &
 mkdir -p "$work/www/api/v2"
 curl -sf "http://127.0.0.1:$fl_port/status" -o "$work/www/status.html"
 curl -sf "http://127.0.0.1:$fl_port/api/v2/summary.json" -o "$work/www/api/v2/summary.json"
+mkdir -p "$work/www/status"
+curl -sf "http://127.0.0.1:$fl_port/status/live" -o "$work/www/status/live.html"
 
 cat >"$work/nginx.conf" <<NGINX
 worker_processes auto;
@@ -50,6 +52,7 @@ http {
     listen 127.0.0.1:$ngx_port;
     root $work/www;
     location = /status { default_type text/html; try_files /status.html =404; }
+    location = /status/live { default_type text/html; try_files /status/live.html =404; }
     etag on;
   }
 }
@@ -60,10 +63,14 @@ sleep 0.3
 
 rps() { wrk -t2 -c"$CONNS" -d"${DURATION}s" "$1" | awk '/Requests\/sec/ {print $2}'; }
 printf '%-28s %14s %14s %8s\n' "path (${DURATION}s, ${CONNS} conns)" "firstline r/s" "nginx r/s" "ratio"
-for path in /status /api/v2/summary.json; do
+for path in /status /status/live /api/v2/summary.json; do
   f=$(rps "http://127.0.0.1:$fl_port$path")
   n=$(rps "http://127.0.0.1:$ngx_port$path")
   printf '%-28s %14s %14s %8s\n' "$path" "$f" "$n" "$(awk -v a="$f" -v b="$n" 'BEGIN { printf "%.2f", a / b }')"
 done
-echo "bytes: /status $(wc -c <"$work/www/status.html"), summary.json $(wc -c <"$work/www/api/v2/summary.json")"
+echo "bytes: /status $(wc -c <"$work/www/status.html"), /status/live $(wc -c <"$work/www/status/live.html"), summary.json $(wc -c <"$work/www/api/v2/summary.json")"
+# What one change costs an open page: the SSE announcement, then one compressed fetch of the body.
+for enc in br gzip; do
+  echo "/status/live as $enc: $(curl -sf -H "accept-encoding: $enc" "http://127.0.0.1:$fl_port/status/live" | wc -c) bytes"
+done
 echo "firstline RSS after the runs: $(awk '/VmRSS/ {print $2, $3}' /proc/$fl_pid/status)"
