@@ -24,6 +24,9 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// Sender of subscriber mail.
     pub mail_from: String,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges); empty
+    /// means the socket's peer is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -37,6 +40,7 @@ pub struct FileConfig {
     log_format: Option<String>,
     smtp_url: Option<String>,
     mail_from: Option<String>,
+    trusted_proxies: Option<String>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -49,7 +53,11 @@ Configuration (a TOML file given with --config; environment variables override i
   FIRSTLINE_LOG_FORMAT    log_format    text (default) or json; RUST_LOG sets the level (default info)
   FIRSTLINE_SMTP_URL      smtp_url      smtp://HOST:PORT (STARTTLS: smtp://USER:PASS@HOST:587?tls=required,
                                         TLS: smtps://...); unset turns email subscriptions off
-  FIRSTLINE_MAIL_FROM     mail_from     sender of subscriber mail (default Firstline <status@HOST of base_url>)";
+  FIRSTLINE_MAIL_FROM     mail_from     sender of subscriber mail (default Firstline <status@HOST of base_url>)
+  FIRSTLINE_TRUSTED_PROXIES trusted_proxies
+                                        reverse proxies in front of Firstline, comma-separated addresses
+                                        or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8); their X-Forwarded-For
+                                        names the client for per-IP limits (default: none)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -119,7 +127,13 @@ impl Config {
         if mail_from.parse::<lettre::message::Mailbox>().is_err() {
             bail!("mail_from: must be an address like Status <status@example.org> (got {mail_from:?})");
         }
+        let trusted_proxies = parse_proxies(
+            pick("FIRSTLINE_TRUSTED_PROXIES", file.trusted_proxies)
+                .as_deref()
+                .unwrap_or(""),
+        )?;
         Ok(Config {
+            trusted_proxies,
             database_url,
             listen,
             base_url,
@@ -134,6 +148,24 @@ impl Config {
     pub fn secure_cookies(&self) -> bool {
         self.base_url.starts_with("https://")
     }
+}
+
+/// Parses `trusted_proxies`: comma-separated addresses (one host) or CIDR ranges.
+fn parse_proxies(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            s.parse::<ipnet::IpNet>()
+                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|n| n.trunc())
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "trusted_proxies: {s:?} is not an IP address or CIDR range (e.g. 10.0.0.0/8)"
+                    )
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -185,10 +217,38 @@ mod tests {
             ("FIRSTLINE_LOG_FORMAT", "xml", "log_format"),
             ("FIRSTLINE_SMTP_URL", "mail.example.org", "smtp_url"),
             ("FIRSTLINE_MAIL_FROM", "not an address", "mail_from"),
+            (
+                "FIRSTLINE_TRUSTED_PROXIES",
+                "10.0.0.0/33",
+                "trusted_proxies",
+            ),
+            (
+                "FIRSTLINE_TRUSTED_PROXIES",
+                "127.0.0.1,proxy.local",
+                "trusted_proxies",
+            ),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");
         }
+    }
+
+    #[test]
+    fn trusted_proxies_take_addresses_and_ranges() {
+        let c = Config::load(
+            None,
+            env_of(&[(
+                "FIRSTLINE_TRUSTED_PROXIES",
+                " 127.0.0.1, 10.1.2.3/8 ,::1,fd00::/8,",
+            )]),
+        )
+        .unwrap();
+        let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "fd00::/8"]);
+        assert!(Config::load(None, env_of(&[]))
+            .unwrap()
+            .trusted_proxies
+            .is_empty());
     }
 
     #[test]

@@ -156,6 +156,7 @@ fn message(
 pub async fn subscribe(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
     if state.config.smtp_url.is_none() {
@@ -185,7 +186,11 @@ pub async fn subscribe(
         )));
     }
     let now = now_ms();
-    let ip = rate_key(peer.ip());
+    let ip = rate_key(super::client_ip::client_ip(
+        peer.ip(),
+        &headers,
+        &state.config.trusted_proxies,
+    ));
     let by_ip = state
         .store
         .rate_limit_hit(&format!("sub-ip:{ip}"), 3_600_000, now)

@@ -1022,9 +1022,11 @@ async fn subscription_requests_are_rate_limited_per_ip() {
     let app = TestApp::start_with(Backend::Sqlite, &[("FIRSTLINE_SMTP_URL", &smtp.url())]).await;
     seed(&app).await;
     let public = common::client();
+    // Without trusted proxies, X-Forwarded-For is the client's own claim and changes nothing.
     for i in 0..10 {
         let r = public
             .post(app.url("/subscribe"))
+            .header("x-forwarded-for", format!("198.51.100.{i}"))
             .form(&[("email", format!("person{i}@example.org"))])
             .send()
             .await
@@ -1033,6 +1035,7 @@ async fn subscription_requests_are_rate_limited_per_ip() {
     }
     let r = public
         .post(app.url("/subscribe"))
+        .header("x-forwarded-for", "198.51.100.99")
         .form(&[("email", "one-more@example.org")])
         .send()
         .await
@@ -1049,6 +1052,50 @@ async fn subscription_requests_are_rate_limited_per_ip() {
         stored.iter().all(|s| s.confirmed_at.is_none()),
         "nobody is confirmed without the link"
     );
+    app.stop().await;
+}
+
+/// Behind a trusted reverse proxy, the per-IP limit counts the client the proxy names, not the
+/// proxy: one client is refused, a second client behind the same proxy is not, and a forged
+/// left part of X-Forwarded-For does not make a refused client new.
+#[tokio::test]
+async fn behind_a_trusted_proxy_the_per_ip_limit_counts_the_forwarded_client() {
+    let smtp = SmtpSink::start().await;
+    let app = TestApp::start_with(
+        Backend::Sqlite,
+        &[
+            ("FIRSTLINE_SMTP_URL", &smtp.url()),
+            ("FIRSTLINE_TRUSTED_PROXIES", "127.0.0.1,::1"),
+        ],
+    )
+    .await;
+    seed(&app).await;
+    let public = common::client();
+    let send = |forwarded: &'static str, email: String| {
+        public
+            .post(app.url("/subscribe"))
+            .header("x-forwarded-for", forwarded)
+            .form(&[("email", email)])
+            .send()
+    };
+    for i in 0..10 {
+        let r = send("198.51.100.1", format!("a{i}@example.org"))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "request {i}");
+    }
+    let r = send("198.51.100.1", "a10@example.org".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let r = send("203.0.113.5, 198.51.100.1", "a11@example.org".into())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "a forged left part is not read");
+    let r = send("198.51.100.2", "b@example.org".into()).await.unwrap();
+    assert_eq!(r.status(), 200, "another client behind the same proxy");
+    let stored = app.state().store.subscribers(false).await.unwrap();
+    assert_eq!(stored.len(), 11);
     app.stop().await;
 }
 
