@@ -44,6 +44,16 @@ test("an incident created and updated by an admin reaches an open page live, and
   await expect(card).toContainText("A CDN purge failed; purging again.");
   expect(await open.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(1);
 
+  // A slip in the first message is corrected in place: the open page shows the fix, marked edited.
+  const fix = page.locator("details", { hasText: "Message: Investigating" });
+  await fix.locator("summary").click();
+  await fix.getByLabel("Corrected text").fill("We are **investigating** failed index downloads.");
+  await fix.getByRole("button", { name: "Save correction" }).click();
+  await expect(card).toContainText("failed index downloads", { timeout: 3_000 });
+  await expect(card).not.toContainText("fetches");
+  await expect(card.locator(".update-head").last()).toContainText("edited");
+  await expect(card.locator(".update-head").first()).not.toContainText("edited");
+
   // Someone without JavaScript sees the same incident and update.
   const noJs = await browser.newContext({ javaScriptEnabled: false });
   const plain = await noJs.newPage();
@@ -55,7 +65,7 @@ test("an incident created and updated by an admin reaches an open page live, and
   await expect(plain.locator(".banner")).toHaveText("Partial System Outage");
   // The permalink works without JavaScript too.
   await plainCard.getByRole("link", { name: title }).click();
-  await expect(plain.locator("article.incident")).toContainText("We are investigating failed index fetches.");
+  await expect(plain.locator("article.incident")).toContainText("We are investigating failed index downloads.");
   await noJs.close();
 
   // Resolved: it leaves the open page and the component is back.

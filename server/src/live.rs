@@ -101,6 +101,7 @@ pub fn card(i: &Incident, tz: &str) -> IncidentCard {
             .map(|u| UpdateView {
                 status: u.status.label().to_string(),
                 at: display_time(u.created_at, tz),
+                edited: u.edited_at.map(|e| display_time(e, tz)),
                 html: to_safe_html(&u.body),
             })
             .collect(),

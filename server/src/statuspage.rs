@@ -148,7 +148,7 @@ pub fn incident_value(i: &Incident, page: &PageInfo, components: &[Component]) -
                 "status": u.status.as_str(),
                 "body": u.body,
                 "created_at": iso(u.created_at),
-                "updated_at": iso(u.created_at),
+                "updated_at": iso(u.edited_at.unwrap_or(u.created_at)),
                 "display_at": iso(u.created_at),
                 "affected_components": u.affected,
                 "deliver_notifications": u.notify,

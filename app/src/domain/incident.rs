@@ -337,6 +337,36 @@ impl UpdateInput {
     }
 }
 
+/// A correction of published text: the title, or one update's message. Corrections are shown
+/// as edited on the page and are not sent to subscribers again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Correction {
+    /// A new title.
+    Title(String),
+    /// A new message for one update.
+    Message {
+        /// The update.
+        update_id: String,
+        /// The new Markdown text.
+        body: String,
+    },
+}
+
+impl Correction {
+    /// A checked title correction.
+    pub fn title(name: &str) -> Result<Correction, ValidationError> {
+        Ok(Correction::Title(required_text("name", name, TITLE_MAX)?))
+    }
+
+    /// A checked message correction.
+    pub fn message(update_id: &str, body: &str) -> Result<Correction, ValidationError> {
+        Ok(Correction::Message {
+            update_id: update_id.to_string(),
+            body: required_text("body", body, BODY_MAX)?,
+        })
+    }
+}
+
 /// A planned maintenance window as an admin submits it; times are wall-clock in `time_zone`.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct MaintenanceInput {
@@ -440,6 +470,32 @@ pub fn maintenance_step_message(status: IncidentStatus) -> &'static str {
 mod tests {
     use super::*;
     use IncidentStatus::*;
+
+    #[test]
+    fn corrections_are_checked_like_new_text() {
+        assert_eq!(
+            Correction::title("  Sparse index slow  "),
+            Ok(Correction::Title("Sparse index slow".into()))
+        );
+        assert_eq!(
+            Correction::message("u1", " Fixed typo "),
+            Ok(Correction::Message {
+                update_id: "u1".into(),
+                body: "Fixed typo".into()
+            })
+        );
+        let long_title = "t".repeat(TITLE_MAX + 1);
+        let long_body = "b".repeat(BODY_MAX + 1);
+        for (got, field) in [
+            (Correction::title(""), "name"),
+            (Correction::title("   "), "name"),
+            (Correction::title(&long_title), "name"),
+            (Correction::message("u1", ""), "body"),
+            (Correction::message("u1", &long_body), "body"),
+        ] {
+            assert_eq!(got.unwrap_err().field, field);
+        }
+    }
 
     #[test]
     fn status_parsing_respects_kind() {

@@ -17,6 +17,8 @@ pub struct UpdateView {
     pub status: String,
     /// Formatted time.
     pub at: String,
+    /// When the text was corrected, formatted.
+    pub edited: Option<String>,
     /// Sanitised HTML.
     pub html: String,
 }
@@ -164,7 +166,9 @@ pub fn IncidentBlock(
             <ol class="updates">
                 {updates.into_iter().map(|u| view! {
                     <li>
-                        <p class="update-head"><strong>{u.status}</strong>" · "<time>{u.at}</time></p>
+                        <p class="update-head"><strong>{u.status}</strong>" · "<time>{u.at}</time>
+                            {u.edited.map(|e| view! { <span class="muted">{format!(" · edited {e}")}</span> })}
+                        </p>
                         <div class="md" inner_html=u.html></div>
                     </li>
                 }).collect_view()}

@@ -225,10 +225,18 @@ pub fn IncidentAdminPage(
     components: Vec<ComponentChoice>,
     error: Option<ValidationError>,
     body: String,
+    /// Published updates whose text may be corrected, newest first.
+    corrections: Vec<CorrectionRow>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let action = format!("/admin/incidents/{}/updates", card.id);
     let impact_now = card.impact.clone();
+    let fix = Corrections {
+        csrf: csrf.clone(),
+        incident: card.id.clone(),
+        name: card.name.clone(),
+        rows: corrections,
+    };
     view! {
         <Shell viewer=viewer nav=Nav::Incidents>
             <p class="crumbs small"><a href="/admin/incidents">"Incidents"</a></p>
@@ -264,7 +272,71 @@ pub fn IncidentAdminPage(
             </section>
             <h2>"As the public sees it"</h2>
             <IncidentBlock card=card latest_only=false/>
+            {corrections_view(fix)}
         </Shell>
+    }
+}
+
+/// A published update whose text can be corrected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorrectionRow {
+    /// Update id.
+    pub id: String,
+    /// "Investigating · 24 Nov 14:03".
+    pub label: String,
+    /// The Markdown as published.
+    pub body: String,
+}
+
+struct Corrections {
+    csrf: String,
+    incident: String,
+    name: String,
+    rows: Vec<CorrectionRow>,
+}
+
+/// Forms that fix a typo in the title or in a published message. The page marks corrected
+/// messages as edited; subscribers are not mailed again.
+fn corrections_view(fix: Corrections) -> impl IntoView {
+    let Corrections {
+        csrf,
+        incident,
+        name,
+        rows,
+    } = fix;
+    let title_action = format!("/admin/incidents/{incident}/title");
+    let title_csrf = csrf.clone();
+    view! {
+        <section class="card corrections" aria-labelledby="h-correct">
+            <h2 id="h-correct">"Correct published text"</h2>
+            <p class="small muted">"For typos and wrong links. The page shows the message as edited; subscribers are not notified again. To tell people something new, post an update."</p>
+            <details>
+                <summary>"Title"</summary>
+                <form method="post" action=title_action class="stack">
+                    <input type="hidden" name="csrf" value=title_csrf/>
+                    <label for="c-title">"Corrected title"</label>
+                    <input id="c-title" name="name" value=name required maxlength="200"/>
+                    <button type="submit" class="button">"Save title"</button>
+                </form>
+            </details>
+            {rows.into_iter().map(|r| {
+                let action = format!("/admin/incidents/{incident}/updates/{}/correct", r.id);
+                let fid = format!("c-{}", r.id);
+                let ffor = fid.clone();
+                let csrf = csrf.clone();
+                view! {
+                    <details>
+                        <summary>{format!("Message: {}", r.label)}</summary>
+                        <form method="post" action=action class="stack">
+                            <input type="hidden" name="csrf" value=csrf/>
+                            <label for=ffor>"Corrected text (Markdown)"</label>
+                            <textarea id=fid name="body" rows="4" required>{r.body}</textarea>
+                            <button type="submit" class="button">"Save correction"</button>
+                        </form>
+                    </details>
+                }
+            }).collect_view()}
+        </section>
     }
 }
 

@@ -1,15 +1,16 @@
 //! Responder handlers for incidents and maintenance: create, post updates (with component
-//! statuses and postmortems). Every change commits (queueing subscriber mail in the same
+//! statuses and postmortems), correct published text. Every change commits (queueing subscriber mail in the same
 //! transaction), refreshes the live hub so the next request and every open page see it, then
 //! redirects (303).
 
 use app::domain::incident::{
-    component_changes, IncidentInput, IncidentKind, IncidentStatus, MaintenanceInput, UpdateInput,
+    component_changes, Correction, IncidentInput, IncidentKind, IncidentStatus, MaintenanceInput,
+    UpdateInput,
 };
 use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::status_admin::{
-    ComponentChoice, IncidentAdminPage, IncidentRow, IncidentsAdminPage,
+    ComponentChoice, CorrectionRow, IncidentAdminPage, IncidentRow, IncidentsAdminPage,
 };
 use app::ssr::store::{Incident, IncidentFilter, NewIncident, NewUpdate, StoreError};
 use axum::extract::{Path, State};
@@ -272,10 +273,20 @@ async fn detail_page(
     let status = inc.status.as_str().to_string();
     let is_incident = inc.kind == IncidentKind::Incident;
     let title = format!("{} · Firstline", inc.name);
+    let corrections: Vec<CorrectionRow> = inc
+        .updates
+        .iter()
+        .map(|u| CorrectionRow {
+            id: u.id.clone(),
+            label: format!("{} · {}", u.status.label(), display_time(u.created_at, &tz)),
+            body: u.body.clone(),
+        })
+        .collect();
     let html = render_document(&title, None, None, move || {
         view! {
             <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses
-                is_incident=is_incident components=components error=error body=body/>
+                is_incident=is_incident components=components error=error body=body
+                corrections=corrections/>
         }
     });
     Ok((status_code, Html(html)).into_response())
@@ -288,6 +299,48 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     detail_page(&state, &who, &id, None, String::new()).await
+}
+
+/// `POST /admin/incidents/{id}/title`: correct the title.
+pub async fn correct_title(
+    State(state): State<AppState>,
+    who: Responder,
+    Path(id): Path<String>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&field(&fields, "csrf"))?;
+    let correction = Correction::title(&field(&fields, "name"));
+    correct(&state, &who, &id, correction).await
+}
+
+/// `POST /admin/incidents/{id}/updates/{update}/correct`: correct a published message.
+pub async fn correct_message(
+    State(state): State<AppState>,
+    who: Responder,
+    Path((id, update)): Path<(String, String)>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    who.check_csrf(&field(&fields, "csrf"))?;
+    let correction = Correction::message(&update, &field(&fields, "body"));
+    correct(&state, &who, &id, correction).await
+}
+
+async fn correct(
+    state: &AppState,
+    who: &Responder,
+    id: &str,
+    correction: Result<Correction, ValidationError>,
+) -> Result<Response, AppError> {
+    let correction = match correction {
+        Ok(c) => c,
+        Err(e) => return detail_page(state, who, id, Some(e), String::new()).await,
+    };
+    state
+        .store
+        .correct_incident(id, &correction, now_ms())
+        .await?;
+    publish_or_log(state).await;
+    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 
 /// `POST /admin/incidents/{id}/updates`: post an update.

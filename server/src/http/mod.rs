@@ -92,6 +92,14 @@ pub fn router(state: AppState) -> Router {
             post(incidents::post_update),
         )
         .route(
+            "/admin/incidents/{id}/title",
+            post(incidents::correct_title),
+        )
+        .route(
+            "/admin/incidents/{id}/updates/{update}/correct",
+            post(incidents::correct_message),
+        )
+        .route(
             "/admin/monitors",
             get(monitors::list).post(monitors::create),
         )

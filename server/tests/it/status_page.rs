@@ -6,6 +6,7 @@ use crate::common;
 
 use common::{eventually, Backend, HttpSink, SmtpSink, TestApp};
 use serde_json::Value;
+use std::time::Duration;
 
 const INDICATORS: [&str; 5] = ["none", "minor", "major", "critical", "maintenance"];
 const INCIDENT_STATUSES: [&str; 5] = [
@@ -307,6 +308,195 @@ async fn incident_lifecycle_sqlite() {
 #[tokio::test]
 async fn incident_lifecycle_postgres() {
     incident_lifecycle(Backend::Postgres).await;
+}
+
+/// A typo in a published title or message is corrected in place: the page, the permalink and
+/// the JSON show the new text (the update marked edited), subscribers are not told again, and
+/// bad corrections change nothing.
+async fn corrections_fix_published_text(backend: Backend) {
+    let hook = HttpSink::start().await;
+    let app = TestApp::start(backend).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let hook_url = format!("http://{}/hook", hook.addr);
+    let r = app
+        .post_form("/admin/subscribers", &[("csrf", &csrf), ("url", &hook_url)])
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Sparse idnex slow",
+        "minor",
+        "We are investigating slow [downloads](https://example.org/dl).",
+        &[(&ids[0], "degraded_performance")],
+    )
+    .await;
+    let id = location_id(&r);
+    for (status, body) in [("resolved", "Fixed."), ("postmortem", "A bda deploy.")] {
+        let r = app
+            .post_form(
+                &format!("/admin/incidents/{id}/updates"),
+                &[
+                    ("csrf", &csrf),
+                    ("status", status),
+                    ("body", body),
+                    ("notify", "true"),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    eventually(
+        10,
+        "the webhook hears of the incident and its resolution",
+        || async { (hook.bodies().len() >= 2).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let delivered = hook.bodies().len();
+    let before = json(&app, "/api/v2/incidents.json").await["incidents"][0].clone();
+    let updates = before["incident_updates"].as_array().unwrap().clone();
+    let first = updates.last().unwrap()["id"].as_str().unwrap().to_string();
+    let postmortem = updates[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(updates[0]["status"], "postmortem");
+
+    // Bad corrections: 400 naming the field, nothing changed.
+    for (path, form, field) in [
+        (
+            format!("/admin/incidents/{id}/title"),
+            ("name", "  "),
+            "name",
+        ),
+        (
+            format!("/admin/incidents/{id}/updates/{first}/correct"),
+            ("body", ""),
+            "body",
+        ),
+    ] {
+        let r = app.post_form(&path, &[("csrf", &csrf), form]).await;
+        assert_eq!(r.status(), 400, "{path}");
+        assert!(r.text().await.unwrap().contains(field), "{path}");
+    }
+    let long = "t".repeat(201);
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/title"),
+            &[("csrf", &csrf), ("name", &long)],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    // An update of another incident, or none, is not found; without CSRF, forbidden.
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/nope/updates/{first}/correct"),
+            &[("csrf", &csrf), ("body", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/updates/nope/correct"),
+            &[("csrf", &csrf), ("body", "x")],
+        )
+        .await;
+    assert_eq!(r.status(), 404);
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/title"),
+            &[("csrf", "wrong"), ("name", "Hijacked")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = common::client()
+        .post(app.url(&format!("/admin/incidents/{id}/title")))
+        .form(&[("name", "Hijacked")])
+        .send()
+        .await
+        .unwrap();
+    assert!(matches!(r.status().as_u16(), 401 | 403), "{}", r.status());
+    assert_eq!(
+        json(&app, "/api/v2/incidents.json").await["incidents"][0],
+        before,
+        "nothing changed"
+    );
+
+    // Good corrections.
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/title"),
+            &[("csrf", &csrf), ("name", "Sparse index slow")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    for (update, body) in [
+        (
+            &first,
+            "We are investigating slow **downloads**. <script>x()</script>",
+        ),
+        (&postmortem, "A bad deploy."),
+    ] {
+        let r = app
+            .post_form(
+                &format!("/admin/incidents/{id}/updates/{update}/correct"),
+                &[("csrf", &csrf), ("body", body)],
+            )
+            .await;
+        assert_eq!(r.status(), 303);
+    }
+    let after = json(&app, "/api/v2/incidents.json").await["incidents"][0].clone();
+    check_incident(&after, false);
+    assert_eq!(after["name"], "Sparse index slow");
+    assert_eq!(after["status"], "postmortem");
+    let updates = after["incident_updates"].as_array().unwrap();
+    assert_eq!(updates.len(), 3, "a correction is not an update");
+    let edited = updates.last().unwrap();
+    assert_eq!(edited["id"], first.as_str());
+    assert!(edited["body"]
+        .as_str()
+        .unwrap()
+        .starts_with("We are investigating slow **downloads**"));
+    assert_eq!(
+        edited["created_at"],
+        before["incident_updates"][2]["created_at"]
+    );
+    assert_ne!(
+        edited["updated_at"], edited["created_at"],
+        "updated_at moves"
+    );
+    assert_eq!(updates[1]["body"], "Fixed.", "other updates untouched");
+    assert_eq!(updates[0]["body"], "A bad deploy.");
+    let permalink = app.get_text(&format!("/incidents/{id}")).await;
+    assert!(permalink.contains("Sparse index slow") && !permalink.contains("idnex"));
+    assert!(permalink.contains("<strong>downloads</strong>"));
+    assert!(!permalink.contains("x()"), "corrections are sanitised too");
+    assert!(permalink.contains("A bad deploy.") && !permalink.contains("bda"));
+    // The corrected update says so (the postmortem is a write-up shown on its own).
+    assert_eq!(permalink.matches("· edited ").count(), 1);
+    let page = common::client()
+        .get(app.url("/history"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sparse index slow"));
+
+    // Subscribers heard of the updates, not of the corrections.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(hook.bodies().len(), delivered);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn corrections_fix_published_text_sqlite() {
+    corrections_fix_published_text(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn corrections_fix_published_text_postgres() {
+    corrections_fix_published_text(Backend::Postgres).await;
 }
 
 #[tokio::test]

@@ -8,7 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{begin_write, new_id, Db, Store, StoreError};
 use crate::domain::incident::{
-    maintenance_step, maintenance_step_message, ComponentChange, IncidentKind, IncidentStatus,
+    maintenance_step, maintenance_step_message, ComponentChange, Correction, IncidentKind,
+    IncidentStatus,
 };
 use crate::domain::monitor::{step, MonitorDraft, MonitorKind, MonitorState, MonitorStep};
 use crate::domain::status::{ComponentStatus, Impact};
@@ -45,7 +46,21 @@ pub struct IncidentUpdate {
     pub notify: bool,
     /// When, Unix ms.
     pub created_at: i64,
+    /// When its text was last corrected, Unix ms.
+    pub edited_at: Option<i64>,
 }
+
+/// An `incident_updates` row as read.
+type UpdateRecord = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    Option<i64>,
+);
 
 /// An incident or maintenance with its components and updates (newest first).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -649,15 +664,15 @@ impl Store {
              JOIN components c ON c.id = ic.component_id WHERE ic.incident_id IN ({ph}) ORDER BY c.position, c.name"
         );
         let usql = format!(
-            "SELECT id, incident_id, status, body, affected_components, notify, created_at FROM incident_updates \
-             WHERE incident_id IN ({ph}) ORDER BY created_at DESC, id DESC"
+            "SELECT id, incident_id, status, body, affected_components, notify, created_at, edited_at \
+             FROM incident_updates WHERE incident_id IN ({ph}) ORDER BY created_at DESC, id DESC"
         );
         let comps: Vec<(String, String, String, String)> = on_pool!(self, p => {
             let mut q = sqlx::query_as(&csql);
             for id in &ids { q = q.bind(id); }
             q.fetch_all(p).await
         })?;
-        let updates: Vec<(String, String, String, String, String, i64, i64)> = on_pool!(self, p => {
+        let updates: Vec<UpdateRecord> = on_pool!(self, p => {
             let mut q = sqlx::query_as(&usql);
             for id in &ids { q = q.bind(id); }
             q.fetch_all(p).await
@@ -669,7 +684,7 @@ impl Store {
                     inc.components.push((cid.clone(), name.clone(), st));
                 }
             }
-            for (uid, iid, st, body, affected, notify, at) in &updates {
+            for (uid, iid, st, body, affected, notify, at, edited_at) in &updates {
                 if *iid == inc.id {
                     inc.updates.push(IncidentUpdate {
                         id: uid.clone(),
@@ -679,11 +694,64 @@ impl Store {
                         affected: serde_json::from_str(affected).unwrap_or_default(),
                         notify: *notify != 0,
                         created_at: *at,
+                        edited_at: *edited_at,
                     });
                 }
             }
         }
         Ok(())
+    }
+
+    /// Corrects published text: the title, or one update's message (the postmortem text too when
+    /// that update is the newest postmortem). Nothing is queued for subscribers.
+    pub async fn correct_incident(
+        &self,
+        incident_id: &str,
+        correction: &Correction,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            let found = match correction {
+                Correction::Title(name) => sqlx::query(
+                    "UPDATE incidents SET name = $1, updated_at = $2 WHERE id = $3")
+                    .bind(name)
+                    .bind(now)
+                    .bind(incident_id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected(),
+                Correction::Message { update_id, body } => {
+                    let n = sqlx::query(
+                        "UPDATE incident_updates SET body = $1, edited_at = $2 WHERE id = $3 AND incident_id = $4")
+                        .bind(body)
+                        .bind(now)
+                        .bind(update_id)
+                        .bind(incident_id)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    sqlx::query(
+                        "UPDATE incidents SET updated_at = $1, \
+                         postmortem = CASE WHEN (SELECT id FROM incident_updates WHERE incident_id = $2 \
+                           AND status = 'postmortem' ORDER BY created_at DESC, id DESC LIMIT 1) = $3 \
+                           THEN $4 ELSE postmortem END \
+                         WHERE id = $2")
+                        .bind(now)
+                        .bind(incident_id)
+                        .bind(update_id)
+                        .bind(body)
+                        .execute(&mut *tx)
+                        .await?;
+                    n
+                }
+            };
+            if found == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 
     /// The update with this id and its incident.
