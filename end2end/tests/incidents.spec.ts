@@ -78,6 +78,18 @@ test("an incident created and updated by an admin reaches an open page live, and
     "Operational",
   );
   await visitor.close();
+
+  // Once resolved, an admin can delete it (this one was only a test): it leaves the history.
+  await page.goto("/history");
+  await expect(page.getByRole("link", { name: title })).toBeVisible();
+  await page.getByRole("link", { name: title }).click();
+  const admin = page.url().replace(/\/incidents\//, "/admin/incidents/");
+  await page.goto(admin);
+  await page.getByLabel("Yes, delete it for good").check();
+  await page.getByRole("button", { name: "Delete", exact: true }).click();
+  await expect(page).toHaveURL(/\/admin\/incidents$/);
+  await page.goto("/history");
+  await expect(page.getByRole("link", { name: title })).toHaveCount(0);
 });
 
 test("a group folded by the reader stays folded when the page updates live", async ({ page, browser }) => {

@@ -86,6 +86,43 @@ test("an admin's status change reaches an open status page live, in under a seco
   await visitor.close();
 });
 
+test("an open page that cannot fetch the new body says so, retries, and catches up", async ({
+  page,
+  browser,
+}) => {
+  const visitor = await browser.newContext();
+  const open = await visitor.newPage();
+  await open.goto("/status");
+  const line = open.locator(".live-line");
+  await expect(line).toContainText("Live", { timeout: 10_000 });
+  // The first two fetches of the new body fail, as on a flaky phone connection.
+  let failed = 0;
+  await open.route("**/status/live", (route) => {
+    if (failed < 2) {
+      failed += 1;
+      return route.abort("internetdisconnected");
+    }
+    return route.continue();
+  });
+
+  await loginAsAdmin(page, "/admin/components");
+  const row = page.locator(".admin-row", { hasText: "Web UI" });
+  await row.getByLabel("Status of Web UI").selectOption("degraded_performance");
+  await row.getByRole("button", { name: "Update" }).click();
+
+  await expect(line).toContainText("Connection lost");
+  const web = open.locator(".component", { hasText: "Web UI" });
+  await expect(web.locator(".pill")).toHaveText("Degraded performance", { timeout: 10_000 });
+  await expect(line).toContainText("Live");
+  expect(failed).toBe(2);
+  expect(await open.evaluate(() => performance.getEntriesByType("navigation").length)).toBe(1);
+
+  await page.locator(".admin-row", { hasText: "Web UI" }).getByLabel("Status of Web UI").selectOption("operational");
+  await page.locator(".admin-row", { hasText: "Web UI" }).getByRole("button", { name: "Update" }).click();
+  await expect(web.locator(".pill")).toHaveText("Operational");
+  await visitor.close();
+});
+
 test("wrong password gets one clear message", async ({ page }) => {
   await page.goto("/login");
   await page.getByLabel("Email").fill("nobody@example.org");

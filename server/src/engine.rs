@@ -245,7 +245,12 @@ async fn run_job(
     match job.kind.as_str() {
         "fanout" => {
             let update_id = arg(&payload, "update_id")?;
-            let (inc, _) = state.store.update_with_incident(&update_id).await?;
+            let inc = match state.store.update_with_incident(&update_id).await {
+                Ok((inc, _)) => inc,
+                // The incident was deleted meanwhile: nobody is to hear of it.
+                Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
             let affected: Vec<String> =
                 inc.components.iter().map(|(id, _, _)| id.clone()).collect();
             let n = state
@@ -295,10 +300,16 @@ async fn run_job(
                 Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
                 Err(e) => return Err(e.into()),
             };
-            let (inc, upd) = state
+            let (inc, upd) = match state
                 .store
                 .update_with_incident(&arg(&payload, "update_id")?)
-                .await?;
+                .await
+            {
+                Ok(found) => found,
+                // The incident was deleted meanwhile.
+                Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
+                Err(e) => return Err(e.into()),
+            };
             let base = &state.config.base_url;
             match sub.kind {
                 SubscriberKind::Email => {

@@ -227,10 +227,19 @@ pub fn IncidentAdminPage(
     body: String,
     /// Published updates whose text may be corrected, newest first.
     corrections: Vec<CorrectionRow>,
+    /// The viewer is an admin and the incident is closed (or a maintenance not yet started).
+    can_delete: bool,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let action = format!("/admin/incidents/{}/updates", card.id);
     let impact_now = card.impact.clone();
+    let delete_action = format!("/admin/incidents/{}/delete", card.id);
+    let delete_csrf = csrf.clone();
+    let delete_what = if is_incident {
+        "incident"
+    } else {
+        "maintenance"
+    };
     let fix = Corrections {
         csrf: csrf.clone(),
         incident: card.id.clone(),
@@ -273,6 +282,17 @@ pub fn IncidentAdminPage(
             <h2>"As the public sees it"</h2>
             <IncidentBlock card=card latest_only=false/>
             {corrections_view(fix)}
+            {can_delete.then(|| view! {
+                <section class="card" aria-labelledby="h-delete">
+                    <h2 id="h-delete">{format!("Delete this {delete_what}")}</h2>
+                    <p class="small muted">"It disappears from the status page, its history, the feeds and the API. Subscribers are not told. Component uptime history stays as it was."</p>
+                    <form method="post" action=delete_action class="stack">
+                        <input type="hidden" name="csrf" value=delete_csrf/>
+                        <label class="check"><input type="checkbox" name="confirm" value="true" required/>" Yes, delete it for good"</label>
+                        <button type="submit" class="button danger">"Delete"</button>
+                    </form>
+                </section>
+            })}
         </Shell>
     }
 }

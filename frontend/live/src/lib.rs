@@ -129,6 +129,9 @@ fn schedule_fetch(delay_ms: u32, failures: u32) {
         wasm_bindgen_futures::spawn_local(async move {
             match fetch_body().await {
                 Ok((html, version)) => {
+                    if failures > 0 {
+                        set_line(Line::Live);
+                    }
                     let again = VERSIONS.with(|v| {
                         let mut v = v.borrow_mut();
                         if version != v.shown {

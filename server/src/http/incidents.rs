@@ -18,7 +18,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 
 use super::error::AppError;
-use super::session::{Responder, ValidForm};
+use super::session::{Admin, Responder, ValidForm};
 use crate::format::{display_time, now_ms};
 use crate::live::publish_or_log;
 use crate::state::AppState;
@@ -282,11 +282,12 @@ async fn detail_page(
             body: u.body.clone(),
         })
         .collect();
+    let can_delete = who.0.user.role.is_admin() && app::ssr::store::deletable(inc.status);
     let html = render_document(&title, None, None, move || {
         view! {
             <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses
                 is_incident=is_incident components=components error=error body=body
-                corrections=corrections/>
+                corrections=corrections can_delete=can_delete/>
         }
     });
     Ok((status_code, Html(html)).into_response())
@@ -323,6 +324,33 @@ pub async fn correct_message(
     who.check_csrf(&field(&fields, "csrf"))?;
     let correction = Correction::message(&update, &field(&fields, "body"));
     correct(&state, &who, &id, correction).await
+}
+
+/// `POST /admin/incidents/{id}/delete` (admins): deletes a closed incident or maintenance, or
+/// cancels a maintenance that has not started. An open one gets 409 and the page again.
+pub async fn delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<String>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    admin.check_csrf(&field(&fields, "csrf"))?;
+    let who = Responder(admin.0);
+    if !checked(&fields, "confirm") {
+        let e = ValidationError::new("confirm", "tick the box to confirm the deletion");
+        return detail_page(&state, &who, &id, Some(e), String::new()).await;
+    }
+    match state.store.delete_incident(&id).await {
+        Ok(()) => {}
+        Err(StoreError::Invalid(e)) => {
+            let mut page = detail_page(&state, &who, &id, Some(e), String::new()).await?;
+            *page.status_mut() = axum::http::StatusCode::CONFLICT;
+            return Ok(page);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    publish_or_log(&state).await;
+    Ok(Redirect::to("/admin/incidents").into_response())
 }
 
 async fn correct(

@@ -95,6 +95,7 @@ pub fn router(state: AppState) -> Router {
             "/admin/incidents/{id}/title",
             post(incidents::correct_title),
         )
+        .route("/admin/incidents/{id}/delete", post(incidents::delete))
         .route(
             "/admin/incidents/{id}/updates/{update}/correct",
             post(incidents::correct_message),

@@ -499,6 +499,161 @@ async fn corrections_fix_published_text_postgres() {
     corrections_fix_published_text(Backend::Postgres).await;
 }
 
+/// Admins delete closed incidents (and cancel maintenance that has not started); an open one is
+/// refused with 409 so its components are not left degraded; responders may not delete.
+async fn deleting_incidents(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Posted by mistake",
+        "major",
+        "Oops",
+        &[(&ids[0], "major_outage")],
+    )
+    .await;
+    let id = location_id(&r);
+    let delete = format!("/admin/incidents/{id}/delete");
+
+    // Open: refused, and nothing changes.
+    let r = app
+        .post_form(&delete, &[("csrf", &csrf), ("confirm", "true")])
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("resolve or complete it first"));
+    let r = app.post_form(&delete, &[("csrf", &csrf)]).await;
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("confirm"));
+    let summary = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(summary["incidents"].as_array().unwrap().len(), 1);
+    assert_eq!(status_of(&summary, &ids[0]), "major_outage");
+
+    // Resolved, then deleted: gone everywhere, the component keeps its restored status.
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/updates"),
+            &[
+                ("csrf", &csrf),
+                ("status", "resolved"),
+                ("body", "Never mind"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .post_form(&delete, &[("csrf", "wrong"), ("confirm", "true")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .post_form(&delete, &[("csrf", &csrf), ("confirm", "true")])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/admin/incidents");
+    let r = common::client()
+        .get(app.url(&format!("/incidents/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let all = json(&app, "/api/v2/incidents.json").await;
+    assert!(all["incidents"].as_array().unwrap().is_empty());
+    assert_eq!(
+        status_of(&json(&app, "/api/v2/summary.json").await, &ids[0]),
+        "operational"
+    );
+    for path in ["/history", "/history.rss", "/history.atom", "/status"] {
+        let text = common::client()
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(!text.contains("Posted by mistake"), "{path}");
+    }
+    let r = app
+        .post_form(&delete, &[("csrf", &csrf), ("confirm", "true")])
+        .await;
+    assert_eq!(r.status(), 404, "already gone");
+
+    // Maintenance that has not started can be cancelled.
+    let now = jiff::Timestamp::now();
+    let fmt = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let r = app
+        .post_form(
+            "/admin/maintenance",
+            &[
+                ("csrf", &csrf),
+                ("name", "Cancelled window"),
+                ("body", "Planned"),
+                ("starts", &fmt(now + jiff::SignedDuration::from_hours(48))),
+                ("ends", &fmt(now + jiff::SignedDuration::from_hours(49))),
+                ("time_zone", "UTC"),
+                (&format!("component.{}", ids[1]), "under_maintenance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let mid = location_id(&r);
+    let page = app.get_text(&format!("/admin/incidents/{mid}")).await;
+    assert!(page.contains("Delete this maintenance"));
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{mid}/delete"),
+            &[("csrf", &csrf), ("confirm", "true")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let upcoming = json(&app, "/api/v2/scheduled-maintenances/upcoming.json").await;
+    assert!(upcoming["scheduled_maintenances"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Responders publish and correct, but do not delete.
+    let r = create_incident(&app, &csrf, "Kept", "minor", "Slow", &[]).await;
+    let kept = location_id(&r);
+    app.post_form(
+        &format!("/admin/incidents/{kept}/updates"),
+        &[("csrf", &csrf), ("status", "resolved"), ("body", "Done")],
+    )
+    .await;
+    app.create_user("rhea@example.org", "responder password 1", "responder")
+        .await;
+    let rcsrf = app.login("rhea@example.org", "responder password 1").await;
+    let page = app.get_text(&format!("/admin/incidents/{kept}")).await;
+    assert!(page.contains("Correct published text") && !page.contains("Delete this"));
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{kept}/delete"),
+            &[("csrf", &rcsrf), ("confirm", "true")],
+        )
+        .await;
+    assert_eq!(r.status(), 403);
+    assert_eq!(
+        json(&app, "/api/v2/incidents.json").await["incidents"][0]["name"],
+        "Kept"
+    );
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_incidents_sqlite() {
+    deleting_incidents(Backend::Sqlite).await;
+}
+
+#[tokio::test]
+async fn deleting_incidents_postgres() {
+    deleting_incidents(Backend::Postgres).await;
+}
+
 #[tokio::test]
 async fn bad_incident_input_is_refused_and_nothing_is_stored() {
     let app = TestApp::start(Backend::Sqlite).await;

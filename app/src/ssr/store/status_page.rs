@@ -50,6 +50,11 @@ pub struct IncidentUpdate {
     pub edited_at: Option<i64>,
 }
 
+/// Whether an incident in `status` may be deleted: closed, or a maintenance not yet started.
+pub fn deletable(status: IncidentStatus) -> bool {
+    !status.is_open() || status == IncidentStatus::Scheduled
+}
+
 /// An `incident_updates` row as read.
 type UpdateRecord = (
     String,
@@ -749,6 +754,42 @@ impl Store {
             if found == 0 {
                 return Err(StoreError::NotFound);
             }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    /// Deletes an incident or maintenance with its updates, if it is closed or a maintenance
+    /// that has not started (an open one would leave its components' statuses behind: resolve
+    /// or complete it first). Pending deliveries of its updates find nothing and end quietly.
+    pub async fn delete_incident(&self, id: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            sqlx::query("UPDATE incidents SET status = status WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            let row: Option<(String,)> = sqlx::query_as("SELECT status FROM incidents WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some((status,)) = row else {
+                return Err(StoreError::NotFound);
+            };
+            let status = IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
+            if !deletable(status) {
+                return Err(StoreError::Invalid(ValidationError::new(
+                    "status",
+                    format!(
+                        "it is still {}: resolve or complete it first, so its components get their statuses back",
+                        status.label().to_lowercase()
+                    ),
+                )));
+            }
+            sqlx::query("DELETE FROM incidents WHERE id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             tx.commit().await?;
             Ok(())
         })
