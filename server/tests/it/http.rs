@@ -312,15 +312,7 @@ async fn admin_changes_status_and_live_page_follows(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn admin_changes_status_and_live_page_follows_sqlite() {
-    admin_changes_status_and_live_page_follows(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn admin_changes_status_and_live_page_follows_postgres() {
-    admin_changes_status_and_live_page_follows(Backend::Postgres).await;
-}
+on_both_backends!(admin_changes_status_and_live_page_follows);
 
 #[tokio::test]
 async fn admin_creates_edits_and_deletes_components() {

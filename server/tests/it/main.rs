@@ -1,6 +1,23 @@
 //! Firstline's integration tests, linked into one test binary: one link step instead of one per
 //! file, one throwaway PostgreSQL cluster for the whole run, and a much smaller `target/`.
 
+/// Runs `async fn $test(Backend)` as two tests, `$test::sqlite` and `$test::postgres`.
+macro_rules! on_both_backends {
+    ($test:ident) => {
+        mod $test {
+            #[tokio::test]
+            async fn sqlite() {
+                super::$test(crate::common::Backend::Sqlite).await;
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                super::$test(crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
 mod common;
 
 mod durability;

@@ -300,15 +300,7 @@ async fn incident_lifecycle(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn incident_lifecycle_sqlite() {
-    incident_lifecycle(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn incident_lifecycle_postgres() {
-    incident_lifecycle(Backend::Postgres).await;
-}
+on_both_backends!(incident_lifecycle);
 
 /// A typo in a published title or message is corrected in place: the page, the permalink and
 /// the JSON show the new text (the update marked edited), subscribers are not told again, and
@@ -489,15 +481,7 @@ async fn corrections_fix_published_text(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn corrections_fix_published_text_sqlite() {
-    corrections_fix_published_text(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn corrections_fix_published_text_postgres() {
-    corrections_fix_published_text(Backend::Postgres).await;
-}
+on_both_backends!(corrections_fix_published_text);
 
 /// Admins delete closed incidents (and cancel maintenance that has not started); an open one is
 /// refused with 409 so its components are not left degraded; responders may not delete.
@@ -644,15 +628,7 @@ async fn deleting_incidents(backend: Backend) {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn deleting_incidents_sqlite() {
-    deleting_incidents(Backend::Sqlite).await;
-}
-
-#[tokio::test]
-async fn deleting_incidents_postgres() {
-    deleting_incidents(Backend::Postgres).await;
-}
+on_both_backends!(deleting_incidents);
 
 #[tokio::test]
 async fn bad_incident_input_is_refused_and_nothing_is_stored() {
