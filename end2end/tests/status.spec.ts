@@ -123,6 +123,48 @@ test("an open page that cannot fetch the new body says so, retries, and catches 
   await visitor.close();
 });
 
+test("an open page answered by an instance that has not caught up yet asks again", async ({
+  page,
+  browser,
+}) => {
+  const visitor = await browser.newContext();
+  const open = await visitor.newPage();
+  await open.goto("/status");
+  await expect(open.locator(".live-line")).toContainText("Live", { timeout: 10_000 });
+  // What a second instance behind the load balancer would still answer: the old body.
+  const old = await open.request.get("/status/live");
+  const oldBody = await old.text();
+  const oldVersion = old.headers()["x-status-version"];
+  expect(oldVersion).toHaveLength(20);
+  let stale = 0;
+  await open.route("**/status/live", (route) => {
+    if (stale < 1) {
+      stale += 1;
+      return route.fulfill({
+        status: 200,
+        headers: { "content-type": "text/html; charset=utf-8", "x-status-version": oldVersion },
+        body: oldBody,
+      });
+    }
+    return route.continue();
+  });
+
+  await loginAsAdmin(page, "/admin/components");
+  const row = page.locator(".admin-row", { hasText: "Web UI" });
+  await row.getByLabel("Status of Web UI").selectOption("partial_outage");
+  await row.getByRole("button", { name: "Update" }).click();
+
+  const web = open.locator(".component", { hasText: "Web UI" });
+  await expect(web.locator(".pill")).toHaveText("Partial outage", { timeout: 5_000 });
+  expect(stale).toBe(1);
+  await expect(open.locator(".live-line")).toContainText("Live");
+
+  await page.locator(".admin-row", { hasText: "Web UI" }).getByLabel("Status of Web UI").selectOption("operational");
+  await page.locator(".admin-row", { hasText: "Web UI" }).getByRole("button", { name: "Update" }).click();
+  await expect(web.locator(".pill")).toHaveText("Operational");
+  await visitor.close();
+});
+
 test("wrong password gets one clear message", async ({ page }) => {
   await page.goto("/login");
   await page.getByLabel("Email").fill("nobody@example.org");

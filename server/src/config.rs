@@ -157,7 +157,15 @@ fn parse_proxies(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
         .filter(|s| !s.is_empty())
         .map(|s| {
             s.parse::<ipnet::IpNet>()
-                .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .or_else(|_| {
+                    s.parse::<std::net::IpAddr>().map(|ip| match ip {
+                        // Peers are compared as plain IPv4, so a mapped address is written so too.
+                        std::net::IpAddr::V6(v6) => v6
+                            .to_ipv4_mapped()
+                            .map_or(ipnet::IpNet::from(ip), |v4| ipnet::IpNet::from(std::net::IpAddr::V4(v4))),
+                        v4 => ipnet::IpNet::from(v4),
+                    })
+                })
                 .map(|n| n.trunc())
                 .map_err(|_| {
                     anyhow::anyhow!(
@@ -239,12 +247,21 @@ mod tests {
             None,
             env_of(&[(
                 "FIRSTLINE_TRUSTED_PROXIES",
-                " 127.0.0.1, 10.1.2.3/8 ,::1,fd00::/8,",
+                " 127.0.0.1, 10.1.2.3/8 ,::1,fd00::/8,::ffff:192.0.2.7",
             )]),
         )
         .unwrap();
         let shown: Vec<String> = c.trusted_proxies.iter().map(|n| n.to_string()).collect();
-        assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "::1/128", "fd00::/8"]);
+        assert_eq!(
+            shown,
+            [
+                "127.0.0.1/32",
+                "10.0.0.0/8",
+                "::1/128",
+                "fd00::/8",
+                "192.0.2.7/32"
+            ]
+        );
         assert!(Config::load(None, env_of(&[]))
             .unwrap()
             .trusted_proxies

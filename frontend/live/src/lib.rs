@@ -1,11 +1,15 @@
 //! The public status page's live island. The page is complete without it; with it, the page
-//! follows `/events/status` (SSE), which announces each new version of the server-rendered body.
-//! On an announcement the module fetches `/status/live` (compressed, from the server's memory)
-//! after a random delay of up to 250 ms, so that thousands of open pages do not ask in the same
-//! millisecond, and the body replaces `#status-live`; groups the reader folded stay folded.
-//! The connection line says whether the page is live. A lost stream is retried with capped
-//! backoff and a failed fetch is retried until it succeeds; the stream is opened with the version
-//! the page shows, so a reconnect announces only what the page has not got.
+//! follows `/events/status` (SSE), whose `version` events announce each new version of the
+//! server-rendered body. On an announcement the module fetches `/status/live` (compressed, from
+//! the server's memory) after a random delay of up to 250 ms, so that thousands of open pages do
+//! not ask in the same millisecond, and the body replaces `#status-live`; groups the reader
+//! folded stay folded. The connection line says whether the page is live.
+//!
+//! Failure handling: a lost stream is retried with capped backoff, and it is opened with the
+//! version the page shows, so a reconnect announces only what the page has not got. A fetch that
+//! fails or takes over 10 s is retried until it succeeds (the line says the page may be out of
+//! date meanwhile). A fetch answered by an instance that has not caught up with the announcement
+//! yet is repeated a few times.
 //!
 //! It is deliberately framework-free (wasm-bindgen, web-sys, gloo-timers): the status page is
 //! the page read by the most people at the worst moment, and this keeps its whole weight small.
@@ -90,68 +94,109 @@ struct Versions {
     announced: u64,
     /// A fetch is scheduled or running.
     busy: bool,
+    /// The last fetch failed.
+    failing: bool,
 }
 
 thread_local! {
     static VERSIONS: RefCell<Versions> = RefCell::new(Versions::default());
 }
 
-/// Fetches the current body and its version (the ETag without quotes).
+/// How long one fetch of the body may take before it is abandoned and retried.
+const FETCH_TIMEOUT_MS: u32 = 10_000;
+/// How often a fetch that returned an older version than announced (another instance behind the
+/// load balancer had not caught up yet) is repeated, with growing pauses.
+const CATCH_UP_TRIES: u32 = 5;
+
+/// Fetches the current body and its version.
 async fn fetch_body() -> Result<(String, String), JsValue> {
     let window = web_sys::window().ok_or(JsValue::NULL)?;
     let init = web_sys::RequestInit::new();
     // Revalidate with the ETag: a page that already has the bytes gets a 304.
     init.set_cache(web_sys::RequestCache::NoCache);
-    let resp: web_sys::Response =
-        JsFuture::from(window.fetch_with_str_and_init("/status/live", &init))
+    // A half-open connection (a phone changing networks) must not hold up every later update.
+    let abort = web_sys::AbortController::new()?;
+    init.set_signal(Some(&abort.signal()));
+    let timer = gloo_timers::callback::Timeout::new(FETCH_TIMEOUT_MS, move || abort.abort());
+    let result = async {
+        let resp: web_sys::Response =
+            JsFuture::from(window.fetch_with_str_and_init("/status/live", &init))
+                .await?
+                .dyn_into()?;
+        if !resp.ok() {
+            return Err(JsValue::from_f64(f64::from(resp.status())));
+        }
+        let headers = resp.headers();
+        let version = match headers.get("x-status-version")? {
+            Some(v) => v,
+            None => headers
+                .get("etag")?
+                .unwrap_or_default()
+                .trim_start_matches("W/")
+                .trim_matches('"')
+                .to_string(),
+        };
+        let html = JsFuture::from(resp.text()?)
             .await?
-            .dyn_into()?;
-    if !resp.ok() {
-        return Err(JsValue::from_f64(f64::from(resp.status())));
+            .as_string()
+            .unwrap_or_default();
+        Ok((html, version))
     }
-    let version = resp
-        .headers()
-        .get("etag")?
-        .unwrap_or_default()
-        .trim_matches('"')
-        .to_string();
-    let html = JsFuture::from(resp.text()?)
-        .await?
-        .as_string()
-        .unwrap_or_default();
-    Ok((html, version))
+    .await;
+    timer.cancel();
+    result
 }
 
-/// Brings the page to the newest announced version, after `delay_ms`.
-fn schedule_fetch(delay_ms: u32, failures: u32) {
+/// What to do after a fetch.
+enum Next {
+    Done,
+    /// Fetch again after this many ms; the count of catch-up tries so far.
+    Again(u32, u32),
+}
+
+/// Brings the page to the newest announced version, after `delay_ms`. `failures` counts failed
+/// fetches in a row, `catch_up` fetches that returned an older version than announced.
+fn schedule_fetch(delay_ms: u32, failures: u32, catch_up: u32) {
     gloo_timers::callback::Timeout::new(delay_ms, move || {
         let started = VERSIONS.with(|v| v.borrow().announced);
         wasm_bindgen_futures::spawn_local(async move {
-            match fetch_body().await {
-                Ok((html, version)) => {
-                    if failures > 0 {
+            let next = match fetch_body().await {
+                Ok((html, version)) => VERSIONS.with(|v| {
+                    let mut v = v.borrow_mut();
+                    if v.failing {
+                        v.failing = false;
                         set_line(Line::Live);
                     }
-                    let again = VERSIONS.with(|v| {
-                        let mut v = v.borrow_mut();
-                        if version != v.shown {
-                            swap_body(&html);
-                            v.shown = version;
-                        }
-                        // Another version was announced while this fetch ran.
-                        let again = v.announced > started && v.wanted != v.shown;
-                        v.busy = again;
-                        again
-                    });
-                    if again {
-                        schedule_fetch(0, 0);
+                    if version != v.shown {
+                        swap_body(&html);
+                        v.shown = version;
                     }
-                }
+                    if v.wanted == v.shown {
+                        v.busy = false;
+                        Next::Done
+                    } else if v.announced > started {
+                        // Another version was announced while this fetch ran.
+                        Next::Again(0, 0)
+                    } else if catch_up < CATCH_UP_TRIES {
+                        // The server that answered has not caught up with the announcement yet.
+                        Next::Again(250 << catch_up, catch_up + 1)
+                    } else {
+                        // Versions have no order: the answer may well be newer than the
+                        // announcement. Its own announcement (or the next change) comes anyway.
+                        v.busy = false;
+                        Next::Done
+                    }
+                }),
                 Err(_) => {
+                    VERSIONS.with(|v| v.borrow_mut().failing = true);
                     set_line(Line::Lost);
                     let delay = 1000u32.saturating_mul(1 << failures.min(5)).min(30_000);
-                    schedule_fetch(delay, failures + 1);
+                    schedule_fetch(delay, failures + 1, catch_up);
+                    return;
                 }
+            };
+            if let Next::Again(delay, tries) = next {
+                schedule_fetch(delay, 0, tries);
             }
         });
     })
@@ -172,7 +217,7 @@ fn announced(version: String) {
     });
     if start {
         // A quarter second of jitter at most spreads the fetches of every open page.
-        schedule_fetch((js_sys::Math::random() * 250.0) as u32, 0);
+        schedule_fetch((js_sys::Math::random() * 250.0) as u32, 0, 0);
     }
 }
 
@@ -184,19 +229,20 @@ fn connect(attempt: u32) {
         return;
     };
     let on_open = Closure::<dyn FnMut(web_sys::Event)>::new(|_ev: web_sys::Event| {
-        set_line(Line::Live);
+        if !VERSIONS.with(|v| v.borrow().failing) {
+            set_line(Line::Live);
+        }
     });
     es.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     on_open.forget();
-    let on_message =
+    let on_version =
         Closure::<dyn FnMut(web_sys::MessageEvent)>::new(|ev: web_sys::MessageEvent| {
             if let Some(version) = ev.data().as_string() {
-                set_line(Line::Live);
                 announced(version);
             }
         });
-    es.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-    on_message.forget();
+    let _ = es.add_event_listener_with_callback("version", on_version.as_ref().unchecked_ref());
+    on_version.forget();
     let es2 = es.clone();
     let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_ev: web_sys::Event| {
         set_line(Line::Lost);

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::{Query, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::Response;
 use futures::stream::{self, Stream, StreamExt};
@@ -22,21 +22,18 @@ pub struct Known {
     v: Option<String>,
 }
 
-/// `GET /events/status`: the current version first, unless the client already shows it (from
-/// `?v=` or, on the browser's own reconnect, `Last-Event-ID`), then every new version.
+/// `GET /events/status`: `version` events. The current version comes first unless `?v=` says
+/// the page already shows it, then every new version. The events are named (`version`, not the
+/// default `message`) so that pages still running an older module ignore them, and carry no
+/// `id`: the browser's automatic reconnect reuses the URL's `?v=`, which is never newer than
+/// what the page shows, so at worst it hears one version it already has.
 pub async fn status(
     State(state): State<AppState>,
     Query(known): Query<Known>,
-    headers: HeaderMap,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.hub.subscribe();
-    let shown = headers
-        .get("last-event-id")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string)
-        .or(known.v);
     let current = state.hub.current().version();
-    let first = (shown.as_deref() != Some(&*current)).then_some(current);
+    let first = (known.v.as_deref() != Some(&*current)).then_some(current);
     let hub_state = state.clone();
     let updates = stream::unfold((rx, hub_state), |(mut rx, st)| async move {
         let version = match rx.recv().await {
@@ -50,7 +47,7 @@ pub async fn status(
     let mut shutdown = state.shutdown.clone();
     let stream = stream::iter(first)
         .chain(updates)
-        .map(|v: Arc<str>| Ok(Event::default().id(&*v).data(&*v)))
+        .map(|v: Arc<str>| Ok(Event::default().event("version").data(&*v)))
         .take_until(async move {
             let _ = shutdown.wait_for(|down| *down).await;
         });
@@ -58,7 +55,12 @@ pub async fn status(
 }
 
 /// `GET /status/live`: the live body (HTML fragment) of the current version, compressed, with
-/// its version as the ETag.
+/// its version as the ETag and, in case a proxy weakens or drops the ETag, in `X-Status-Version`.
 pub async fn live_body(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    state.hub.current().body.respond(&headers, "no-cache")
+    let current = state.hub.current();
+    let mut resp = current.body.respond(&headers, "no-cache");
+    if let Ok(v) = HeaderValue::from_str(&current.version()) {
+        resp.headers_mut().insert("x-status-version", v);
+    }
+    resp
 }

@@ -282,7 +282,7 @@ async fn detail_page(
             body: u.body.clone(),
         })
         .collect();
-    let can_delete = who.0.user.role.is_admin() && app::ssr::store::deletable(inc.status);
+    let can_delete = who.0.user.role.is_admin() && inc.deletable();
     let html = render_document(&title, None, None, move || {
         view! {
             <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses

@@ -601,6 +601,53 @@ async fn deleting_incidents(backend: Backend) {
         .unwrap()
         .is_empty());
 
+    // One whose update already changed a component would leave that status behind: refused.
+    let r = app
+        .post_form(
+            "/admin/maintenance",
+            &[
+                ("csrf", &csrf),
+                ("name", "Early window"),
+                ("body", "Planned"),
+                ("starts", &fmt(now + jiff::SignedDuration::from_hours(48))),
+                ("ends", &fmt(now + jiff::SignedDuration::from_hours(49))),
+                ("time_zone", "UTC"),
+                (&format!("component.{}", ids[1]), "under_maintenance"),
+            ],
+        )
+        .await;
+    let early = location_id(&r);
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{early}/updates"),
+            &[
+                ("csrf", &csrf),
+                ("status", "scheduled"),
+                ("body", "Draining traffic early"),
+                (&format!("component.{}", ids[1]), "under_maintenance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(
+        status_of(&json(&app, "/api/v2/summary.json").await, &ids[1]),
+        "under_maintenance"
+    );
+    let page = app.get_text(&format!("/admin/incidents/{early}")).await;
+    assert!(!page.contains("Delete this maintenance"), "not offered");
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{early}/delete"),
+            &[("csrf", &csrf), ("confirm", "true")],
+        )
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("resolve or complete it first"));
+
     // Responders publish and correct, but do not delete.
     let r = create_incident(&app, &csrf, "Kept", "minor", "Slow", &[]).await;
     let kept = location_id(&r);

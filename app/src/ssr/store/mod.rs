@@ -926,6 +926,6 @@ mod status_page;
 pub use jobs::{Job, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
 pub use status_page::{
-    deletable, AffectedComponent, Alert, Incident, IncidentFilter, IncidentUpdate, Monitor,
-    NewIncident, NewUpdate,
+    AffectedComponent, Alert, Incident, IncidentFilter, IncidentUpdate, Monitor, NewIncident,
+    NewUpdate,
 };

@@ -51,8 +51,24 @@ pub struct IncidentUpdate {
 }
 
 /// Whether an incident in `status` may be deleted: closed, or a maintenance not yet started.
-pub fn deletable(status: IncidentStatus) -> bool {
+fn deletable(status: IncidentStatus) -> bool {
     !status.is_open() || status == IncidentStatus::Scheduled
+}
+
+impl Incident {
+    /// Whether it may be deleted: closed, or a maintenance that has not started and whose
+    /// updates changed no component (the same rule [`Store::delete_incident`] enforces).
+    pub fn deletable(&self) -> bool {
+        deletable(self.status)
+            && !(self.status.is_open()
+                && self.updates.iter().any(|u| {
+                    !u.affected.is_empty()
+                        || matches!(
+                            u.status,
+                            IncidentStatus::InProgress | IncidentStatus::Verifying
+                        )
+                }))
+    }
 }
 
 /// An `incident_updates` row as read.
@@ -613,12 +629,15 @@ impl Store {
                 // As the admin chose when scheduling it.
                 notify: notify != 0,
             };
-            if self
+            match self
                 .add_update(&id, &update, Some(current), None, now)
-                .await?
-                .is_some()
+                .await
             {
-                applied += 1;
+                Ok(Some(_)) => applied += 1,
+                Ok(None) => {}
+                // Deleted since it was read: nothing to step.
+                Err(StoreError::NotFound) => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(applied)
@@ -777,7 +796,15 @@ impl Store {
                 return Err(StoreError::NotFound);
             };
             let status = IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
-            if !deletable(status) {
+            // A maintenance put back to scheduled after it started, or one whose updates changed
+            // components, would leave those statuses behind.
+            let (changed,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM incident_updates WHERE incident_id = $1 \
+                 AND (status IN ('in_progress', 'verifying') OR affected_components <> '[]')")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+            if !deletable(status) || (status.is_open() && changed > 0) {
                 return Err(StoreError::Invalid(ValidationError::new(
                     "status",
                     format!(
