@@ -227,6 +227,8 @@ pub fn IncidentAdminPage(
     body: String,
     /// Published updates whose text may be corrected, newest first.
     corrections: Vec<CorrectionRow>,
+    /// A refused title correction, as typed.
+    title_draft: Option<String>,
     /// The viewer is an admin and the incident is closed (or a maintenance not yet started).
     can_delete: bool,
 ) -> impl IntoView {
@@ -243,7 +245,8 @@ pub fn IncidentAdminPage(
     let fix = Corrections {
         csrf: csrf.clone(),
         incident: card.id.clone(),
-        name: card.name.clone(),
+        title_open: title_draft.is_some(),
+        name: title_draft.unwrap_or_else(|| card.name.clone()),
         rows: corrections,
     };
     view! {
@@ -304,13 +307,16 @@ pub struct CorrectionRow {
     pub id: String,
     /// "Investigating · 24 Nov 14:03".
     pub label: String,
-    /// The Markdown as published.
+    /// The Markdown as published (or as typed, when a correction was refused).
     pub body: String,
+    /// Shown open (a refused correction).
+    pub open: bool,
 }
 
 struct Corrections {
     csrf: String,
     incident: String,
+    title_open: bool,
     name: String,
     rows: Vec<CorrectionRow>,
 }
@@ -321,6 +327,7 @@ fn corrections_view(fix: Corrections) -> impl IntoView {
     let Corrections {
         csrf,
         incident,
+        title_open,
         name,
         rows,
     } = fix;
@@ -330,7 +337,7 @@ fn corrections_view(fix: Corrections) -> impl IntoView {
         <section class="card corrections" aria-labelledby="h-correct">
             <h2 id="h-correct">"Correct published text"</h2>
             <p class="small muted">"For typos and wrong links. The page shows the message as edited; subscribers are not notified again. To tell people something new, post an update."</p>
-            <details>
+            <details open=title_open>
                 <summary>"Title"</summary>
                 <form method="post" action=title_action class="stack">
                     <input type="hidden" name="csrf" value=title_csrf/>
@@ -344,8 +351,9 @@ fn corrections_view(fix: Corrections) -> impl IntoView {
                 let fid = format!("c-{}", r.id);
                 let ffor = fid.clone();
                 let csrf = csrf.clone();
+                let open = r.open;
                 view! {
-                    <details>
+                    <details open=open>
                         <summary>{format!("Message: {}", r.label)}</summary>
                         <form method="post" action=action class="stack">
                             <input type="hidden" name="csrf" value=csrf/>

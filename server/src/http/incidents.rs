@@ -260,6 +260,19 @@ async fn detail_page(
     error: Option<ValidationError>,
     body: String,
 ) -> Result<Response, AppError> {
+    detail_page_with(state, who, id, error, body, None).await
+}
+
+/// The incident's admin page; `typed` is a refused correction (`"title"` or the update id, and
+/// the text as typed), shown open in its form so nothing typed is lost.
+async fn detail_page_with(
+    state: &AppState,
+    who: &Responder,
+    id: &str,
+    error: Option<ValidationError>,
+    body: String,
+    typed: Option<(String, String)>,
+) -> Result<Response, AppError> {
     let inc = state.store.incident(id).await?;
     let tz = who.0.user.time_zone.clone();
     let card = crate::live::card(&inc, &tz);
@@ -276,18 +289,25 @@ async fn detail_page(
     let corrections: Vec<CorrectionRow> = inc
         .updates
         .iter()
-        .map(|u| CorrectionRow {
-            id: u.id.clone(),
-            label: format!("{} · {}", u.status.label(), display_time(u.created_at, &tz)),
-            body: u.body.clone(),
+        .map(|u| {
+            let retry = typed.as_ref().filter(|(target, _)| *target == u.id);
+            CorrectionRow {
+                id: u.id.clone(),
+                label: format!("{} · {}", u.status.label(), display_time(u.created_at, &tz)),
+                body: retry.map_or_else(|| u.body.clone(), |(_, text)| text.clone()),
+                open: retry.is_some(),
+            }
         })
         .collect();
+    let title_draft = typed
+        .filter(|(target, _)| target == "title")
+        .map(|(_, text)| text);
     let can_delete = who.0.user.role.is_admin() && inc.deletable();
     let html = render_document(&title, None, None, move || {
         view! {
             <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses
                 is_incident=is_incident components=components error=error body=body
-                corrections=corrections can_delete=can_delete/>
+                corrections=corrections title_draft=title_draft can_delete=can_delete/>
         }
     });
     Ok((status_code, Html(html)).into_response())
@@ -310,8 +330,9 @@ pub async fn correct_title(
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&field(&fields, "csrf"))?;
-    let correction = Correction::title(&field(&fields, "name"));
-    correct(&state, &who, &id, correction).await
+    let name = field(&fields, "name");
+    let correction = Correction::title(&name);
+    correct(&state, &who, &id, correction, ("title".into(), name)).await
 }
 
 /// `POST /admin/incidents/{id}/updates/{update}/correct`: correct a published message.
@@ -322,8 +343,9 @@ pub async fn correct_message(
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
     who.check_csrf(&field(&fields, "csrf"))?;
-    let correction = Correction::message(&update, &field(&fields, "body"));
-    correct(&state, &who, &id, correction).await
+    let body = field(&fields, "body");
+    let correction = Correction::message(&update, &body);
+    correct(&state, &who, &id, correction, (update, body)).await
 }
 
 /// `POST /admin/incidents/{id}/delete` (admins): deletes a closed incident or maintenance, or
@@ -358,10 +380,13 @@ async fn correct(
     who: &Responder,
     id: &str,
     correction: Result<Correction, ValidationError>,
+    typed: (String, String),
 ) -> Result<Response, AppError> {
     let correction = match correction {
         Ok(c) => c,
-        Err(e) => return detail_page(state, who, id, Some(e), String::new()).await,
+        Err(e) => {
+            return detail_page_with(state, who, id, Some(e), String::new(), Some(typed)).await
+        }
     };
     state
         .store

@@ -378,6 +378,18 @@ async fn corrections_fix_published_text(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 400);
+    let refused = r.text().await.unwrap();
+    assert!(
+        refused.contains(&long),
+        "what was typed comes back in the form"
+    );
+    assert_eq!(
+        refused.matches("<details open").count(),
+        1,
+        "and that form is open"
+    );
+    let page = app.get_text(&format!("/admin/incidents/{id}")).await;
+    assert!(!page.contains("<details open"), "forms start closed");
     // An update of another incident, or none, is not found; without CSRF, forbidden.
     let r = app
         .post_form(
