@@ -1396,6 +1396,63 @@ async fn failed_webhook_deliveries_are_retried() {
     app.stop().await;
 }
 
+/// A delivery waiting for its retry when its incident is deleted ends quietly: nothing is sent,
+/// and the queue drains instead of failing eight times.
+#[tokio::test]
+async fn deliveries_of_a_deleted_incident_end_quietly() {
+    let hook = HttpSink::start().await;
+    hook.set_status(503);
+    let app = TestApp::start(Backend::Sqlite).await;
+    let ids = seed(&app).await;
+    let csrf = app.login_admin().await;
+    let hook_url = format!("http://{}/hook", hook.addr);
+    app.post_form("/admin/subscribers", &[("csrf", &csrf), ("url", &hook_url)])
+        .await;
+    let r = create_incident(
+        &app,
+        &csrf,
+        "Posted twice",
+        "minor",
+        "x",
+        &[(&ids[0], "degraded_performance")],
+    )
+    .await;
+    let id = location_id(&r);
+    eventually(10, "first attempt", || async {
+        (!hook.bodies().is_empty()).then_some(())
+    })
+    .await;
+    // Resolved quietly (no notify), then deleted while the delivery waits for its retry.
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/updates"),
+            &[
+                ("csrf", &csrf),
+                ("status", "resolved"),
+                ("body", "Duplicate"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let r = app
+        .post_form(
+            &format!("/admin/incidents/{id}/delete"),
+            &[("csrf", &csrf), ("confirm", "true")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(app.state().store.job_backlog().await.unwrap().0 >= 1);
+    hook.set_status(200);
+    // The retry comes 10 s after the failure, finds nothing and finishes the job.
+    eventually(25, "the queue drains", || async {
+        let (pending, _) = app.state().store.job_backlog().await.unwrap();
+        (pending == 0).then_some(())
+    })
+    .await;
+    assert_eq!(hook.bodies().len(), 1, "nothing sent after the deletion");
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn subscription_requests_are_rate_limited_per_ip() {
     let smtp = SmtpSink::start().await;
