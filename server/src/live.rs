@@ -28,6 +28,9 @@ pub struct Current {
     /// The live body of the status page (an HTML fragment): embedded in the page, and served
     /// compressed at `/status/live` to open pages when the SSE stream announces a new version.
     pub body: Arc<Asset>,
+    /// The version of the live body: its ETag without quotes. Open pages compare it with the
+    /// version they show, and fetch `/status/live` only when it differs.
+    pub version: Arc<str>,
     /// The Statuspage-compatible JSON documents.
     pub docs: Arc<PublicDocs>,
     /// `/history.rss`.
@@ -36,14 +39,6 @@ pub struct Current {
     pub atom: Arc<Asset>,
     /// The anonymous status page, rendered on first request after the change.
     pub page_html: Arc<OnceLock<Asset>>,
-}
-
-impl Current {
-    /// The version of the live body: its ETag without quotes. Open pages compare it with the
-    /// version they show, and fetch `/status/live` only when it differs.
-    pub fn version(&self) -> Arc<str> {
-        self.body.etag().trim_matches('"').into()
-    }
 }
 
 /// Holds the snapshot and notifies subscribers when it changes.
@@ -319,6 +314,7 @@ impl StatusHub {
         ));
         Ok(Current {
             snapshot: Arc::new(snapshot),
+            version: body.etag().trim_matches('"').into(),
             body,
             docs,
             rss,
@@ -340,7 +336,7 @@ impl StatusHub {
                     .map(|a| a.etag().to_string())
                     .unwrap_or_default()
             };
-            let body_changed = cur.body.etag() != next.body.etag();
+            let body_changed = cur.version != next.version;
             if body_changed || etag(&cur) != etag(&next) || cur.rss.etag() != next.rss.etag() {
                 *cur = next.clone();
             }
@@ -348,7 +344,7 @@ impl StatusHub {
         };
         if body_changed {
             // Open pages hear only the new version; no receivers is fine: nobody is watching.
-            let _ = self.tx.send(next.version());
+            let _ = self.tx.send(next.version.clone());
         }
         Ok(())
     }

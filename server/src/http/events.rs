@@ -32,14 +32,14 @@ pub async fn status(
     Query(known): Query<Known>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let rx = state.hub.subscribe();
-    let current = state.hub.current().version();
+    let current = state.hub.current().version;
     let first = (known.v.as_deref() != Some(&*current)).then_some(current);
     let hub_state = state.clone();
     let updates = stream::unfold((rx, hub_state), |(mut rx, st)| async move {
         let version = match rx.recv().await {
             Ok(v) => v,
             // Fell behind: the newest version is all a page needs.
-            Err(RecvError::Lagged(_)) => st.hub.current().version(),
+            Err(RecvError::Lagged(_)) => st.hub.current().version,
             Err(RecvError::Closed) => return None,
         };
         Some((version, (rx, st)))
@@ -59,7 +59,7 @@ pub async fn status(
 pub async fn live_body(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let current = state.hub.current();
     let mut resp = current.body.respond(&headers, "no-cache");
-    if let Ok(v) = HeaderValue::from_str(&current.version()) {
+    if let Ok(v) = HeaderValue::from_str(&current.version) {
         resp.headers_mut().insert("x-status-version", v);
     }
     resp

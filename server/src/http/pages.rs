@@ -58,7 +58,7 @@ fn render_status(
     );
     let description = format!("Current status of {page_name} services and incidents.");
     let body_html = String::from_utf8_lossy(current.body.identity()).into_owned();
-    let version = current.version().to_string();
+    let version = current.version.to_string();
     let extras = PageExtras {
         email: state.config.smtp_url.is_some(),
         components: current
