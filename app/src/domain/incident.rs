@@ -337,6 +337,23 @@ impl UpdateInput {
     }
 }
 
+/// Whether an incident or maintenance may be deleted: when closed, or a maintenance that has
+/// not started and whose updates changed no component. Deleting an open one would strand the
+/// statuses it gave its components (closing is what gives them back).
+pub fn may_delete(status: IncidentStatus, changed_components: bool) -> bool {
+    !status.is_open() || (status == IncidentStatus::Scheduled && !changed_components)
+}
+
+/// Whether an update changed components: it named some, or it started a maintenance (which
+/// puts the maintenance's components under maintenance).
+pub fn update_changed_components(status: IncidentStatus, named_components: bool) -> bool {
+    named_components
+        || matches!(
+            status,
+            IncidentStatus::InProgress | IncidentStatus::Verifying
+        )
+}
+
 /// A correction of published text: the title, or one update's message. Corrections are shown
 /// as edited on the page and are not sent to subscribers again.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -470,6 +487,33 @@ pub fn maintenance_step_message(status: IncidentStatus) -> &'static str {
 mod tests {
     use super::*;
     use IncidentStatus::*;
+
+    #[test]
+    fn deletion_rule_table() {
+        // (status, an update changed components, may delete)
+        for (status, changed, want) in [
+            (Investigating, false, false),
+            (Monitoring, true, false),
+            (Resolved, true, true),
+            (Postmortem, false, true),
+            (Scheduled, false, true),
+            (Scheduled, true, false),
+            (InProgress, false, false),
+            (Verifying, true, false),
+            (Completed, true, true),
+        ] {
+            assert_eq!(
+                may_delete(status, changed),
+                want,
+                "{status:?} changed={changed}"
+            );
+        }
+        assert!(update_changed_components(InProgress, false));
+        assert!(update_changed_components(Verifying, false));
+        assert!(update_changed_components(Scheduled, true));
+        assert!(!update_changed_components(Scheduled, false));
+        assert!(!update_changed_components(Investigating, false));
+    }
 
     #[test]
     fn corrections_are_checked_like_new_text() {

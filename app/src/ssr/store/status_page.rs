@@ -8,8 +8,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{begin_write, new_id, Db, Store, StoreError};
 use crate::domain::incident::{
-    maintenance_step, maintenance_step_message, ComponentChange, Correction, IncidentKind,
-    IncidentStatus,
+    maintenance_step, maintenance_step_message, may_delete, update_changed_components,
+    ComponentChange, Correction, IncidentKind, IncidentStatus,
 };
 use crate::domain::monitor::{step, MonitorDraft, MonitorKind, MonitorState, MonitorStep};
 use crate::domain::status::{ComponentStatus, Impact};
@@ -50,24 +50,14 @@ pub struct IncidentUpdate {
     pub edited_at: Option<i64>,
 }
 
-/// Whether an incident in `status` may be deleted: closed, or a maintenance not yet started.
-fn deletable(status: IncidentStatus) -> bool {
-    !status.is_open() || status == IncidentStatus::Scheduled
-}
-
 impl Incident {
-    /// Whether it may be deleted: closed, or a maintenance that has not started and whose
-    /// updates changed no component (the same rule [`Store::delete_incident`] enforces).
+    /// Whether it may be deleted ([`may_delete`]; [`Store::delete_incident`] checks the same).
     pub fn deletable(&self) -> bool {
-        deletable(self.status)
-            && !(self.status.is_open()
-                && self.updates.iter().any(|u| {
-                    !u.affected.is_empty()
-                        || matches!(
-                            u.status,
-                            IncidentStatus::InProgress | IncidentStatus::Verifying
-                        )
-                }))
+        let changed = self
+            .updates
+            .iter()
+            .any(|u| update_changed_components(u.status, !u.affected.is_empty()));
+        may_delete(self.status, changed)
     }
 }
 
@@ -796,15 +786,14 @@ impl Store {
                 return Err(StoreError::NotFound);
             };
             let status = IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
-            // A maintenance put back to scheduled after it started, or one whose updates changed
-            // components, would leave those statuses behind.
+            // `update_changed_components`, in SQL.
             let (changed,): (i64,) = sqlx::query_as(
                 "SELECT COUNT(*) FROM incident_updates WHERE incident_id = $1 \
                  AND (status IN ('in_progress', 'verifying') OR affected_components <> '[]')")
                 .bind(id)
                 .fetch_one(&mut *tx)
                 .await?;
-            if !deletable(status) || (status.is_open() && changed > 0) {
+            if !may_delete(status, changed > 0) {
                 return Err(StoreError::Invalid(ValidationError::new(
                     "status",
                     format!(
