@@ -1,8 +1,7 @@
 // Incidents on the public status page: published and updated by a responder, they reach an
 // already-open page live, and a page with JavaScript off shows the same. Plus the status-page
 // admin pages and public history pass axe-core, and the page is light with no layout shift.
-import { expect, test } from "@playwright/test";
-import { expectAccessible, loginAsAdmin } from "./helpers";
+import { expect, expectAccessible, loginAsAdmin, test } from "./helpers";
 
 test("an incident created and updated by an admin reaches an open page live, and JS-off readers see it", async ({
   page,

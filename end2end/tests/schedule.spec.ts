@@ -1,7 +1,7 @@
 // Shift calendars on desktop and phone: browsing, covering a shift, asking for and accepting a
 // swap, and the coverage-gap banner.
-import { Browser, expect, Page, test } from "@playwright/test";
-import { expectAccessible, loginAsAdmin } from "./helpers";
+import { Browser, Page } from "@playwright/test";
+import { expect, expectAccessible, loginAsAdmin, test } from "./helpers";
 import { ADMIN_PASSWORD } from "../playwright.config";
 
 async function loginAs(browser: Browser, email: string, isMobile: boolean): Promise<Page> {

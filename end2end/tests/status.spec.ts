@@ -1,6 +1,5 @@
 // The public status page: readable without JavaScript, live with it, accessible.
-import { expect, test } from "@playwright/test";
-import { expectAccessible, loginAsAdmin } from "./helpers";
+import { expect, expectAccessible, loginAsAdmin, test } from "./helpers";
 
 const DEMO_COMPONENTS = [
   "Web UI",

@@ -170,6 +170,42 @@ pub fn ErrorPage(
     }
 }
 
+/// A `<textarea>` whose text is escaped.
+///
+/// The HTML renderer writes a textarea's children raw (it treats the element like `<script>`), so
+/// a stored `</textarea><script>` would end the element and run. Every textarea goes through this
+/// component; a test in this module fails if a page writes `<textarea` directly.
+#[component]
+pub fn TextArea(
+    /// The element id (for its `<label for>`).
+    #[prop(into)]
+    id: String,
+    /// The form field name.
+    name: &'static str,
+    /// Visible rows.
+    rows: u32,
+    /// The text shown in the box (user text: escaped here).
+    #[prop(into)]
+    value: String,
+    /// Optional placeholder.
+    #[prop(optional)]
+    placeholder: Option<&'static str>,
+    /// Whether the field is required.
+    #[prop(optional)]
+    required: bool,
+) -> impl IntoView {
+    let text = escape_text(&value);
+    view! {
+        <textarea id=id name=name rows=rows.to_string() required=required placeholder=placeholder>{text}</textarea>
+    }
+}
+
+/// Escapes text for an HTML raw-text context (`&`, `<`, `>`); browsers decode it back inside a
+/// `<textarea>`, so the person sees exactly what was stored.
+pub fn escape_text(s: &str) -> String {
+    html_escape::encode_text(s).into_owned()
+}
+
 /// Percent-encodes a string for use in a query parameter.
 pub fn urlencode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -182,4 +218,67 @@ pub fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `<textarea>` in the pages goes through [`TextArea`]; a raw one would write its text
+    /// unescaped (the renderer treats textarea children as raw text).
+    #[test]
+    fn no_raw_textarea_outside_the_component() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![dir];
+        let mut offenders = Vec::new();
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).expect("read src") {
+                let path = entry.expect("entry").path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("read file");
+                    for (i, line) in text.lines().enumerate() {
+                        let raw = ["<textarea", "<noscript", "<style", "<script"]
+                            .iter()
+                            .any(|tag| line.contains(tag));
+                        let allowed = line.contains("<textarea id=id name=name")
+                            || line.contains("<script type=\"module\" inner_html=code>")
+                            || line.trim_start().starts_with("//")
+                            || line.contains("\"<");
+                        if raw && !allowed {
+                            offenders.push(format!(
+                                "{}:{}: {}",
+                                path.display(),
+                                i + 1,
+                                line.trim()
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "raw-text elements written directly (use TextArea):\n{}",
+            offenders.join("\n")
+        );
+    }
+
+    #[test]
+    fn textarea_escapes_its_text() {
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            view! { <TextArea id="b" name="body" rows=3 value="</textarea><script>alert(1)</script> & more"/> }
+                .to_html()
+        });
+        assert!(!html.contains("<script>"), "{html}");
+        assert!(!html.contains("</textarea><"), "{html}");
+        assert!(
+            html.contains(
+                "&lt;/textarea&gt;&lt;script&gt;alert(1)&lt;/script&gt; &amp; more</textarea>"
+            ),
+            "{html}"
+        );
+    }
 }

@@ -277,6 +277,15 @@ pub struct PageExtras {
 }
 
 /// The public status page at `/status` (and `/` for anonymous visitors).
+/// The status page's one inline script: it loads the live module. The Content-Security-Policy
+/// allows exactly this text by its hash.
+pub fn live_loader() -> String {
+    let dir = super::pkg_dir();
+    format!(
+        "import init from \"/{dir}/live/status_live.js\";init({{module_or_path:\"/{dir}/live/status_live_bg.wasm\"}});"
+    )
+}
+
 #[component]
 pub fn StatusPage(
     viewer: Viewer,
@@ -291,10 +300,7 @@ pub fn StatusPage(
     // The live module swaps in new bodies from the SSE stream and keeps this line current; the
     // line keeps its height, so nothing moves when it starts.
     let script = live.then(|| {
-        let dir = super::pkg_dir();
-        let code = format!(
-            "import init from \"/{dir}/live/status_live.js\";init({{module_or_path:\"/{dir}/live/status_live_bg.wasm\"}});"
-        );
+        let code = live_loader();
         view! { <script type="module" inner_html=code></script> }
     });
     view! {

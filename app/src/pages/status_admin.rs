@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use super::status::{IncidentBlock, IncidentCard};
-use super::{Nav, Shell, Viewer};
+use super::{Nav, Shell, TextArea, Viewer};
 use crate::domain::incident::{IncidentInput, IncidentStatus, MaintenanceInput, TITLE_MAX};
 use crate::domain::monitor::MonitorInput;
 use crate::domain::status::{ComponentStatus, Impact};
@@ -161,8 +161,8 @@ pub fn IncidentsAdminPage(
                         </select>
                     </div>
                     <label for="inc-body">"Message (Markdown)"</label>
-                    <textarea id="inc-body" name="body" rows="4" required
-                        placeholder="We are investigating elevated error rates.">{incident_form.body}</textarea>
+                    <TextArea id="inc-body" name="body" rows=4 required=true value=incident_form.body
+                        placeholder="We are investigating elevated error rates."/>
                     <ComponentSelects components=components legend="Affected components"/>
                     {notify_box()}
                     <button type="submit" class="button primary">"Publish incident"</button>
@@ -186,7 +186,7 @@ pub fn IncidentsAdminPage(
                     </div>
                     <input type="hidden" name="time_zone" value=maintenance_form.time_zone.clone()/>
                     <label for="m-body">"What will happen (Markdown)"</label>
-                    <textarea id="m-body" name="body" rows="3" required>{maintenance_form.body}</textarea>
+                    <TextArea id="m-body" name="body" rows=3 required=true value=maintenance_form.body/>
                     <fieldset class="checks">
                         <legend>"Components under maintenance"</legend>
                         {comps2.into_iter().map(|c| {
@@ -276,7 +276,7 @@ pub fn IncidentAdminPage(
                         </div>
                     })}
                     <label for="u-body">"Message (Markdown; for Postmortem, the write-up)"</label>
-                    <textarea id="u-body" name="body" rows="5" required>{body}</textarea>
+                    <TextArea id="u-body" name="body" rows=5 required=true value=body/>
                     <ComponentSelects components=components legend="Component statuses (resolving restores the ones still as the incident set them)"/>
                     {notify_box()}
                     <button type="submit" class="button primary">"Post update"</button>
@@ -358,7 +358,7 @@ fn corrections_view(fix: Corrections) -> impl IntoView {
                         <form method="post" action=action class="stack">
                             <input type="hidden" name="csrf" value=csrf/>
                             <label for=ffor>"Corrected text (Markdown)"</label>
-                            <textarea id=fid name="body" rows="4" required>{r.body}</textarea>
+                            <TextArea id=fid name="body" rows=4 required=true value=r.body/>
                             <button type="submit" class="button">"Save correction"</button>
                         </form>
                     </details>

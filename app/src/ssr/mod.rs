@@ -1,4 +1,6 @@
-//! Server-side only code: the sqlx store, password hashing and session tokens.
+//! Server-side only code: the sqlx store, password hashing, session tokens and the
+//! Content-Security-Policy.
 
 pub mod auth;
+pub mod csp;
 pub mod store;

@@ -16,9 +16,10 @@ pub mod schedules;
 pub mod session;
 pub mod status_public;
 
+use axum::extract::Request;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
-use axum::middleware;
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -35,6 +36,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// Builds the whole application.
 pub fn router(state: AppState) -> Router {
+    let csp = HeaderValue::from_str(&app::ssr::csp::content_security_policy(&state.leptos))
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'; object-src 'none'"));
     let pages = Router::new()
         .route("/", get(pages::home))
         .route("/status", get(pages::status_page))
@@ -138,10 +141,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/schedules/{id}/shifts", get(schedules::api_shifts))
         .fallback(pages::not_found)
         .layer(CompressionLayer::new())
-        .layer(SetResponseHeaderLayer::if_not_present(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("no-store"),
-        ));
+        .layer(middleware::from_fn_with_state(state.clone(), page_caching));
     Router::new()
         .route("/events/status", get(events::status))
         .route("/status/live", get(events::live_body))
@@ -176,8 +176,30 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            csp,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Pages are never stored by shared caches. A request that carries the session cookie gets
+/// `private, no-store` whatever the handler said: such pages hold the person's CSRF token and
+/// private data. Anonymous pages keep their own caching (the status page's ETag) or `no-store`.
+async fn page_caching(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let signed_in = session::cookie(req.headers(), state.session_cookie_name()).is_some();
+    let mut resp = next.run(req).await;
+    let headers = resp.headers_mut();
+    if signed_in {
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    } else if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    resp
 }
 
 /// `/pkg/{version}/{file}`: immutable for the current version; older versions are not kept.

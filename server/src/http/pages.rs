@@ -41,7 +41,7 @@ pub async fn status_page(
         return asset.respond(&headers, "no-cache");
     }
     let html = render_status(&state, &current, session);
-    ([(header::CACHE_CONTROL, "no-cache")], Html(html)).into_response()
+    ([(header::CACHE_CONTROL, "private, no-store")], Html(html)).into_response()
 }
 
 fn render_status(

@@ -26,3 +26,4 @@ mod public_api;
 mod schedules;
 mod status_page;
 mod store;
+mod web_security;
