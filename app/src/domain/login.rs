@@ -171,10 +171,10 @@ impl<K: Hash + Eq + Copy> Table<K> {
         if !self.records.contains_key(&key) && self.records.len() >= max {
             self.make_room(leak_ms, delay_cap_ms, max, now);
         }
-        let entry = self
-            .records
-            .entry(key)
-            .or_insert(Record { count: 0, last: now });
+        let entry = self.records.entry(key).or_insert(Record {
+            count: 0,
+            last: now,
+        });
         *entry = Record {
             count: entry.count_at(leak_ms, now).saturating_add(1),
             last: now.max(entry.last),
@@ -328,13 +328,14 @@ mod tests {
     fn next_table() {
         let d = Ok(DEFAULT_NEXT.to_string());
         let same = |s: &str| Ok(s.to_string());
-        let control = |v: &Result<String, ValidationError>| {
-            matches!(v, Err(e) if e.field == "next" && e.message.contains("control"))
-        };
+        let control = |v: &Result<String, ValidationError>| matches!(v, Err(e) if e.field == "next" && e.message.contains("control"));
         // (input, expected)
         let cases: Vec<(&str, Result<String, ValidationError>)> = vec![
             ("/admin/components", same("/admin/components")),
-            ("/schedules/abc?week=2026-W01#now", same("/schedules/abc?week=2026-W01#now")),
+            (
+                "/schedules/abc?week=2026-W01#now",
+                same("/schedules/abc?week=2026-W01#now"),
+            ),
             ("/", same("/")),
             ("", d.clone()),
             // Another origin, spelled the ways a browser would still follow.
@@ -431,18 +432,22 @@ mod tests {
         let mut t = LoginThrottle::new(policy());
         // (ms after T0, expected: None = checked, Some(ms) = refused with that wait)
         let steps: &[(i64, Option<i64>)] = &[
-            (0, None),          // 1: free
-            (0, None),          // 2: free; the next waits 1 s
-            (0, Some(1_000)),   // refused, not counted
-            (999, Some(1)),     // still refused
-            (1_000, None),      // 3: the next waits 2 s
+            (0, None),        // 1: free
+            (0, None),        // 2: free; the next waits 1 s
+            (0, Some(1_000)), // refused, not counted
+            (999, Some(1)),   // still refused
+            (1_000, None),    // 3: the next waits 2 s
             (2_000, Some(1_000)),
-            (3_000, None),      // 4: the next waits 4 s (and 1 s on the network)
-            (7_000, None),      // 5: the next waits 8 s (2 s on the network)
+            (3_000, None), // 4: the next waits 4 s (and 1 s on the network)
+            (7_000, None), // 5: the next waits 8 s (2 s on the network)
             (7_001, Some(7_999)),
         ];
         for (i, (at, want)) in steps.iter().enumerate() {
-            assert_eq!(wait(&mut t, IP, ALICE, T0 + at), *want, "step {i} at +{at} ms");
+            assert_eq!(
+                wait(&mut t, IP, ALICE, T0 + at),
+                *want,
+                "step {i} at +{at} ms"
+            );
         }
         // Another account from the same network: the network's own limit (four free, five
         // used) still holds it back for 2 s from the last attempt.

@@ -186,9 +186,21 @@ mod tests {
             "same algorithm, version and parameters"
         );
         for _ in 0..2 {
-            assert!(verify_password_in(&mut memory, "correct horse battery", &theirs));
-            assert!(!verify_password_in(&mut memory, "correct horse batterx", &theirs));
-            assert!(verify_password_in(&mut memory, "correct horse battery", &ours));
+            assert!(verify_password_in(
+                &mut memory,
+                "correct horse battery",
+                &theirs
+            ));
+            assert!(!verify_password_in(
+                &mut memory,
+                "correct horse batterx",
+                &theirs
+            ));
+            assert!(verify_password_in(
+                &mut memory,
+                "correct horse battery",
+                &ours
+            ));
         }
         // A hash with other parameters (more memory than the buffer, argon2i, fewer passes).
         let other = Argon2::new(
@@ -201,8 +213,16 @@ mod tests {
         .to_string();
         assert!(verify_password_in(&mut memory, "pw", &other));
         assert!(!verify_password_in(&mut memory, "pW", &other));
-        assert!(!verify_password_in(&mut memory, "pw", "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ"));
-        assert!(!verify_password_in(&mut memory, "pw", "$scrypt$ln=1,r=8,p=1$c2FsdHNhbHQ$aGFzaA"));
+        assert!(!verify_password_in(
+            &mut memory,
+            "pw",
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ"
+        ));
+        assert!(!verify_password_in(
+            &mut memory,
+            "pw",
+            "$scrypt$ln=1,r=8,p=1$c2FsdHNhbHQ$aGFzaA"
+        ));
         assert!(dummy_hash_in(&mut memory).starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
     }
 

@@ -86,8 +86,10 @@ fn too_many(email: String, next: String, retry_after_secs: u64, message: String)
         login_page(email, next, Some(message)),
     )
         .into_response();
-    resp.headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs.max(1)));
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs.max(1)),
+    );
     resp
 }
 

@@ -143,15 +143,12 @@ impl LoginGuard {
     /// Checks `password` against `hash` (against a dummy hash, with the same cost, when there
     /// is no account) on the hashing threads; waits a bounded time for a place in the queue.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, Busy> {
-        let permit = match tokio::time::timeout(
-            self.queue_wait,
-            self.permits.clone().acquire_owned(),
-        )
-        .await
-        {
-            Ok(Ok(permit)) => permit,
-            _ => return Err(Busy),
-        };
+        let permit =
+            match tokio::time::timeout(self.queue_wait, self.permits.clone().acquire_owned()).await
+            {
+                Ok(Ok(permit)) => permit,
+                _ => return Err(Busy),
+            };
         let Some(jobs) = self.jobs.get_or_init(start_hash_threads) else {
             return Err(Busy);
         };
@@ -252,7 +249,10 @@ mod tests {
         while guard.permits.available_permits() > 0 {
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
-        assert_eq!(guard.verify("right".into(), Some(hash.clone())).await, Err(Busy));
+        assert_eq!(
+            guard.verify("right".into(), Some(hash.clone())).await,
+            Err(Busy)
+        );
         assert_eq!(first.await.expect("task"), Ok(true));
         // Once the place is free again, the next check gets in.
         assert_eq!(guard.verify("right".into(), Some(hash)).await, Ok(true));
@@ -266,6 +266,9 @@ mod tests {
         assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));
         assert_eq!(k("::ffff:192.0.2.1"), k("192.0.2.1"));
         assert_ne!(k("192.0.2.1"), k("192.0.2.2"));
-        assert_ne!(g.account_key("a@example.org"), g.account_key("b@example.org"));
+        assert_ne!(
+            g.account_key("a@example.org"),
+            g.account_key("b@example.org")
+        );
     }
 }

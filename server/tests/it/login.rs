@@ -63,7 +63,10 @@ async fn next_never_leads_off_site() {
         assert_eq!(r.status(), 400, "next {next:?}");
         assert!(r.headers().get("set-cookie").is_none(), "next {next:?}");
         let body = r.text().await.expect("body");
-        assert!(body.contains("next: must not contain control characters"), "{body}");
+        assert!(
+            body.contains("next: must not contain control characters"),
+            "{body}"
+        );
         assert_eq!(sessions(&app).await, 0, "no session for next {next:?}");
         let r = app
             .client
@@ -118,7 +121,11 @@ async fn failed_logins_are_throttled_without_locking_out_the_owner() {
             tokio::spawn(async move {
                 client
                     .post(url)
-                    .form(&[("email", EMAIL), ("password", "a wrong guess"), ("next", "/")])
+                    .form(&[
+                        ("email", EMAIL),
+                        ("password", "a wrong guess"),
+                        ("next", "/"),
+                    ])
                     .send()
                     .await
                     .expect("login request")
@@ -185,7 +192,14 @@ async fn an_attack_from_many_networks_does_not_lock_out_the_owner() {
         assert_eq!(r.status(), 401, "first guess from {ip}");
     }
     // The account is under attack: a network that failed at it once now waits.
-    let r = post_login(&app.client, &app, "another guess", "/", Some("198.51.100.0")).await;
+    let r = post_login(
+        &app.client,
+        &app,
+        "another guess",
+        "/",
+        Some("198.51.100.0"),
+    )
+    .await;
     assert_eq!(r.status(), 429);
     // Its owner, from a network that has not failed, gets straight in.
     let r = post_login(&app.client, &app, PASSWORD, "/", Some("203.0.113.7")).await;
@@ -210,7 +224,11 @@ async fn a_full_hashing_queue_answers_429_instead_of_growing() {
                 client
                     .post(url)
                     .header("x-forwarded-for", format!("10.0.{}.{}", i / 256, i % 256))
-                    .form(&[("email", EMAIL), ("password", "a wrong guess"), ("next", "/")])
+                    .form(&[
+                        ("email", EMAIL),
+                        ("password", "a wrong guess"),
+                        ("next", "/"),
+                    ])
                     .send()
                     .await
                     .expect("login request")
@@ -226,7 +244,10 @@ async fn a_full_hashing_queue_answers_429_instead_of_growing() {
                 busy += 1;
                 assert_eq!(r.headers()["retry-after"], "5");
                 let body = r.text().await.expect("body");
-                assert!(body.contains("The server is busy checking other logins"), "{body}");
+                assert!(
+                    body.contains("The server is busy checking other logins"),
+                    "{body}"
+                );
             }
             other => panic!("unexpected status {other}"),
         }
