@@ -89,6 +89,7 @@ pub async fn build_state(
             .redirect(reqwest::redirect::Policy::limited(5))
             .build()
             .context("building the HTTP client")?,
+        login: http::login_guard::LoginGuard::default(),
     }))
 }
 

@@ -36,6 +36,8 @@ pub struct Inner {
     pub engine_wake: tokio::sync::Notify,
     /// Outgoing HTTP (probes, webhooks).
     pub http: reqwest::Client,
+    /// Password hashing pool and failed-login throttle.
+    pub login: crate::http::login_guard::LoginGuard,
 }
 
 impl std::ops::Deref for AppState {

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod incident;
+pub mod login;
 pub mod monitor;
 pub mod schedule;
 pub mod status;

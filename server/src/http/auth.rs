@@ -1,16 +1,21 @@
 //! Login and logout.
 
+use std::net::SocketAddr;
+
 use app::domain::account::normalize_email;
+use app::domain::login::{safe_next, Limit, Verdict};
 use app::pages::auth::LoginPage;
 use app::pages::render_document;
-use app::ssr::auth::{dummy_hash, random_token, token_hash, verify_password, SESSION_LIFETIME_MS};
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use app::ssr::auth::{random_token, token_hash, SESSION_LIFETIME_MS};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 use serde::Deserialize;
 
+use super::client_ip::client_ip;
 use super::error::AppError;
+use super::login_guard::{Busy, BUSY_RETRY_AFTER_SECS};
 use super::session::{check_csrf, MaybeSession, ValidForm};
 use crate::format::now_ms;
 use crate::state::AppState;
@@ -20,19 +25,6 @@ use crate::state::AppState;
 pub struct LoginQuery {
     #[serde(default)]
     next: String,
-}
-
-/// Only local paths are followed after login (no open redirect).
-fn safe_next(next: &str) -> String {
-    if next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains("://")
-    {
-        next.to_string()
-    } else {
-        "/dashboard".to_string()
-    }
 }
 
 fn login_page(email: String, next: String, error: Option<String>) -> Html<String> {
@@ -46,13 +38,23 @@ fn login_page(email: String, next: String, error: Option<String>) -> Html<String
     ))
 }
 
+/// A 303 to a local path (already checked by `safe_next`, so the header value is valid).
+fn see_other(location: &str) -> Result<Response, AppError> {
+    let value = HeaderValue::from_str(location)
+        .map_err(|_| AppError::BadRequest("next: is not a valid path".into()))?;
+    Ok((StatusCode::SEE_OTHER, [(header::LOCATION, value)]).into_response())
+}
+
 /// `GET /login`.
-pub async fn login_form(session: MaybeSession, Query(q): Query<LoginQuery>) -> Response {
-    let next = safe_next(&q.next);
+pub async fn login_form(
+    session: MaybeSession,
+    Query(q): Query<LoginQuery>,
+) -> Result<Response, AppError> {
+    let next = safe_next(&q.next)?;
     if session.0.is_some() {
-        return Redirect::to(&next).into_response();
+        return see_other(&next);
     }
-    login_page(String::new(), next, None).into_response()
+    Ok(login_page(String::new(), next, None).into_response())
 }
 
 /// The login form's fields.
@@ -68,12 +70,39 @@ pub struct LoginForm {
 
 const WRONG: &str = "Email or password is incorrect.";
 
-/// `POST /login`: checks the password (argon2id), starts a session, sets the cookie.
+/// "1 second", "40 seconds", "3 minutes" (rounded up).
+fn wait_text(secs: u64) -> String {
+    match secs {
+        0 | 1 => "1 second".into(),
+        2..=90 => format!("{secs} seconds"),
+        _ => format!("{} minutes", secs.div_ceil(60)),
+    }
+}
+
+/// The login page again with a 429, a plain message and `Retry-After`.
+fn too_many(email: String, next: String, retry_after_secs: u64, message: String) -> Response {
+    let mut resp = (
+        StatusCode::TOO_MANY_REQUESTS,
+        login_page(email, next, Some(message)),
+    )
+        .into_response();
+    resp.headers_mut().insert(
+        header::RETRY_AFTER,
+        HeaderValue::from(retry_after_secs.max(1)),
+    );
+    resp
+}
+
+/// `POST /login`: checks the password (argon2id, on the login hashing pool) unless the client's
+/// network is being throttled, starts a session, sets the cookie.
 pub async fn login(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ValidForm(form): ValidForm<LoginForm>,
 ) -> Result<Response, AppError> {
-    let next = safe_next(&form.next);
+    // Refused before anything else happens, so a bad `next` never leaves a session behind.
+    let next = safe_next(&form.next)?;
     let fail = |email: String, next: String| {
         (
             StatusCode::UNAUTHORIZED,
@@ -87,23 +116,66 @@ pub async fn login(
     if form.password.is_empty() || form.password.len() > 1024 {
         return Ok(fail(email, next));
     }
-    let found = state.store.user_with_hash_by_email(&email).await?;
-    let password = form.password.clone();
-    let (hash, user) = match found {
-        Some((user, hash)) => (hash, Some(user)),
-        None => (dummy_hash().to_string(), None),
+    let guard = &state.login;
+    let ip = client_ip(peer.ip(), &headers, &state.config.trusted_proxies);
+    let (network, account) = (guard.network_key(ip), guard.account_key(&email));
+    if let Verdict::Wait {
+        retry_after_ms,
+        limit,
+    } = guard.attempt(network, account)
+    {
+        let secs = u64::try_from(retry_after_ms.max(1_000))
+            .unwrap_or(1)
+            .div_ceil(1_000);
+        tracing::info!(%email, %ip, retry_after = secs, ?limit, "login throttled");
+        let why = match limit {
+            Limit::Network => "Too many failed logins from your network.",
+            Limit::Account => "Too many failed logins for this email from your network.",
+        };
+        return Ok(too_many(
+            email,
+            next,
+            secs,
+            format!("{why} Wait {} before trying again.", wait_text(secs)),
+        ));
+    }
+    let found = match state.store.user_with_hash_by_email(&email).await {
+        Ok(found) => found,
+        Err(e) => {
+            guard.not_checked(network, account);
+            return Err(e.into());
+        }
     };
-    // Argon2 is deliberately slow: keep it off the async workers.
-    let ok = tokio::task::spawn_blocking(move || verify_password(&password, &hash))
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
+    let (hash, user) = match found {
+        Some((user, hash)) => (Some(hash), Some(user)),
+        None => (None, None),
+    };
+    // Argon2 is deliberately slow and takes 19 MiB: it runs on the small hashing pool, never
+    // on the async workers or the unbounded blocking pool.
+    let ok = match guard.verify(form.password, hash).await {
+        Ok(ok) => ok,
+        Err(Busy) => {
+            guard.not_checked(network, account);
+            tracing::warn!(%email, %ip, "login turned away: password hashing queue full");
+            return Ok(too_many(
+                email,
+                next,
+                BUSY_RETRY_AFTER_SECS,
+                format!(
+                    "The server is busy checking other logins. Try again in {}.",
+                    wait_text(BUSY_RETRY_AFTER_SECS)
+                ),
+            ));
+        }
+    };
     let user = match (ok, user) {
         (true, Some(user)) => user,
         _ => {
-            tracing::info!(%email, "failed login");
+            tracing::info!(%email, %ip, "failed login");
             return Ok(fail(email, next));
         }
     };
+    guard.succeeded(network, account);
     let token = random_token();
     let now = now_ms();
     state
@@ -128,7 +200,7 @@ pub async fn login(
             ""
         }
     );
-    let mut resp = Redirect::to(&next).into_response();
+    let mut resp = see_other(&next)?;
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
@@ -178,14 +250,19 @@ pub async fn logout(
 
 #[cfg(test)]
 mod tests {
-    use super::safe_next;
+    use super::wait_text;
 
     #[test]
-    fn next_is_local_only() {
-        assert_eq!(safe_next("/admin/components"), "/admin/components");
-        assert_eq!(safe_next("//evil.example"), "/dashboard");
-        assert_eq!(safe_next("https://evil.example"), "/dashboard");
-        assert_eq!(safe_next("/\\evil.example"), "/dashboard");
-        assert_eq!(safe_next(""), "/dashboard");
+    fn waits_read_plainly() {
+        for (secs, text) in [
+            (0, "1 second"),
+            (1, "1 second"),
+            (2, "2 seconds"),
+            (90, "90 seconds"),
+            (91, "2 minutes"),
+            (900, "15 minutes"),
+        ] {
+            assert_eq!(wait_text(secs), text);
+        }
     }
 }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod health;
 pub mod ical;
 pub mod incidents;
+pub mod login_guard;
 pub mod monitors;
 pub mod pages;
 pub mod public_api;
