@@ -349,8 +349,16 @@ pub fn check_url(url: &str, policy: &Policy) -> Result<(), Refusal> {
     if let Some(Host::Domain(name)) = parsed.host() {
         let name = host_key(name);
         if name == "localhost" || name.ends_with(".localhost") {
-            check(IpAddr::V4(Ipv4Addr::LOCALHOST), port, policy)?;
-            check(IpAddr::V6(Ipv6Addr::LOCALHOST), port, policy)?;
+            // As at connect time, one acceptable address is enough; Firstline on either is not.
+            let v4 = check(IpAddr::V4(Ipv4Addr::LOCALHOST), port, policy);
+            let v6 = check(IpAddr::V6(Ipv6Addr::LOCALHOST), port, policy);
+            match (v4, v6) {
+                (Err(own @ Refusal::Own(_)), _) | (_, Err(own @ Refusal::Own(_))) => {
+                    return Err(own)
+                }
+                (Err(r), Err(_)) => return Err(r),
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -659,7 +667,12 @@ mod tests {
         assert_eq!(verdict("http://10.2.0.1/", &p), "not allowed");
         assert_eq!(verdict("http://127.0.0.1:9000/", &p), "ok");
         assert_eq!(verdict("http://[::1]:9000/", &p), "not allowed");
-        assert_eq!(verdict("http://localhost:9000/", &p), "not allowed");
+        assert_eq!(verdict("http://localhost:9000/", &p), "ok");
+        assert_eq!(verdict("http://localhost:3000/", &p), "own");
+        let p = policy(&["::1/128"], "[::1]:3000");
+        assert_eq!(verdict("http://localhost:9000/", &p), "ok");
+        assert_eq!(verdict("http://localhost:3000/", &p), "own");
+        assert_eq!(verdict("http://127.0.0.1:9000/", &p), "not allowed");
     }
 
     #[test]
