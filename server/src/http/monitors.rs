@@ -131,7 +131,7 @@ pub async fn create(
         failures: field(&fields, "failures"),
     };
     let draft = match input
-        .normalize(&[state.config.base_url.clone()])
+        .normalize(std::slice::from_ref(&state.config.base_url))
         .and_then(|d| match &d.url {
             Some(url) => check_outbound_url(&state, url).map(|()| d),
             None => Ok(d),
