@@ -27,6 +27,9 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges); empty
     /// means the socket's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Loopback and private ranges that probes and webhooks may reach (`outbound_allow`); empty
+    /// refuses them all. Firstline itself and link-local/metadata addresses stay refused.
+    pub outbound_allow: Vec<ipnet::IpNet>,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -41,6 +44,7 @@ pub struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     trusted_proxies: Option<String>,
+    outbound_allow: Option<String>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -57,7 +61,12 @@ Configuration (a TOML file given with --config; environment variables override i
   FIRSTLINE_TRUSTED_PROXIES trusted_proxies
                                         reverse proxies in front of Firstline, comma-separated addresses
                                         or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8); their X-Forwarded-For
-                                        names the client for per-IP limits (default: none)";
+                                        names the client for per-IP limits (default: none)
+  FIRSTLINE_OUTBOUND_ALLOW outbound_allow
+                                        loopback/private ranges probes and webhooks may reach, comma-separated
+                                        addresses or CIDR ranges, or `private` for all of them (e.g.
+                                        10.0.0.0/8,127.0.0.1); default none: only public addresses. Firstline
+                                        itself and link-local/cloud metadata addresses are always refused";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -132,8 +141,14 @@ impl Config {
                 .as_deref()
                 .unwrap_or(""),
         )?;
+        let outbound_allow = parse_outbound_allow(
+            pick("FIRSTLINE_OUTBOUND_ALLOW", file.outbound_allow)
+                .as_deref()
+                .unwrap_or(""),
+        )?;
         Ok(Config {
             trusted_proxies,
+            outbound_allow,
             database_url,
             listen,
             base_url,
@@ -174,6 +189,28 @@ fn parse_proxies(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
                 })
         })
         .collect()
+}
+
+/// Parses `outbound_allow`: comma-separated addresses, CIDR ranges, or the word `private` (every
+/// loopback, private, shared and unique-local range).
+fn parse_outbound_allow(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
+    let mut nets = Vec::new();
+    for s in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if s.eq_ignore_ascii_case("private") {
+            nets.extend(crate::outbound::PRIVATE_RANGES.iter().map(|r| {
+                r.parse::<ipnet::IpNet>()
+                    .expect("the private ranges are valid CIDR")
+            }));
+            continue;
+        }
+        let net = parse_proxies(s).map_err(|_| {
+            anyhow::anyhow!(
+                "outbound_allow: {s:?} is not an IP address, CIDR range or `private` (e.g. 10.0.0.0/8)"
+            )
+        })?;
+        nets.extend(net);
+    }
+    Ok(nets)
 }
 
 #[cfg(test)]
@@ -235,6 +272,8 @@ mod tests {
                 "127.0.0.1,proxy.local",
                 "trusted_proxies",
             ),
+            ("FIRSTLINE_OUTBOUND_ALLOW", "intranet", "outbound_allow"),
+            ("FIRSTLINE_OUTBOUND_ALLOW", "10.0.0.0/40", "outbound_allow"),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");
@@ -265,6 +304,29 @@ mod tests {
         assert!(Config::load(None, env_of(&[]))
             .unwrap()
             .trusted_proxies
+            .is_empty());
+    }
+
+    #[test]
+    fn outbound_allow_takes_ranges_and_the_word_private() {
+        let c = Config::load(
+            None,
+            env_of(&[(
+                "FIRSTLINE_OUTBOUND_ALLOW",
+                " 10.1.2.3/8, ::ffff:127.0.0.1 ,fd00::1",
+            )]),
+        )
+        .unwrap();
+        let shown: Vec<String> = c.outbound_allow.iter().map(|n| n.to_string()).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "127.0.0.1/32", "fd00::1/128"]);
+        let c = Config::load(None, env_of(&[("FIRSTLINE_OUTBOUND_ALLOW", "Private")])).unwrap();
+        assert_eq!(
+            c.outbound_allow.len(),
+            crate::outbound::PRIVATE_RANGES.len()
+        );
+        assert!(Config::load(None, env_of(&[]))
+            .unwrap()
+            .outbound_allow
             .is_empty());
     }
 

@@ -15,6 +15,7 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::format::now_ms;
 use crate::live::publish_or_log;
+use crate::outbound::{Outbound, SendError};
 use crate::state::AppState;
 
 /// How often the clock-driven work runs.
@@ -114,23 +115,19 @@ async fn record(
     }
 }
 
-/// One probe request, judged against the monitor's expectations.
-pub async fn probe(client: &reqwest::Client, m: &Monitor) -> (Result<(), String>, i64) {
+/// One probe request, judged against the monitor's expectations. The request goes through the
+/// outbound policy: a refused address (or redirect) is a failed check.
+pub async fn probe(outbound: &Outbound, m: &Monitor) -> (Result<(), String>, i64) {
     let started = Instant::now();
     let url = m.url.clone().unwrap_or_default();
     let timeout = Duration::from_millis(u64::try_from(m.timeout_ms).unwrap_or(10_000));
     let result = async {
-        let resp = client
-            .get(&url)
-            .timeout(timeout)
-            .send()
+        let resp = outbound
+            .send(reqwest::Method::GET, &url, None, timeout)
             .await
-            .map_err(|e| {
-                if e.is_timeout() {
-                    format!("timed out after {} ms", m.timeout_ms)
-                } else {
-                    format!("request failed: {}", root_cause(&e))
-                }
+            .map_err(|e| match e {
+                SendError::Timeout => format!("timed out after {} ms", m.timeout_ms),
+                e => e.to_string(),
             })?;
         let status = resp.status().as_u16();
         let body = if m.keyword.is_some() {
@@ -156,16 +153,8 @@ pub async fn probe(client: &reqwest::Client, m: &Monitor) -> (Result<(), String>
     (result, started.elapsed().as_millis() as i64)
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
-    }
-    cur.to_string()
-}
-
 async fn run_probe(state: AppState, m: Monitor) {
-    let (result, latency) = probe(&state.http, &m).await;
+    let (result, latency) = probe(&state.outbound, &m).await;
     match result {
         Ok(()) => record(&state, &m, true, Some(latency), None).await,
         Err(e) => record(&state, &m, false, Some(latency), Some(&e)).await,
@@ -355,13 +344,15 @@ async fn run_job(
                         "incident": crate::statuspage::incident_value(&inc, page, &components),
                     });
                     let resp = state
-                        .http
-                        .post(&sub.target)
-                        .timeout(Duration::from_secs(10))
-                        .json(&body)
-                        .send()
+                        .outbound
+                        .send(
+                            reqwest::Method::POST,
+                            &sub.target,
+                            Some(serde_json::to_vec(&body)?),
+                            Duration::from_secs(10),
+                        )
                         .await
-                        .map_err(|e| anyhow!("webhook request failed: {}", root_cause(&e)))?;
+                        .map_err(|e| anyhow!("webhook {e}"))?;
                     if !resp.status().is_success() {
                         bail!("webhook answered HTTP {}", resp.status().as_u16());
                     }

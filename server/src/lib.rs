@@ -9,6 +9,7 @@ pub mod format;
 pub mod http;
 pub mod live;
 pub mod markdown;
+pub mod outbound;
 pub mod state;
 pub mod statuspage;
 
@@ -74,7 +75,9 @@ pub async fn build_state(
         .output_name("firstline")
         .site_pkg_dir(assets.pkg_dir())
         .build();
+    let outbound = outbound::Outbound::new(outbound::Policy::from_config(&config));
     Ok(AppState::new(Inner {
+        outbound,
         store,
         config,
         secret: secret.into_bytes(),
@@ -84,11 +87,6 @@ pub async fn build_state(
         page_name,
         shutdown,
         engine_wake: tokio::sync::Notify::new(),
-        http: reqwest::Client::builder()
-            .user_agent(concat!("Firstline/", env!("CARGO_PKG_VERSION")))
-            .redirect(reqwest::redirect::Policy::limited(5))
-            .build()
-            .context("building the HTTP client")?,
         login: http::login_guard::LoginGuard::default(),
     }))
 }

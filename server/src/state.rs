@@ -34,8 +34,8 @@ pub struct Inner {
     pub shutdown: watch::Receiver<bool>,
     /// Wakes the background engine early (new job or monitor).
     pub engine_wake: tokio::sync::Notify,
-    /// Outgoing HTTP (probes, webhooks).
-    pub http: reqwest::Client,
+    /// Outgoing HTTP (probes, webhooks), under the outbound address policy.
+    pub outbound: crate::outbound::Outbound,
     /// Password hashing pool and failed-login throttle.
     pub login: crate::http::login_guard::LoginGuard,
 }

@@ -19,20 +19,11 @@ use super::session::{Admin, ValidForm};
 use crate::format::{display_time, now_ms};
 use crate::state::AppState;
 
-/// Origins that reach this server: probes must not point at them.
-pub fn own_origins(state: &AppState) -> Vec<String> {
-    let port = state.config.listen.port();
-    let mut v = vec![
-        state.config.base_url.clone(),
-        format!("http://{}", state.config.listen),
-        format!("http://127.0.0.1:{port}"),
-        format!("http://localhost:{port}"),
-        format!("http://[::1]:{port}"),
-    ];
-    if port == 80 {
-        v.extend(["http://127.0.0.1".into(), "http://localhost".into()]);
-    }
-    v
+/// The outbound policy's verdict on an admin-set URL, as a form error on `url`. Decides what it
+/// can without DNS; probes and deliveries check resolved addresses again on every request.
+fn check_outbound_url(state: &AppState, url: &str) -> Result<(), ValidationError> {
+    crate::outbound::check_url(url, state.outbound.policy())
+        .map_err(|r| ValidationError::new("url", r.to_string()))
 }
 
 async fn monitors_page(
@@ -139,7 +130,12 @@ pub async fn create(
         keyword: field(&fields, "keyword"),
         failures: field(&fields, "failures"),
     };
-    let draft = match input.normalize(&own_origins(&state)) {
+    let draft = match input
+        .normalize(std::slice::from_ref(&state.config.base_url))
+        .and_then(|d| match &d.url {
+            Some(url) => check_outbound_url(&state, url).map(|()| d),
+            None => Ok(d),
+        }) {
         Ok(d) => d,
         Err(e) => return monitors_page(&state, &admin, input, Some(e)).await,
     };
@@ -234,7 +230,10 @@ pub async fn add_webhook(
         target: field(&fields, "url"),
         components: Vec::new(),
     };
-    let draft = match input.normalize() {
+    let draft = match input
+        .normalize()
+        .and_then(|d| check_outbound_url(&state, &d.target).map(|()| d))
+    {
         Ok(d) => d,
         Err(e) => return subscribers_page(&state, &admin, Some(e)).await,
     };

@@ -23,6 +23,7 @@ mod common;
 mod durability;
 mod http;
 mod login;
+mod outbound;
 mod public_api;
 mod schedules;
 mod status_page;
