@@ -383,6 +383,28 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     resp
 }
 
+/// Records a change made from the command line (`firstline user ...`): no actor, no address.
+pub async fn record_cli(
+    store: &app::ssr::store::Store,
+    kind: &str,
+    action: &str,
+    route: &str,
+    target: String,
+) -> Result<(), app::ssr::store::StoreError> {
+    store
+        .record_audit(&AuditEntry {
+            kind: kind.into(),
+            action: action.into(),
+            outcome: "ok".into(),
+            target: Some(target),
+            route: route.into(),
+            method: "CLI".into(),
+            created_at: now_ms(),
+            ..Default::default()
+        })
+        .await
+}
+
 fn action_param(a: Audit) -> Option<&'static str> {
     match a {
         Change(_, Param(p, _), _) => Some(p),
