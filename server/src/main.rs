@@ -148,6 +148,15 @@ async fn run() -> anyhow::Result<()> {
                         .create_user(&user, &hash, now_ms())
                         .await
                         .with_context(|| format!("creating {}", user.email))?;
+                    let target = format!("new={}, email={}", u.id, u.email);
+                    firstline::http::audit::record_cli(
+                        &store,
+                        "user",
+                        "create",
+                        "cli: user add",
+                        target,
+                    )
+                    .await?;
                     println!("Created {} <{}> ({})", u.name, u.email, u.role.as_str());
                 }
                 UserCommand::SetPassword { email } => {
@@ -160,6 +169,15 @@ async fn run() -> anyhow::Result<()> {
                     let hash =
                         hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
                     store.set_password(&user.id, &hash).await?;
+                    let target = format!("id={}, email={}", user.id, user.email);
+                    firstline::http::audit::record_cli(
+                        &store,
+                        "user",
+                        "set_password",
+                        "cli: user set-password",
+                        target,
+                    )
+                    .await?;
                     println!("Password changed for {email}; their sessions were ended.");
                 }
             }

@@ -2,6 +2,7 @@
 //! data, renders the page to HTML with [`render_document`], and only islands ship wasm.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod schedule;
@@ -37,6 +38,8 @@ pub enum Nav {
     Incidents,
     /// Admin: monitors and alerts.
     Monitors,
+    /// Admin: the audit log.
+    Audit,
     /// Schedules and shifts.
     Schedules,
     /// The viewer's profile.
@@ -69,6 +72,7 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                     {viewer.is_admin.then(|| view! {
                         <li><a href="/admin/components" aria-current=current(Nav::Components)>"Components"</a></li>
                         <li><a href="/admin/monitors" aria-current=current(Nav::Monitors)>"Monitors"</a></li>
+                        <li><a href="/admin/audit" aria-current=current(Nav::Audit)>"Audit log"</a></li>
                     })}
                     {match (viewer.name.clone(), viewer.csrf.clone()) {
                         (Some(name), Some(csrf)) => view! {

@@ -1,6 +1,7 @@
 //! The axum router: pages, forms, live events, health checks and assets.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod client_ip;
 pub mod error;
@@ -45,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/dashboard", get(pages::dashboard))
         .route("/login", get(auth::login_form).post(auth::login))
         .route("/logout", post(auth::logout))
+        .route("/admin/audit", get(audit::page))
         .route("/admin/components", get(admin::list).post(admin::create))
         .route(
             "/admin/components/{id}",
@@ -160,6 +162,8 @@ pub fn router(state: AppState) -> Router {
         .route("/pkg/{version}/{*file}", get(pkg_asset))
         .route("/favicon.svg", get(favicon))
         .merge(pages)
+        // A route layer, so the audit sees the matched route template and path parameters.
+        .route_layer(middleware::from_fn_with_state(state.clone(), audit::record))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             session::same_origin,

@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
 
 mod common;
 
+mod audit;
 mod durability;
 mod http;
 mod login;

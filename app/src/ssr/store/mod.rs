@@ -920,9 +920,11 @@ impl Store {
     }
 }
 
+mod audit;
 mod jobs;
 mod schedules;
 mod status_page;
+pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use jobs::{Job, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
 pub use status_page::{
