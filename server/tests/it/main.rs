@@ -22,6 +22,7 @@ mod common;
 
 mod durability;
 mod http;
+mod permissions;
 mod public_api;
 mod schedules;
 mod status_page;
