@@ -4,6 +4,7 @@ pub mod account;
 pub mod incident;
 pub mod login;
 pub mod monitor;
+pub mod permission;
 pub mod schedule;
 pub mod status;
 pub mod subscription;

@@ -1,5 +1,6 @@
 //! One error type for every handler; renders as a clear page (or JSON under `/api/`).
 
+use app::domain::permission::Refusal;
 use app::domain::ValidationError;
 use app::pages::{render_document, ErrorPage, Viewer};
 use app::ssr::store::StoreError;
@@ -49,6 +50,16 @@ impl From<StoreError> for AppError {
                 "is already taken; choose another",
             )),
             other => AppError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::LogIn => AppError::Unauthorized { next: "/".into() },
+            Refusal::Forbidden(why) => AppError::Forbidden(why.into()),
+            Refusal::Invalid(v) => AppError::Validation(v),
         }
     }
 }

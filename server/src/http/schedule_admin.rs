@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use app::domain::permission::{self, Action, Relation};
 use app::domain::schedule::{
     coverage, expand, Layer, Restriction, RosterChange, Rotation, Schedule, ShiftLength, Window,
 };
@@ -11,7 +12,7 @@ use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::schedule::ShiftView;
 use app::pages::schedule_admin::{EditSchedulePage, LayerForm, NewSchedulePage, Preview};
-use app::ssr::store::{LayerDraft, ScheduleInfo};
+use app::ssr::store::{LayerDraft, ScheduleInfo, SessionInfo};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -23,7 +24,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::schedules::{label, user_names, GAP_HORIZON_DAYS};
-use super::session::{Admin, ValidForm};
+use super::session::{actor, Admin, Member, ValidForm};
 use crate::format::now_ms;
 use crate::state::AppState;
 
@@ -41,17 +42,24 @@ fn now_ts() -> Result<Timestamp, AppError> {
     Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))
 }
 
+/// The session, once [`permission::check`] lets it create and edit schedules and layers.
+fn editor(me: SessionInfo) -> Result<Admin, AppError> {
+    permission::check(Some(actor(&me)), Relation::default(), &Action::EditSchedule)?;
+    Ok(Admin(me))
+}
+
 /// `GET /schedules/new`.
-pub async fn new_form(admin: Admin) -> Html<String> {
+pub async fn new_form(Member(me): Member) -> Result<Html<String>, AppError> {
+    let admin = editor(me)?;
     let v = admin.viewer();
-    Html(render_document(
+    Ok(Html(render_document(
         "New schedule · Firstline",
         None,
         None,
         move || {
             view! { <NewSchedulePage viewer=v name=String::new() time_zone="Europe/Berlin".to_string() error=None/> }
         },
-    ))
+    )))
 }
 
 /// Form: new schedule.
@@ -68,9 +76,10 @@ pub struct NewScheduleForm {
 /// `POST /schedules`.
 pub async fn create(
     State(state): State<AppState>,
-    admin: Admin,
+    Member(me): Member,
     ValidForm(form): ValidForm<NewScheduleForm>,
 ) -> Result<Response, AppError> {
+    let admin = editor(me)?;
     admin.check_csrf(&form.csrf)?;
     let checked = required_text("name", &form.name, 100).and_then(|name| {
         let tz = form.time_zone.trim().to_string();
@@ -462,10 +471,11 @@ pub struct DoneQuery {
 /// `GET /schedules/{id}/edit`.
 pub async fn edit(
     State(state): State<AppState>,
-    admin: Admin,
+    Member(me): Member,
     Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
+    let admin = editor(me)?;
     let now = now_ts()?;
     let es = edit_state(
         &state,
@@ -646,10 +656,11 @@ async fn layer_post(
 /// `POST /schedules/{id}/layers`: add a layer (preview, save, or save anyway).
 pub async fn add_layer(
     State(state): State<AppState>,
-    admin: Admin,
+    Member(me): Member,
     Path(id): Path<String>,
     ValidForm(pairs): ValidForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let admin = editor(me)?;
     state.store.schedule_info(&id).await?;
     layer_post(state, admin, id, None, pairs).await
 }
@@ -657,10 +668,11 @@ pub async fn add_layer(
 /// `POST /schedules/{id}/layers/{layer}`: change a layer and its people.
 pub async fn update_layer(
     State(state): State<AppState>,
-    admin: Admin,
+    Member(me): Member,
     Path((id, layer)): Path<(String, String)>,
     ValidForm(pairs): ValidForm<Vec<(String, String)>>,
 ) -> Result<Response, AppError> {
+    let admin = editor(me)?;
     layer_post(state, admin, id, Some(layer), pairs).await
 }
 
@@ -674,10 +686,11 @@ pub struct CsrfForm {
 /// `POST /schedules/{id}/layers/{layer}/delete`.
 pub async fn delete_layer(
     State(state): State<AppState>,
-    admin: Admin,
+    Member(me): Member,
     Path((id, layer)): Path<(String, String)>,
     ValidForm(form): ValidForm<CsrfForm>,
 ) -> Result<Response, AppError> {
+    let admin = editor(me)?;
     admin.check_csrf(&form.csrf)?;
     if state.store.layer_schedule_id(&layer).await? != id {
         return Err(AppError::NotFound);

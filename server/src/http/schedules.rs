@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 
+use app::domain::permission::{self, Action, Cover, Refusal, Relation};
 use app::domain::schedule::{
-    coverage, expand, next_handoff, oncall_at, Override, Schedule, Shift, ShiftSource, SwapRequest,
+    coverage, expand, next_handoff, oncall_at, Override, Shift, ShiftSource, SwapRequest,
     SwapState, Window,
 };
 use app::domain::ValidationError;
@@ -26,7 +27,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::error::AppError;
-use super::session::{check_csrf, MaybeSession, Member, ValidForm};
+use super::session::{actor, check_csrf, MaybeSession, Member, ValidForm};
 use crate::format::now_ms;
 use crate::state::AppState;
 
@@ -66,6 +67,19 @@ fn hours_label(ms: i64) -> String {
 
 fn viewer(session: &SessionInfo) -> app::pages::Viewer {
     MaybeSession(Some(session.clone())).viewer()
+}
+
+/// Reading schedules: [`permission::check`] with [`Action::View`].
+fn may_view(me: &SessionInfo) -> Result<(), AppError> {
+    Ok(permission::check(
+        Some(actor(me)),
+        Relation::default(),
+        &Action::View,
+    )?)
+}
+
+fn now_ts() -> Result<Timestamp, AppError> {
+    Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))
 }
 
 /// The window `[start, start + days)` starting at local midnight of `date` in `tz`.
@@ -177,6 +191,7 @@ pub async fn index(
     State(state): State<AppState>,
     Member(me): Member,
 ) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
     let names = user_names(&state).await?;
     let tz = zone(&me.user.time_zone);
     let mut nows = Vec::new();
@@ -263,6 +278,7 @@ pub async fn calendar(
     Query(q): Query<CalendarQuery>,
     headers: HeaderMap,
 ) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
     let info = state.store.schedule_info(&id).await?;
     let zone_name = me.user.time_zone.clone();
     let tz = zone(&zone_name);
@@ -408,6 +424,7 @@ pub async fn shift_page(
     Path(id): Path<String>,
     Query(q): Query<ShiftQuery>,
 ) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
     let info = state.store.schedule_info(&id).await?;
     let start = parse_ms("start", &q.start)?;
     let end = parse_ms("end", &q.end)?;
@@ -453,7 +470,8 @@ pub struct OverrideForm {
     user: String,
 }
 
-/// `POST /schedules/{id}/overrides`: "I cover this" (or, for admins, "Y covers this").
+/// `POST /schedules/{id}/overrides`: "I cover this" (or, for admins, "Y covers this"). Who may,
+/// for how long and whom `replaces` may name is decided by [`permission::check`].
 pub async fn create_override(
     State(state): State<AppState>,
     Member(me): Member,
@@ -466,18 +484,24 @@ pub async fn create_override(
     let end = parse_ms("end", &form.end)?;
     let user = match form.user.trim() {
         "" => me.user.id.clone(),
-        u if me.user.role.is_admin() => u.to_string(),
-        _ => {
-            return Err(AppError::Forbidden(
-                "Only admins can assign someone else to a shift.".into(),
-            ))
-        }
+        u => u.to_string(),
     };
-    let names = user_names(&state).await?;
-    if !names.contains_key(&user) {
-        return Err(ValidationError::new("user", "no such user").into());
-    }
     let replaces = (!form.replaces.trim().is_empty()).then(|| form.replaces.trim().to_string());
+    let names = user_names(&state).await?;
+    let full = state.store.schedule_full(&id, start, end).await?;
+    permission::check(
+        Some(actor(&me)),
+        Relation::of(&full.schedule, &me.user.id, now_ts()?),
+        &Action::Cover(Cover {
+            user: &user,
+            user_known: names.contains_key(&user),
+            replaces: replaces.as_deref(),
+            replaces_known: replaces.as_ref().is_some_and(|r| names.contains_key(r)),
+            start,
+            end,
+            schedule: &full.schedule,
+        }),
+    )?;
     let o = Override {
         id: app::ssr::store::new_id(),
         user: user.clone(),
@@ -486,7 +510,6 @@ pub async fn create_override(
         replaces: replaces.clone(),
     };
     o.validate()?;
-    Window::new(start, end)?;
     let now = now_ms();
     state
         .store
@@ -547,21 +570,24 @@ pub async fn create_swap(
 ) -> Result<Response, AppError> {
     check_csrf(&me, &form.csrf)?;
     let info = state.store.schedule_info(&id).await?;
-    let window = Window::new(parse_ms("start", &form.start)?, parse_ms("end", &form.end)?)?;
-    let note = app::domain::validate::optional_text("note", &form.note, 300)?;
-    let full = load(&state, &id, &window).await?;
-    let shifts = expand(&full.schedule, &window);
-    if shifts
-        .iter()
-        .any(|s| s.user.as_deref() != Some(me.user.id.as_str()))
-    {
-        return Err(ValidationError::new(
-            "start",
-            "you can only give away time when you are on call",
-        )
-        .into());
-    }
+    let start = parse_ms("start", &form.start)?;
+    let end = parse_ms("end", &form.end)?;
+    let full = state.store.schedule_full(&id, start, end).await?;
     let now = now_ms();
+    let members = permission::members(&full.schedule, now_ts()?);
+    permission::check(
+        Some(actor(&me)),
+        Relation {
+            member: members.contains(me.user.id.as_str()),
+        },
+        &Action::OfferSwap {
+            schedule: &full.schedule,
+            start,
+            end,
+        },
+    )?;
+    let window = Window::new(start, end)?;
+    let note = app::domain::validate::optional_text("note", &form.note, 300)?;
     let swap_id = state
         .store
         .create_swap(
@@ -575,12 +601,12 @@ pub async fn create_swap(
         .await?;
     let tz = zone(&me.user.time_zone);
     let when = format!("{} → {}", label(window.start, &tz), label(window.end, &tz));
-    for member in schedule_members(&full.schedule) {
+    for member in members {
         if member != me.user.id {
             state
                 .store
                 .add_notice(
-                    &member,
+                    member,
                     &format!(
                         "{} asks someone to take {when} on {}",
                         me.user.name, info.name
@@ -593,23 +619,6 @@ pub async fn create_swap(
     }
     tracing::info!(schedule = %info.name, swap = %swap_id, by = %me.user.email, "swap requested");
     Ok(Redirect::to(&format!("/schedules/{id}/swaps?done=asked")).into_response())
-}
-
-/// Everyone in any roster of the schedule.
-fn schedule_members(s: &Schedule) -> Vec<String> {
-    let mut out: Vec<String> = s
-        .layers
-        .iter()
-        .flat_map(|l| {
-            l.rotation
-                .rosters
-                .iter()
-                .flat_map(|r| r.participants.iter().cloned())
-        })
-        .collect();
-    out.sort();
-    out.dedup();
-    out
 }
 
 /// Query of the swaps page.
@@ -700,6 +709,7 @@ pub async fn all_swaps(
     Member(me): Member,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
     swaps_page(&state, &me, None, &q.done).await
 }
 
@@ -710,6 +720,7 @@ pub async fn schedule_swaps(
     Path(id): Path<String>,
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
     state.store.schedule_info(&id).await?;
     swaps_page(&state, &me, Some(id), &q.done).await
 }
@@ -735,6 +746,19 @@ pub async fn swap_action(
     }
     let info = state.store.schedule_info(&id).await?;
     let req: &SwapRequest = &record.request;
+    let requester = req.requester.as_str();
+    let asked = match action.as_str() {
+        "accept" => Action::AcceptSwap { requester },
+        "decline" => Action::DeclineSwap { requester },
+        "withdraw" => Action::WithdrawSwap { requester },
+        _ => return Err(AppError::NotFound),
+    };
+    let full = state.store.schedule_full(&id, req.start, req.end).await?;
+    permission::check(
+        Some(actor(&me)),
+        Relation::of(&full.schedule, &me.user.id, now_ts()?),
+        &asked,
+    )?;
     let now = now_ms();
     let tz = zone(&me.user.time_zone);
     let when = format!("{} → {}", label(req.start, &tz), label(req.end, &tz));
@@ -756,12 +780,7 @@ pub async fn swap_action(
                 .map(|_| "declined")
         }
         "withdraw" => {
-            if req.requester != me.user.id {
-                return Err(AppError::Forbidden(
-                    "Only the person who asked can withdraw a request.".into(),
-                ));
-            }
-            let next = req.withdraw(&me.user.id)?;
+            let next = req.withdraw()?;
             state
                 .store
                 .resolve_swap(&next, None, now)
@@ -940,11 +959,12 @@ pub async fn save_profile(
 /// `POST /schedules/{id}/ical/rotate`: revoke the schedule's feed URL (admins).
 pub async fn rotate_schedule_ical(
     State(state): State<AppState>,
-    admin: super::session::Admin,
+    Member(me): Member,
     Path(id): Path<String>,
     ValidForm(form): ValidForm<CsrfForm>,
 ) -> Result<Response, AppError> {
-    admin.check_csrf(&form.csrf)?;
+    check_csrf(&me, &form.csrf)?;
+    permission::check(Some(actor(&me)), Relation::default(), &Action::RotateIcal)?;
     state.store.rotate_schedule_ical_token(&id).await?;
     Ok(Redirect::to(&format!("/schedules/{id}")).into_response())
 }
@@ -973,6 +993,11 @@ impl From<AppError> for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         ApiError(e.into())
+    }
+}
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError(r.into())
     }
 }
 impl From<ValidationError> for ApiError {
@@ -1024,7 +1049,7 @@ pub async fn api_oncall(
     State(state): State<AppState>,
     member: Result<Member, AppError>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    member?;
+    may_view(&member?.0)?;
     let names = user_names(&state).await?;
     let now =
         Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -1078,7 +1103,7 @@ pub async fn api_shifts(
     Path(id): Path<String>,
     Query(q): Query<ShiftsQuery>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    member?;
+    may_view(&member?.0)?;
     let from = parse_rfc3339("from", q.from.as_deref())?;
     let to = parse_rfc3339("to", q.to.as_deref())?;
     let window = Window::new(from, to)?;

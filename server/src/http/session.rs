@@ -1,6 +1,7 @@
 //! Session extraction from the cookie, the admin guard, CSRF and same-origin checks, and the
 //! form extractor that turns malformed posts into clear 400s.
 
+use app::domain::permission::Actor;
 use app::pages::Viewer;
 use app::ssr::auth::{constant_time_eq, token_hash};
 use app::ssr::store::SessionInfo;
@@ -64,6 +65,14 @@ fn next_of(parts: &Parts) -> String {
         .path_and_query()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "/".to_string())
+}
+
+/// The session's user as the actor of a [`app::domain::permission::check`].
+pub fn actor(s: &SessionInfo) -> Actor<'_> {
+    Actor {
+        id: &s.user.id,
+        role: s.user.role,
+    }
 }
 
 /// A logged-in user of any role; 401 otherwise.

@@ -25,6 +25,7 @@ mod durability;
 mod http;
 mod login;
 mod outbound;
+mod permissions;
 mod public_api;
 mod schedules;
 mod status_page;
