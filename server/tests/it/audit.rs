@@ -158,7 +158,8 @@ async fn changes_are_recorded_with_actor_target_and_address(backend: Backend) {
         .trim_start_matches("/admin/incidents/")
         .to_string();
 
-    // A schedule with one weekly layer: Jonas is always on call.
+    // A schedule with one layer of ten-year shifts: Jonas is on call for the whole test, and
+    // Priya, next in the rotation, may answer his swap requests.
     let r = post(
         c,
         &app,
@@ -185,10 +186,11 @@ async fn changes_are_recorded_with_actor_target_and_address(backend: Backend) {
             ("name", "Weekly"),
             ("time_zone", "Europe/Berlin"),
             ("start", "2026-01-05T09:00"),
-            ("shift_count", "1"),
+            ("shift_count", "520"),
             ("shift_unit", "weeks"),
             ("effective", ""),
             ("participant", &jonas),
+            ("participant", &priya),
         ],
     )
     .await;
