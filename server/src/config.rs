@@ -27,6 +27,8 @@ pub struct Config {
     /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges); empty
     /// means the socket's peer is the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Connection limits and timeouts.
+    pub conn: crate::conn::ConnLimits,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -41,6 +43,10 @@ pub struct FileConfig {
     smtp_url: Option<String>,
     mail_from: Option<String>,
     trusted_proxies: Option<String>,
+    header_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
+    max_streams_per_ip: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -57,7 +63,17 @@ Configuration (a TOML file given with --config; environment variables override i
   FIRSTLINE_TRUSTED_PROXIES trusted_proxies
                                         reverse proxies in front of Firstline, comma-separated addresses
                                         or CIDR ranges (e.g. 127.0.0.1,10.0.0.0/8); their X-Forwarded-For
-                                        names the client for per-IP limits (default: none)";
+                                        names the client for per-IP limits (default: none)
+  FIRSTLINE_HEADER_TIMEOUT_SECS header_timeout_secs
+                                        seconds a client has to send a request's headers (default 10)
+  FIRSTLINE_IDLE_TIMEOUT_SECS idle_timeout_secs
+                                        seconds a keep-alive connection may wait for its next request
+                                        (default 60; live streams are exempt)
+  FIRSTLINE_MAX_CONNECTIONS max_connections
+                                        open connections at most; more get 503 (default 10000)
+  FIRSTLINE_MAX_STREAMS_PER_IP max_streams_per_ip
+                                        open live streams per client address (IPv6: per /64); more
+                                        get 429 (default 20)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -132,7 +148,50 @@ impl Config {
                 .as_deref()
                 .unwrap_or(""),
         )?;
+        let number = |var: &str, file_value: Option<u64>, field: &str, default: u64| match env(var)
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("{field}: must be a whole number above 0 (got {v:?})")),
+            None => match file_value {
+                Some(0) => bail!("{field}: must be a whole number above 0 (got 0)"),
+                Some(n) => Ok(n),
+                None => Ok(default),
+            },
+        };
+        let d = crate::conn::ConnLimits::default();
+        let conn = crate::conn::ConnLimits {
+            header_timeout: std::time::Duration::from_secs(number(
+                "FIRSTLINE_HEADER_TIMEOUT_SECS",
+                file.header_timeout_secs,
+                "header_timeout_secs",
+                d.header_timeout.as_secs(),
+            )?),
+            idle_timeout: std::time::Duration::from_secs(number(
+                "FIRSTLINE_IDLE_TIMEOUT_SECS",
+                file.idle_timeout_secs,
+                "idle_timeout_secs",
+                d.idle_timeout.as_secs(),
+            )?),
+            max_connections: number(
+                "FIRSTLINE_MAX_CONNECTIONS",
+                file.max_connections,
+                "max_connections",
+                d.max_connections as u64,
+            )? as usize,
+            max_streams_per_ip: number(
+                "FIRSTLINE_MAX_STREAMS_PER_IP",
+                file.max_streams_per_ip,
+                "max_streams_per_ip",
+                d.max_streams_per_ip as u64,
+            )? as usize,
+        };
         Ok(Config {
+            conn,
             trusted_proxies,
             database_url,
             listen,
@@ -197,6 +256,7 @@ mod tests {
         assert_eq!(c.base_url, "http://127.0.0.1:3000");
         assert!(!c.secure_cookies());
         assert!(c.secret_key.is_none());
+        assert_eq!(c.conn, crate::conn::ConnLimits::default());
     }
 
     #[test]
@@ -235,6 +295,10 @@ mod tests {
                 "127.0.0.1,proxy.local",
                 "trusted_proxies",
             ),
+            ("FIRSTLINE_HEADER_TIMEOUT_SECS", "0", "header_timeout_secs"),
+            ("FIRSTLINE_IDLE_TIMEOUT_SECS", "1m", "idle_timeout_secs"),
+            ("FIRSTLINE_MAX_CONNECTIONS", "-1", "max_connections"),
+            ("FIRSTLINE_MAX_STREAMS_PER_IP", "many", "max_streams_per_ip"),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

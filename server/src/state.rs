@@ -34,6 +34,8 @@ pub struct Inner {
     pub shutdown: watch::Receiver<bool>,
     /// Wakes the background engine early (new job or monitor).
     pub engine_wake: tokio::sync::Notify,
+    /// Open live streams per client, for `max_streams_per_ip`.
+    pub live_streams: crate::conn::StreamLimiter,
     /// Outgoing HTTP (probes, webhooks).
     pub http: reqwest::Client,
 }

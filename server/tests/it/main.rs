@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
 
 mod common;
 
+mod conn;
 mod durability;
 mod http;
 mod public_api;
