@@ -23,6 +23,7 @@ mod common;
 mod conn;
 mod durability;
 mod http;
+mod ical_feeds;
 mod public_api;
 mod schedules;
 mod status_page;
