@@ -86,6 +86,7 @@ pub async fn build_state(
         shutdown,
         engine_wake: tokio::sync::Notify::new(),
         live_streams: conn::StreamLimiter::default(),
+        heartbeats: Default::default(),
         http: reqwest::Client::builder()
             .user_agent(concat!("Firstline/", env!("CARGO_PKG_VERSION")))
             .redirect(reqwest::redirect::Policy::limited(5))

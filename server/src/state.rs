@@ -36,6 +36,8 @@ pub struct Inner {
     pub engine_wake: tokio::sync::Notify,
     /// Open live streams per client, for `max_streams_per_ip`.
     pub live_streams: crate::conn::StreamLimiter,
+    /// Recently stored heartbeat pings, for coalescing.
+    pub heartbeats: crate::http::status_public::Heartbeats,
     /// Outgoing HTTP (probes, webhooks).
     pub http: reqwest::Client,
 }

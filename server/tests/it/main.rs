@@ -22,6 +22,7 @@ mod common;
 
 mod conn;
 mod durability;
+mod heartbeats;
 mod http;
 mod ical_feeds;
 mod public_api;
