@@ -30,6 +30,8 @@ pub struct Config {
     /// Loopback and private ranges that probes and webhooks may reach (`outbound_allow`); empty
     /// refuses them all. Firstline itself and link-local/metadata addresses stay refused.
     pub outbound_allow: Vec<ipnet::IpNet>,
+    /// Connection limits and timeouts.
+    pub conn: crate::conn::ConnLimits,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -45,6 +47,10 @@ pub struct FileConfig {
     mail_from: Option<String>,
     trusted_proxies: Option<String>,
     outbound_allow: Option<String>,
+    header_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<u64>,
+    max_streams_per_ip: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -66,7 +72,17 @@ Configuration (a TOML file given with --config; environment variables override i
                                         loopback/private ranges probes and webhooks may reach, comma-separated
                                         addresses or CIDR ranges, or `private` for all of them (e.g.
                                         10.0.0.0/8,127.0.0.1); default none: only public addresses. Firstline
-                                        itself and link-local/cloud metadata addresses are always refused";
+                                        itself and link-local/cloud metadata addresses are always refused
+  FIRSTLINE_HEADER_TIMEOUT_SECS header_timeout_secs
+                                        seconds a client has to send a request's headers (default 10)
+  FIRSTLINE_IDLE_TIMEOUT_SECS idle_timeout_secs
+                                        seconds a keep-alive connection may wait for its next request
+                                        (default 60; live streams are exempt)
+  FIRSTLINE_MAX_CONNECTIONS max_connections
+                                        open connections at most; more get 503 (default 10000)
+  FIRSTLINE_MAX_STREAMS_PER_IP max_streams_per_ip
+                                        open live streams per client address (IPv6: per /64); more
+                                        get 429 (default 20)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -146,7 +162,50 @@ impl Config {
                 .as_deref()
                 .unwrap_or(""),
         )?;
+        let number = |var: &str, file_value: Option<u64>, field: &str, default: u64| match env(var)
+            .filter(|v| !v.trim().is_empty())
+        {
+            Some(v) => v
+                .trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| *n > 0)
+                .with_context(|| format!("{field}: must be a whole number above 0 (got {v:?})")),
+            None => match file_value {
+                Some(0) => bail!("{field}: must be a whole number above 0 (got 0)"),
+                Some(n) => Ok(n),
+                None => Ok(default),
+            },
+        };
+        let d = crate::conn::ConnLimits::default();
+        let conn = crate::conn::ConnLimits {
+            header_timeout: std::time::Duration::from_secs(number(
+                "FIRSTLINE_HEADER_TIMEOUT_SECS",
+                file.header_timeout_secs,
+                "header_timeout_secs",
+                d.header_timeout.as_secs(),
+            )?),
+            idle_timeout: std::time::Duration::from_secs(number(
+                "FIRSTLINE_IDLE_TIMEOUT_SECS",
+                file.idle_timeout_secs,
+                "idle_timeout_secs",
+                d.idle_timeout.as_secs(),
+            )?),
+            max_connections: number(
+                "FIRSTLINE_MAX_CONNECTIONS",
+                file.max_connections,
+                "max_connections",
+                d.max_connections as u64,
+            )? as usize,
+            max_streams_per_ip: number(
+                "FIRSTLINE_MAX_STREAMS_PER_IP",
+                file.max_streams_per_ip,
+                "max_streams_per_ip",
+                d.max_streams_per_ip as u64,
+            )? as usize,
+        };
         Ok(Config {
+            conn,
             trusted_proxies,
             outbound_allow,
             database_url,
@@ -234,6 +293,7 @@ mod tests {
         assert_eq!(c.base_url, "http://127.0.0.1:3000");
         assert!(!c.secure_cookies());
         assert!(c.secret_key.is_none());
+        assert_eq!(c.conn, crate::conn::ConnLimits::default());
     }
 
     #[test]
@@ -274,6 +334,10 @@ mod tests {
             ),
             ("FIRSTLINE_OUTBOUND_ALLOW", "intranet", "outbound_allow"),
             ("FIRSTLINE_OUTBOUND_ALLOW", "10.0.0.0/40", "outbound_allow"),
+            ("FIRSTLINE_HEADER_TIMEOUT_SECS", "0", "header_timeout_secs"),
+            ("FIRSTLINE_IDLE_TIMEOUT_SECS", "1m", "idle_timeout_secs"),
+            ("FIRSTLINE_MAX_CONNECTIONS", "-1", "max_connections"),
+            ("FIRSTLINE_MAX_STREAMS_PER_IP", "many", "max_streams_per_ip"),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

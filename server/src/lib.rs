@@ -2,6 +2,7 @@
 
 pub mod assets;
 pub mod config;
+pub mod conn;
 pub mod demo;
 pub mod engine;
 pub mod feeds;
@@ -88,6 +89,8 @@ pub async fn build_state(
         shutdown,
         engine_wake: tokio::sync::Notify::new(),
         login: http::login_guard::LoginGuard::default(),
+        live_streams: conn::StreamLimiter::default(),
+        heartbeats: Default::default(),
     }))
 }
 
@@ -133,16 +136,10 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     let follower = tokio::spawn(live::follow_peers(state.clone()));
     let engine = tokio::spawn(engine::run(state.clone()));
     let app = http::router(state.clone());
-    let mut shutdown_rx = rx;
+    let shutdown_rx = rx;
+    let limits = state.config.conn;
     let task = tokio::spawn(async move {
-        let r = axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = shutdown_rx.wait_for(|down| *down).await;
-        })
-        .await;
+        let r = conn::serve(listener, app, limits, shutdown_rx).await;
         follower.abort();
         engine.abort();
         r

@@ -38,6 +38,10 @@ pub struct Inner {
     pub outbound: crate::outbound::Outbound,
     /// Password hashing pool and failed-login throttle.
     pub login: crate::http::login_guard::LoginGuard,
+    /// Open live streams per client, for `max_streams_per_ip`.
+    pub live_streams: crate::conn::StreamLimiter,
+    /// Recently stored heartbeat pings, for coalescing.
+    pub heartbeats: crate::http::status_public::Heartbeats,
 }
 
 impl std::ops::Deref for AppState {

@@ -3,14 +3,15 @@
 //! change costs every open page one small event and one compressed request.
 
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::Response;
-use futures::stream::{self, Stream, StreamExt};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, StreamExt};
 use serde::Deserialize;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -27,10 +28,31 @@ pub struct Known {
 /// default `message`) so that pages still running an older module ignore them, and carry no
 /// `id`: the browser's automatic reconnect reuses the URL's `?v=`, which is never newer than
 /// what the page shows, so at worst it hears one version it already has.
+///
+/// A client (address, or /64 for IPv6) may hold `max_streams_per_ip` streams open at once; one
+/// more gets 429 with `Retry-After`, which the page's script treats like any failed connect.
 pub async fn status(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Query(known): Query<Known>,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Response {
+    let client = super::status_public::rate_key(super::client_ip::client_ip(
+        peer.ip(),
+        &headers,
+        &state.config.trusted_proxies,
+    ));
+    let Some(slot) = state
+        .live_streams
+        .try_open(client, state.config.conn.max_streams_per_ip)
+    else {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, "30")],
+            "Too many live streams from your network.",
+        )
+            .into_response();
+    };
     let rx = state.hub.subscribe();
     let current = state.hub.current().version;
     let first = (known.v.as_deref() != Some(&*current)).then_some(current);
@@ -47,11 +69,17 @@ pub async fn status(
     let mut shutdown = state.shutdown.clone();
     let stream = stream::iter(first)
         .chain(updates)
-        .map(|v: Arc<str>| Ok(Event::default().event("version").data(&*v)))
+        .map(move |v: Arc<str>| {
+            // The slot is freed when the stream is dropped (client gone or shutdown).
+            let _ = &slot;
+            Ok::<_, Infallible>(Event::default().event("version").data(&*v))
+        })
         .take_until(async move {
             let _ = shutdown.wait_for(|down| *down).await;
         });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+        .into_response()
 }
 
 /// `GET /status/live`: the live body (HTML fragment) of the current version, compressed, with

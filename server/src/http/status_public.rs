@@ -349,10 +349,22 @@ pub async fn unsubscribe(
 }
 
 /// `GET|POST /heartbeat/{token}`: a cron job says it ran.
+///
+/// Pings are coalesced per token: one is stored, and further pings within the coalescing
+/// window (a fifth of the monitor's interval, 1 to 10 s) are answered `200` with
+/// `"recorded": false` without touching the database. A 429 would make `curl -fsS` in a cron
+/// job fail and mail its owner, although the job did run and a ping was recorded moments ago.
+/// The window is shorter than the interval, so a ping after a missed deadline is always stored.
 pub async fn heartbeat(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
+    let coalesced = |name: &str| {
+        Json(serde_json::json!({ "ok": true, "monitor": name, "recorded": false })).into_response()
+    };
+    if let Some(name) = state.heartbeats.recent(&token) {
+        return Ok(coalesced(&name));
+    }
     let monitor =
         match state.store.monitor_by_token(&token).await {
             Ok(m) => m,
@@ -363,19 +375,118 @@ pub async fn heartbeat(
                 .into_response()),
             Err(e) => return Err(e.into()),
         };
-    let step = state
+    let window = std::time::Duration::from_secs((monitor.interval_s / 5).clamp(1, 10) as u64);
+    if !state.heartbeats.claim(&token, &monitor.name, window) {
+        // Another ping for this token got in first, while this one looked the token up.
+        return Ok(coalesced(&monitor.name));
+    }
+    let step = match state
         .store
         .record_check(&monitor.id, true, None, None, now_ms())
-        .await?;
+        .await
+    {
+        Ok(step) => step,
+        Err(e) => {
+            state.heartbeats.release(&token);
+            return Err(e.into());
+        }
+    };
     if step.recovered {
         crate::live::publish_or_log(&state).await;
     }
-    Ok(Json(serde_json::json!({ "ok": true, "monitor": monitor.name })).into_response())
+    Ok(
+        Json(serde_json::json!({ "ok": true, "monitor": monitor.name, "recorded": true }))
+            .into_response(),
+    )
+}
+
+/// Most tokens remembered at once by [`Heartbeats`] (only real tokens are remembered, each for
+/// at most 10 s).
+pub const HEARTBEAT_MEMORY: usize = 10_000;
+
+/// The last stored ping per heartbeat token, for coalescing.
+#[derive(Debug, Default)]
+pub struct Heartbeats {
+    last: std::sync::Mutex<
+        std::collections::HashMap<String, (std::time::Instant, std::time::Duration, String)>,
+    >,
+}
+
+impl Heartbeats {
+    /// The monitor's name if a ping for `token` was stored within its window.
+    pub fn recent(&self, token: &str) -> Option<String> {
+        let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        last.get(token)
+            .filter(|(at, window, _)| at.elapsed() < *window)
+            .map(|(_, _, name)| name.clone())
+    }
+
+    /// Claims the right to store a ping for `token` now; false when one was stored within the
+    /// window. When the memory is full of live entries the ping is stored without a claim.
+    pub fn claim(&self, token: &str, name: &str, window: std::time::Duration) -> bool {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((at, w, _)) = last.get(token) {
+            if at.elapsed() < *w {
+                return false;
+            }
+        }
+        if last.len() >= HEARTBEAT_MEMORY && !last.contains_key(token) {
+            last.retain(|_, (at, w, _)| at.elapsed() < *w);
+            if last.len() >= HEARTBEAT_MEMORY {
+                return true;
+            }
+        }
+        last.insert(
+            token.to_string(),
+            (std::time::Instant::now(), window, name.to_string()),
+        );
+        true
+    }
+
+    /// Forgets a claim whose ping could not be stored.
+    pub fn release(&self, token: &str) {
+        self.last
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(token);
+    }
+
+    /// Tokens remembered now.
+    pub fn len(&self) -> usize {
+        self.last.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// True when no token is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::rate_key;
+    use super::{Heartbeats, HEARTBEAT_MEMORY};
+    use std::time::Duration;
+
+    #[test]
+    fn heartbeats_coalesce_within_the_window_and_memory_is_capped() {
+        let h = Heartbeats::default();
+        let w = Duration::from_secs(10);
+        assert!(h.claim("t", "Job", w));
+        assert!(!h.claim("t", "Job", w));
+        assert_eq!(h.recent("t").as_deref(), Some("Job"));
+        h.release("t");
+        assert!(h.recent("t").is_none());
+        assert!(h.claim("t", "Job", Duration::ZERO));
+        assert!(
+            h.recent("t").is_none(),
+            "an expired claim does not coalesce"
+        );
+        for i in 0..HEARTBEAT_MEMORY + 50 {
+            assert!(h.claim(&format!("k{i}"), "Job", w));
+        }
+        assert!(h.len() <= HEARTBEAT_MEMORY);
+    }
 
     #[test]
     fn rate_keys_group_ipv6_by_64() {

@@ -21,8 +21,11 @@ macro_rules! on_both_backends {
 mod common;
 
 mod audit;
+mod conn;
 mod durability;
+mod heartbeats;
 mod http;
+mod ical_feeds;
 mod login;
 mod outbound;
 mod permissions;
