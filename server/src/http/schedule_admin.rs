@@ -305,6 +305,25 @@ fn preview_window(effective: Timestamp, now: Timestamp) -> Result<Window, Valida
     Window::new(from, to.min(now + SignedDuration::from_hours(24 * 360)))
 }
 
+/// A layer form post parsed, checked and expanded as `POST /schedules/{id}/layers` does it for
+/// a schedule without other layers, with `users` as the known people and `now` as the clock:
+/// the form-body fuzz target's way into the layer rules (no store, no session).
+pub fn preview_layer_post(
+    pairs: Vec<(String, String)>,
+    users: &HashMap<String, String>,
+    now: Timestamp,
+) -> Result<Vec<app::domain::schedule::Shift>, ValidationError> {
+    let change = validate_layer(&parse_layer_post(pairs).form, users, now, false)?;
+    let window = preview_window(change.effective, now)?;
+    let mut schedule = Schedule {
+        time_zone: change.draft.time_zone.clone(),
+        layers: Vec::new(),
+        overrides: Vec::new(),
+    };
+    apply(&mut schedule, None, &change);
+    Ok(expand(&schedule, &window))
+}
+
 fn layer_form(layer: &Layer, now: Timestamp, tz: &TimeZone) -> LayerForm {
     let current = layer
         .rotation
