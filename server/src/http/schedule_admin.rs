@@ -310,8 +310,32 @@ fn apply(schedule: &mut Schedule, layer_id: Option<&str>, change: &LayerChange) 
 
 fn preview_window(effective: Timestamp, now: Timestamp) -> Result<Window, ValidationError> {
     let from = now;
-    let to = effective.max(now) + SignedDuration::from_hours(24 * GAP_HORIZON_DAYS);
+    // An effective date near the end of time (9999-12-15) must not overflow: the window is
+    // capped at 360 days anyway.
+    let to = effective
+        .max(now)
+        .checked_add(SignedDuration::from_hours(24 * GAP_HORIZON_DAYS))
+        .unwrap_or(Timestamp::MAX);
     Window::new(from, to.min(now + SignedDuration::from_hours(24 * 360)))
+}
+
+/// A layer form post parsed, checked and expanded as `POST /schedules/{id}/layers` does it for
+/// a schedule without other layers, with `users` as the known people and `now` as the clock:
+/// the form-body fuzz target's way into the layer rules (no store, no session).
+pub fn preview_layer_post(
+    pairs: Vec<(String, String)>,
+    users: &HashMap<String, String>,
+    now: Timestamp,
+) -> Result<Vec<app::domain::schedule::Shift>, ValidationError> {
+    let change = validate_layer(&parse_layer_post(pairs).form, users, now, false)?;
+    let window = preview_window(change.effective, now)?;
+    let mut schedule = Schedule {
+        time_zone: change.draft.time_zone.clone(),
+        layers: Vec::new(),
+        overrides: Vec::new(),
+    };
+    apply(&mut schedule, None, &change);
+    Ok(expand(&schedule, &window))
 }
 
 fn layer_form(layer: &Layer, now: Timestamp, tz: &TimeZone) -> LayerForm {
@@ -697,4 +721,41 @@ pub async fn delete_layer(
     }
     state.store.delete_layer(&layer).await?;
     Ok(Redirect::to(&format!("/schedules/{id}/edit?done=deleted")).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn layer_post(effective: &str) -> Vec<(String, String)> {
+        [
+            ("name", "Primary"),
+            ("time_zone", "UTC"),
+            ("start", "2026-11-23T09:00"),
+            ("shift_count", "1"),
+            ("shift_unit", "weeks"),
+            ("participant", "u1"),
+            ("effective", effective),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    /// Found by the form_body fuzz target's layer path: an effective date within 28 days of
+    /// jiff's last instant made the preview window's end overflow, and the handler panicked.
+    #[test]
+    fn far_future_effective_date_previews_without_panicking() {
+        let users = HashMap::from([("u1".to_string(), "Ada".to_string())]);
+        let now: Timestamp = "2026-11-24T00:00:00Z".parse().unwrap();
+        for effective in ["9999-12-15", "9999-12-30", "2027-03-01", ""] {
+            let shifts = preview_layer_post(layer_post(effective), &users, now)
+                .unwrap_or_else(|e| panic!("{effective:?}: {e}"));
+            assert!(!shifts.is_empty(), "{effective:?}");
+            let horizon = now + SignedDuration::from_hours(24 * 360);
+            assert!(shifts.iter().all(|s| s.start < horizon), "{effective:?}");
+        }
+        let err = preview_layer_post(layer_post("9999-13-01"), &users, now).unwrap_err();
+        assert_eq!(err.field, "effective");
+    }
 }

@@ -180,10 +180,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidForm<T> {
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(|e| AppError::BadRequest(format!("Could not read the form: {e}")))?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(ValidForm)
-            .map_err(|e| AppError::BadRequest(format!("Malformed form: {e}")))
+        parse_form(&bytes).map(ValidForm)
     }
+}
+
+/// Decodes an `application/x-www-form-urlencoded` body into `T`; a malformed one is a 400.
+/// [`ValidForm`] uses it, and so does the form-body fuzz target.
+pub fn parse_form<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    serde_urlencoded::from_bytes(bytes)
+        .map_err(|e| AppError::BadRequest(format!("Malformed form: {e}")))
 }
 
 /// Refuses state-changing requests from other sites: `Origin` (or, without it,
