@@ -43,23 +43,7 @@ async fn post(
 
 /// A fresh client logged in as `email`, and its CSRF token.
 async fn login(app: &TestApp, email: &str) -> (reqwest::Client, String) {
-    let c = common::client();
-    let r = c
-        .post(app.url("/login"))
-        .form(&[("email", email), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303, "login of {email}");
-    let page = c
-        .get(app.url("/dashboard"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    (c, common::csrf_of(&page))
+    app.login_client(email, PASSWORD).await
 }
 
 fn location(r: &reqwest::Response) -> String {

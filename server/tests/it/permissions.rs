@@ -244,23 +244,8 @@ async fn fixture(backend: Backend) -> Fx {
         .id;
     let mut actors = vec![(Who::Admin, admin_id, app.client.clone(), admin_csrf)];
     for (who, email, id) in ids {
-        let client = common::client();
-        let r = client
-            .post(app.url("/login"))
-            .form(&[("email", email), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 303, "{email} logs in");
-        let page = client
-            .get(app.url("/schedules"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        actors.push((who, id, client, common::csrf_of(&page)));
+        let (client, csrf) = app.login_client(email, PASSWORD).await;
+        actors.push((who, id, client, csrf));
     }
     actors.push((
         Who::Anonymous,

@@ -329,6 +329,28 @@ impl TestApp {
         csrf_of(&page)
     }
 
+    /// Logs `email` in on a fresh client of its own (the app's client keeps its session);
+    /// returns that client and its CSRF token.
+    pub async fn login_client(&self, email: &str, password: &str) -> (reqwest::Client, String) {
+        let c = client();
+        let r = c
+            .post(self.url("/login"))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login of {email}");
+        let page = c
+            .get(self.url("/dashboard"))
+            .send()
+            .await
+            .expect("dashboard")
+            .text()
+            .await
+            .expect("body");
+        (c, csrf_of(&page))
+    }
+
     pub async fn get_text(&self, path: &str) -> String {
         self.client
             .get(self.url(path))
