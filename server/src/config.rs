@@ -51,6 +51,8 @@ pub struct FileConfig {
     idle_timeout_secs: Option<u64>,
     max_connections: Option<u64>,
     max_streams_per_ip: Option<u64>,
+    max_connections_per_ip: Option<u64>,
+    request_timeout_secs: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -82,7 +84,13 @@ Configuration (a TOML file given with --config; environment variables override i
                                         open connections at most; more get 503 (default 10000)
   FIRSTLINE_MAX_STREAMS_PER_IP max_streams_per_ip
                                         open live streams per client address (IPv6: per /64); more
-                                        get 429 (default 20)";
+                                        get 429 (default 20)
+  FIRSTLINE_MAX_CONNECTIONS_PER_IP max_connections_per_ip
+                                        open connections per client address (IPv6: per /64; trusted
+                                        proxies exempt); more get 503 (default 256)
+  FIRSTLINE_REQUEST_TIMEOUT_SECS request_timeout_secs
+                                        seconds to answer a request, its body included; 408 after it
+                                        (default 30; live streams are not cut)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -162,21 +170,19 @@ impl Config {
                 .as_deref()
                 .unwrap_or(""),
         )?;
-        let number = |var: &str, file_value: Option<u64>, field: &str, default: u64| match env(var)
-            .filter(|v| !v.trim().is_empty())
-        {
-            Some(v) => v
-                .trim()
-                .parse::<u64>()
-                .ok()
-                .filter(|n| *n > 0)
-                .with_context(|| format!("{field}: must be a whole number above 0 (got {v:?})")),
-            None => match file_value {
-                Some(0) => bail!("{field}: must be a whole number above 0 (got 0)"),
-                Some(n) => Ok(n),
-                None => Ok(default),
-            },
+        // Each limit is a whole number from 1 to a sane maximum (a day for timeouts), so no
+        // setting can overflow a deadline or a semaphore.
+        let number = |var: &str, file_value: Option<u64>, field: &str, default: u64, max: u64| {
+            let value = match env(var).filter(|v| !v.trim().is_empty()) {
+                Some(v) => v.trim().parse::<u64>().ok(),
+                None => Some(file_value.unwrap_or(default)),
+            };
+            value
+                .filter(|n| (1..=max).contains(n))
+                .with_context(|| format!("{field}: must be a whole number from 1 to {max}"))
         };
+        const DAY_SECS: u64 = 86_400;
+        const MANY: u64 = 1_000_000;
         let d = crate::conn::ConnLimits::default();
         let conn = crate::conn::ConnLimits {
             header_timeout: std::time::Duration::from_secs(number(
@@ -184,25 +190,43 @@ impl Config {
                 file.header_timeout_secs,
                 "header_timeout_secs",
                 d.header_timeout.as_secs(),
+                DAY_SECS,
             )?),
             idle_timeout: std::time::Duration::from_secs(number(
                 "FIRSTLINE_IDLE_TIMEOUT_SECS",
                 file.idle_timeout_secs,
                 "idle_timeout_secs",
                 d.idle_timeout.as_secs(),
+                DAY_SECS,
             )?),
             max_connections: number(
                 "FIRSTLINE_MAX_CONNECTIONS",
                 file.max_connections,
                 "max_connections",
                 d.max_connections as u64,
+                MANY,
             )? as usize,
             max_streams_per_ip: number(
                 "FIRSTLINE_MAX_STREAMS_PER_IP",
                 file.max_streams_per_ip,
                 "max_streams_per_ip",
                 d.max_streams_per_ip as u64,
+                MANY,
             )? as usize,
+            max_connections_per_ip: number(
+                "FIRSTLINE_MAX_CONNECTIONS_PER_IP",
+                file.max_connections_per_ip,
+                "max_connections_per_ip",
+                d.max_connections_per_ip as u64,
+                MANY,
+            )? as usize,
+            request_timeout: std::time::Duration::from_secs(number(
+                "FIRSTLINE_REQUEST_TIMEOUT_SECS",
+                file.request_timeout_secs,
+                "request_timeout_secs",
+                d.request_timeout.as_secs(),
+                DAY_SECS,
+            )?),
         };
         Ok(Config {
             conn,
@@ -338,6 +362,21 @@ mod tests {
             ("FIRSTLINE_IDLE_TIMEOUT_SECS", "1m", "idle_timeout_secs"),
             ("FIRSTLINE_MAX_CONNECTIONS", "-1", "max_connections"),
             ("FIRSTLINE_MAX_STREAMS_PER_IP", "many", "max_streams_per_ip"),
+            (
+                "FIRSTLINE_IDLE_TIMEOUT_SECS",
+                "18446744073709551615",
+                "idle_timeout_secs",
+            ),
+            (
+                "FIRSTLINE_MAX_CONNECTIONS",
+                "99999999999",
+                "max_connections",
+            ),
+            (
+                "FIRSTLINE_MAX_CONNECTIONS_PER_IP",
+                "0",
+                "max_connections_per_ip",
+            ),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

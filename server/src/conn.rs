@@ -1,6 +1,7 @@
-//! The HTTP accept loop: a cap on open connections, a deadline for each request's headers, an
-//! idle timeout between keep-alive requests, graceful shutdown, and the per-client cap on open
-//! live streams.
+//! The HTTP accept loop: a cap on open connections (in all and per client address), a deadline
+//! for each request's headers, an idle timeout between keep-alive requests, graceful shutdown,
+//! and the per-client cap on open live streams. (A deadline for answering a request, body
+//! included, is the router's `TimeoutLayer`.)
 //!
 //! Each connection is in one of three phases. *Head*: from the connection's start, or from the
 //! first byte of a later request, until its headers are complete — bounded by the header
@@ -41,6 +42,11 @@ pub struct ConnLimits {
     pub max_connections: usize,
     /// Open live streams (`/events/status`) per client address (IPv6: per /64).
     pub max_streams_per_ip: usize,
+    /// Open connections per client address (IPv6: per /64); trusted proxies are exempt.
+    pub max_connections_per_ip: usize,
+    /// Time to answer a request, its body included (a 408 after it); live streams return
+    /// their response at once and are not cut.
+    pub request_timeout: Duration,
 }
 
 impl Default for ConnLimits {
@@ -50,6 +56,8 @@ impl Default for ConnLimits {
             idle_timeout: Duration::from_secs(60),
             max_connections: 10_000,
             max_streams_per_ip: 20,
+            max_connections_per_ip: 256,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -64,10 +72,16 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: ConnLimits,
+    trusted_proxies: Vec<ipnet::IpNet>,
     mut shutdown: watch::Receiver<bool>,
 ) -> io::Result<()> {
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let slots = Arc::new(Semaphore::new(
+        limits.max_connections.min(Semaphore::MAX_PERMITS),
+    ));
+    // Connections per client address, so one host cannot take every slot. A trusted proxy
+    // carries many clients and is exempt.
+    let per_client = StreamLimiter::default();
     let mut builder = hyper::server::conn::http1::Builder::new();
     // Our own watchdog times the headers (hyper's timer would also cut idle connections at the
     // header timeout).
@@ -99,6 +113,24 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let client_slot = if trusted_proxies
+            .iter()
+            .any(|n| n.contains(&crate::http::client_ip::canonical(peer.ip())))
+        {
+            None
+        } else {
+            match per_client.try_open(
+                crate::http::status_public::rate_key(peer.ip()),
+                limits.max_connections_per_ip,
+            ) {
+                Some(slot) => Some(slot),
+                None => {
+                    let _ = stream.try_write(OVER_CAPACITY);
+                    drop(stream);
+                    continue;
+                }
+            }
+        };
         let _ = stream.set_nodelay(true);
         let activity = Arc::new(Activity::new());
         let io = TokioIo::new(Watched {
@@ -121,6 +153,7 @@ pub async fn serve(
         let conn = graceful.watch(builder.serve_connection(io, service));
         tokio::spawn(async move {
             let _permit = permit;
+            let _client_slot = client_slot;
             tokio::select! {
                 r = conn => if let Err(e) = r {
                     tracing::debug!(%peer, error = %e, "connection ended with an error");
@@ -195,7 +228,12 @@ impl Activity {
             };
             match limit {
                 Some(limit) => {
-                    let deadline = tokio::time::Instant::from_std(seen.1 + limit);
+                    // Configured limits are bounded, but never let an addition overflow.
+                    let deadline = tokio::time::Instant::from_std(
+                        seen.1
+                            .checked_add(limit)
+                            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600)),
+                    );
                     tokio::select! {
                         _ = tokio::time::sleep_until(deadline) => {
                             if self.get() == seen {

@@ -138,8 +138,9 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
     let app = http::router(state.clone());
     let shutdown_rx = rx;
     let limits = state.config.conn;
+    let trusted = state.config.trusted_proxies.clone();
     let task = tokio::spawn(async move {
-        let r = conn::serve(listener, app, limits, shutdown_rx).await;
+        let r = conn::serve(listener, app, limits, trusted, shutdown_rx).await;
         follower.abort();
         engine.abort();
         r

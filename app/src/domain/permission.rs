@@ -275,6 +275,14 @@ fn offer(
     if end <= start {
         return Err(ValidationError::new("end", "end must be after start").into());
     }
+    // Accepting creates an override by a responder, so a request is bounded like one.
+    if end.duration_since(start) > SignedDuration::from_hours(24 * RESPONDER_OVERRIDE_MAX_DAYS) {
+        return Err(ValidationError::new(
+            "end",
+            format!("a swap request can cover at most {RESPONDER_OVERRIDE_MAX_DAYS} days; ask an admin for longer"),
+        )
+        .into());
+    }
     let window = Window::new(start, end).map_err(|e| ValidationError::new("end", e.message))?;
     if expand(schedule, &window)
         .iter()
@@ -590,6 +598,11 @@ mod tests {
         assert!(matches!(
             check(ana, member, &offer(day + SignedDuration::from_hours(25))),
             Err(Refusal::Invalid(v)) if v.field == "start"
+        ));
+        // A request longer than a responder's override limit is refused, even while on call.
+        assert!(matches!(
+            check(ana, member, &offer(day + SignedDuration::from_hours(24 * RESPONDER_OVERRIDE_MAX_DAYS + 1))),
+            Err(Refusal::Invalid(v)) if v.field == "end"
         ));
         // An override already on the schedule counts: after ben covers ana's day, ana is no longer
         // on call then and cannot be replaced again.

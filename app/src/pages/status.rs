@@ -276,7 +276,6 @@ pub struct PageExtras {
     pub components: Vec<(String, String)>,
 }
 
-/// The public status page at `/status` (and `/` for anonymous visitors).
 /// The status page's one inline script: it loads the live module. The Content-Security-Policy
 /// allows exactly this text by its hash.
 pub fn live_loader() -> String {
@@ -286,6 +285,7 @@ pub fn live_loader() -> String {
     )
 }
 
+/// The public status page at `/status` (and `/` for anonymous visitors).
 #[component]
 pub fn StatusPage(
     viewer: Viewer,

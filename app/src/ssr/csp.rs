@@ -20,7 +20,7 @@ pub fn content_security_policy(options: &LeptosOptions) -> String {
     hashes.dedup();
     format!(
         "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' {}; style-src 'self'; \
-         img-src 'self' data: https:; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
+         img-src 'self'; font-src 'self'; connect-src 'self'; manifest-src 'self'; \
          worker-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; \
          form-action 'self'",
         hashes.join(" ")

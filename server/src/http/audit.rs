@@ -241,6 +241,34 @@ pub fn kinds() -> Vec<&'static str> {
 }
 
 /// The session named by a cookie value, if it is live.
+/// Refused attempts are recorded once per person and route a minute, so a signed-in person
+/// repeating a refused request cannot fill the append-only log.
+const DENIAL_EVERY_MS: i64 = 60_000;
+/// Remembered (person, route) pairs at most; the map starts over past it.
+const DENIALS_REMEMBERED: usize = 10_000;
+
+fn first_denial_in_a_while(user: &str, route: &str, now: i64) -> bool {
+    static LAST: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<(String, String), i64>>,
+    > = std::sync::OnceLock::new();
+    let mut last = LAST
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    let key = (user.to_string(), route.to_string());
+    if last.get(&key).is_some_and(|t| now - t < DENIAL_EVERY_MS) {
+        return false;
+    }
+    if last.len() >= DENIALS_REMEMBERED {
+        last.retain(|_, t| now - *t < DENIAL_EVERY_MS);
+        if last.len() >= DENIALS_REMEMBERED {
+            last.clear();
+        }
+    }
+    last.insert(key, now);
+    true
+}
+
 async fn session_of(state: &AppState, token: &str) -> Option<SessionInfo> {
     if token.is_empty() || token.len() > 100 {
         return None;
@@ -342,6 +370,9 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let Some(actor) = started.or(before) else {
         return resp;
     };
+    if outcome == "denied" && !first_denial_in_a_while(&actor.user.id, &route, now_ms()) {
+        return resp;
+    }
     let Change(kind, action, how) = audit else {
         return resp;
     };
@@ -535,6 +566,26 @@ pub async fn page(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refused_attempts_are_recorded_once_a_minute_per_person_and_route() {
+        let t = 1_000_000_000;
+        assert!(first_denial_in_a_while("u-denial", "/admin/x", t));
+        for i in 1..100 {
+            assert!(!first_denial_in_a_while(
+                "u-denial",
+                "/admin/x",
+                t + i * 100
+            ));
+        }
+        assert!(first_denial_in_a_while("u-denial", "/admin/y", t + 1));
+        assert!(first_denial_in_a_while("u-other", "/admin/x", t + 1));
+        assert!(first_denial_in_a_while(
+            "u-denial",
+            "/admin/x",
+            t + DENIAL_EVERY_MS
+        ));
+    }
 
     /// `(method, path)` of every route registered in `router()`, read from its source, so a
     /// route added there without an audit entry fails this test.

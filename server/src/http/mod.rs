@@ -28,6 +28,7 @@ use axum::Router;
 use tower_http::compression::CompressionLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -169,6 +170,13 @@ pub fn router(state: AppState) -> Router {
             session::same_origin,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // A request (its body included) must be answered within this time: a client that
+        // trickles a body cannot hold a handler. Live streams return their response at once,
+        // so the stream itself is not cut.
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            state.config.conn.request_timeout,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

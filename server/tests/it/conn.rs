@@ -224,3 +224,63 @@ async fn live_streams_are_capped_per_client_address() {
     assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
     drop((open, other, again));
 }
+
+/// Connects from a given loopback address.
+async fn connect_from(app: &TestApp, ip: &str) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket
+        .bind(format!("{ip}:0").parse().expect("addr"))
+        .expect("bind");
+    socket
+        .connect(app.running.as_ref().expect("running").addr)
+        .await
+        .expect("connect")
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_connection() {
+    let app = TestApp::start_with(
+        Backend::Sqlite,
+        &[("FIRSTLINE_MAX_CONNECTIONS_PER_IP", "2")],
+    )
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut s = connect_from(&app, "127.0.0.1").await;
+        s.write_all(HEALTHZ).await.unwrap();
+        assert!(read_response(&mut s).await.starts_with("HTTP/1.1 200"));
+        held.push(s);
+    }
+    // A third from the same address is refused and never served.
+    let mut extra = connect_from(&app, "127.0.0.1").await;
+    let _ = extra.write_all(HEALTHZ).await;
+    let got = read_until_closed(&mut extra, Duration::from_secs(3))
+        .await
+        .expect("closed at once");
+    let got = String::from_utf8_lossy(&got);
+    assert!(got.is_empty() || got.starts_with("HTTP/1.1 503"), "{got}");
+    // Another client is served meanwhile.
+    let mut other = connect_from(&app, "127.0.0.2").await;
+    other.write_all(HEALTHZ).await.unwrap();
+    assert!(read_response(&mut other).await.starts_with("HTTP/1.1 200"));
+    drop(held);
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_trickled_request_body_gets_408() {
+    let app =
+        TestApp::start_with(Backend::Sqlite, &[("FIRSTLINE_REQUEST_TIMEOUT_SECS", "1")]).await;
+    let mut s = connect(&app).await;
+    // Complete headers, then a body that never arrives in full.
+    s.write_all(
+        b"POST /login HTTP/1.1\r\nHost: test\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=a",
+    )
+    .await
+    .unwrap();
+    let t = Instant::now();
+    let head = read_response(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    app.stop().await;
+}
