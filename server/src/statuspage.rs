@@ -1,7 +1,7 @@
 //! The public status documents in the Statuspage v2 JSON shapes (`/api/v2/status.json`,
-//! `components.json`, `summary.json`, incidents and scheduled maintenances; see
-//! shared/specs/statuspage-api-v2.md). They are built once per change, kept in memory with their
-//! ETag, and compressed once on first request.
+//! `components.json`, `summary.json`, incidents and scheduled maintenances, as hosted status
+//! pages serve them). They are built once per change, kept in memory with their ETag, and
+//! compressed once on first request.
 
 use app::domain::incident::{IncidentKind, IncidentStatus};
 use app::domain::status::{derive_indicator, ComponentStatus, Indicator};
