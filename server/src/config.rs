@@ -280,10 +280,11 @@ fn parse_outbound_allow(raw: &str) -> anyhow::Result<Vec<ipnet::IpNet>> {
     let mut nets = Vec::new();
     for s in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         if s.eq_ignore_ascii_case("private") {
-            nets.extend(crate::outbound::PRIVATE_RANGES.iter().map(|r| {
-                r.parse::<ipnet::IpNet>()
-                    .expect("the private ranges are valid CIDR")
-            }));
+            for r in crate::outbound::PRIVATE_RANGES {
+                nets.push(r.parse::<ipnet::IpNet>().with_context(|| {
+                    format!("outbound_allow: built-in range {r:?} does not parse")
+                })?);
+            }
             continue;
         }
         let net = parse_proxies(s).map_err(|_| {
