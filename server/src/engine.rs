@@ -14,7 +14,6 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::format::now_ms;
-use crate::live::publish_or_log;
 use crate::outbound::{Outbound, SendError};
 use crate::state::AppState;
 
@@ -37,7 +36,6 @@ async fn tick_loop(state: AppState) {
     loop {
         let now = now_ms();
         match state.store.advance_maintenance(now).await {
-            Ok(n) if n > 0 => publish_or_log(&state).await,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "advancing maintenance failed"),
         }
@@ -106,9 +104,6 @@ async fn record(
             }
             if step.recovered {
                 tracing::info!(monitor = %m.name, "monitor recovered; alert resolved");
-            }
-            if step.went_down || step.recovered {
-                publish_or_log(state).await;
             }
         }
         Err(e) => tracing::warn!(error = %e, monitor = %m.name, "recording a check failed"),

@@ -8,6 +8,7 @@ pub mod engine;
 pub mod feeds;
 pub mod format;
 pub mod http;
+pub mod hub;
 pub mod live;
 pub mod markdown;
 pub mod outbound;
@@ -83,6 +84,7 @@ pub async fn build_state(
         config,
         secret: secret.into_bytes(),
         hub,
+        live: Default::default(),
         assets,
         leptos,
         page_name,
@@ -133,7 +135,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         config.listen = addr;
     }
     let state = build_state(config, store, rx.clone()).await?;
-    let follower = tokio::spawn(live::follow_peers(state.clone()));
+    let follower = tokio::spawn(hub::follow_peers(state.clone()));
     let engine = tokio::spawn(engine::run(state.clone()));
     let app = http::router(state.clone());
     let shutdown_rx = rx;

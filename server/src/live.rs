@@ -1,5 +1,6 @@
-//! The live status hub: the current public state (page body, JSON documents, feeds), built once
-//! per change, and a broadcast channel that the SSE endpoint fans out to every open status page.
+//! The public status page's presenter: the current public state (page body, JSON documents,
+//! feeds), built once per change. Open pages hear of new versions through the live hub
+//! ([`crate::hub`]).
 
 use std::sync::{Arc, OnceLock, RwLock};
 
@@ -13,7 +14,6 @@ use app::pages::status::{
 };
 use app::ssr::store::{Component, Incident, IncidentFilter, Store, StoreError};
 use leptos::prelude::*;
-use tokio::sync::broadcast;
 
 use crate::assets::Asset;
 use crate::format::{display_time, now_ms};
@@ -46,7 +46,6 @@ pub struct Current {
 pub struct StatusHub {
     page: PageInfo,
     current: RwLock<Current>,
-    tx: broadcast::Sender<Arc<str>>,
     refresh_lock: tokio::sync::Mutex<()>,
 }
 
@@ -111,11 +110,9 @@ impl StatusHub {
     pub async fn load(store: &Store, base_url: &str) -> Result<StatusHub, StoreError> {
         let page = PageInfo::load(store, base_url).await?;
         let current = Self::compute(store, &page).await?;
-        let (tx, _) = broadcast::channel(64);
         Ok(StatusHub {
             page,
             current: RwLock::new(current),
-            tx,
             refresh_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -323,9 +320,9 @@ impl StatusHub {
         })
     }
 
-    /// Re-reads the database and, if anything changed, tells every subscriber.
-    /// Called after each committed change, so the next request already sees it.
-    pub async fn refresh(&self, store: &Store) -> Result<(), StoreError> {
+    /// Re-reads the database. Returns the new body version when the live body changed (open
+    /// pages are to hear of it; the caller publishes it on the live hub).
+    pub async fn refresh(&self, store: &Store) -> Result<Option<Arc<str>>, StoreError> {
         let _guard = self.refresh_lock.lock().await;
         let next = Self::compute(store, &self.page).await?;
         let body_changed = {
@@ -342,11 +339,7 @@ impl StatusHub {
             }
             body_changed
         };
-        if body_changed {
-            // Open pages hear only the new version; no receivers is fine: nobody is watching.
-            let _ = self.tx.send(next.version.clone());
-        }
-        Ok(())
+        Ok(body_changed.then_some(next.version))
     }
 
     /// The current snapshot.
@@ -355,77 +348,6 @@ impl StatusHub {
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
-    }
-
-    /// A receiver of future body versions.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<str>> {
-        self.tx.subscribe()
-    }
-
-    /// How many live pages are connected right now.
-    pub fn subscribers(&self) -> usize {
-        self.tx.receiver_count()
-    }
-}
-
-/// After a committed change: rebuilds this instance's public state (so the next request and every
-/// open page see it) and tells the other instances.
-pub async fn publish(state: &crate::state::AppState) -> Result<(), StoreError> {
-    state.hub.refresh(&state.store).await?;
-    notify_peers(&state.store).await;
-    Ok(())
-}
-
-/// [`publish`] for background work and handlers whose change is already committed: a failed
-/// refresh is logged (the periodic refresh catches up) instead of failing the request.
-pub async fn publish_or_log(state: &crate::state::AppState) {
-    if let Err(e) = publish(state).await {
-        tracing::error!(error = %e, "status refresh after a change failed");
-    }
-}
-
-/// The PostgreSQL channel that carries "status changed" between instances.
-pub const STATUS_CHANNEL: &str = "firstline_status";
-
-/// Tells other instances to refresh; failures are logged, never fatal (each instance also
-/// refreshes on its own schedule).
-pub async fn notify_peers(store: &Store) {
-    if let Err(e) = store.notify(STATUS_CHANNEL).await {
-        tracing::warn!(error = %e, "could not notify other instances");
-    }
-}
-
-/// On PostgreSQL, refreshes the hub whenever another instance changes the status, and every
-/// 30 seconds as a safety net. On SQLite there is one instance, so it only does the latter.
-pub async fn follow_peers(state: crate::state::AppState) {
-    let store = state.store.clone();
-    let hub = &state.hub;
-    let mut listener = match store.listener(STATUS_CHANNEL).await {
-        Ok(l) => l,
-        Err(e) => {
-            tracing::warn!(error = %e, "LISTEN failed; falling back to periodic refresh");
-            None
-        }
-    };
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
-    loop {
-        let woke = match listener.as_mut() {
-            Some(l) => tokio::select! {
-                r = l.recv() => r.map(|_| ()).map_err(|e| e.to_string()),
-                _ = tick.tick() => Ok(()),
-            },
-            None => {
-                tick.tick().await;
-                Ok(())
-            }
-        };
-        if let Err(e) = woke {
-            tracing::warn!(error = %e, "LISTEN connection lost; retrying");
-            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
-        }
-        if let Err(e) = hub.refresh(&store).await {
-            tracing::warn!(error = %e, "status refresh failed");
-        }
     }
 }
 

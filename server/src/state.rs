@@ -22,8 +22,10 @@ pub struct Inner {
     pub config: Config,
     /// Key for session token hashing.
     pub secret: Vec<u8>,
-    /// Live status snapshot and subscribers.
+    /// The public status page's current state.
     pub hub: StatusHub,
+    /// Open live streams by topic.
+    pub live: crate::hub::LiveHub,
     /// Web assets.
     pub assets: Assets,
     /// Leptos options for the hydration scripts (versioned pkg path).
@@ -54,7 +56,12 @@ impl std::ops::Deref for AppState {
 impl AppState {
     /// Wraps the parts.
     pub fn new(inner: Inner) -> AppState {
-        AppState(Arc::new(inner))
+        let state = AppState(Arc::new(inner));
+        // The store's commits announce their topics to this state's live hub.
+        state
+            .store
+            .set_announcer(Arc::new(crate::hub::Announcer(Arc::downgrade(&state.0))));
+        state
     }
 
     /// Leptos options when the page should hydrate islands (only if the wasm was built).

@@ -82,14 +82,23 @@ pub fn status_value(components: &[Component], incidents: &[Incident]) -> Value {
     json!({ "indicator": indicator.as_str(), "description": indicator.description() })
 }
 
-/// The derived indicator: worst unresolved incident impact, else worst component status.
+/// The page's headline ([`derive_indicator`]): the worst of the open incidents' impacts and the
+/// statuses of the components none of them holds.
 pub fn page_indicator(components: &[Component], incidents: &[Incident]) -> Indicator {
+    let open: Vec<&Incident> = incidents
+        .iter()
+        .filter(|i| i.kind == IncidentKind::Incident && i.status.is_open())
+        .collect();
+    let spoken_for = |c: &&Component| {
+        open.iter()
+            .any(|i| i.components.iter().any(|(id, _, _)| *id == c.id))
+    };
     derive_indicator(
-        components.iter().map(|c| c.status),
-        incidents
+        components
             .iter()
-            .filter(|i| i.kind == IncidentKind::Incident && i.status.is_open())
-            .filter_map(|i| i.impact),
+            .filter(|c| !spoken_for(c))
+            .map(|c| c.status),
+        open.iter().filter_map(|i| i.impact),
     )
 }
 

@@ -458,6 +458,48 @@ impl MaintenanceInput {
     }
 }
 
+/// What an update does to an incident, decided from the incident as it stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpdateDecision {
+    /// Another writer moved the incident first (it is no longer in the status the caller
+    /// expected, e.g. two instances stepping the same maintenance): nothing happens.
+    Stale,
+    /// Apply it.
+    Apply {
+        /// It closes the incident (resolved, completed, postmortem): the incident stops holding
+        /// its components, so they show what still holds them.
+        closing: bool,
+        /// The update's explicit component statuses outlive the incident: they become the
+        /// admin's setting (a resolved incident whose component stays degraded). On an open
+        /// update they are what the incident gives the components.
+        explicit_is_manual: bool,
+    },
+}
+
+/// Decides an update of an incident of `kind` now in status `current` to status `next`, when the
+/// caller expected it to be in `expect` (if given). The status must belong to the kind's lifecycle.
+pub fn decide_update(
+    kind: IncidentKind,
+    current: IncidentStatus,
+    next: IncidentStatus,
+    expect: Option<IncidentStatus>,
+) -> Result<UpdateDecision, ValidationError> {
+    if next.kind() != kind {
+        return Err(ValidationError::new(
+            "status",
+            format!("{next} is not a {} status", kind.as_str()),
+        ));
+    }
+    if expect.is_some_and(|want| want != current) {
+        return Ok(UpdateDecision::Stale);
+    }
+    let closing = !next.is_open();
+    Ok(UpdateDecision::Apply {
+        closing,
+        explicit_is_manual: closing,
+    })
+}
+
 /// What the clock does to a maintenance window: `Some(next status)` when it should move on.
 /// A scheduled window starts at its start; any open window completes at its end.
 pub fn maintenance_step(
@@ -487,6 +529,52 @@ pub fn maintenance_step_message(status: IncidentStatus) -> &'static str {
 mod tests {
     use super::*;
     use IncidentStatus::*;
+
+    #[test]
+    fn update_decision_table() {
+        use IncidentKind::{Incident as Inc, Maintenance as Mnt};
+        let apply = |closing| UpdateDecision::Apply {
+            closing,
+            explicit_is_manual: closing,
+        };
+        let cases = [
+            (Inc, Investigating, Identified, None, Ok(apply(false))),
+            (Inc, Investigating, Resolved, None, Ok(apply(true))),
+            (Inc, Resolved, Postmortem, None, Ok(apply(true))),
+            (Inc, Resolved, Investigating, None, Ok(apply(false))),
+            (
+                Mnt,
+                Scheduled,
+                InProgress,
+                Some(Scheduled),
+                Ok(apply(false)),
+            ),
+            (
+                Mnt,
+                InProgress,
+                Completed,
+                Some(Scheduled),
+                Ok(UpdateDecision::Stale),
+            ),
+            (
+                Mnt,
+                InProgress,
+                Completed,
+                Some(InProgress),
+                Ok(apply(true)),
+            ),
+            (Inc, Investigating, InProgress, None, Err("status")),
+            (Mnt, Scheduled, Resolved, None, Err("status")),
+        ];
+        for (kind, current, next, expect, want) in cases {
+            let got = decide_update(kind, current, next, expect).map_err(|e| e.field);
+            assert_eq!(
+                got.as_ref().map_err(String::as_str),
+                want.as_ref().map_err(|f| *f),
+                "{kind:?} {current:?} -> {next:?} expecting {expect:?}"
+            );
+        }
+    }
 
     #[test]
     fn deletion_rule_table() {

@@ -1,7 +1,9 @@
 //! Pure domain logic: no I/O, no clock, no leptos or sqlx. Compiles to native and wasm.
 
 pub mod account;
+pub mod holds;
 pub mod incident;
+pub mod live;
 pub mod login;
 pub mod monitor;
 pub mod permission;

@@ -166,23 +166,23 @@ impl From<Impact> for Indicator {
     }
 }
 
-/// Derives the page indicator: the worst unresolved incident impact, else the worst component
-/// status, else `maintenance` when something is under maintenance, else `none`.
+/// Derives the page's headline from components and unresolved incidents together, by one rule:
+/// the worst of every unresolved incident's stated impact and the status of every component that
+/// no unresolved incident speaks for (the caller leaves out components an open incident holds:
+/// its impact is the admin's word on them). So a monitor's outage says "Major System Outage"
+/// whatever another incident's impact, and `maintenance` shows only when nothing is worse.
 pub fn derive_indicator(
     component_statuses: impl IntoIterator<Item = ComponentStatus>,
     unresolved_impacts: impl IntoIterator<Item = Impact>,
 ) -> Indicator {
-    let from_incidents = unresolved_impacts
+    unresolved_impacts
         .into_iter()
-        .filter(|i| *i != Impact::None)
-        .max()
-        .map(Indicator::from);
-    if let Some(ind) = from_incidents {
-        return ind;
-    }
-    component_statuses
-        .into_iter()
-        .map(ComponentStatus::indicator)
+        .map(Indicator::from)
+        .chain(
+            component_statuses
+                .into_iter()
+                .map(ComponentStatus::indicator),
+        )
         .max_by_key(|i| i.rank())
         .unwrap_or(Indicator::None)
 }
@@ -377,7 +377,16 @@ mod tests {
                 &[],
                 Indicator::Minor,
             ),
-            (&[MajorOutage], &[Impact::Minor], Indicator::Minor),
+            // A component's outage is never hidden by a milder incident.
+            (&[MajorOutage], &[Impact::Minor], Indicator::Critical),
+            (&[Operational], &[Impact::Minor], Indicator::Minor),
+            // A monitor's outage, then a major incident on another component.
+            (
+                &[MajorOutage, MajorOutage],
+                &[Impact::Major],
+                Indicator::Critical,
+            ),
+            (&[UnderMaintenance], &[Impact::Minor], Indicator::Minor),
             (
                 &[Operational],
                 &[Impact::Major, Impact::Critical],

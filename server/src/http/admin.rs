@@ -1,5 +1,6 @@
-//! Admin handlers for status-page components. Every change commits, refreshes the live hub
-//! (so the next request and every open status page see it), then redirects (303).
+//! Admin handlers for status-page components. Every change commits (its write announces the
+//! status page to the live hub, so the next request and every open page see it), then
+//! redirects (303).
 
 use app::domain::status::{ComponentInput, ComponentStatus};
 use app::domain::ValidationError;
@@ -57,7 +58,8 @@ fn input_of(c: &Component) -> ComponentInput {
         description: c.description.clone().unwrap_or_default(),
         group: c.group_name.clone().unwrap_or_default(),
         position: c.position.to_string(),
-        status: c.status.as_str().to_string(),
+        // The admin's own setting: what holds it (an incident, a monitor) is not theirs to save.
+        status: c.manual_status.as_str().to_string(),
     }
 }
 
@@ -126,10 +128,6 @@ fn redirect_done(done: &str, id: &str) -> Response {
     .into_response()
 }
 
-async fn refresh(state: &AppState) -> Result<(), AppError> {
-    Ok(crate::live::publish(state).await?)
-}
-
 /// `POST /admin/components`: create.
 pub async fn create(
     State(state): State<AppState>,
@@ -150,7 +148,6 @@ pub async fn create(
         .await
     {
         Ok(c) => {
-            refresh(&state).await?;
             tracing::info!(component = %c.name, by = %admin.0.user.email, "component created");
             Ok(redirect_done("created", &c.id))
         }
@@ -212,7 +209,6 @@ pub async fn update(
         .await
     {
         Ok(c) => {
-            refresh(&state).await?;
             tracing::info!(component = %c.name, by = %admin.0.user.email, "component updated");
             Ok(redirect_done("updated", &c.id))
         }
@@ -241,7 +237,6 @@ pub async fn set_status(
         .store
         .set_component_status(&id, status, Some(&admin.0.user.id), now_ms())
         .await?;
-    refresh(&state).await?;
     tracing::info!(component = %c.name, status = %status, by = %admin.0.user.email, "component status changed");
     Ok(redirect_done("status", &c.id))
 }
@@ -255,7 +250,6 @@ pub async fn delete(
 ) -> Result<Response, AppError> {
     admin.check_csrf(&form.csrf)?;
     state.store.delete_component(&id).await?;
-    refresh(&state).await?;
     tracing::info!(component = %id, by = %admin.0.user.email, "component deleted");
     Ok(Redirect::to("/admin/components?done=deleted").into_response())
 }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::domain::live::Topic;
 use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -53,7 +54,7 @@ pub async fn status(
         )
             .into_response();
     };
-    let rx = state.hub.subscribe();
+    let rx = state.live.subscribe(&Topic::StatusPage);
     let current = state.hub.current().version;
     let first = (known.v.as_deref() != Some(&*current)).then_some(current);
     let hub_state = state.clone();

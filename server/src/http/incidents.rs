@@ -20,7 +20,6 @@ use leptos::prelude::*;
 use super::error::AppError;
 use super::session::{Admin, Responder, ValidForm};
 use crate::format::{display_time, now_ms};
-use crate::live::publish_or_log;
 use crate::state::AppState;
 
 /// A raw form: every `name=value` pair in order (component fields are dynamic).
@@ -190,7 +189,6 @@ pub async fn create(
         Ok(id) => id,
         Err(e) => return fail(store_validation(e)?).await,
     };
-    publish_or_log(&state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 
@@ -249,7 +247,6 @@ pub async fn create_maintenance(
     if let Err(e) = state.store.advance_maintenance(now).await {
         tracing::warn!(error = %e, "advancing maintenance failed");
     }
-    publish_or_log(&state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 
@@ -371,7 +368,6 @@ pub async fn delete(
         }
         Err(e) => return Err(e.into()),
     }
-    publish_or_log(&state).await;
     Ok(Redirect::to("/admin/incidents").into_response())
 }
 
@@ -392,7 +388,6 @@ async fn correct(
         .store
         .correct_incident(id, &correction, now_ms())
         .await?;
-    publish_or_log(state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
 
@@ -441,6 +436,5 @@ pub async fn post_update(
         let v = store_validation(e)?;
         return detail_page(&state, &who, &id, Some(v), input.body).await;
     }
-    publish_or_log(&state).await;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }

@@ -160,7 +160,7 @@ pub async fn delete(
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
     admin.check_csrf(&field(&fields, "csrf"))?;
-    state.store.delete_monitor(&id).await?;
+    state.store.delete_monitor(&id, now_ms()).await?;
     Ok(Redirect::to("/admin/monitors").into_response())
 }
 

@@ -380,19 +380,14 @@ pub async fn heartbeat(
         // Another ping for this token got in first, while this one looked the token up.
         return Ok(coalesced(&monitor.name));
     }
-    let step = match state
+    // A recovery's new status reaches the page with the write itself.
+    if let Err(e) = state
         .store
         .record_check(&monitor.id, true, None, None, now_ms())
         .await
     {
-        Ok(step) => step,
-        Err(e) => {
-            state.heartbeats.release(&token);
-            return Err(e.into());
-        }
-    };
-    if step.recovered {
-        crate::live::publish_or_log(&state).await;
+        state.heartbeats.release(&token);
+        return Err(e.into());
     }
     Ok(
         Json(serde_json::json!({ "ok": true, "monitor": monitor.name, "recorded": true }))

@@ -24,6 +24,7 @@ mod audit;
 mod conn;
 mod durability;
 mod heartbeats;
+mod holds;
 mod http;
 mod ical_feeds;
 mod login;

@@ -1,6 +1,7 @@
 //! The background job queue (claimed with a lease; `FOR UPDATE SKIP LOCKED` on PostgreSQL),
 //! status-page subscribers, and per-key rate-limit counters.
 
+use super::tx::{sql, Tx};
 use super::{begin_write, new_id, Db, Store, StoreError};
 use crate::domain::subscription::{SubscribeDraft, SubscriberKind};
 
@@ -58,17 +59,32 @@ fn subscriber(r: SubscriberRow) -> Subscriber {
 const SUBSCRIBER_SELECT: &str =
     "SELECT id, kind, target, components, token, confirmed_at, created_at FROM subscribers";
 
+/// Queues a job inside a write's transaction, so it exists exactly when the change does.
+pub(crate) async fn enqueue_in(
+    tx: &mut Tx,
+    kind: &str,
+    payload: &str,
+    run_at: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        sql("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $3)")
+            .bind(kind)
+            .bind(payload)
+            .bind(run_at),
+    )
+    .await?;
+    Ok(())
+}
+
 impl Store {
     // ---- jobs ----
 
     /// Queues a job to run at `run_at`.
     pub async fn enqueue(&self, kind: &str, payload: &str, run_at: i64) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            enqueue!(tx, kind, payload, run_at);
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })
+        let mut tx = self.begin().await?;
+        enqueue_in(&mut tx, kind, payload, run_at).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Claims up to `limit` due jobs for `lease_ms`; a job whose worker died is claimed again

@@ -4,7 +4,10 @@
 //! common subset (`$n` placeholders, `ON CONFLICT`, `RETURNING`), and times are stored as Unix
 //! milliseconds so both backends sort and compare them the same way.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
@@ -13,8 +16,7 @@ use sqlx::sqlite::{
 };
 
 use crate::domain::account::{NewUser, Role};
-use crate::domain::status::{ComponentDraft, ComponentStatus};
-use crate::domain::uptime;
+use crate::domain::live::Topic;
 
 /// A store failure. `Conflict` and `NotFound` are the caller's to show; the rest are bugs or outages.
 #[derive(Debug, thiserror::Error)]
@@ -70,130 +72,6 @@ macro_rules! on_pool {
     };
 }
 
-/// Sets component `$id` to `$new` inside transaction `$tx`: records the change, and adds the time
-/// spent in the old status to the per-day aggregates (the uptime bars). Evaluates to
-/// `Result<Option<old status>, StoreError>`: `None` when the status was already `$new`.
-macro_rules! apply_status {
-    ($tx:ident, $id:expr, $new:expr, $by:expr, $now:expr) => {{
-        let new: ComponentStatus = $new;
-        let now: i64 = $now;
-        // Lock the row first (a no-op write), so concurrent changes on PostgreSQL queue up
-        // instead of both adding the same interval to the aggregates.
-        sqlx::query("UPDATE components SET status_since = status_since WHERE id = $1")
-            .bind($id)
-            .execute(&mut *$tx)
-            .await?;
-        let row: Option<(String, i64)> =
-            sqlx::query_as("SELECT status, status_since FROM components WHERE id = $1")
-                .bind($id)
-                .fetch_optional(&mut *$tx)
-                .await?;
-        match row {
-            None => Err(StoreError::NotFound),
-            Some((old, _)) if old == new.as_str() => Ok(None),
-            Some((old, since)) => {
-                let old_status = ComponentStatus::from_str(&old)
-                    .map_err(|_| StoreError::Corrupt(format!("status {old:?}")))?;
-                sqlx::query(
-                    "UPDATE components SET status = $1, status_since = $2, updated_at = $2 WHERE id = $3",
-                )
-                .bind(new.as_str())
-                .bind(now)
-                .bind($id)
-                .execute(&mut *$tx)
-                .await?;
-                sqlx::query(
-                    "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_by, changed_at) \
-                     VALUES ($1, $2, $3, $4, $5)",
-                )
-                .bind($id)
-                .bind(&old)
-                .bind(new.as_str())
-                .bind($by)
-                .bind(now)
-                .execute(&mut *$tx)
-                .await?;
-                let start = since.clamp(now - 92 * uptime::DAY_MS, now);
-                let mut mark = uptime::DayAggregate::default();
-                mark.add(new, 0);
-                for (day, agg) in uptime::interval_days(old_status, start, now)
-                    .into_iter()
-                    .chain([(uptime::day_of(now), mark)])
-                {
-                    add_daily!($tx, $id, day, agg);
-                }
-                Ok(Some(old_status))
-            }
-        }
-    }};
-}
-
-/// Queues a background job inside transaction `$tx`, so it exists exactly when the change does.
-macro_rules! enqueue {
-    ($tx:ident, $kind:expr, $payload:expr, $now:expr) => {{
-        sqlx::query("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $3)")
-            .bind($kind)
-            .bind($payload)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
-    }};
-}
-
-/// Adds one day's aggregate for a component inside transaction `$tx`.
-macro_rules! add_daily {
-    ($tx:ident, $id:expr, $day:expr, $agg:expr) => {{
-        let agg: uptime::DayAggregate = $agg;
-        sqlx::query(
-            "INSERT INTO component_daily (component_id, day, worst_rank, degraded_ms, partial_ms, major_ms, maintenance_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (component_id, day) DO UPDATE SET \
-             worst_rank = CASE WHEN excluded.worst_rank > component_daily.worst_rank \
-                 THEN excluded.worst_rank ELSE component_daily.worst_rank END, \
-             degraded_ms = component_daily.degraded_ms + excluded.degraded_ms, \
-             partial_ms = component_daily.partial_ms + excluded.partial_ms, \
-             major_ms = component_daily.major_ms + excluded.major_ms, \
-             maintenance_ms = component_daily.maintenance_ms + excluded.maintenance_ms",
-        )
-        .bind($id)
-        .bind(uptime::day_label($day))
-        .bind(i64::from(agg.worst_rank))
-        .bind(agg.degraded_ms)
-        .bind(agg.partial_ms)
-        .bind(agg.major_ms)
-        .bind(agg.maintenance_ms)
-        .execute(&mut *$tx)
-        .await?;
-    }};
-}
-
-/// Finds or creates the group named `$name` inside transaction `$tx`; evaluates to its id.
-macro_rules! ensure_group {
-    ($tx:ident, $name:expr, $now:expr) => {{
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM component_groups WHERE name = $1")
-                .bind($name)
-                .fetch_optional(&mut *$tx)
-                .await?;
-        match existing {
-            Some((gid,)) => gid,
-            None => {
-                let gid = new_id();
-                sqlx::query(
-                    "INSERT INTO component_groups (id, name, position, created_at, updated_at) \
-                     VALUES ($1, $2, (SELECT COALESCE(MAX(position), 0) + 1 FROM component_groups), $3, $3)",
-                )
-                .bind(&gid)
-                .bind($name)
-                .bind($now)
-                .execute(&mut *$tx)
-                .await?;
-                gid
-            }
-        }
-    }};
-}
-
 /// How each backend starts a transaction that will write.
 pub(crate) trait WriteBegin: sqlx::Database {
     const BEGIN: &'static str;
@@ -217,7 +95,34 @@ pub(crate) async fn begin_write<DB: WriteBegin>(
 #[derive(Clone, Debug)]
 pub struct Store {
     db: Db,
+    live: Arc<LiveHooks>,
 }
+
+/// Hears which live topics a committed write changed (the server's live hub).
+pub trait Announce: Send + Sync + 'static {
+    /// Called after the commit, before the write returns, so the next request already sees
+    /// the change.
+    fn announce<'a>(&'a self, topics: &'a [Topic])
+        -> Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+}
+
+/// This process's identity in cross-instance messages, and who hears its commits.
+struct LiveHooks {
+    instance: String,
+    announcer: OnceLock<Arc<dyn Announce>>,
+}
+
+impl std::fmt::Debug for LiveHooks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveHooks")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The PostgreSQL channel on which every committed write announces its topics to all
+/// instances, as `INSTANCE TOPIC` ([`Store::read_live_message`]).
+pub const LIVE_CHANNEL: &str = "firstline_live";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
@@ -279,83 +184,6 @@ pub struct Team {
     pub members: Vec<User>,
 }
 
-/// A status-page component as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Component {
-    /// Stable id.
-    pub id: String,
-    /// Unique display name.
-    pub name: String,
-    /// Optional description.
-    pub description: Option<String>,
-    /// Group id, if grouped.
-    pub group_id: Option<String>,
-    /// Group name, if grouped.
-    pub group_name: Option<String>,
-    /// The group's position among groups (0 when ungrouped).
-    pub group_position: i64,
-    /// Position within its group.
-    pub position: i64,
-    /// Current status.
-    pub status: ComponentStatus,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-    /// Last change, Unix ms.
-    pub updated_at: i64,
-    /// Since when it has had its current status, Unix ms.
-    pub status_since: i64,
-}
-
-#[derive(sqlx::FromRow)]
-struct ComponentRow {
-    id: String,
-    name: String,
-    description: Option<String>,
-    group_id: Option<String>,
-    group_name: Option<String>,
-    group_position: Option<i64>,
-    position: i64,
-    status: String,
-    created_at: i64,
-    updated_at: i64,
-    status_since: i64,
-}
-
-impl TryFrom<ComponentRow> for Component {
-    type Error = StoreError;
-    fn try_from(r: ComponentRow) -> Result<Self, StoreError> {
-        Ok(Component {
-            status: ComponentStatus::from_str(&r.status)
-                .map_err(|_| StoreError::Corrupt(format!("status {:?}", r.status)))?,
-            id: r.id,
-            name: r.name,
-            description: r.description,
-            group_id: r.group_id,
-            group_name: r.group_name,
-            group_position: r.group_position.unwrap_or(0),
-            position: r.position,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            status_since: r.status_since,
-        })
-    }
-}
-
-/// A group of components on the status page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentGroup {
-    /// Stable id.
-    pub id: String,
-    /// Unique name.
-    pub name: String,
-    /// Position among groups.
-    pub position: i64,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-    /// Last change, Unix ms.
-    pub updated_at: i64,
-}
-
 /// A session found by its token.
 #[derive(Debug, Clone)]
 pub struct SessionInfo {
@@ -391,10 +219,6 @@ pub(crate) fn map_unique(e: sqlx::Error, field: &'static str) -> StoreError {
     }
 }
 
-const COMPONENT_SELECT: &str = "SELECT c.id, c.name, c.description, c.group_id, g.name AS group_name, g.position AS group_position, \
-     c.position, c.status, c.created_at, c.updated_at, c.status_since \
-     FROM components c LEFT JOIN component_groups g ON g.id = c.group_id";
-
 impl Store {
     /// Opens a pool for `url` (`sqlite://path` or `sqlite::memory:`, `postgres://...`).
     /// A SQLite file is created if missing, in WAL mode with full fsync on commit.
@@ -411,9 +235,7 @@ impl Store {
                 .min_connections(1)
                 .connect_with(opts)
                 .await?;
-            Ok(Store {
-                db: Db::Sqlite(pool),
-            })
+            Ok(Store::with_db(Db::Sqlite(pool)))
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let opts = PgConnectOptions::from_str(url)?;
             let pool = PgPoolOptions::new()
@@ -421,12 +243,35 @@ impl Store {
                 .acquire_timeout(Duration::from_secs(10))
                 .connect_with(opts)
                 .await?;
-            Ok(Store {
-                db: Db::Postgres(pool),
-            })
+            Ok(Store::with_db(Db::Postgres(pool)))
         } else {
             Err(StoreError::BadUrl(url.to_string()))
         }
+    }
+
+    fn with_db(db: Db) -> Store {
+        Store {
+            db,
+            live: Arc::new(LiveHooks {
+                instance: new_id(),
+                announcer: OnceLock::new(),
+            }),
+        }
+    }
+
+    /// Sets who hears committed topics (once; later calls are ignored).
+    pub fn set_announcer(&self, announcer: Arc<dyn Announce>) {
+        let _ = self.live.announcer.set(announcer);
+    }
+
+    /// Reads a message from [`LIVE_CHANNEL`]: the topic, unless this instance sent it (it has
+    /// already heard its own commits) or the message is not one of ours.
+    pub fn read_live_message(&self, payload: &str) -> Option<Topic> {
+        let (instance, key) = payload.split_once(' ')?;
+        if instance == self.live.instance {
+            return None;
+        }
+        Topic::parse(key)
     }
 
     /// Which backend this store talks to.
@@ -455,18 +300,6 @@ impl Store {
     /// Closes the pool, waiting for queries in flight.
     pub async fn close(&self) {
         on_pool!(self, p => p.close().await)
-    }
-
-    /// Tells other instances (PostgreSQL `NOTIFY`) that something on `channel` changed.
-    /// A no-op on SQLite, where there is only one instance.
-    pub async fn notify(&self, channel: &str) -> Result<(), StoreError> {
-        if let Db::Postgres(p) = &self.db {
-            sqlx::query("SELECT pg_notify($1, '')")
-                .bind(channel)
-                .execute(p)
-                .await?;
-        }
-        Ok(())
     }
 
     /// A `LISTEN`ing connection on PostgreSQL; `None` on SQLite.
@@ -748,183 +581,16 @@ impl Store {
             .map(|r| r.rows_affected()))?;
         Ok(r)
     }
-
-    // ---- components ----
-
-    /// All components with their group, in no particular order.
-    pub async fn list_components(&self) -> Result<Vec<Component>, StoreError> {
-        let sql = format!("{COMPONENT_SELECT} ORDER BY g.position, g.name, c.position, c.name");
-        let rows: Vec<ComponentRow> = on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-        rows.into_iter().map(Component::try_from).collect()
-    }
-
-    /// All component groups: `(id, name, position, created_at, updated_at)`, in display order.
-    pub async fn list_component_groups(&self) -> Result<Vec<ComponentGroup>, StoreError> {
-        let rows: Vec<(String, String, i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, name, position, created_at, updated_at FROM component_groups ORDER BY position, name")
-            .fetch_all(p)
-            .await)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(id, name, position, created_at, updated_at)| ComponentGroup {
-                    id,
-                    name,
-                    position,
-                    created_at,
-                    updated_at,
-                },
-            )
-            .collect())
-    }
-
-    /// One component.
-    pub async fn component(&self, id: &str) -> Result<Component, StoreError> {
-        let sql = format!("{COMPONENT_SELECT} WHERE c.id = $1");
-        let row: Option<ComponentRow> =
-            on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
-        row.ok_or(StoreError::NotFound)?.try_into()
-    }
-
-    /// Creates a component (and its group, if new) in one transaction.
-    pub async fn create_component(
-        &self,
-        draft: &ComponentDraft,
-        by: Option<&str>,
-        now: i64,
-    ) -> Result<Component, StoreError> {
-        let id = new_id();
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let group_id = match &draft.group {
-                Some(name) => Some(ensure_group!(tx, name, now)),
-                None => None,
-            };
-            sqlx::query(
-                "INSERT INTO components (id, name, description, group_id, position, status, created_at, updated_at, status_since) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)")
-                .bind(&id)
-                .bind(&draft.name)
-                .bind(&draft.description)
-                .bind(&group_id)
-                .bind(draft.position)
-                .bind(draft.status.as_str())
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| map_unique(e, "name"))?;
-            sqlx::query(
-                "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_by, changed_at) \
-                 VALUES ($1, NULL, $2, $3, $4)")
-                .bind(&id)
-                .bind(draft.status.as_str())
-                .bind(by)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let mut mark = uptime::DayAggregate::default();
-            mark.add(draft.status, 0);
-            add_daily!(tx, &id, uptime::day_of(now), mark);
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
-        self.component(&id).await
-    }
-
-    /// Replaces a component's fields (name, description, group, position, status).
-    pub async fn update_component(
-        &self,
-        id: &str,
-        draft: &ComponentDraft,
-        by: Option<&str>,
-        now: i64,
-    ) -> Result<Component, StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            apply_status!(tx, id, draft.status, by, now)?;
-            let group_id = match &draft.group {
-                Some(name) => Some(ensure_group!(tx, name, now)),
-                None => None,
-            };
-            sqlx::query(
-                "UPDATE components SET name = $1, description = $2, group_id = $3, position = $4, \
-                 updated_at = $5 WHERE id = $6")
-                .bind(&draft.name)
-                .bind(&draft.description)
-                .bind(&group_id)
-                .bind(draft.position)
-                .bind(now)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| map_unique(e, "name"))?;
-            sqlx::query("DELETE FROM component_groups WHERE id NOT IN \
-                         (SELECT group_id FROM components WHERE group_id IS NOT NULL)")
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
-        self.component(id).await
-    }
-
-    /// Sets only the status; records the change. Returns the component as stored.
-    pub async fn set_component_status(
-        &self,
-        id: &str,
-        status: ComponentStatus,
-        by: Option<&str>,
-        now: i64,
-    ) -> Result<Component, StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            apply_status!(tx, id, status, by, now)?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
-        self.component(id).await
-    }
-
-    /// Deletes a component and its history; removes its group if now empty.
-    pub async fn delete_component(&self, id: &str) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let n = sqlx::query("DELETE FROM components WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 0 {
-                return Err(StoreError::NotFound);
-            }
-            sqlx::query("DELETE FROM component_groups WHERE id NOT IN \
-                         (SELECT group_id FROM components WHERE group_id IS NOT NULL)")
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })
-    }
-
-    /// Status changes of a component, oldest first: `(old, new, changed_at)`.
-    pub async fn component_history(
-        &self,
-        id: &str,
-    ) -> Result<Vec<(Option<String>, String, i64)>, StoreError> {
-        Ok(on_pool!(self, p => sqlx::query_as(
-            "SELECT old_status, new_status, changed_at FROM component_status_changes \
-             WHERE component_id = $1 ORDER BY id")
-            .bind(id)
-            .fetch_all(p)
-            .await)?)
-    }
 }
 
 mod audit;
+mod components;
 mod jobs;
 mod schedules;
 mod status_page;
+mod tx;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
+pub use components::{Component, ComponentGroup};
 pub use jobs::{Job, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
 pub use status_page::{

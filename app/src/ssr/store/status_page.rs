@@ -6,11 +6,15 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::components::{component_exists, settle};
+use super::tx::{sql, Tx};
 use super::{begin_write, new_id, Db, Store, StoreError};
 use crate::domain::incident::{
-    maintenance_step, maintenance_step_message, may_delete, update_changed_components,
-    ComponentChange, Correction, IncidentKind, IncidentStatus,
+    decide_update, maintenance_step, maintenance_step_message, may_delete,
+    update_changed_components, ComponentChange, Correction, IncidentKind, IncidentStatus,
+    UpdateDecision,
 };
+use crate::domain::live::Topic;
 use crate::domain::monitor::{step, MonitorDraft, MonitorKind, MonitorState, MonitorStep};
 use crate::domain::status::{ComponentStatus, Impact};
 use crate::domain::uptime;
@@ -339,56 +343,47 @@ pub struct IncidentFilter {
     pub limit: i64,
 }
 
-/// Applies one incident-driven component change inside `$tx` and records it as affected.
-macro_rules! change_component {
-    ($tx:ident, $affected:ident, $cid:expr, $status:expr, $by:expr, $now:expr) => {{
-        let cid: &str = $cid;
-        let name: Option<(String,)> = sqlx::query_as("SELECT name FROM components WHERE id = $1")
-            .bind(cid)
-            .fetch_optional(&mut *$tx)
-            .await?;
-        let Some((name,)) = name else {
-            return Err(StoreError::Invalid(ValidationError::new(
-                &format!("component.{cid}"),
-                "no such component",
-            )));
-        };
-        let new: ComponentStatus = $status;
-        if let Some(old) = apply_status!($tx, cid, new, $by, $now)? {
-            $affected.push(AffectedComponent {
-                code: cid.to_string(),
-                name,
-                old_status: old.as_str().to_string(),
-                new_status: new.as_str().to_string(),
-            });
-        }
-    }};
+/// Inserts an update and, when it should notify, queues the subscriber fan-out in the same
+/// transaction, so the job exists exactly when the update does. Returns the update's id.
+#[expect(clippy::too_many_arguments)]
+async fn insert_update(
+    tx: &mut Tx,
+    incident_id: &str,
+    status: IncidentStatus,
+    body: &str,
+    affected: &[AffectedComponent],
+    notify: bool,
+    by: Option<&str>,
+    now: i64,
+) -> Result<String, StoreError> {
+    let uid = new_id();
+    let affected_json = serde_json::to_string(affected).unwrap_or_else(|_| "[]".into());
+    tx.execute(
+        sql("INSERT INTO incident_updates (id, incident_id, status, body, affected_components, notify, created_by, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        .bind(&uid)
+        .bind(incident_id)
+        .bind(status.as_str())
+        .bind(body)
+        .bind(affected_json)
+        .bind(notify)
+        .bind(by)
+        .bind(now),
+    )
+    .await?;
+    if notify {
+        let payload = serde_json::json!({ "update_id": uid }).to_string();
+        super::jobs::enqueue_in(tx, "fanout", &payload, now).await?;
+    }
+    Ok(uid)
 }
 
-/// Inserts an update and, when it should notify, the fan-out job, inside `$tx`.
-macro_rules! insert_update {
-    ($tx:ident, $incident:expr, $status:expr, $body:expr, $affected:expr, $notify:expr, $by:expr, $now:expr) => {{
-        let uid = new_id();
-        let affected_json = serde_json::to_string(&$affected).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "INSERT INTO incident_updates (id, incident_id, status, body, affected_components, notify, created_by, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(&uid)
-        .bind($incident)
-        .bind($status.as_str())
-        .bind($body)
-        .bind(&affected_json)
-        .bind(i64::from($notify))
-        .bind($by)
-        .bind($now)
-        .execute(&mut *$tx)
-        .await?;
-        if $notify {
-            enqueue!($tx, "fanout", &serde_json::json!({ "update_id": uid }).to_string(), $now);
-        }
-        uid
-    }};
+/// The error for a component id that does not exist.
+fn no_such_component(cid: &str) -> StoreError {
+    StoreError::Invalid(ValidationError::new(
+        &format!("component.{cid}"),
+        "no such component",
+    ))
 }
 
 impl Store {
@@ -417,58 +412,51 @@ impl Store {
             IncidentKind::Incident => new.impact.as_str(),
             IncidentKind::Maintenance => "maintenance",
         };
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            sqlx::query(
-                "INSERT INTO incidents (id, kind, name, status, impact, scheduled_for, scheduled_until, \
+        let mut tx = self.begin().await?;
+        tx.execute(
+            sql("INSERT INTO incidents (id, kind, name, status, impact, scheduled_for, scheduled_until, \
                  created_by, created_at, updated_at, started_at, monitoring_at, notify) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)")
-                .bind(&id)
-                .bind(new.kind.as_str())
-                .bind(&new.name)
-                .bind(new.status.as_str())
-                .bind(impact)
-                .bind(scheduled_for)
-                .bind(scheduled_until)
-                .bind(by)
-                .bind(now)
-                .bind(scheduled_for.unwrap_or(now))
-                .bind((new.status == IncidentStatus::Monitoring).then_some(now))
-                .bind(i64::from(new.notify))
-                .execute(&mut *tx)
-                .await?;
-            let mut affected: Vec<AffectedComponent> = Vec::new();
-            for (cid, status) in &new.components {
-                let status = match new.kind {
-                    IncidentKind::Incident => {
-                        change_component!(tx, affected, cid, *status, by, now);
-                        *status
-                    }
-                    IncidentKind::Maintenance => {
-                        let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM components WHERE id = $1")
-                            .bind(cid)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                        if exists.is_none() {
-                            return Err(StoreError::Invalid(ValidationError::new(
-                                &format!("component.{cid}"),
-                                "no such component",
-                            )));
-                        }
-                        ComponentStatus::UnderMaintenance
-                    }
-                };
-                sqlx::query("INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, $2, $3)")
+            .bind(&id)
+            .bind(new.kind.as_str())
+            .bind(&new.name)
+            .bind(new.status.as_str())
+            .bind(impact)
+            .bind(scheduled_for)
+            .bind(scheduled_until)
+            .bind(by)
+            .bind(now)
+            .bind(scheduled_for.unwrap_or(now))
+            .bind((new.status == IncidentStatus::Monitoring).then_some(now))
+            .bind(new.notify),
+        )
+        .await?;
+        for (cid, status) in &new.components {
+            if !component_exists(&mut tx, cid).await? {
+                return Err(no_such_component(cid));
+            }
+            let gives = match new.kind {
+                IncidentKind::Incident => *status,
+                IncidentKind::Maintenance => ComponentStatus::UnderMaintenance,
+            };
+            tx.execute(
+                sql("INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, $2, $3)")
                     .bind(&id)
                     .bind(cid)
-                    .bind(status.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            insert_update!(tx, &id, new.status, &new.body, affected, new.notify, by, now);
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
+                    .bind(gives.as_str()),
+            )
+            .await?;
+        }
+        let mut affected = Vec::new();
+        for (cid, _) in &new.components {
+            affected.extend(settle(&mut tx, cid, by, now).await?);
+        }
+        insert_update(
+            &mut tx, &id, new.status, &new.body, &affected, new.notify, by, now,
+        )
+        .await?;
+        announce_incident(&mut tx, &id);
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -486,111 +474,87 @@ impl Store {
         by: Option<&str>,
         now: i64,
     ) -> Result<Option<String>, StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            // Lock the incident (a no-op write) so concurrent updates, or two instances
-            // stepping the same maintenance, queue up and see each other's result.
-            sqlx::query("UPDATE incidents SET status = status WHERE id = $1")
-                .bind(incident_id)
-                .execute(&mut *tx)
-                .await?;
-            let row: Option<(String, String)> = sqlx::query_as("SELECT kind, status FROM incidents WHERE id = $1")
-                .bind(incident_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((kind, current)) = row else {
-                return Err(StoreError::NotFound);
-            };
-            let kind = IncidentKind::from_str(&kind).map_err(|_| corrupt("kind", &kind))?;
-            if update.status.kind() != kind {
-                return Err(StoreError::Invalid(ValidationError::new(
-                    "status",
-                    format!("{} is not a {} status", update.status, kind.as_str()),
-                )));
-            }
-            if let Some(want) = expect {
-                if current != want.as_str() {
-                    return Ok(None);
-                }
-            }
-            let closing = !update.status.is_open();
-            sqlx::query(
-                "UPDATE incidents SET status = $1, updated_at = $2, \
+        let mut tx = self.begin().await?;
+        // Lock the incident (a no-op write) so concurrent updates, or two instances stepping
+        // the same maintenance, queue up and see each other's result.
+        tx.execute(sql("UPDATE incidents SET status = status WHERE id = $1").bind(incident_id))
+            .await?;
+        let (kind, current): (String, String) = tx
+            .fetch_optional(
+                sql("SELECT kind, status FROM incidents WHERE id = $1").bind(incident_id),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let kind = IncidentKind::from_str(&kind).map_err(|_| corrupt("kind", &kind))?;
+        let current =
+            IncidentStatus::from_str(&current).map_err(|_| corrupt("status", &current))?;
+        let UpdateDecision::Apply {
+            closing,
+            explicit_is_manual,
+        } = decide_update(kind, current, update.status, expect)?
+        else {
+            return Ok(None);
+        };
+        tx.execute(
+            sql("UPDATE incidents SET status = $1, updated_at = $2, \
                  monitoring_at = CASE WHEN $1 = 'monitoring' AND monitoring_at IS NULL THEN $2 ELSE monitoring_at END, \
                  resolved_at = CASE WHEN $3 = 1 THEN COALESCE(resolved_at, $2) ELSE NULL END, \
                  impact = COALESCE($4, impact), \
                  postmortem = CASE WHEN $1 = 'postmortem' THEN $5 ELSE postmortem END \
                  WHERE id = $6")
-                .bind(update.status.as_str())
-                .bind(now)
-                .bind(i64::from(closing))
-                .bind(update.impact.map(|i| i.as_str()))
-                .bind(&update.body)
-                .bind(incident_id)
-                .execute(&mut *tx)
-                .await?;
-            let mut affected: Vec<AffectedComponent> = Vec::new();
-            for (cid, status) in &update.components {
-                change_component!(tx, affected, cid, *status, by, now);
-                sqlx::query(
-                    "INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, $2, $3) \
-                     ON CONFLICT (incident_id, component_id) DO UPDATE SET status = excluded.status")
-                    .bind(incident_id)
-                    .bind(cid)
-                    .bind(status.as_str())
-                    .execute(&mut *tx)
-                    .await?;
+            .bind(update.status.as_str())
+            .bind(now)
+            .bind(closing)
+            .bind(update.impact.map(|i| i.as_str()))
+            .bind(&update.body)
+            .bind(incident_id),
+        )
+        .await?;
+        for (cid, status) in &update.components {
+            if !component_exists(&mut tx, cid).await? {
+                return Err(no_such_component(cid));
             }
-            let linked: Vec<(String, String)> = sqlx::query_as(
-                "SELECT component_id, status FROM incident_components WHERE incident_id = $1")
+            tx.execute(
+                sql("INSERT INTO incident_components (incident_id, component_id, status, named) VALUES ($1, $2, $3, 1) \
+                     ON CONFLICT (incident_id, component_id) DO UPDATE SET status = excluded.status, named = 1")
                 .bind(incident_id)
-                .fetch_all(&mut *tx)
+                .bind(cid)
+                .bind(status.as_str()),
+            )
+            .await?;
+            if explicit_is_manual {
+                tx.execute(
+                    sql("UPDATE components SET manual_status = $1 WHERE id = $2")
+                        .bind(status.as_str())
+                        .bind(cid),
+                )
                 .await?;
-            for (cid, set_status) in linked {
-                if update.components.iter().any(|(c, _)| *c == cid) {
-                    continue;
-                }
-                let now_status: Option<(String,)> = sqlx::query_as("SELECT status FROM components WHERE id = $1")
-                    .bind(&cid)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                let Some((now_status,)) = now_status else { continue };
-                let target = if update.status == IncidentStatus::InProgress {
-                    Some(ComponentStatus::UnderMaintenance)
-                } else if closing && update.status != IncidentStatus::Postmortem && now_status == set_status {
-                    // Back to what other open incidents or a failing monitor still say, else
-                    // operational.
-                    let others: Vec<(String,)> = sqlx::query_as(
-                        "SELECT ic.status FROM incident_components ic JOIN incidents i ON i.id = ic.incident_id \
-                         WHERE ic.component_id = $1 AND ic.incident_id <> $2 \
-                         AND i.status IN ('investigating', 'identified', 'monitoring', 'in_progress', 'verifying')")
-                        .bind(&cid)
-                        .bind(incident_id)
-                        .fetch_all(&mut *tx)
-                        .await?;
-                    let (down,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM monitors WHERE component_id = $1 AND state = 'down'")
-                        .bind(&cid)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    let held = others
-                        .iter()
-                        .filter_map(|(s,)| ComponentStatus::from_str(s).ok())
-                        .chain((down > 0).then_some(ComponentStatus::MajorOutage))
-                        .max_by_key(|s| uptime::rank(*s))
-                        .unwrap_or(ComponentStatus::Operational);
-                    Some(held)
-                } else {
-                    None
-                };
-                if let Some(t) = target {
-                    change_component!(tx, affected, &cid, t, by, now);
-                }
             }
-            let uid = insert_update!(tx, incident_id, update.status, &update.body, affected, update.notify, by, now);
-            tx.commit().await?;
-            Ok::<Option<String>, StoreError>(Some(uid))
-        })
+        }
+        let linked: Vec<(String,)> = tx
+            .fetch_all(
+                sql("SELECT component_id FROM incident_components WHERE incident_id = $1 ORDER BY component_id")
+                    .bind(incident_id),
+            )
+            .await?;
+        let mut affected = Vec::new();
+        for (cid,) in &linked {
+            affected.extend(settle(&mut tx, cid, by, now).await?);
+        }
+        let uid = insert_update(
+            &mut tx,
+            incident_id,
+            update.status,
+            &update.body,
+            &affected,
+            update.notify,
+            by,
+            now,
+        )
+        .await?;
+        announce_incident(&mut tx, incident_id);
+        tx.commit().await?;
+        Ok(Some(uid))
     }
 
     /// Moves maintenance windows along by the clock (start, complete). Safe to run on several
@@ -724,91 +688,82 @@ impl Store {
         correction: &Correction,
         now: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let found = match correction {
-                Correction::Title(name) => sqlx::query(
-                    "UPDATE incidents SET name = $1, updated_at = $2 WHERE id = $3")
-                    .bind(name)
-                    .bind(now)
-                    .bind(incident_id)
-                    .execute(&mut *tx)
-                    .await?
-                    .rows_affected(),
-                Correction::Message { update_id, body } => {
-                    let n = sqlx::query(
-                        "UPDATE incident_updates SET body = $1, edited_at = $2 WHERE id = $3 AND incident_id = $4")
-                        .bind(body)
+        let mut tx = self.begin().await?;
+        let found = match correction {
+            Correction::Title(name) => {
+                tx.execute(
+                    sql("UPDATE incidents SET name = $1, updated_at = $2 WHERE id = $3")
+                        .bind(name)
                         .bind(now)
-                        .bind(update_id)
-                        .bind(incident_id)
-                        .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                    sqlx::query(
-                        "UPDATE incidents SET updated_at = $1, \
+                        .bind(incident_id),
+                )
+                .await?
+            }
+            Correction::Message { update_id, body } => {
+                let n = tx
+                    .execute(
+                        sql("UPDATE incident_updates SET body = $1, edited_at = $2 WHERE id = $3 AND incident_id = $4")
+                            .bind(body)
+                            .bind(now)
+                            .bind(update_id)
+                            .bind(incident_id),
+                    )
+                    .await?;
+                tx.execute(
+                    sql("UPDATE incidents SET updated_at = $1, \
                          postmortem = CASE WHEN (SELECT id FROM incident_updates WHERE incident_id = $2 \
                            AND status = 'postmortem' ORDER BY created_at DESC, id DESC LIMIT 1) = $3 \
                            THEN $4 ELSE postmortem END \
                          WHERE id = $2")
-                        .bind(now)
-                        .bind(incident_id)
-                        .bind(update_id)
-                        .bind(body)
-                        .execute(&mut *tx)
-                        .await?;
-                    n
-                }
-            };
-            if found == 0 {
-                return Err(StoreError::NotFound);
+                    .bind(now)
+                    .bind(incident_id)
+                    .bind(update_id)
+                    .bind(body),
+                )
+                .await?;
+                n
             }
-            tx.commit().await?;
-            Ok(())
-        })
+        };
+        super::found(found)?;
+        announce_incident(&mut tx, incident_id);
+        tx.commit().await
     }
 
     /// Deletes an incident or maintenance with its updates, if it is closed or a maintenance
     /// that has not started (an open one would leave its components' statuses behind: resolve
     /// or complete it first). Pending deliveries of its updates find nothing and end quietly.
     pub async fn delete_incident(&self, id: &str) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            sqlx::query("UPDATE incidents SET status = status WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            let row: Option<(String,)> = sqlx::query_as("SELECT status FROM incidents WHERE id = $1")
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((status,)) = row else {
-                return Err(StoreError::NotFound);
-            };
-            let status = IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
-            // `update_changed_components`, in SQL.
-            let (changed,): (i64,) = sqlx::query_as(
-                "SELECT COUNT(*) FROM incident_updates WHERE incident_id = $1 \
-                 AND (status IN ('in_progress', 'verifying') OR affected_components <> '[]')")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-            if !may_delete(status, changed > 0) {
-                return Err(StoreError::Invalid(ValidationError::new(
-                    "status",
-                    format!(
-                        "it is still {}: resolve or complete it first, so its components get their statuses back",
-                        status.label().to_lowercase()
-                    ),
-                )));
-            }
-            sqlx::query("DELETE FROM incidents WHERE id = $1")
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(())
-        })
+        let mut tx = self.begin().await?;
+        tx.execute(sql("UPDATE incidents SET status = status WHERE id = $1").bind(id))
+            .await?;
+        let (status,): (String,) = tx
+            .fetch_optional(sql("SELECT status FROM incidents WHERE id = $1").bind(id))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let status = IncidentStatus::from_str(&status).map_err(|_| corrupt("status", &status))?;
+        // `update_changed_components`, in SQL.
+        let (changed,): (i64,) = tx
+            .fetch_one(
+                sql(
+                    "SELECT COUNT(*) FROM incident_updates WHERE incident_id = $1 \
+                     AND (status IN ('in_progress', 'verifying') OR affected_components <> '[]')",
+                )
+                .bind(id),
+            )
+            .await?;
+        if !may_delete(status, changed > 0) {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "status",
+                format!(
+                    "it is still {}: resolve or complete it first, so its components get their statuses back",
+                    status.label().to_lowercase()
+                ),
+            )));
+        }
+        tx.execute(sql("DELETE FROM incidents WHERE id = $1").bind(id))
+            .await?;
+        announce_incident(&mut tx, id);
+        tx.commit().await
     }
 
     /// The update with this id and its incident.
@@ -973,14 +928,22 @@ impl Store {
         Ok(rows.into_iter().map(Monitor::from).collect())
     }
 
-    /// Deletes a monitor and its results (its open alert stays, for the record).
-    pub async fn delete_monitor(&self, id: &str) -> Result<(), StoreError> {
-        let n = on_pool!(self, p => sqlx::query("DELETE FROM monitors WHERE id = $1")
-            .bind(id)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        super::found(n)
+    /// Deletes a monitor and its results. Its open alert is resolved and its component released
+    /// (nothing is left failing for good); the alert stays, for the record.
+    pub async fn delete_monitor(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let (component_id,): (Option<String>,) = tx
+            .fetch_optional(sql("SELECT component_id FROM monitors WHERE id = $1").bind(id))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.execute(sql("DELETE FROM monitors WHERE id = $1").bind(id))
+            .await?;
+        resolve_alert(&mut tx, &monitor_key(id), now).await?;
+        if let Some(cid) = &component_id {
+            settle(&mut tx, cid, None, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Claims monitors of `kind` whose check is due: leases them for `lease_ms` and moves their
@@ -1039,94 +1002,85 @@ impl Store {
         error: Option<&str>,
         now: i64,
     ) -> Result<MonitorStep, StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            // Lock the monitor (a no-op write): a ping and an overdue check of the same
-            // heartbeat must not both work from the same old state.
-            sqlx::query("UPDATE monitors SET state = state WHERE id = $1")
+        let mut tx = self.begin().await?;
+        // Lock the monitor (a no-op write): a ping and an overdue check of the same heartbeat
+        // must not both work from the same old state.
+        tx.execute(sql("UPDATE monitors SET state = state WHERE id = $1").bind(monitor_id))
+            .await?;
+        let (name, state, fails, threshold, component_id, interval_s): (
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            i64,
+        ) = tx
+            .fetch_optional(
+                sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s \
+                     FROM monitors WHERE id = $1")
+                .bind(monitor_id),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let s = step(MonitorState::parse(&state), fails, threshold, ok);
+        tx.execute(
+            sql("INSERT INTO monitor_results (monitor_id, ok, latency_ms, error, checked_at) VALUES ($1, $2, $3, $4, $5)")
                 .bind(monitor_id)
-                .execute(&mut *tx)
-                .await?;
-            let row: Option<(String, String, i64, i64, Option<String>, i64)> = sqlx::query_as(
-                "SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s FROM monitors WHERE id = $1")
-                .bind(monitor_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let Some((name, state, fails, threshold, component_id, interval_s)) = row else {
-                return Err(StoreError::NotFound);
-            };
-            let s = step(MonitorState::parse(&state), fails, threshold, ok);
-            sqlx::query(
-                "INSERT INTO monitor_results (monitor_id, ok, latency_ms, error, checked_at) VALUES ($1, $2, $3, $4, $5)")
-                .bind(monitor_id)
-                .bind(i64::from(ok))
+                .bind(ok)
                 .bind(latency_ms)
                 .bind(error)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            // Heartbeats: a ping pushes the deadline one interval on.
-            sqlx::query(
-                "UPDATE monitors SET state = $1, consecutive_fails = $2, last_checked_at = $3, \
+                .bind(now),
+        )
+        .await?;
+        // Heartbeats: a ping pushes the deadline one interval on.
+        tx.execute(
+            sql("UPDATE monitors SET state = $1, consecutive_fails = $2, last_checked_at = $3, \
                  last_ok_at = CASE WHEN $4 = 1 THEN $3 ELSE last_ok_at END, last_error = $5, last_latency_ms = $6, \
                  lease_until = 0, \
                  next_due_at = CASE WHEN kind = 'heartbeat' AND $4 = 1 THEN $3 + $7 ELSE next_due_at END \
                  WHERE id = $8")
-                .bind(s.state.as_str())
-                .bind(s.consecutive_fails)
-                .bind(now)
-                .bind(i64::from(ok))
-                .bind(error)
-                .bind(latency_ms)
-                .bind(interval_s * 1000)
-                .bind(monitor_id)
-                .execute(&mut *tx)
+            .bind(s.state.as_str())
+            .bind(s.consecutive_fails)
+            .bind(now)
+            .bind(ok)
+            .bind(error)
+            .bind(latency_ms)
+            .bind(interval_s * 1000)
+            .bind(monitor_id),
+        )
+        .await?;
+        let key = monitor_key(monitor_id);
+        if s.went_down {
+            let open: Option<(String,)> = tx
+                .fetch_optional(
+                    sql("SELECT id FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'")
+                        .bind(&key),
+                )
                 .await?;
-            let key = format!("monitor:{monitor_id}");
-            if s.went_down {
-                if let Some(cid) = &component_id {
-                    apply_status!(tx, cid, ComponentStatus::MajorOutage, None::<&str>, now)?;
-                }
-                let open: Option<(String,)> = sqlx::query_as(
-                    "SELECT id FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'")
-                    .bind(&key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if open.is_none() {
-                    sqlx::query(
-                        "INSERT INTO alerts (id, source, dedup_key, summary, details, component_id, status, created_at, updated_at) \
+            if open.is_none() {
+                tx.execute(
+                    sql("INSERT INTO alerts (id, source, dedup_key, summary, details, component_id, status, created_at, updated_at) \
                          VALUES ($1, 'monitor', $2, $3, $4, $5, 'triggered', $6, $6)")
-                        .bind(new_id())
-                        .bind(&key)
-                        .bind(format!("{name} is failing"))
-                        .bind(error.unwrap_or(""))
-                        .bind(&component_id)
-                        .bind(now)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            if s.recovered {
-                if let Some(cid) = &component_id {
-                    let cur: Option<(String,)> = sqlx::query_as("SELECT status FROM components WHERE id = $1")
-                        .bind(cid)
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                    if cur.is_some_and(|(c,)| c == ComponentStatus::MajorOutage.as_str()) {
-                        apply_status!(tx, cid, ComponentStatus::Operational, None::<&str>, now)?;
-                    }
-                }
-                sqlx::query(
-                    "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
-                     WHERE dedup_key = $2 AND status <> 'resolved'")
-                    .bind(now)
+                    .bind(new_id())
                     .bind(&key)
-                    .execute(&mut *tx)
-                    .await?;
+                    .bind(format!("{name} is failing"))
+                    .bind(error.unwrap_or(""))
+                    .bind(&component_id)
+                    .bind(now),
+                )
+                .await?;
             }
-            tx.commit().await?;
-            Ok::<MonitorStep, StoreError>(s)
-        })
+        }
+        if s.recovered {
+            resolve_alert(&mut tx, &key, now).await?;
+        }
+        if s.went_down || s.recovered {
+            if let Some(cid) = &component_id {
+                settle(&mut tx, cid, None, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(s)
     }
 
     /// The heartbeat monitor with this ping token.
@@ -1147,4 +1101,29 @@ impl Store {
             .map(|r| r.rows_affected()))?,
         )
     }
+}
+
+/// The dedup key of a monitor's alert.
+fn monitor_key(monitor_id: &str) -> String {
+    format!("monitor:{monitor_id}")
+}
+
+/// Resolves the open alert with this dedup key, if any.
+async fn resolve_alert(tx: &mut Tx, key: &str, now: i64) -> Result<(), StoreError> {
+    tx.execute(
+        sql(
+            "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
+             WHERE dedup_key = $2 AND status <> 'resolved'",
+        )
+        .bind(now)
+        .bind(key),
+    )
+    .await?;
+    Ok(())
+}
+
+/// A change to an incident shows on its timeline and on the public status page.
+fn announce_incident(tx: &mut Tx, id: &str) {
+    tx.announce(Topic::Incident(id.to_string()));
+    tx.announce(Topic::StatusPage);
 }

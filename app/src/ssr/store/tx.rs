@@ -1,0 +1,237 @@
+//! A write transaction on either backend, and backend-neutral statements to run in it.
+//!
+//! The "apply" half of every write is a plain `async fn` taking `&mut Tx`: it loads a snapshot,
+//! hands it to a pure domain function, and writes what that function decided, all before
+//! [`Tx::commit`]. A statement is built once with [`sql`] and [`Sql::bind`] and runs on whichever
+//! backend the store uses, so no query is written twice and no macro hides a `return`.
+
+use sqlx::postgres::PgRow;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{FromRow, Postgres, Sqlite, Transaction};
+
+use super::{begin_write, Db, Store, StoreError, LIVE_CHANNEL};
+use crate::domain::live::Topic;
+
+/// One bound value. Both backends store times and flags as integers and everything else as text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Arg {
+    /// An integer (or NULL).
+    Int(Option<i64>),
+    /// Text (or NULL).
+    Text(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+impl From<bool> for Arg {
+    fn from(v: bool) -> Self {
+        Arg::Int(Some(i64::from(v)))
+    }
+}
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+impl From<Option<&str>> for Arg {
+    fn from(v: Option<&str>) -> Self {
+        Arg::Text(v.map(str::to_string))
+    }
+}
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+impl From<&Option<String>> for Arg {
+    fn from(v: &Option<String>) -> Self {
+        Arg::Text(v.clone())
+    }
+}
+
+/// A statement with its arguments (`$1`, `$2`... in order of [`Sql::bind`]).
+#[derive(Debug, Clone)]
+pub(crate) struct Sql {
+    text: String,
+    args: Vec<Arg>,
+}
+
+/// Starts a statement.
+pub(crate) fn sql(text: impl Into<String>) -> Sql {
+    Sql {
+        text: text.into(),
+        args: Vec::new(),
+    }
+}
+
+impl Sql {
+    /// Binds the next argument.
+    pub(crate) fn bind(mut self, v: impl Into<Arg>) -> Sql {
+        self.args.push(v.into());
+        self
+    }
+}
+
+/// Rows that both backends can decode (tuples and `#[derive(FromRow)]` structs of integers,
+/// text and their options).
+pub(crate) trait Row:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{}
+
+/// An open write transaction (SQLite: `BEGIN IMMEDIATE`) and the live topics its writes
+/// changed. Dropping it without [`Tx::commit`] rolls everything back and announces nothing.
+pub(crate) struct Tx {
+    db: TxDb,
+    topics: Vec<Topic>,
+    store: Store,
+}
+
+enum TxDb {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Binds `args` onto a sqlx query of either kind.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                Arg::Int(v) => q.bind(v),
+                Arg::Text(v) => q.bind(v),
+            };
+        }
+        q
+    }};
+}
+
+impl Tx {
+    /// Runs a statement; returns the rows it touched.
+    pub(crate) async fn execute(&mut self, q: Sql) -> Result<u64, sqlx::Error> {
+        let Sql { text, args } = q;
+        Ok(match &mut self.db {
+            TxDb::Sqlite(t) => bind_all!(sqlx::query(&text), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+            TxDb::Postgres(t) => bind_all!(sqlx::query(&text), args)
+                .execute(&mut **t)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    /// At most one row.
+    pub(crate) async fn fetch_optional<T: Row>(
+        &mut self,
+        q: Sql,
+    ) -> Result<Option<T>, sqlx::Error> {
+        let Sql { text, args } = q;
+        match &mut self.db {
+            TxDb::Sqlite(t) => {
+                bind_all!(sqlx::query_as(&text), args)
+                    .fetch_optional(&mut **t)
+                    .await
+            }
+            TxDb::Postgres(t) => {
+                bind_all!(sqlx::query_as(&text), args)
+                    .fetch_optional(&mut **t)
+                    .await
+            }
+        }
+    }
+
+    /// Exactly one row.
+    pub(crate) async fn fetch_one<T: Row>(&mut self, q: Sql) -> Result<T, sqlx::Error> {
+        self.fetch_optional(q)
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)
+    }
+
+    /// Every row.
+    pub(crate) async fn fetch_all<T: Row>(&mut self, q: Sql) -> Result<Vec<T>, sqlx::Error> {
+        let Sql { text, args } = q;
+        match &mut self.db {
+            TxDb::Sqlite(t) => {
+                bind_all!(sqlx::query_as(&text), args)
+                    .fetch_all(&mut **t)
+                    .await
+            }
+            TxDb::Postgres(t) => {
+                bind_all!(sqlx::query_as(&text), args)
+                    .fetch_all(&mut **t)
+                    .await
+            }
+        }
+    }
+
+    /// Records that this write changes what `topic` shows; announced once the write commits.
+    pub(crate) fn announce(&mut self, topic: Topic) {
+        if !self.topics.contains(&topic) {
+            self.topics.push(topic);
+        }
+    }
+
+    /// Makes every write in it durable at once, then announces its topics: to the other
+    /// instances through PostgreSQL `NOTIFY` (sent by the commit itself, so peers never hear of
+    /// a change that rolled back), and to this instance's live hub before returning.
+    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+        let topics = std::mem::take(&mut self.topics);
+        let instance = self.store.live.instance.clone();
+        if let TxDb::Postgres(t) = &mut self.db {
+            for topic in &topics {
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(LIVE_CHANNEL)
+                    .bind(format!("{instance} {}", topic.key()))
+                    .execute(&mut **t)
+                    .await?;
+            }
+        }
+        match self.db {
+            TxDb::Sqlite(t) => t.commit().await?,
+            TxDb::Postgres(t) => t.commit().await?,
+        }
+        if !topics.is_empty() {
+            if let Some(a) = self.store.live.announcer.get() {
+                a.announce(&topics).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Opens a write transaction.
+    pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
+        let db = match &self.db {
+            Db::Sqlite(p) => TxDb::Sqlite(begin_write(p).await?),
+            Db::Postgres(p) => TxDb::Postgres(begin_write(p).await?),
+        };
+        Ok(Tx {
+            db,
+            topics: Vec::new(),
+            store: self.clone(),
+        })
+    }
+}

@@ -1,0 +1,317 @@
+//! A component's status is derived from everything that holds it, on every write path: an open
+//! incident's outage survives its monitor's recovery, deleting a failing monitor releases the
+//! component and resolves its alert, and the headline follows components and incidents together.
+//! Each write reaches the public documents by itself (no handler has to refresh them).
+
+use crate::common;
+
+use app::domain::incident::{IncidentKind, IncidentStatus};
+use app::domain::monitor::{MonitorDraft, MonitorKind};
+use app::domain::status::{ComponentStatus, Impact};
+use app::ssr::store::{NewIncident, NewUpdate, Store};
+use common::{Backend, TestApp};
+use serde_json::Value;
+
+const T0: i64 = 1_800_000_000_000;
+
+fn probe(name: &str, component: &str) -> MonitorDraft {
+    MonitorDraft {
+        kind: MonitorKind::Http,
+        name: name.into(),
+        component_id: Some(component.into()),
+        url: Some("http://127.0.0.1:9/health".into()),
+        interval_s: 60,
+        timeout_ms: 1000,
+        expect_status: None,
+        keyword: None,
+        failure_threshold: 1,
+    }
+}
+
+fn incident(name: &str, impact: Impact, components: &[(&str, ComponentStatus)]) -> NewIncident {
+    NewIncident {
+        kind: IncidentKind::Incident,
+        name: name.into(),
+        impact,
+        status: IncidentStatus::Investigating,
+        body: "Looking into it.".into(),
+        components: components
+            .iter()
+            .map(|(c, s)| (c.to_string(), *s))
+            .collect(),
+        window: None,
+        notify: false,
+    }
+}
+
+async fn status(store: &Store, id: &str) -> ComponentStatus {
+    store.component(id).await.unwrap().status
+}
+
+async fn summary(app: &TestApp) -> Value {
+    let r = app
+        .client
+        .get(app.url("/api/v2/summary.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    r.json().await.unwrap()
+}
+
+fn component_status(summary: &Value, id: &str) -> String {
+    summary["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == id)
+        .unwrap()["status"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Seen on a running server: a critical incident held the component at major outage, its probe
+/// failed and recovered, and the page said Operational while the incident was still open.
+async fn an_open_incident_outlives_its_monitors_recovery(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = app.seed_components(&[("API", "")]).await;
+    let store = &app.state().store;
+    let m = store
+        .create_monitor(&probe("API probe", &ids[0]), T0)
+        .await
+        .unwrap();
+    let id = store
+        .create_incident(
+            &incident(
+                "API down",
+                Impact::Critical,
+                &[(&ids[0], ComponentStatus::MajorOutage)],
+            ),
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status(store, &ids[0]).await, ComponentStatus::MajorOutage);
+    let down = store
+        .record_check(&m.id, false, None, Some("HTTP 500"), T0 + 1000)
+        .await
+        .unwrap();
+    assert!(down.went_down);
+    let up = store
+        .record_check(&m.id, true, Some(20), None, T0 + 2000)
+        .await
+        .unwrap();
+    assert!(up.recovered);
+    assert_eq!(
+        status(store, &ids[0]).await,
+        ComponentStatus::MajorOutage,
+        "the open incident still holds it"
+    );
+    assert_eq!(
+        component_status(&summary(&app).await, &ids[0]),
+        "major_outage"
+    );
+    assert_eq!(summary(&app).await["status"]["indicator"], "critical");
+    // Resolving the incident releases it; nothing else holds it.
+    let resolved = NewUpdate {
+        status: IncidentStatus::Resolved,
+        body: "Fixed.".into(),
+        impact: None,
+        components: Vec::new(),
+        notify: false,
+    };
+    store
+        .add_update(&id, &resolved, None, None, T0 + 3000)
+        .await
+        .unwrap();
+    assert_eq!(status(store, &ids[0]).await, ComponentStatus::Operational);
+    // And a monitor that fails again after the incident closed turns it red once more.
+    store
+        .record_check(&m.id, false, None, Some("HTTP 500"), T0 + 4000)
+        .await
+        .unwrap();
+    assert_eq!(status(store, &ids[0]).await, ComponentStatus::MajorOutage);
+    assert_eq!(
+        component_status(&summary(&app).await, &ids[0]),
+        "major_outage"
+    );
+    app.stop().await;
+}
+on_both_backends!(an_open_incident_outlives_its_monitors_recovery);
+
+/// Deleting a failing monitor used to leave its component at major outage and its alert
+/// triggered for good.
+async fn deleting_a_failing_monitor_releases_its_component(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = app.seed_components(&[("Index", ""), ("Web", "")]).await;
+    let csrf = app.login_admin().await;
+    let store = &app.state().store;
+    let a = store
+        .create_monitor(&probe("Index probe", &ids[0]), T0)
+        .await
+        .unwrap();
+    let b = store
+        .create_monitor(&probe("Web probe", &ids[1]), T0)
+        .await
+        .unwrap();
+    for m in [&a, &b] {
+        store
+            .record_check(&m.id, false, None, Some("timed out"), T0 + 1000)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        component_status(&summary(&app).await, &ids[0]),
+        "major_outage"
+    );
+    let r = app
+        .post_form(
+            &format!("/admin/monitors/{}/delete", a.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(status(store, &ids[0]).await, ComponentStatus::Operational);
+    // The public documents followed the write itself: no handler refreshed them.
+    let s = summary(&app).await;
+    assert_eq!(component_status(&s, &ids[0]), "operational");
+    assert_eq!(
+        component_status(&s, &ids[1]),
+        "major_outage",
+        "the other monitor still fails"
+    );
+    let alerts = store.alerts(10).await.unwrap();
+    let of = |name: &str| {
+        alerts
+            .iter()
+            .find(|x| x.summary.contains(name))
+            .unwrap()
+            .status
+            .clone()
+    };
+    assert_eq!(of("Index probe"), "resolved");
+    assert_eq!(of("Web probe"), "triggered");
+    app.stop().await;
+}
+on_both_backends!(deleting_a_failing_monitor_releases_its_component);
+
+/// The headline follows one rule from components and open incidents together: a monitor's
+/// outage said "Major System Outage", and a major incident on a second component must not
+/// soften it to "Partial System Outage".
+async fn the_headline_is_the_worst_of_components_and_incidents(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = app.seed_components(&[("Index", ""), ("Web", "")]).await;
+    let store = &app.state().store;
+    let m = store
+        .create_monitor(&probe("Index probe", &ids[0]), T0)
+        .await
+        .unwrap();
+    store
+        .record_check(&m.id, false, None, Some("down"), T0 + 1000)
+        .await
+        .unwrap();
+    let s = summary(&app).await;
+    assert_eq!(s["status"]["indicator"], "critical");
+    assert_eq!(s["status"]["description"], "Major System Outage");
+    store
+        .create_incident(
+            &incident(
+                "Web errors",
+                Impact::Major,
+                &[(&ids[1], ComponentStatus::MajorOutage)],
+            ),
+            None,
+            T0 + 2000,
+        )
+        .await
+        .unwrap();
+    let s = summary(&app).await;
+    assert_eq!(component_status(&s, &ids[1]), "major_outage");
+    assert_eq!(s["status"]["indicator"], "critical");
+    assert_eq!(s["status"]["description"], "Major System Outage");
+    assert!(app
+        .get_text("/status")
+        .await
+        .contains("Major System Outage"));
+    app.stop().await;
+}
+on_both_backends!(the_headline_is_the_worst_of_components_and_incidents);
+
+/// The admin's own setting is kept apart from what holds the component: setting it while an
+/// incident holds the component changes nothing visible until the incident closes, and a
+/// closing update's explicit status stays after the incident.
+async fn the_admins_setting_shows_once_nothing_else_holds(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = app.seed_components(&[("Index", "")]).await;
+    let store = &app.state().store;
+    let id = store
+        .create_incident(
+            &incident(
+                "Slow",
+                Impact::Minor,
+                &[(&ids[0], ComponentStatus::PartialOutage)],
+            ),
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    let c = store
+        .set_component_status(
+            &ids[0],
+            ComponentStatus::DegradedPerformance,
+            None,
+            T0 + 1000,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        c.status,
+        ComponentStatus::PartialOutage,
+        "the incident holds it worse"
+    );
+    assert_eq!(c.manual_status, ComponentStatus::DegradedPerformance);
+    let resolved = NewUpdate {
+        status: IncidentStatus::Resolved,
+        body: "Mostly fixed.".into(),
+        impact: None,
+        components: Vec::new(),
+        notify: false,
+    };
+    store
+        .add_update(&id, &resolved, None, None, T0 + 2000)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(store, &ids[0]).await,
+        ComponentStatus::DegradedPerformance
+    );
+    // A closing update that names a status leaves the component there.
+    let id = store
+        .create_incident(
+            &incident(
+                "Down",
+                Impact::Critical,
+                &[(&ids[0], ComponentStatus::MajorOutage)],
+            ),
+            None,
+            T0 + 3000,
+        )
+        .await
+        .unwrap();
+    let resolved = NewUpdate {
+        components: vec![(ids[0].clone(), ComponentStatus::Operational)],
+        ..resolved
+    };
+    store
+        .add_update(&id, &resolved, None, None, T0 + 4000)
+        .await
+        .unwrap();
+    let c = store.component(&ids[0]).await.unwrap();
+    assert_eq!(c.status, ComponentStatus::Operational);
+    assert_eq!(c.manual_status, ComponentStatus::Operational);
+    app.stop().await;
+}
+on_both_backends!(the_admins_setting_shows_once_nothing_else_holds);
