@@ -158,6 +158,38 @@ pub fn check_password(pw: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
+// ---- accounts as stored and shown (never the password hash) ----
+
+/// A user account as the rest of the app sees it (never the password hash).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    /// Stable id.
+    pub id: String,
+    /// Login email, lower case.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Role.
+    pub role: Role,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+}
+
+/// A team and its members' ids.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Team {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Members, by name.
+    pub members: Vec<User>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -525,6 +525,134 @@ pub fn maintenance_step_message(status: IncidentStatus) -> &'static str {
     }
 }
 
+// ---- incidents as stored and shown ----
+
+/// A component an update changed, as the Statuspage API lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AffectedComponent {
+    /// Component id.
+    pub code: String,
+    /// Component name at the time.
+    pub name: String,
+    /// Status before.
+    pub old_status: String,
+    /// Status after.
+    pub new_status: String,
+}
+
+/// One update of an incident.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentUpdate {
+    /// Stable id.
+    pub id: String,
+    /// The incident.
+    pub incident_id: String,
+    /// Status the update set.
+    pub status: IncidentStatus,
+    /// Markdown body.
+    pub body: String,
+    /// Components it changed.
+    pub affected: Vec<AffectedComponent>,
+    /// Whether subscribers were told.
+    pub notify: bool,
+    /// When, Unix ms.
+    pub created_at: i64,
+    /// When its text was last corrected, Unix ms.
+    pub edited_at: Option<i64>,
+}
+
+/// An incident or maintenance with its components and updates (newest first).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Incident {
+    /// Stable id.
+    pub id: String,
+    /// Incident or maintenance.
+    pub kind: IncidentKind,
+    /// Title.
+    pub name: String,
+    /// Lifecycle status.
+    pub status: IncidentStatus,
+    /// Impact; `None` for maintenance (the API says "maintenance").
+    pub impact: Option<Impact>,
+    /// Postmortem text, if published.
+    pub postmortem: Option<String>,
+    /// Maintenance window start.
+    pub scheduled_for: Option<i64>,
+    /// Maintenance window end.
+    pub scheduled_until: Option<i64>,
+    /// Created, Unix ms.
+    pub created_at: i64,
+    /// Last change.
+    pub updated_at: i64,
+    /// Started (maintenance: the window start).
+    pub started_at: i64,
+    /// First time it went to monitoring.
+    pub monitoring_at: Option<i64>,
+    /// Resolved or completed.
+    pub resolved_at: Option<i64>,
+    /// Affected components: `(id, name, status the incident gives it)`.
+    pub components: Vec<(String, String, ComponentStatus)>,
+    /// Updates, newest first.
+    pub updates: Vec<IncidentUpdate>,
+}
+
+impl Incident {
+    /// Whether it may be deleted ([`may_delete`]; the store's `delete_incident` checks the same).
+    pub fn deletable(&self) -> bool {
+        let changed = self
+            .updates
+            .iter()
+            .any(|u| update_changed_components(u.status, !u.affected.is_empty()));
+        may_delete(self.status, changed)
+    }
+}
+
+impl Incident {
+    /// The impact as the API spells it (maintenance has its own).
+    pub fn impact_str(&self) -> &'static str {
+        match self.impact {
+            Some(i) => i.as_str(),
+            None => "maintenance",
+        }
+    }
+}
+
+/// A new incident or maintenance, validated.
+#[derive(Debug, Clone)]
+pub struct NewIncident {
+    /// Kind.
+    pub kind: IncidentKind,
+    /// Title.
+    pub name: String,
+    /// Impact (ignored for maintenance).
+    pub impact: Impact,
+    /// First status.
+    pub status: IncidentStatus,
+    /// First update.
+    pub body: String,
+    /// Component statuses (incidents), or the components under maintenance.
+    pub components: Vec<ComponentChange>,
+    /// Window (maintenance).
+    pub window: Option<(i64, i64)>,
+    /// Tell subscribers.
+    pub notify: bool,
+}
+
+/// A new update, validated.
+#[derive(Debug, Clone)]
+pub struct NewUpdate {
+    /// New status.
+    pub status: IncidentStatus,
+    /// Message.
+    pub body: String,
+    /// New impact.
+    pub impact: Option<Impact>,
+    /// Explicit component statuses.
+    pub components: Vec<ComponentChange>,
+    /// Tell subscribers.
+    pub notify: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

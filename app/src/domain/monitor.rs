@@ -249,6 +249,68 @@ pub fn judge_response(
     Ok(())
 }
 
+// ---- monitors and their alerts as stored and shown ----
+
+/// An alert (opened by a monitor).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Alert {
+    /// Stable id.
+    pub id: String,
+    /// Where it came from, e.g. `probe`.
+    pub source: String,
+    /// Deduplication key; one open alert per key.
+    pub dedup_key: String,
+    /// One line.
+    pub summary: String,
+    /// More text.
+    pub details: String,
+    /// Component it concerns.
+    pub component_id: Option<String>,
+    /// triggered / acknowledged / resolved.
+    pub status: String,
+    /// Opened.
+    pub created_at: i64,
+    /// Resolved.
+    pub resolved_at: Option<i64>,
+}
+
+/// A monitor as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Monitor {
+    /// Stable id.
+    pub id: String,
+    /// Probe or heartbeat.
+    pub kind: MonitorKind,
+    /// Name.
+    pub name: String,
+    /// Component it drives.
+    pub component_id: Option<String>,
+    /// URL (probes).
+    pub url: Option<String>,
+    /// Interval, seconds.
+    pub interval_s: i64,
+    /// Timeout, ms.
+    pub timeout_ms: i64,
+    /// Expected status.
+    pub expect_status: Option<i64>,
+    /// Required text.
+    pub keyword: Option<String>,
+    /// Failures before down.
+    pub failure_threshold: i64,
+    /// Heartbeat token (the ping URL's secret).
+    pub token: Option<String>,
+    /// Up, down or unknown.
+    pub state: MonitorState,
+    /// Failures in a row.
+    pub consecutive_fails: i64,
+    /// Last check.
+    pub last_checked_at: Option<i64>,
+    /// Last error.
+    pub last_error: Option<String>,
+    /// Last response time.
+    pub last_latency_ms: Option<i64>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

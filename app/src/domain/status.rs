@@ -335,6 +335,52 @@ pub fn build_snapshot(mut rows: Vec<ComponentRowView>, updated_at: String) -> St
     }
 }
 
+// ---- components as stored and shown ----
+
+/// A status-page component as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Component {
+    /// Stable id.
+    pub id: String,
+    /// Unique display name.
+    pub name: String,
+    /// Optional description.
+    pub description: Option<String>,
+    /// Group id, if grouped.
+    pub group_id: Option<String>,
+    /// Group name, if grouped.
+    pub group_name: Option<String>,
+    /// The group's position among groups (0 when ungrouped).
+    pub group_position: i64,
+    /// Position within its group.
+    pub position: i64,
+    /// Current status, derived from what holds it ([`super::holds::derive_component_status`]).
+    pub status: ComponentStatus,
+    /// The status an admin set by hand; what it shows when nothing else holds it.
+    pub manual_status: ComponentStatus,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Last change, Unix ms.
+    pub updated_at: i64,
+    /// Since when it has had its current status, Unix ms.
+    pub status_since: i64,
+}
+
+/// A group of components on the status page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ComponentGroup {
+    /// Stable id.
+    pub id: String,
+    /// Unique name.
+    pub name: String,
+    /// Position among groups.
+    pub position: i64,
+    /// Creation time, Unix ms.
+    pub created_at: i64,
+    /// Last change, Unix ms.
+    pub updated_at: i64,
+}
+
 fn truncate(s: &str, max: usize) -> String {
     s.chars().take(max).collect()
 }

@@ -1,7 +1,7 @@
 //! The audit log: append-only rows of who changed what, when and from where. There are no
 //! update or delete functions here on purpose, and the database refuses both (triggers).
 
-use super::{Db, Store, StoreError};
+use super::{Store, StoreError};
 
 /// Most characters kept of any one text field (paths and names are user-controlled).
 const FIELD_MAX: usize = 200;

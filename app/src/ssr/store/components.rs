@@ -5,43 +5,14 @@
 
 use std::str::FromStr;
 
-use super::status_page::AffectedComponent;
 use super::tx::{sql, Tx};
-use super::{new_id, Db, Store, StoreError};
+use super::{new_id, Store, StoreError};
 use crate::domain::holds::{derive_component_status, ComponentHolds, Hold};
+use crate::domain::incident::AffectedComponent;
 use crate::domain::incident::{IncidentKind, IncidentStatus};
 use crate::domain::live::Topic;
-use crate::domain::status::{ComponentDraft, ComponentStatus};
+use crate::domain::status::{Component, ComponentDraft, ComponentGroup, ComponentStatus};
 use crate::domain::uptime;
-
-/// A status-page component as stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Component {
-    /// Stable id.
-    pub id: String,
-    /// Unique display name.
-    pub name: String,
-    /// Optional description.
-    pub description: Option<String>,
-    /// Group id, if grouped.
-    pub group_id: Option<String>,
-    /// Group name, if grouped.
-    pub group_name: Option<String>,
-    /// The group's position among groups (0 when ungrouped).
-    pub group_position: i64,
-    /// Position within its group.
-    pub position: i64,
-    /// Current status, derived from what holds it ([`derive_component_status`]).
-    pub status: ComponentStatus,
-    /// The status an admin set by hand; what it shows when nothing else holds it.
-    pub manual_status: ComponentStatus,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-    /// Last change, Unix ms.
-    pub updated_at: i64,
-    /// Since when it has had its current status, Unix ms.
-    pub status_since: i64,
-}
 
 #[derive(sqlx::FromRow)]
 struct ComponentRow {
@@ -79,21 +50,6 @@ impl TryFrom<ComponentRow> for Component {
             status_since: r.status_since,
         })
     }
-}
-
-/// A group of components on the status page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ComponentGroup {
-    /// Stable id.
-    pub id: String,
-    /// Unique name.
-    pub name: String,
-    /// Position among groups.
-    pub position: i64,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-    /// Last change, Unix ms.
-    pub updated_at: i64,
 }
 
 const COMPONENT_SELECT: &str = "SELECT c.id, c.name, c.description, c.group_id, g.name AS group_name, g.position AS group_position, \
@@ -448,5 +404,36 @@ impl Store {
             .bind(id)
             .fetch_all(p)
             .await)?)
+    }
+}
+
+impl Store {
+    /// Per-day aggregates from day `since` on: `(component id, day number, aggregate)`.
+    pub async fn daily_since(
+        &self,
+        since_day: i64,
+    ) -> Result<Vec<(String, i64, uptime::DayAggregate)>, StoreError> {
+        let rows: Vec<(String, String, i64, i64, i64, i64, i64)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT component_id, day, worst_rank, degraded_ms, partial_ms, major_ms, maintenance_ms \
+             FROM component_daily WHERE day >= $1")
+            .bind(uptime::day_label(since_day))
+            .fetch_all(p)
+            .await)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(c, day, w, d, pa, m, mt)| {
+                Some((
+                    c,
+                    uptime::day_from_label(&day)?,
+                    uptime::DayAggregate {
+                        worst_rank: u8::try_from(w).unwrap_or(4),
+                        degraded_ms: d,
+                        partial_ms: pa,
+                        major_ms: m,
+                        maintenance_ms: mt,
+                    },
+                ))
+            })
+            .collect())
     }
 }

@@ -1,8 +1,14 @@
-//! The one store module: every query Firstline runs, on SQLite (embedded default) or PostgreSQL.
+//! The store: every query Firstline runs, on SQLite (embedded default) or PostgreSQL.
 //!
-//! Each query is written once; [`on_pool!`] expands it for both backends. The SQL sticks to the
-//! common subset (`$n` placeholders, `ON CONFLICT`, `RETURNING`), and times are stored as Unix
-//! milliseconds so both backends sort and compare them the same way.
+//! Each query is written once. Reads use [`on_pool!`] to run on whichever pool is open; writes
+//! run in a [`tx::Tx`], whose statements are backend-neutral, and follow one shape: load a
+//! snapshot inside the transaction, ask a pure function in `crate::domain` what to do, write what
+//! it decided (with the jobs to queue and the live topics to announce), commit. The SQL sticks to
+//! the common subset (`$n` placeholders, `ON CONFLICT`, `RETURNING`), and times are stored as
+//! Unix milliseconds so both backends sort and compare them the same way.
+//!
+//! The nouns (users, components, incidents, monitors...) are `crate::domain` types, shared with
+//! the pages; each table's row struct maps onto its noun with `TryFrom`, here, and nowhere else.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -15,7 +21,8 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::domain::account::{NewUser, Role};
+use crate::domain::account::NewUser;
+pub use crate::domain::account::{Team, User};
 use crate::domain::live::Topic;
 
 /// A store failure. `Conflict` and `NotFound` are the caller's to show; the rest are bugs or outages.
@@ -66,8 +73,8 @@ pub(crate) enum Db {
 macro_rules! on_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match &$store.db {
-            Db::Sqlite($p) => $body,
-            Db::Postgres($p) => $body,
+            $crate::ssr::store::Db::Sqlite($p) => $body,
+            $crate::ssr::store::Db::Postgres($p) => $body,
         }
     };
 }
@@ -127,23 +134,6 @@ pub const LIVE_CHANNEL: &str = "firstline_live";
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
 
-/// A user account as the rest of the app sees it (never the password hash).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct User {
-    /// Stable id.
-    pub id: String,
-    /// Login email, lower case.
-    pub email: String,
-    /// Display name.
-    pub name: String,
-    /// IANA time zone.
-    pub time_zone: String,
-    /// Role.
-    pub role: Role,
-    /// Creation time, Unix ms.
-    pub created_at: i64,
-}
-
 #[derive(sqlx::FromRow)]
 pub(crate) struct UserRow {
     id: String,
@@ -169,19 +159,6 @@ impl TryFrom<UserRow> for User {
             created_at: r.created_at,
         })
     }
-}
-
-/// A team and its members' ids.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Team {
-    /// Stable id.
-    pub id: String,
-    /// Unique name.
-    pub name: String,
-    /// Optional description.
-    pub description: Option<String>,
-    /// Members, by name.
-    pub members: Vec<User>,
 }
 
 /// A session found by its token.
@@ -585,15 +562,17 @@ impl Store {
 
 mod audit;
 mod components;
+mod incidents;
 mod jobs;
+mod monitors;
 mod schedules;
-mod status_page;
 mod tx;
+pub use crate::domain::incident::{
+    AffectedComponent, Incident, IncidentUpdate, NewIncident, NewUpdate,
+};
+pub use crate::domain::monitor::{Alert, Monitor};
+pub use crate::domain::status::{Component, ComponentGroup};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
-pub use components::{Component, ComponentGroup};
+pub use incidents::IncidentFilter;
 pub use jobs::{Job, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
-pub use status_page::{
-    AffectedComponent, Alert, Incident, IncidentFilter, IncidentUpdate, Monitor, NewIncident,
-    NewUpdate,
-};

@@ -3,7 +3,7 @@
 
 use jiff::{civil, Timestamp};
 
-use super::{begin_write, found, new_id, Db, Store, StoreError};
+use super::{begin_write, found, new_id, Store, StoreError};
 use crate::domain::schedule::{
     Layer, Override, Restriction, RosterChange, Rotation, Schedule, ShiftLength, SwapRequest,
     SwapState, UserId,

@@ -1,0 +1,368 @@
+//! Monitors (HTTP probes and heartbeats), their check results, and the alerts they open. A check
+//! that changes a monitor's state re-derives its component ([`settle`]) in the same transaction;
+//! deleting a monitor resolves its alert and releases its component.
+
+use super::components::settle;
+use super::incidents::placeholders;
+use super::tx::{sql, Tx};
+use super::{begin_write, new_id, Db, Store, StoreError};
+use crate::domain::monitor::{
+    step, Alert, Monitor, MonitorDraft, MonitorKind, MonitorState, MonitorStep,
+};
+use crate::domain::ValidationError;
+
+#[derive(sqlx::FromRow)]
+struct MonitorRow {
+    id: String,
+    kind: String,
+    name: String,
+    component_id: Option<String>,
+    url: Option<String>,
+    interval_s: i64,
+    timeout_ms: i64,
+    expect_status: Option<i64>,
+    keyword: Option<String>,
+    failure_threshold: i64,
+    token: Option<String>,
+    state: String,
+    consecutive_fails: i64,
+    last_checked_at: Option<i64>,
+    last_error: Option<String>,
+    last_latency_ms: Option<i64>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: String,
+    source: String,
+    dedup_key: String,
+    summary: String,
+    details: String,
+    component_id: Option<String>,
+    status: String,
+    created_at: i64,
+    resolved_at: Option<i64>,
+}
+
+impl From<AlertRow> for Alert {
+    fn from(r: AlertRow) -> Self {
+        Alert {
+            id: r.id,
+            source: r.source,
+            dedup_key: r.dedup_key,
+            summary: r.summary,
+            details: r.details,
+            component_id: r.component_id,
+            status: r.status,
+            created_at: r.created_at,
+            resolved_at: r.resolved_at,
+        }
+    }
+}
+
+impl TryFrom<MonitorRow> for Monitor {
+    type Error = StoreError;
+    fn try_from(r: MonitorRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} {v:?}"));
+        Ok(Monitor {
+            kind: match r.kind.as_str() {
+                "heartbeat" => MonitorKind::Heartbeat,
+                "http" => MonitorKind::Http,
+                k => return Err(corrupt("monitor kind", k)),
+            },
+            state: match r.state.as_str() {
+                "up" | "down" | "unknown" => MonitorState::parse(&r.state),
+                st => return Err(corrupt("monitor state", st)),
+            },
+            id: r.id,
+            name: r.name,
+            component_id: r.component_id,
+            url: r.url,
+            interval_s: r.interval_s,
+            timeout_ms: r.timeout_ms,
+            expect_status: r.expect_status,
+            keyword: r.keyword,
+            failure_threshold: r.failure_threshold,
+            token: r.token,
+            consecutive_fails: r.consecutive_fails,
+            last_checked_at: r.last_checked_at,
+            last_error: r.last_error,
+            last_latency_ms: r.last_latency_ms,
+        })
+    }
+}
+
+const MONITOR_SELECT: &str = "SELECT id, kind, name, component_id, url, interval_s, timeout_ms, \
+    expect_status, keyword, failure_threshold, token, state, consecutive_fails, last_checked_at, \
+    last_error, last_latency_ms FROM monitors";
+
+impl Store {
+    // ---- alerts ----
+
+    /// Recent alerts, newest first.
+    pub async fn alerts(&self, limit: i64) -> Result<Vec<Alert>, StoreError> {
+        let rows: Vec<AlertRow> = on_pool!(self, p => sqlx::query_as(
+                "SELECT id, source, dedup_key, summary, details, component_id, status, created_at, resolved_at \
+                 FROM alerts ORDER BY created_at DESC LIMIT $1")
+                .bind(limit)
+                .fetch_all(p)
+                .await)?;
+        Ok(rows.into_iter().map(Alert::from).collect())
+    }
+
+    // ---- monitors ----
+
+    /// Creates a monitor; heartbeats get a secret ping token. The first check is due at once
+    /// (probes) or after one interval (heartbeats).
+    pub async fn create_monitor(&self, d: &MonitorDraft, now: i64) -> Result<Monitor, StoreError> {
+        let id = new_id();
+        let token = (d.kind == MonitorKind::Heartbeat).then(|| super::new_id() + &super::new_id());
+        let next_due = match d.kind {
+            MonitorKind::Http => now,
+            MonitorKind::Heartbeat => now + d.interval_s * 1000,
+        };
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            if let Some(cid) = &d.component_id {
+                let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM components WHERE id = $1")
+                    .bind(cid)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                if exists.is_none() {
+                    return Err(StoreError::Invalid(ValidationError::new("component", "no such component")));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO monitors (id, kind, name, component_id, url, interval_s, timeout_ms, expect_status, \
+                 keyword, failure_threshold, token, next_due_at, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                .bind(&id)
+                .bind(d.kind.as_str())
+                .bind(&d.name)
+                .bind(&d.component_id)
+                .bind(&d.url)
+                .bind(d.interval_s)
+                .bind(d.timeout_ms)
+                .bind(d.expect_status)
+                .bind(&d.keyword)
+                .bind(d.failure_threshold)
+                .bind(&token)
+                .bind(next_due)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| super::map_unique(e, "name"))?;
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
+        self.monitor(&id).await
+    }
+
+    /// One monitor.
+    pub async fn monitor(&self, id: &str) -> Result<Monitor, StoreError> {
+        let sql = format!("{MONITOR_SELECT} WHERE id = $1");
+        let row: Option<MonitorRow> =
+            on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// All monitors by name.
+    pub async fn monitors(&self) -> Result<Vec<Monitor>, StoreError> {
+        let sql = format!("{MONITOR_SELECT} ORDER BY name");
+        let rows: Vec<MonitorRow> = on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
+        rows.into_iter().map(Monitor::try_from).collect()
+    }
+
+    /// Deletes a monitor and its results. Its open alert is resolved and its component released
+    /// (nothing is left failing for good); the alert stays, for the record.
+    pub async fn delete_monitor(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let (component_id,): (Option<String>,) = tx
+            .fetch_optional(sql("SELECT component_id FROM monitors WHERE id = $1").bind(id))
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.execute(sql("DELETE FROM monitors WHERE id = $1").bind(id))
+            .await?;
+        resolve_alert(&mut tx, &monitor_key(id), now).await?;
+        if let Some(cid) = &component_id {
+            settle(&mut tx, cid, None, now).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Claims monitors of `kind` whose check is due: leases them for `lease_ms` and moves their
+    /// next due time one interval on, so no other instance claims them meanwhile.
+    pub async fn claim_due_monitors(
+        &self,
+        kind: MonitorKind,
+        now: i64,
+        lease_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<Monitor>, StoreError> {
+        let lock = match self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE monitors SET lease_until = $1, next_due_at = $2 + interval_s * 1000 \
+             WHERE id IN (SELECT id FROM monitors WHERE kind = $3 AND next_due_at <= $2 AND lease_until <= $2 \
+             ORDER BY next_due_at LIMIT $4{lock}) RETURNING id"
+        );
+        let ids: Vec<(String,)> = on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            let ids = sqlx::query_as(&sql)
+                .bind(now + lease_ms)
+                .bind(now)
+                .bind(kind.as_str())
+                .bind(limit)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, StoreError>(ids)
+        })?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "{MONITOR_SELECT} WHERE id IN ({})",
+            placeholders(1, ids.len())
+        );
+        let rows: Vec<MonitorRow> = on_pool!(self, p => {
+            let mut q = sqlx::query_as(&sql);
+            for (id,) in &ids { q = q.bind(id); }
+            q.fetch_all(p).await
+        })?;
+        rows.into_iter().map(Monitor::try_from).collect()
+    }
+
+    /// Records one check result and applies its consequences in one transaction: down after the
+    /// threshold sets the component to major outage and opens an alert; recovery restores the
+    /// component (if it still shows the outage) and resolves the alert.
+    pub async fn record_check(
+        &self,
+        monitor_id: &str,
+        ok: bool,
+        latency_ms: Option<i64>,
+        error: Option<&str>,
+        now: i64,
+    ) -> Result<MonitorStep, StoreError> {
+        let mut tx = self.begin().await?;
+        // Lock the monitor (a no-op write): a ping and an overdue check of the same heartbeat
+        // must not both work from the same old state.
+        tx.execute(sql("UPDATE monitors SET state = state WHERE id = $1").bind(monitor_id))
+            .await?;
+        let (name, state, fails, threshold, component_id, interval_s): (
+            String,
+            String,
+            i64,
+            i64,
+            Option<String>,
+            i64,
+        ) = tx
+            .fetch_optional(
+                sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s \
+                     FROM monitors WHERE id = $1")
+                .bind(monitor_id),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let s = step(MonitorState::parse(&state), fails, threshold, ok);
+        tx.execute(
+            sql("INSERT INTO monitor_results (monitor_id, ok, latency_ms, error, checked_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(monitor_id)
+                .bind(ok)
+                .bind(latency_ms)
+                .bind(error)
+                .bind(now),
+        )
+        .await?;
+        // Heartbeats: a ping pushes the deadline one interval on.
+        tx.execute(
+            sql("UPDATE monitors SET state = $1, consecutive_fails = $2, last_checked_at = $3, \
+                 last_ok_at = CASE WHEN $4 = 1 THEN $3 ELSE last_ok_at END, last_error = $5, last_latency_ms = $6, \
+                 lease_until = 0, \
+                 next_due_at = CASE WHEN kind = 'heartbeat' AND $4 = 1 THEN $3 + $7 ELSE next_due_at END \
+                 WHERE id = $8")
+            .bind(s.state.as_str())
+            .bind(s.consecutive_fails)
+            .bind(now)
+            .bind(ok)
+            .bind(error)
+            .bind(latency_ms)
+            .bind(interval_s * 1000)
+            .bind(monitor_id),
+        )
+        .await?;
+        let key = monitor_key(monitor_id);
+        if s.went_down {
+            let open: Option<(String,)> = tx
+                .fetch_optional(
+                    sql("SELECT id FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'")
+                        .bind(&key),
+                )
+                .await?;
+            if open.is_none() {
+                tx.execute(
+                    sql("INSERT INTO alerts (id, source, dedup_key, summary, details, component_id, status, created_at, updated_at) \
+                         VALUES ($1, 'monitor', $2, $3, $4, $5, 'triggered', $6, $6)")
+                    .bind(new_id())
+                    .bind(&key)
+                    .bind(format!("{name} is failing"))
+                    .bind(error.unwrap_or(""))
+                    .bind(&component_id)
+                    .bind(now),
+                )
+                .await?;
+            }
+        }
+        if s.recovered {
+            resolve_alert(&mut tx, &key, now).await?;
+        }
+        if s.went_down || s.recovered {
+            if let Some(cid) = &component_id {
+                settle(&mut tx, cid, None, now).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(s)
+    }
+
+    /// The heartbeat monitor with this ping token.
+    pub async fn monitor_by_token(&self, token: &str) -> Result<Monitor, StoreError> {
+        let sql = format!("{MONITOR_SELECT} WHERE token = $1 AND kind = 'heartbeat'");
+        let row: Option<MonitorRow> =
+            on_pool!(self, p => sqlx::query_as(&sql).bind(token).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// Deletes check results older than `before` (keeps the table small).
+    pub async fn prune_monitor_results(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM monitor_results WHERE checked_at < $1")
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?,
+        )
+    }
+}
+
+/// The dedup key of a monitor's alert.
+fn monitor_key(monitor_id: &str) -> String {
+    format!("monitor:{monitor_id}")
+}
+
+/// Resolves the open alert with this dedup key, if any.
+async fn resolve_alert(tx: &mut Tx, key: &str, now: i64) -> Result<(), StoreError> {
+    tx.execute(
+        sql(
+            "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
+             WHERE dedup_key = $2 AND status <> 'resolved'",
+        )
+        .bind(now)
+        .bind(key),
+    )
+    .await?;
+    Ok(())
+}
