@@ -26,6 +26,7 @@ mod durability;
 mod heartbeats;
 mod http;
 mod ical_feeds;
+mod jobs;
 mod login;
 mod outbound;
 mod permissions;

@@ -43,6 +43,10 @@ pub enum StoreError {
     /// The input refers to something that does not exist or cannot be used (shown to the caller).
     #[error(transparent)]
     Invalid(#[from] crate::domain::ValidationError),
+    /// A worker's claim on a job no longer holds: its lease ran out (another worker may have
+    /// claimed the job since), so its result was not recorded.
+    #[error("the job's lease ran out before its result was recorded")]
+    LeaseLost,
 }
 
 /// Which database is behind the store.
@@ -125,18 +129,6 @@ macro_rules! apply_status {
                 Ok(Some(old_status))
             }
         }
-    }};
-}
-
-/// Queues a background job inside transaction `$tx`, so it exists exactly when the change does.
-macro_rules! enqueue {
-    ($tx:ident, $kind:expr, $payload:expr, $now:expr) => {{
-        sqlx::query("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, $3, $3)")
-            .bind($kind)
-            .bind($payload)
-            .bind($now)
-            .execute(&mut *$tx)
-            .await?;
     }};
 }
 
@@ -925,7 +917,7 @@ mod jobs;
 mod schedules;
 mod status_page;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
-pub use jobs::{Job, Subscriber};
+pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
 pub use status_page::{
     AffectedComponent, Alert, Incident, IncidentFilter, IncidentUpdate, Monitor, NewIncident,

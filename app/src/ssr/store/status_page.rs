@@ -385,7 +385,7 @@ macro_rules! insert_update {
         .execute(&mut *$tx)
         .await?;
         if $notify {
-            enqueue!($tx, "fanout", &serde_json::json!({ "update_id": uid }).to_string(), $now);
+            super::jobs::enqueue_in(&mut $tx, &super::Fanout { update_id: uid.clone() }, $now).await?;
         }
         uid
     }};
