@@ -24,6 +24,11 @@ const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
 pub trait Mailer: Send + Sync {
     /// Sends one finished message (headers and body built by the caller).
     async fn send(&self, message: Message) -> anyhow::Result<()>;
+
+    /// Whether mail can be sent at all; without it, email subscriptions are not offered.
+    fn is_configured(&self) -> bool {
+        true
+    }
 }
 
 /// Delivers JSON over HTTP (webhook subscribers).
@@ -55,12 +60,18 @@ pub struct Services {
 }
 
 impl Services {
-    /// The real services: SMTP from `smtp_url` (none configured: every mail fails with a clear
-    /// error), and webhooks and probes through `outbound` (the address policy).
+    /// The real services: SMTP from `smtp_url` (none, or one lettre cannot use: email
+    /// subscriptions are off and a queued mail fails saying why), and webhooks and probes
+    /// through `outbound` (the address policy).
     pub fn production(config: &Config, outbound: Outbound) -> Services {
         let mail: Arc<dyn Mailer> = match SmtpMailer::from_config(config) {
             Ok(m) => Arc::new(m),
-            Err(why) => Arc::new(NoMailer(why)),
+            Err(why) => {
+                if config.smtp_url.is_some() {
+                    tracing::error!(error = %why, "email subscriptions are off");
+                }
+                Arc::new(NoMailer(why))
+            }
         };
         Services {
             mail,
@@ -105,6 +116,10 @@ struct NoMailer(String);
 impl Mailer for NoMailer {
     async fn send(&self, _message: Message) -> anyhow::Result<()> {
         anyhow::bail!("{}", self.0)
+    }
+
+    fn is_configured(&self) -> bool {
+        false
     }
 }
 

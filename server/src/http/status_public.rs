@@ -159,7 +159,7 @@ pub async fn subscribe(
     headers: axum::http::HeaderMap,
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
-    if state.config.smtp_url.is_none() {
+    if !state.services.mail.is_configured() {
         return Err(AppError::BadRequest(
             "email: email subscriptions are not set up on this status page; use the RSS or Atom feed".into(),
         ));

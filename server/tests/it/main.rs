@@ -32,6 +32,7 @@ mod outbound;
 mod permissions;
 mod public_api;
 mod schedules;
+mod services;
 mod status_page;
 mod store;
 mod web_security;

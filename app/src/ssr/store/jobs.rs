@@ -603,3 +603,65 @@ impl Store {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claimed(kind: &str, payload: &str) -> Job {
+        Job {
+            id: 1,
+            kind: kind.into(),
+            queue: Queue::Subscribers,
+            payload: payload.into(),
+            attempts: 1,
+            lease_token: "t".into(),
+            lease_until: 0,
+        }
+    }
+
+    /// The payloads older versions stored read as the typed jobs, and the typed jobs store the
+    /// same JSON: a queue survives an upgrade (and a rollback).
+    #[test]
+    fn payloads_match_what_older_versions_stored() {
+        let cases: [(&str, &str); 3] = [
+            ("fanout", r#"{"update_id":"u1"}"#),
+            ("confirm", r#"{"subscriber_id":"s1"}"#),
+            ("deliver", r#"{"subscriber_id":"s1","update_id":"u1"}"#),
+        ];
+        let fanout = claimed(cases[0].0, cases[0].1).payload::<Fanout>().unwrap();
+        assert_eq!(serde_json::to_string(&fanout).unwrap(), cases[0].1);
+        let confirm = claimed(cases[1].0, cases[1].1)
+            .payload::<Confirm>()
+            .unwrap();
+        assert_eq!(serde_json::to_string(&confirm).unwrap(), cases[1].1);
+        let deliver = claimed(cases[2].0, cases[2].1)
+            .payload::<Deliver>()
+            .unwrap();
+        assert_eq!(serde_json::to_string(&deliver).unwrap(), cases[2].1);
+        assert_eq!(deliver.dedup_key().as_deref(), Some("deliver:u1:s1"));
+        // A field added by a newer version does not break an older reader.
+        let newer = claimed("fanout", r#"{"update_id":"u2","extra":true}"#);
+        assert_eq!(newer.payload::<Fanout>().unwrap().update_id, "u2");
+    }
+
+    #[test]
+    fn a_payload_of_another_kind_or_shape_is_corrupt() {
+        assert!(matches!(
+            claimed("deliver", r#"{"update_id":"u1"}"#).payload::<Fanout>(),
+            Err(StoreError::Corrupt(_))
+        ));
+        assert!(matches!(
+            claimed("deliver", r#"{"update_id":"u1"}"#).payload::<Deliver>(),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn queue_names_round_trip() {
+        for q in Queue::ALL {
+            assert_eq!(q.as_str().parse::<Queue>().unwrap(), q);
+        }
+        assert!("nope".parse::<Queue>().is_err());
+    }
+}
