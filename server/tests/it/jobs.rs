@@ -448,13 +448,24 @@ async fn a_send_that_times_out_is_retried() {
     let ids = app.seed_components(&[("Index", "")]).await;
     let store = &app.state().store;
     let slow = email_subscriber(store, "slow@example.org", 1).await;
-    email_subscriber(store, "fast@example.org", 2).await;
+    let fast = email_subscriber(store, "fast@example.org", 2).await;
     let (_, update) = incident(store, &ids[0], false).await;
     let started = firstline::format::now_ms();
     let id = store
         .enqueue(
             &Deliver {
                 subscriber_id: slow.id.clone(),
+                update_id: update.clone(),
+            },
+            started,
+        )
+        .await
+        .unwrap()
+        .expect("queued");
+    store
+        .enqueue(
+            &Deliver {
+                subscriber_id: fast.id.clone(),
                 update_id: update.clone(),
             },
             started,
@@ -477,6 +488,9 @@ async fn a_send_that_times_out_is_retried() {
         "the first retry waits 10 s: {} vs {started}",
         row.run_at
     );
-    assert!(fakes.mail.sent().is_empty());
+    let sent = fakes.mail.sent();
+    assert_eq!(sent.len(), 1, "only the other delivery went out");
+    assert_eq!(sent[0].to, ["fast@example.org"]);
+    assert_eq!(store.job_backlog().await.unwrap(), (1, 1));
     app.stop().await;
 }
