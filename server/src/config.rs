@@ -32,6 +32,9 @@ pub struct Config {
     pub outbound_allow: Vec<ipnet::IpNet>,
     /// Connection limits and timeouts.
     pub conn: crate::conn::ConnLimits,
+    /// How long one background job (a mail, a webhook, a fan-out) may run before it counts as
+    /// failed and is retried later (`job_timeout_secs`).
+    pub job_timeout: std::time::Duration,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -53,6 +56,7 @@ pub struct FileConfig {
     max_streams_per_ip: Option<u64>,
     max_connections_per_ip: Option<u64>,
     request_timeout_secs: Option<u64>,
+    job_timeout_secs: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -90,7 +94,10 @@ Configuration (a TOML file given with --config; environment variables override i
                                         proxies exempt); more get 503 (default 256)
   FIRSTLINE_REQUEST_TIMEOUT_SECS request_timeout_secs
                                         seconds to answer a request, its body included; 408 after it
-                                        (default 30; live streams are not cut)";
+                                        (default 30; live streams are not cut)
+  FIRSTLINE_JOB_TIMEOUT_SECS job_timeout_secs
+                                        seconds one background send (mail, webhook) or fan-out may
+                                        take; a slower one fails and is retried later (default 60, at most 3600)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -228,8 +235,16 @@ impl Config {
                 DAY_SECS,
             )?),
         };
+        let job_timeout = std::time::Duration::from_secs(number(
+            "FIRSTLINE_JOB_TIMEOUT_SECS",
+            file.job_timeout_secs,
+            "job_timeout_secs",
+            60,
+            3600,
+        )?);
         Ok(Config {
             conn,
+            job_timeout,
             trusted_proxies,
             outbound_allow,
             database_url,
@@ -378,6 +393,7 @@ mod tests {
                 "0",
                 "max_connections_per_ip",
             ),
+            ("FIRSTLINE_JOB_TIMEOUT_SECS", "3601", "job_timeout_secs"),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

@@ -1,34 +1,83 @@
 //! The background engine: moves maintenance windows along by the clock, runs HTTP probes and
-//! watches heartbeats, and works the job queue (subscriber fan-out, confirmation mail, update
-//! mail and webhooks) with retries. Work is claimed through the database (leases, and
+//! watches heartbeats, and works the job queues with retries. Each queue ([`Queue`]) has its own
+//! worker loop and slots, so a page never waits behind a subscriber fan-out; each job runs on
+//! its own task under `job_timeout_secs`, so one slow send holds up nothing else. Jobs are typed
+//! ([`JobSpec`]) and dispatched by kind to their [`Perform`] implementation. Work is claimed
+//! through the database (leases with a token checked when the result is recorded, and
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several instances share it safely and a restart
-//! loses nothing.
+//! loses nothing. Mail, webhooks and probes go through [`crate::services`].
 
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context};
-use app::domain::monitor::{judge_response, MonitorKind};
+use app::domain::monitor::MonitorKind;
 use app::domain::subscription::{retry_delay_ms, wants, SubscriberKind};
-use app::ssr::store::{Job, Monitor};
+use app::ssr::store::{Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Queue, StoreError};
+use async_trait::async_trait;
 use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
 
 use crate::format::now_ms;
-use crate::outbound::{Outbound, SendError};
 use crate::state::AppState;
 
-/// How often the clock-driven work runs.
+/// How often the clock-driven work runs, and how often an idle queue looks for due jobs.
 const TICK: Duration = Duration::from_secs(1);
-/// Jobs claimed at once.
-const JOB_BATCH: i64 = 20;
-/// A claimed job is retried by someone else after this long.
-const JOB_LEASE_MS: i64 = 120_000;
-/// Largest probe body read (for the keyword check).
-const PROBE_BODY_MAX: usize = 1 << 20;
+
+/// How many jobs of `queue` run at once (per instance). Each queue has its own workers, so a
+/// subscriber fan-out can fill its own slots but never a page's.
+fn slots(queue: Queue) -> usize {
+    match queue {
+        Queue::Pages => 8,
+        Queue::Subscribers => 16,
+    }
+}
+
+/// A claimed job is claimed again by someone else after this long: well beyond the per-job
+/// timeout, so a job that is still running keeps its lease.
+fn lease_ms(job_timeout: Duration) -> i64 {
+    i64::try_from(job_timeout.as_millis())
+        .unwrap_or(i64::MAX / 4)
+        .saturating_mul(2)
+        .saturating_add(60_000)
+}
+
+/// Wakes a queue's workers early (a job was just queued).
+#[derive(Default)]
+pub struct Wake {
+    pages: Notify,
+    subscribers: Notify,
+}
+
+impl Wake {
+    fn of(&self, queue: Queue) -> &Notify {
+        match queue {
+            Queue::Pages => &self.pages,
+            Queue::Subscribers => &self.subscribers,
+        }
+    }
+
+    /// Wakes the workers of `queue` (or, if they are busy, lets their next wait end at once).
+    pub fn queue(&self, queue: Queue) {
+        self.of(queue).notify_one();
+    }
+
+    /// Wakes the workers of every queue.
+    pub fn all(&self) {
+        for q in Queue::ALL {
+            self.queue(q);
+        }
+    }
+}
 
 /// Runs until the task is aborted.
 pub async fn run(state: AppState) {
-    tokio::join!(tick_loop(state.clone()), job_loop(state));
+    tokio::join!(
+        tick_loop(state.clone()),
+        work_queue(state.clone(), Queue::Pages),
+        work_queue(state, Queue::Subscribers),
+    );
 }
 
 async fn tick_loop(state: AppState) {
@@ -110,264 +159,246 @@ async fn record(
     }
 }
 
-/// One probe request, judged against the monitor's expectations. The request goes through the
-/// outbound policy: a refused address (or redirect) is a failed check.
-pub async fn probe(outbound: &Outbound, m: &Monitor) -> (Result<(), String>, i64) {
-    let started = Instant::now();
-    let url = m.url.clone().unwrap_or_default();
-    let timeout = Duration::from_millis(u64::try_from(m.timeout_ms).unwrap_or(10_000));
-    let result = async {
-        let resp = outbound
-            .send(reqwest::Method::GET, &url, None, timeout)
-            .await
-            .map_err(|e| match e {
-                SendError::Timeout => format!("timed out after {} ms", m.timeout_ms),
-                e => e.to_string(),
-            })?;
-        let status = resp.status().as_u16();
-        let body = if m.keyword.is_some() {
-            let mut body = Vec::new();
-            let mut resp = resp;
-            while let Some(chunk) = resp
-                .chunk()
-                .await
-                .map_err(|e| format!("reading body: {e}"))?
-            {
-                body.extend_from_slice(&chunk);
-                if body.len() > PROBE_BODY_MAX {
-                    break;
-                }
-            }
-            String::from_utf8_lossy(&body).into_owned()
-        } else {
-            String::new()
-        };
-        judge_response(status, &body, m.expect_status, m.keyword.as_deref())
-    }
-    .await;
-    (result, started.elapsed().as_millis() as i64)
-}
-
 async fn run_probe(state: AppState, m: Monitor) {
-    let (result, latency) = probe(&state.outbound, &m).await;
+    let (result, latency) = state.services.probes.probe(&m).await;
     match result {
         Ok(()) => record(&state, &m, true, Some(latency), None).await,
         Err(e) => record(&state, &m, false, Some(latency), Some(&e)).await,
     }
 }
 
-/// The SMTP transport, built once from `smtp_url`; it keeps a small pool of connections, so a
-/// fan-out to many subscribers does not open one connection per mail.
-type Mailer = AsyncSmtpTransport<Tokio1Executor>;
-
-fn mailer(state: &AppState) -> Result<Mailer, String> {
-    let url = state
-        .config
-        .smtp_url
-        .as_deref()
-        .ok_or("no SMTP server configured (smtp_url)")?;
-    AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
-        .map(|b| b.timeout(Some(Duration::from_secs(30))).build())
-        .map_err(|e| format!("smtp_url: {e}"))
-}
-
-async fn job_loop(state: AppState) {
-    let mailer = mailer(&state);
+/// Works one queue: claims due jobs while it has free slots and runs each on its own task, so
+/// a slow send holds one slot and nothing else. Each run is cut off after `job_timeout`.
+async fn work_queue(state: AppState, queue: Queue) {
+    let slots = slots(queue);
+    let timeout = state.config.job_timeout;
+    let lease = lease_ms(timeout);
+    let mut running = JoinSet::new();
     loop {
-        let now = now_ms();
-        let jobs = match state.store.claim_jobs(now, JOB_LEASE_MS, JOB_BATCH).await {
-            Ok(j) => j,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming jobs failed");
-                Vec::new()
-            }
-        };
-        if jobs.is_empty() {
-            tokio::select! {
-                _ = tokio::time::sleep(TICK) => {}
-                _ = state.engine_wake.notified() => {}
-            }
-            continue;
+        while let Some(done) = running.try_join_next() {
+            log_panic(queue, done);
         }
-        let results =
-            futures::future::join_all(jobs.iter().map(|j| run_job(&state, &mailer, j))).await;
-        for (job, result) in jobs.iter().zip(results) {
-            let now = now_ms();
-            let r = match result {
-                Ok(()) => state.store.finish_job(job.id, now).await,
+        let free = slots.saturating_sub(running.len());
+        if free > 0 {
+            let limit = i64::try_from(free).unwrap_or(1);
+            let jobs = match state.store.claim_jobs(queue, now_ms(), lease, limit).await {
+                Ok(j) => j,
                 Err(e) => {
-                    let msg = format!("{e:#}");
-                    let retry = retry_delay_ms(job.attempts).map(|d| now + d);
-                    if retry.is_none() {
-                        tracing::error!(job = job.id, kind = %job.kind, error = %msg, "job failed for good");
-                    } else {
-                        tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %msg, "job failed; will retry");
-                    }
-                    state.store.fail_job(job.id, &msg, retry, now).await
+                    tracing::warn!(error = %e, %queue, "claiming jobs failed");
+                    Vec::new()
                 }
             };
-            if let Err(e) = r {
-                tracing::warn!(error = %e, "recording a job result failed");
+            let claimed = jobs.len();
+            for job in jobs {
+                running.spawn(run_job(state.clone(), job, timeout));
             }
+            if claimed == free {
+                // Every slot is busy; more may be due.
+                continue;
+            }
+        }
+        tokio::select! {
+            Some(done) = running.join_next(), if !running.is_empty() => log_panic(queue, done),
+            _ = state.engine_wake.of(queue).notified() => {}
+            _ = tokio::time::sleep(TICK) => {}
         }
     }
 }
 
-fn arg(payload: &serde_json::Value, key: &str) -> anyhow::Result<String> {
-    payload[key]
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| anyhow!("payload has no {key}"))
+fn log_panic(queue: Queue, done: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = done {
+        if e.is_panic() {
+            tracing::error!(%queue, "a job panicked; it is retried when its lease runs out");
+        }
+    }
 }
 
-async fn run_job(
-    state: &AppState,
-    mailer: &Result<Mailer, String>,
-    job: &Job,
-) -> anyhow::Result<()> {
-    let payload: serde_json::Value = serde_json::from_str(&job.payload).context("payload")?;
+/// Runs one claimed job under the timeout and records the result, if the lease still holds.
+async fn run_job(state: AppState, job: Job, timeout: Duration) {
+    let result = match tokio::time::timeout(timeout, dispatch(&state, &job)).await {
+        Ok(r) => r,
+        Err(_) => Err(anyhow!(
+            "timed out after {} s (job_timeout_secs)",
+            timeout.as_secs()
+        )),
+    };
+    let now = now_ms();
+    let recorded = match result {
+        Ok(()) => state.store.finish_job(&job, now).await,
+        Err(e) => {
+            let msg = format!("{e:#}");
+            let retry = retry_delay_ms(job.attempts).map(|d| now + d);
+            if retry.is_none() {
+                tracing::error!(job = job.id, kind = %job.kind, error = %msg, "job failed for good");
+            } else {
+                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, error = %msg, "job failed; will retry");
+            }
+            state.store.fail_job(&job, &msg, retry, now).await
+        }
+    };
+    match recorded {
+        Ok(()) => {}
+        Err(StoreError::LeaseLost) => tracing::warn!(
+            job = job.id,
+            kind = %job.kind,
+            "the job's lease ran out before its result was recorded; the result is dropped"
+        ),
+        Err(e) => tracing::warn!(error = %e, job = job.id, "recording a job result failed"),
+    }
+}
+
+/// How the engine performs one kind of job.
+#[async_trait]
+pub trait Perform: JobSpec {
+    /// Does the work. An error fails this attempt; the job is retried with backoff.
+    async fn perform(self, state: &AppState) -> anyhow::Result<()>;
+}
+
+async fn perform<J: Perform>(state: &AppState, job: &Job) -> anyhow::Result<()> {
+    job.payload::<J>()?.perform(state).await
+}
+
+/// Runs a claimed job by its kind.
+async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<()> {
     match job.kind.as_str() {
-        "fanout" => {
-            let update_id = arg(&payload, "update_id")?;
-            let inc = match state.store.update_with_incident(&update_id).await {
-                Ok((inc, _)) => inc,
-                // The incident was deleted meanwhile: nobody is to hear of it.
-                Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
-                Err(e) => return Err(e.into()),
-            };
-            let affected: Vec<String> =
-                inc.components.iter().map(|(id, _, _)| id.clone()).collect();
-            let n = state
-                .store
-                .fan_out(&update_id, |choice| wants(choice, &affected), now_ms())
-                .await?;
-            tracing::info!(update = %update_id, subscribers = n, "update fanned out");
-            state.engine_wake.notify_one();
-            Ok(())
-        }
-        "confirm" => {
-            let sub = match state
-                .store
-                .subscriber(&arg(&payload, "subscriber_id")?)
-                .await
-            {
-                Ok(s) => s,
-                Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
-                Err(e) => return Err(e.into()),
-            };
-            let base = &state.config.base_url;
-            let text = format!(
-                "Someone (hopefully you) asked for status updates of {page} at this address.\n\n\
-                 Confirm here:\n{base}/subscribe/confirm/{token}\n\n\
-                 If it wasn't you, ignore this mail; nothing more will be sent.\n",
-                page = state.page_name,
-                token = sub.token,
-            );
-            send_mail(
-                state,
-                mailer,
-                &sub.target,
-                &format!("Confirm your {} status subscription", state.page_name),
-                text,
-                &sub.token,
-            )
-            .await
-        }
-        "deliver" => {
-            let sub = match state
-                .store
-                .subscriber(&arg(&payload, "subscriber_id")?)
-                .await
-            {
-                Ok(s) => s,
-                // Unsubscribed meanwhile.
-                Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
-                Err(e) => return Err(e.into()),
-            };
-            let (inc, upd) = match state
-                .store
-                .update_with_incident(&arg(&payload, "update_id")?)
-                .await
-            {
-                Ok(found) => found,
-                // The incident was deleted meanwhile.
-                Err(app::ssr::store::StoreError::NotFound) => return Ok(()),
-                Err(e) => return Err(e.into()),
-            };
-            let base = &state.config.base_url;
-            match sub.kind {
-                SubscriberKind::Email => {
-                    let affected = inc
-                        .components
-                        .iter()
-                        .map(|(_, n, s)| format!("- {n}: {}", s.label()))
-                        .collect::<Vec<_>>()
-                        .join("\n");
-                    let text = format!(
-                        "{name}\n{status} at {at}\n\n{body}\n\n{affected}\n\nDetails: {base}/incidents/{id}\n\n--\n\
-                         You subscribed to {page} status updates. Unsubscribe: {base}/unsubscribe/{token}\n",
-                        name = inc.name,
-                        status = upd.status.label(),
-                        at = crate::format::display_time(upd.created_at, &state.hub.page().time_zone),
-                        body = upd.body,
-                        id = inc.id,
-                        page = state.page_name,
-                        token = sub.token,
-                    );
-                    let subject = format!(
-                        "[{} status] {}: {}",
-                        state.page_name,
-                        upd.status.label(),
-                        inc.name
-                    );
-                    send_mail(state, mailer, &sub.target, &subject, text, &sub.token).await
-                }
-                SubscriberKind::Webhook => {
-                    let components = state.store.list_components().await?;
-                    let page = state.hub.page();
-                    let current = state.hub.current();
-                    let body = serde_json::json!({
-                        "meta": {
-                            "unsubscribe": format!("{base}/unsubscribe/{}", sub.token),
-                            "documentation": format!("{base}/api/v2/summary.json"),
-                        },
-                        "page": {
-                            "id": page.id,
-                            "status_indicator": current.snapshot.indicator.as_str(),
-                            "status_description": current.snapshot.indicator.description(),
-                        },
-                        "incident": crate::statuspage::incident_value(&inc, page, &components),
-                    });
-                    let resp = state
-                        .outbound
-                        .send(
-                            reqwest::Method::POST,
-                            &sub.target,
-                            Some(serde_json::to_vec(&body)?),
-                            Duration::from_secs(10),
-                        )
-                        .await
-                        .map_err(|e| anyhow!("webhook {e}"))?;
-                    if !resp.status().is_success() {
-                        bail!("webhook answered HTTP {}", resp.status().as_u16());
-                    }
-                    Ok(())
-                }
-            }
-        }
-        other => bail!("unknown job kind {other:?}"),
+        Fanout::KIND => perform::<Fanout>(state, job).await,
+        Confirm::KIND => perform::<Confirm>(state, job).await,
+        Deliver::KIND => perform::<Deliver>(state, job).await,
+        other => bail!(
+            "unknown job kind {other:?} in queue {}: this version has no handler for it",
+            job.queue
+        ),
     }
 }
 
+#[async_trait]
+impl Perform for Fanout {
+    async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        let inc = match state.store.update_with_incident(&self.update_id).await {
+            Ok((inc, _)) => inc,
+            // The incident was deleted meanwhile: nobody is to hear of it.
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let affected: Vec<String> = inc.components.iter().map(|(id, _, _)| id.clone()).collect();
+        let n = state
+            .store
+            .fan_out(&self.update_id, |choice| wants(choice, &affected), now_ms())
+            .await?;
+        tracing::info!(update = %self.update_id, subscribers = n, "update fanned out");
+        state.engine_wake.queue(Deliver::QUEUE);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Perform for Confirm {
+    async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        let sub = match state.store.subscriber(&self.subscriber_id).await {
+            Ok(s) => s,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let base = &state.config.base_url;
+        let text = format!(
+            "Someone (hopefully you) asked for status updates of {page} at this address.\n\n\
+             Confirm here:\n{base}/subscribe/confirm/{token}\n\n\
+             If it wasn't you, ignore this mail; nothing more will be sent.\n",
+            page = state.page_name,
+            token = sub.token,
+        );
+        send_mail(
+            state,
+            &sub.target,
+            &format!("Confirm your {} status subscription", state.page_name),
+            text,
+            &sub.token,
+        )
+        .await
+    }
+}
+
+#[async_trait]
+impl Perform for Deliver {
+    async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        let sub = match state.store.subscriber(&self.subscriber_id).await {
+            Ok(s) => s,
+            // Unsubscribed meanwhile.
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let (inc, upd) = match state.store.update_with_incident(&self.update_id).await {
+            Ok(found) => found,
+            // The incident was deleted meanwhile.
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let base = &state.config.base_url;
+        match sub.kind {
+            SubscriberKind::Email => {
+                let affected = inc
+                    .components
+                    .iter()
+                    .map(|(_, n, s)| format!("- {n}: {}", s.label()))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                let text = format!(
+                    "{name}\n{status} at {at}\n\n{body}\n\n{affected}\n\nDetails: {base}/incidents/{id}\n\n--\n\
+                     You subscribed to {page} status updates. Unsubscribe: {base}/unsubscribe/{token}\n",
+                    name = inc.name,
+                    status = upd.status.label(),
+                    at = crate::format::display_time(upd.created_at, &state.hub.page().time_zone),
+                    body = upd.body,
+                    id = inc.id,
+                    page = state.page_name,
+                    token = sub.token,
+                );
+                let subject = format!(
+                    "[{} status] {}: {}",
+                    state.page_name,
+                    upd.status.label(),
+                    inc.name
+                );
+                send_mail(state, &sub.target, &subject, text, &sub.token).await
+            }
+            SubscriberKind::Webhook => {
+                let components = state.store.list_components().await?;
+                let page = state.hub.page();
+                let current = state.hub.current();
+                let body = serde_json::json!({
+                    "meta": {
+                        "unsubscribe": format!("{base}/unsubscribe/{}", sub.token),
+                        "documentation": format!("{base}/api/v2/summary.json"),
+                    },
+                    "page": {
+                        "id": page.id,
+                        "status_indicator": current.snapshot.indicator.as_str(),
+                        "status_description": current.snapshot.indicator.description(),
+                    },
+                    "incident": crate::statuspage::incident_value(&inc, page, &components),
+                });
+                let code = state
+                    .services
+                    .webhooks
+                    .post_json(&sub.target, serde_json::to_vec(&body)?)
+                    .await?;
+                if !(200..300).contains(&code) {
+                    bail!("webhook answered HTTP {code}");
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Builds a subscriber mail (plain text, one-click unsubscribe headers) and sends it.
 async fn send_mail(
     state: &AppState,
-    mailer: &Result<Mailer, String>,
     to: &str,
     subject: &str,
     text: String,
     token: &str,
 ) -> anyhow::Result<()> {
-    let transport = mailer.as_ref().map_err(|e| anyhow!("{e}"))?;
     let unsubscribe = format!("{}/unsubscribe/{token}", state.config.base_url);
     let msg = Message::builder()
         .from(state.config.mail_from.parse().context("mail_from")?)
@@ -385,6 +416,5 @@ async fn send_mail(
         ))
         .body(text)
         .context("building the mail")?;
-    transport.send(msg).await.context("sending mail")?;
-    Ok(())
+    state.services.mail.send(msg).await
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod conn;
 pub mod demo;
 pub mod engine;
+pub mod fakes;
 pub mod feeds;
 pub mod format;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod hub;
 pub mod live;
 pub mod markdown;
 pub mod outbound;
+pub mod services;
 pub mod state;
 pub mod statuspage;
 
@@ -27,6 +29,7 @@ use tokio::sync::watch;
 use crate::assets::Assets;
 use crate::config::Config;
 use crate::live::StatusHub;
+use crate::services::Services;
 use crate::state::{AppState, Inner};
 
 /// Opens the database named in the configuration and applies pending migrations.
@@ -53,11 +56,12 @@ pub fn redact(url: &str) -> String {
 }
 
 /// Builds the shared state: secret key (generated and stored on first start), page name,
-/// live hub and assets.
+/// live hub and assets; `services` defaults to [`Services::production`].
 pub async fn build_state(
     config: Config,
     store: Store,
     shutdown: watch::Receiver<bool>,
+    services: Option<Services>,
 ) -> anyhow::Result<AppState> {
     let secret = match &config.secret_key {
         Some(k) => k.clone(),
@@ -78,8 +82,10 @@ pub async fn build_state(
         .site_pkg_dir(assets.pkg_dir())
         .build();
     let outbound = outbound::Outbound::new(outbound::Policy::from_config(&config));
+    let services = services.unwrap_or_else(|| Services::production(&config, outbound.clone()));
     Ok(AppState::new(Inner {
         outbound,
+        services,
         store,
         config,
         secret: secret.into_bytes(),
@@ -89,7 +95,7 @@ pub async fn build_state(
         leptos,
         page_name,
         shutdown,
-        engine_wake: tokio::sync::Notify::new(),
+        engine_wake: engine::Wake::default(),
         login: http::login_guard::LoginGuard::default(),
         live_streams: conn::StreamLimiter::default(),
         heartbeats: Default::default(),
@@ -119,8 +125,25 @@ impl Running {
     }
 }
 
-/// Binds and starts serving in the background.
+/// Binds and starts serving in the background, with the real outside services.
 pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
+    start_inner(config, store, None).await
+}
+
+/// Like [`start`], with the given outside services (e.g. [`fakes::Fakes::services`] in tests).
+pub async fn start_with(
+    config: Config,
+    store: Store,
+    services: Services,
+) -> anyhow::Result<Running> {
+    start_inner(config, store, Some(services)).await
+}
+
+async fn start_inner(
+    config: Config,
+    store: Store,
+    services: Option<Services>,
+) -> anyhow::Result<Running> {
     let (tx, rx) = watch::channel(false);
     let listener = TcpListener::bind(config.listen)
         .await
@@ -134,7 +157,7 @@ pub async fn start(config: Config, store: Store) -> anyhow::Result<Running> {
         }
         config.listen = addr;
     }
-    let state = build_state(config, store, rx.clone()).await?;
+    let state = build_state(config, store, rx.clone(), services).await?;
     let follower = tokio::spawn(hub::follow_peers(state.clone()));
     let engine = tokio::spawn(engine::run(state.clone()));
     let app = http::router(state.clone());

@@ -414,7 +414,8 @@ impl reqwest::dns::Resolve for NoOtherNames {
     }
 }
 
-/// Outbound HTTP under the policy.
+/// Outbound HTTP under the policy; cheap to clone.
+#[derive(Clone)]
 pub struct Outbound {
     policy: Arc<Policy>,
     user_agent: String,

@@ -34,10 +34,12 @@ pub struct Inner {
     pub page_name: String,
     /// Flips to true when the server is shutting down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
-    /// Wakes the background engine early (new job or monitor).
-    pub engine_wake: tokio::sync::Notify,
-    /// Outgoing HTTP (probes, webhooks), under the outbound address policy.
+    /// Wakes the background engine's queue workers early (a new job).
+    pub engine_wake: crate::engine::Wake,
+    /// Outgoing HTTP under the outbound address policy (its policy checks URLs when saved).
     pub outbound: crate::outbound::Outbound,
+    /// Mail, webhooks and probes: the real ones, or recording fakes in tests.
+    pub services: crate::services::Services,
     /// Password hashing pool and failed-login throttle.
     pub login: crate::http::login_guard::LoginGuard,
     /// Open live streams per client, for `max_streams_per_ip`.

@@ -148,7 +148,6 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    state.engine_wake.notify_one();
     Ok(Redirect::to("/admin/monitors").into_response())
 }
 

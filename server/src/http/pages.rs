@@ -60,7 +60,7 @@ fn render_status(
     let body_html = String::from_utf8_lossy(current.body.identity()).into_owned();
     let version = current.version.to_string();
     let extras = PageExtras {
-        email: state.config.smtp_url.is_some(),
+        email: state.services.mail.is_configured(),
         components: current
             .snapshot
             .groups

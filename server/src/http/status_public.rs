@@ -8,7 +8,7 @@ use app::domain::subscription::SubscribeInput;
 use app::pages::render_document;
 use app::pages::status::{HistoryPage, HistoryView, IncidentPage};
 use app::pages::status_admin::MessagePage;
-use app::ssr::store::{IncidentFilter, StoreError};
+use app::ssr::store::{Confirm, IncidentFilter, JobSpec, StoreError};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -159,7 +159,7 @@ pub async fn subscribe(
     headers: axum::http::HeaderMap,
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
-    if state.config.smtp_url.is_none() {
+    if !state.services.mail.is_configured() {
         return Err(AppError::BadRequest(
             "email: email subscriptions are not set up on this status page; use the RSS or Atom feed".into(),
         ));
@@ -211,9 +211,11 @@ pub async fn subscribe(
     }
     let (sub, _new) = state.store.subscribe(&draft, &ip, now).await?;
     if sub.confirmed_at.is_none() {
-        let payload = serde_json::json!({ "subscriber_id": sub.id }).to_string();
-        state.store.enqueue("confirm", &payload, now).await?;
-        state.engine_wake.notify_one();
+        let job = Confirm {
+            subscriber_id: sub.id.clone(),
+        };
+        state.store.enqueue(&job, now).await?;
+        state.engine_wake.queue(Confirm::QUEUE);
     }
     Ok(message(
         &state,

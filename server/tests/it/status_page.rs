@@ -1,10 +1,11 @@
 //! The status page through HTTP against a real server and database: incidents and their
 //! lifecycle, maintenance windows moved by the clock, every v2 JSON endpoint's shape, feeds,
-//! probes and heartbeats that open and resolve alerts, and subscriptions delivered to local sinks.
+//! probes and heartbeats that open and resolve alerts, and subscriptions delivered to recording
+//! fakes and local sinks.
 
 use crate::common;
 
-use common::{eventually, Backend, HttpSink, SmtpSink, TestApp};
+use common::{eventually, Backend, HttpSink, TestApp};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -1173,17 +1174,16 @@ async fn silent_heartbeat_opens_an_alert_and_a_ping_clears_it() {
 
 #[tokio::test]
 async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
-    let smtp = SmtpSink::start().await;
-    let hook = HttpSink::start().await;
-    let app = TestApp::start_with(
+    // Mail and webhooks go to the recording fakes: nothing listens on a socket.
+    let fakes = firstline::fakes::Fakes::new();
+    let (smtp, hook) = (&fakes.mail, &fakes.webhooks);
+    let app = TestApp::start_with_services(
         Backend::Sqlite,
-        &[
-            ("FIRSTLINE_SMTP_URL", &smtp.url()),
-            (
-                "FIRSTLINE_MAIL_FROM",
-                "crates.io status <status@example.org>",
-            ),
-        ],
+        &[(
+            "FIRSTLINE_MAIL_FROM",
+            "crates.io status <status@example.org>",
+        )],
+        fakes.services(),
     )
     .await;
     let ids = seed(&app).await;
@@ -1219,7 +1219,7 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
         .unwrap();
     assert_eq!(r.status(), 200);
     let mail = eventually(10, "confirmation mail", || async {
-        smtp.mails().into_iter().find(|m| m.contains("Confirm"))
+        smtp.texts().into_iter().find(|m| m.contains("Confirm"))
     })
     .await;
     assert!(mail.contains("To: maya@example.org"), "{mail}");
@@ -1282,9 +1282,9 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
         )
         .await;
     assert_eq!(r.status(), 400);
-    let hook_url = format!("http://{}/hook", hook.addr);
+    let hook_url = "https://hooks.example.org/status";
     let r = app
-        .post_form("/admin/subscribers", &[("csrf", &csrf), ("url", &hook_url)])
+        .post_form("/admin/subscribers", &[("csrf", &csrf), ("url", hook_url)])
         .await;
     assert_eq!(r.status(), 303);
 
@@ -1300,7 +1300,7 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
     .await;
     assert_eq!(r.status(), 303);
     let update_mail = eventually(15, "update mail", || async {
-        smtp.mails()
+        smtp.texts()
             .into_iter()
             .find(|m| m.contains("Sparse index errors"))
     })
@@ -1318,7 +1318,7 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
     assert!(v["meta"]["unsubscribe"].is_string());
 
     // An incident on another component does not mail Maya (she chose one component).
-    let before = smtp.mails().len();
+    let before = smtp.texts().len();
     let r = create_incident(
         &app,
         &csrf,
@@ -1334,7 +1334,7 @@ async fn subscriptions_are_confirmed_and_delivered_to_mail_and_webhooks() {
     })
     .await;
     assert_eq!(
-        smtp.mails().len(),
+        smtp.texts().len(),
         before,
         "no mail for an unchosen component"
     );
@@ -1455,8 +1455,8 @@ async fn deliveries_of_a_deleted_incident_end_quietly() {
 
 #[tokio::test]
 async fn subscription_requests_are_rate_limited_per_ip() {
-    let smtp = SmtpSink::start().await;
-    let app = TestApp::start_with(Backend::Sqlite, &[("FIRSTLINE_SMTP_URL", &smtp.url())]).await;
+    let fakes = firstline::fakes::Fakes::new();
+    let app = TestApp::start_with_services(Backend::Sqlite, &[], fakes.services()).await;
     seed(&app).await;
     let public = common::client();
     // Without trusted proxies, X-Forwarded-For is the client's own claim and changes nothing.
@@ -1497,13 +1497,11 @@ async fn subscription_requests_are_rate_limited_per_ip() {
 /// left part of X-Forwarded-For does not make a refused client new.
 #[tokio::test]
 async fn behind_a_trusted_proxy_the_per_ip_limit_counts_the_forwarded_client() {
-    let smtp = SmtpSink::start().await;
-    let app = TestApp::start_with(
+    let fakes = firstline::fakes::Fakes::new();
+    let app = TestApp::start_with_services(
         Backend::Sqlite,
-        &[
-            ("FIRSTLINE_SMTP_URL", &smtp.url()),
-            ("FIRSTLINE_TRUSTED_PROXIES", "127.0.0.1,::1"),
-        ],
+        &[("FIRSTLINE_TRUSTED_PROXIES", "127.0.0.1,::1")],
+        fakes.services(),
     )
     .await;
     seed(&app).await;

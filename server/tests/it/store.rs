@@ -4,7 +4,7 @@ use crate::common;
 
 use app::domain::account::{NewUserInput, Role};
 use app::domain::status::{ComponentInput, ComponentStatus};
-use app::ssr::store::{Store, StoreError};
+use app::ssr::store::{Queue, Store, StoreError};
 use common::{Backend, TestDb};
 
 fn user(email: &str, role: &str) -> app::domain::account::NewUser {
@@ -365,11 +365,18 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
         1,
         "only the fan-out job"
     );
-    let jobs = store.claim_jobs(4, 60_000, 10).await.unwrap();
+    let jobs = store
+        .claim_jobs(Queue::Subscribers, 4, 60_000, 10)
+        .await
+        .unwrap();
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].kind, "fanout");
     // Claimed jobs are not handed out twice while leased.
-    assert!(store.claim_jobs(5, 60_000, 10).await.unwrap().is_empty());
+    assert!(store
+        .claim_jobs(Queue::Subscribers, 5, 60_000, 10)
+        .await
+        .unwrap()
+        .is_empty());
     let update_id = store.incident(&id).await.unwrap().updates[0].id.clone();
     let affected = vec![c.id.clone()];
     let n = store
@@ -381,7 +388,7 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
         .await
         .unwrap();
     assert_eq!(n, 5_000, "only subscribers of all components or of Web UI");
-    store.finish_job(jobs[0].id, 7).await.unwrap();
+    store.finish_job(&jobs[0], 7).await.unwrap();
     assert_eq!(store.job_backlog().await.unwrap().0, 5_000);
     // A fan-out that runs again (retry after a failure, or an expired lease) queues nothing twice.
     store

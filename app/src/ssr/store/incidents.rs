@@ -132,8 +132,14 @@ async fn insert_update(
     )
     .await?;
     if notify {
-        let payload = serde_json::json!({ "update_id": uid }).to_string();
-        super::jobs::enqueue_in(tx, "fanout", &payload, now).await?;
+        super::jobs::enqueue_in(
+            tx,
+            &super::Fanout {
+                update_id: uid.clone(),
+            },
+            now,
+        )
+        .await?;
     }
     Ok(uid)
 }

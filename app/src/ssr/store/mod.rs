@@ -52,6 +52,10 @@ pub enum StoreError {
     /// The input refers to something that does not exist or cannot be used (shown to the caller).
     #[error(transparent)]
     Invalid(#[from] crate::domain::ValidationError),
+    /// A worker's claim on a job no longer holds: its lease ran out (another worker may have
+    /// claimed the job since), so its result was not recorded.
+    #[error("the job's lease ran out before its result was recorded")]
+    LeaseLost,
 }
 
 /// Which database is behind the store.
@@ -574,5 +578,5 @@ pub use crate::domain::monitor::{Alert, Monitor};
 pub use crate::domain::status::{Component, ComponentGroup};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use incidents::IncidentFilter;
-pub use jobs::{Job, Subscriber};
+pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue, Subscriber};
 pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};

@@ -236,11 +236,32 @@ impl TestApp {
 
     /// Starts with extra `FIRSTLINE_*` settings.
     pub async fn start_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+        Self::start_inner(backend, extra, None).await
+    }
+
+    /// Starts with extra `FIRSTLINE_*` settings and the given outside services, e.g. the
+    /// recording fakes of `firstline::fakes::Fakes::services`.
+    pub async fn start_with_services(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        services: firstline::services::Services,
+    ) -> TestApp {
+        Self::start_inner(backend, extra, Some(services)).await
+    }
+
+    async fn start_inner(
+        backend: Backend,
+        extra: &[(&str, &str)],
+        services: Option<firstline::services::Services>,
+    ) -> TestApp {
         let db = TestDb::new(backend);
         let store = db.store().await;
-        let running = firstline::start(config_with(&db.url, extra), store)
-            .await
-            .expect("start");
+        let config = config_with(&db.url, extra);
+        let running = match services {
+            Some(s) => firstline::start_with(config, store, s).await,
+            None => firstline::start(config, store).await,
+        }
+        .expect("start");
         let base = format!("http://{}", running.addr);
         TestApp {
             base,
