@@ -10,8 +10,8 @@ use app::ssr::store::{LayerDraft, Store};
 use jiff::civil::Weekday;
 use jiff::{SignedDuration, Timestamp};
 
+use crate::clock::Clock;
 use crate::config::Config;
-use crate::format::now_ms;
 
 const DAY: i64 = 86_400_000;
 const MIN: i64 = 60_000;
@@ -146,7 +146,8 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
     let password = shared
         .clone()
         .unwrap_or_else(|| random_token()[..20].to_string());
-    let now = now_ms();
+    // The demo is seeded before the server (and its state) exists: the system clock.
+    let now = Clock::System.now_ms();
     let admin_hash = hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
     // Members other than the admin get unguessable passwords unless a shared one is set.
     let other_hash = match &shared {

@@ -7,7 +7,7 @@
 //! `FOR UPDATE SKIP LOCKED` on PostgreSQL), so several instances share it safely and a restart
 //! loses nothing. Mail, webhooks and probes go through [`crate::services`].
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context};
 use app::domain::monitor::MonitorKind;
@@ -19,7 +19,6 @@ use lettre::Message;
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
-use crate::format::now_ms;
 use crate::state::AppState;
 
 /// How often the clock-driven work runs, and how often an idle queue looks for due jobs.
@@ -81,44 +80,58 @@ pub async fn run(state: AppState) {
 }
 
 async fn tick_loop(state: AppState) {
-    let mut last_prune = Instant::now();
+    let mut last_prune = state.clock.now_ms();
     loop {
-        let now = now_ms();
-        match state.store.advance_maintenance(now).await {
-            Ok(_) => {}
-            Err(e) => tracing::warn!(error = %e, "advancing maintenance failed"),
-        }
-        match state
-            .store
-            .claim_due_monitors(MonitorKind::Http, now, 70_000, 50)
-            .await
-        {
-            Ok(due) => {
-                for m in due {
-                    tokio::spawn(run_probe(state.clone(), m));
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "claiming probes failed"),
-        }
-        match state
-            .store
-            .claim_due_monitors(MonitorKind::Heartbeat, now, 10_000, 50)
-            .await
-        {
-            Ok(overdue) => {
-                for m in overdue {
-                    let msg = format!("no ping for {} s", m.interval_s);
-                    record(&state, &m, false, None, Some(&msg)).await;
-                }
-            }
-            Err(e) => tracing::warn!(error = %e, "claiming heartbeats failed"),
-        }
-        if last_prune.elapsed() > Duration::from_secs(3600) {
-            last_prune = Instant::now();
+        let now = state.clock.now_ms();
+        tick(&state, now).await;
+        state.ticked.send_replace(now);
+        if now - last_prune > 3_600_000 {
+            last_prune = now;
             prune(&state, now).await;
         }
-        tokio::time::sleep(TICK).await;
+        state.clock.sleep(TICK).await;
     }
+}
+
+/// One round of the clock-driven work at `now`: steps maintenance windows, starts the probes
+/// that are due, and marks silent heartbeats. The engine runs it every [`TICK`] of the clock.
+async fn tick(state: &AppState, now: i64) {
+    if let Err(e) = state.store.advance_maintenance(now).await {
+        tracing::warn!(error = %e, "advancing maintenance failed");
+    }
+    match state
+        .store
+        .claim_due_monitors(MonitorKind::Http, now, 70_000, 50)
+        .await
+    {
+        Ok(due) => {
+            for m in due {
+                tokio::spawn(run_probe(state.clone(), m));
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "claiming probes failed"),
+    }
+    match state
+        .store
+        .claim_due_monitors(MonitorKind::Heartbeat, now, 10_000, 50)
+        .await
+    {
+        Ok(overdue) => {
+            for m in overdue {
+                let msg = format!("no ping for {} s", m.interval_s);
+                record(state, &m, false, None, Some(&msg)).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "claiming heartbeats failed"),
+    }
+}
+
+/// Waits until the engine has done a round of its clock-driven work at `at_ms` or later (all its
+/// writes committed and announced). Tests on a fake clock move the clock on, then wait here.
+pub async fn ticked(state: &AppState, at_ms: i64) {
+    let mut rx = state.ticked.subscribe();
+    // The sender lives in the state, as long as `state` does.
+    let _ = rx.wait_for(|t| *t >= at_ms).await;
 }
 
 async fn prune(state: &AppState, now: i64) {
@@ -144,7 +157,7 @@ async fn record(
 ) {
     match state
         .store
-        .record_check(&m.id, ok, latency, error, now_ms())
+        .record_check(&m.id, ok, latency, error, state.clock.now_ms())
         .await
     {
         Ok(step) => {
@@ -181,7 +194,11 @@ async fn work_queue(state: AppState, queue: Queue) {
         let free = slots.saturating_sub(running.len());
         if free > 0 {
             let limit = i64::try_from(free).unwrap_or(1);
-            let jobs = match state.store.claim_jobs(queue, now_ms(), lease, limit).await {
+            let jobs = match state
+                .store
+                .claim_jobs(queue, state.clock.now_ms(), lease, limit)
+                .await
+            {
                 Ok(j) => j,
                 Err(e) => {
                     tracing::warn!(error = %e, %queue, "claiming jobs failed");
@@ -222,7 +239,7 @@ async fn run_job(state: AppState, job: Job, timeout: Duration) {
             timeout.as_secs()
         )),
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let recorded = match result {
         Ok(()) => state.store.finish_job(&job, now).await,
         Err(e) => {
@@ -283,7 +300,11 @@ impl Perform for Fanout {
         let affected: Vec<String> = inc.components.iter().map(|(id, _, _)| id.clone()).collect();
         let n = state
             .store
-            .fan_out(&self.update_id, |choice| wants(choice, &affected), now_ms())
+            .fan_out(
+                &self.update_id,
+                |choice| wants(choice, &affected),
+                state.clock.now_ms(),
+            )
             .await?;
         tracing::info!(update = %self.update_id, subscribers = n, "update fanned out");
         state.engine_wake.queue(Deliver::QUEUE);

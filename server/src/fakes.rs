@@ -35,6 +35,8 @@ pub struct Fakes {
     pub webhooks: Arc<RecordingWebhooks>,
     /// Scripted probe results.
     pub probes: Arc<ScriptedProbes>,
+    /// The system clock, unless made with [`Fakes::at`].
+    pub clock: crate::clock::Clock,
 }
 
 impl Fakes {
@@ -43,12 +45,25 @@ impl Fakes {
         Fakes::default()
     }
 
+    /// Fakes on a fake clock starting at `start_ms` (Unix ms), and the clock's handle.
+    pub fn at(start_ms: i64) -> (Fakes, Arc<crate::clock::FakeClock>) {
+        let (clock, handle) = crate::clock::Clock::fake(start_ms);
+        (
+            Fakes {
+                clock,
+                ..Fakes::default()
+            },
+            handle,
+        )
+    }
+
     /// The services to start a server with; they share state with `self`.
     pub fn services(&self) -> Services {
         Services {
             mail: self.mail.clone(),
             webhooks: self.webhooks.clone(),
             probes: self.probes.clone(),
+            clock: self.clock.clone(),
         }
     }
 }

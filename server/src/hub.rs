@@ -63,7 +63,7 @@ pub async fn refresh_topics(state: &Inner, topics: &[Topic]) {
                 Err(e) => tracing::error!(error = %e, "status refresh after a change failed"),
             },
             Topic::Incident(_) => {
-                let version: Arc<str> = crate::format::now_ms().to_string().into();
+                let version: Arc<str> = state.clock.now_ms().to_string().into();
                 state.live.publish(topic, version);
             }
         }

@@ -1,6 +1,7 @@
 //! Firstline's server: configuration, start-up, the HTTP application, demo data.
 
 pub mod assets;
+pub mod clock;
 pub mod config;
 pub mod conn;
 pub mod demo;
@@ -74,16 +75,20 @@ pub async fn build_state(
         .setting("page_name")
         .await?
         .unwrap_or_else(|| "Firstline".to_string());
-    let hub = StatusHub::load(&store, &config.base_url).await?;
+    let outbound = outbound::Outbound::new(outbound::Policy::from_config(&config));
+    let services = services.unwrap_or_else(|| Services::production(&config, outbound.clone()));
+    let clock = services.clock.clone();
+    let hub = StatusHub::load(&store, &config.base_url, clock.clone()).await?;
     let assets = Assets::load();
     app::pages::set_pkg_dir(assets.pkg_dir());
     let leptos = LeptosOptions::builder()
         .output_name("firstline")
         .site_pkg_dir(assets.pkg_dir())
         .build();
-    let outbound = outbound::Outbound::new(outbound::Policy::from_config(&config));
-    let services = services.unwrap_or_else(|| Services::production(&config, outbound.clone()));
     Ok(AppState::new(Inner {
+        login: http::login_guard::LoginGuard::new(Default::default(), clock.clone()),
+        clock,
+        ticked: tokio::sync::watch::Sender::new(i64::MIN),
         outbound,
         services,
         store,
@@ -96,7 +101,6 @@ pub async fn build_state(
         page_name,
         shutdown,
         engine_wake: engine::Wake::default(),
-        login: http::login_guard::LoginGuard::default(),
         live_streams: conn::StreamLimiter::default(),
         heartbeats: Default::default(),
     }))

@@ -16,7 +16,8 @@ use app::ssr::store::{Component, Incident, IncidentFilter, Store, StoreError};
 use leptos::prelude::*;
 
 use crate::assets::Asset;
-use crate::format::{display_time, now_ms};
+use crate::clock::Clock;
+use crate::format::display_time;
 use crate::markdown::to_safe_html;
 use crate::statuspage::{PageInfo, PublicDocs};
 
@@ -46,6 +47,7 @@ pub struct Current {
 pub struct StatusHub {
     page: PageInfo,
     current: RwLock<Current>,
+    clock: Clock,
     refresh_lock: tokio::sync::Mutex<()>,
 }
 
@@ -107,12 +109,17 @@ pub fn card(i: &Incident, tz: &str) -> IncidentCard {
 
 impl StatusHub {
     /// Builds the hub from the database.
-    pub async fn load(store: &Store, base_url: &str) -> Result<StatusHub, StoreError> {
+    pub async fn load(
+        store: &Store,
+        base_url: &str,
+        clock: Clock,
+    ) -> Result<StatusHub, StoreError> {
         let page = PageInfo::load(store, base_url).await?;
-        let current = Self::compute(store, &page).await?;
+        let current = Self::compute(store, &page, clock.now_ms()).await?;
         Ok(StatusHub {
             page,
             current: RwLock::new(current),
+            clock,
             refresh_lock: tokio::sync::Mutex::new(()),
         })
     }
@@ -122,8 +129,7 @@ impl StatusHub {
         &self.page
     }
 
-    async fn compute(store: &Store, page: &PageInfo) -> Result<Current, StoreError> {
-        let now = now_ms();
+    async fn compute(store: &Store, page: &PageInfo, now: i64) -> Result<Current, StoreError> {
         let tz = page.time_zone.as_str();
         let components = store.list_components().await?;
         let groups = store.list_component_groups().await?;
@@ -324,7 +330,7 @@ impl StatusHub {
     /// pages are to hear of it; the caller publishes it on the live hub).
     pub async fn refresh(&self, store: &Store) -> Result<Option<Arc<str>>, StoreError> {
         let _guard = self.refresh_lock.lock().await;
-        let next = Self::compute(store, &self.page).await?;
+        let next = Self::compute(store, &self.page, self.clock.now_ms()).await?;
         let body_changed = {
             let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
             let etag = |c: &Current| {

@@ -7,8 +7,8 @@ use anyhow::{bail, Context};
 use app::domain::account::{check_password, NewUserInput};
 use app::ssr::auth::hash_password;
 use clap::{Parser, Subcommand};
+use firstline::clock::Clock;
 use firstline::config::{Config, ENV_HELP};
-use firstline::format::now_ms;
 
 /// Firstline: on-call schedules, paging and a public status page.
 #[derive(Parser)]
@@ -145,7 +145,7 @@ async fn run() -> anyhow::Result<()> {
                     let hash =
                         hash_password(&password).map_err(|e| anyhow::anyhow!("hashing: {e}"))?;
                     let u = store
-                        .create_user(&user, &hash, now_ms())
+                        .create_user(&user, &hash, Clock::System.now_ms())
                         .await
                         .with_context(|| format!("creating {}", user.email))?;
                     let target = format!("new={}, email={}", u.id, u.email);
@@ -155,6 +155,7 @@ async fn run() -> anyhow::Result<()> {
                         "create",
                         "cli: user add",
                         target,
+                        Clock::System.now_ms(),
                     )
                     .await?;
                     println!("Created {} <{}> ({})", u.name, u.email, u.role.as_str());
@@ -176,6 +177,7 @@ async fn run() -> anyhow::Result<()> {
                         "set_password",
                         "cli: user set-password",
                         target,
+                        Clock::System.now_ms(),
                     )
                     .await?;
                     println!("Password changed for {email}; their sessions were ended.");

@@ -57,6 +57,8 @@ pub struct Services {
     pub webhooks: Arc<dyn Webhooks>,
     /// HTTP probes.
     pub probes: Arc<dyn Prober>,
+    /// Wall-clock time.
+    pub clock: crate::clock::Clock,
 }
 
 impl Services {
@@ -77,6 +79,7 @@ impl Services {
             mail,
             webhooks: Arc::new(HttpWebhooks(outbound.clone())),
             probes: Arc::new(HttpProber(outbound)),
+            clock: crate::clock::Clock::System,
         }
     }
 }

@@ -18,6 +18,10 @@ pub struct AppState(Arc<Inner>);
 pub struct Inner {
     /// The database.
     pub store: Store,
+    /// Wall-clock time: the only source of "now".
+    pub clock: crate::clock::Clock,
+    /// The clock time of the engine's last finished round of clock-driven work.
+    pub ticked: tokio::sync::watch::Sender<i64>,
     /// Settings.
     pub config: Config,
     /// Key for session token hashing.

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::session::{Admin, ValidForm};
-use crate::format::{display_time, now_ms};
+use crate::format::display_time;
 use crate::state::AppState;
 
 /// A component form post: the fields plus the CSRF token.
@@ -144,7 +144,7 @@ pub async fn create(
     };
     match state
         .store
-        .create_component(&draft, Some(&admin.0.user.id), now_ms())
+        .create_component(&draft, Some(&admin.0.user.id), state.clock.now_ms())
         .await
     {
         Ok(c) => {
@@ -205,7 +205,7 @@ pub async fn update(
     };
     match state
         .store
-        .update_component(&id, &draft, Some(&admin.0.user.id), now_ms())
+        .update_component(&id, &draft, Some(&admin.0.user.id), state.clock.now_ms())
         .await
     {
         Ok(c) => {
@@ -235,7 +235,7 @@ pub async fn set_status(
     let status: ComponentStatus = form.status.trim().parse()?;
     let c = state
         .store
-        .set_component_status(&id, status, Some(&admin.0.user.id), now_ms())
+        .set_component_status(&id, status, Some(&admin.0.user.id), state.clock.now_ms())
         .await?;
     tracing::info!(component = %c.name, status = %status, by = %admin.0.user.email, "component status changed");
     Ok(redirect_done("status", &c.id))

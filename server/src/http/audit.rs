@@ -32,7 +32,7 @@ use serde::Deserialize;
 
 use super::error::AppError;
 use super::session::{cookie, Admin};
-use crate::format::{display_time, now_ms};
+use crate::format::display_time;
 use crate::state::AppState;
 
 /// What a route's action is called.
@@ -274,7 +274,7 @@ async fn session_of(state: &AppState, token: &str) -> Option<SessionInfo> {
         return None;
     }
     let hash = token_hash(&state.secret, token);
-    match state.store.session(&hash, now_ms()).await {
+    match state.store.session(&hash, state.clock.now_ms()).await {
         Ok(s) => s,
         Err(e) => {
             tracing::error!(error = %e, "audit: session lookup failed");
@@ -370,7 +370,8 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
     let Some(actor) = started.or(before) else {
         return resp;
     };
-    if outcome == "denied" && !first_denial_in_a_while(&actor.user.id, &route, now_ms()) {
+    if outcome == "denied" && !first_denial_in_a_while(&actor.user.id, &route, state.clock.now_ms())
+    {
         return resp;
     }
     let Change(kind, action, how) = audit else {
@@ -406,7 +407,7 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
         method,
         ip,
         status: i64::from(status.as_u16()),
-        created_at: now_ms(),
+        created_at: state.clock.now_ms(),
     };
     if let Err(e) = state.store.record_audit(&entry).await {
         tracing::error!(error = %e, kind = %entry.kind, action = %entry.action, "audit: could not record");
@@ -421,6 +422,7 @@ pub async fn record_cli(
     action: &str,
     route: &str,
     target: String,
+    now: i64,
 ) -> Result<(), app::ssr::store::StoreError> {
     store
         .record_audit(&AuditEntry {
@@ -430,7 +432,7 @@ pub async fn record_cli(
             target: Some(target),
             route: route.into(),
             method: "CLI".into(),
-            created_at: now_ms(),
+            created_at: now,
             ..Default::default()
         })
         .await

@@ -17,7 +17,6 @@ use super::client_ip::client_ip;
 use super::error::AppError;
 use super::login_guard::{Busy, BUSY_RETRY_AFTER_SECS};
 use super::session::{check_csrf, MaybeSession, ValidForm};
-use crate::format::now_ms;
 use crate::state::AppState;
 
 /// Query of `GET /login`.
@@ -177,7 +176,7 @@ pub async fn login(
     };
     guard.succeeded(network, account);
     let token = random_token();
-    let now = now_ms();
+    let now = state.clock.now_ms();
     state
         .store
         .create_session(

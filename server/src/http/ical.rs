@@ -13,7 +13,6 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::error::AppError;
 use super::schedules::user_names;
-use crate::format::now_ms;
 use crate::state::AppState;
 
 /// Feeds cover 30 days back and 180 days ahead.
@@ -225,10 +224,6 @@ async fn feed_shifts(
         .collect())
 }
 
-fn now() -> Result<Timestamp, AppError> {
-    Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))
-}
-
 /// A person's calendar (their shifts on every schedule) as of `now`.
 pub async fn user_calendar(
     state: &AppState,
@@ -280,7 +275,9 @@ pub async fn user_feed(
     Path(file): Path<String>,
 ) -> Result<Response, AppError> {
     let user = state.store.user_by_ical_token(token_of(&file)?).await?;
-    Ok(ics_response(user_calendar(&state, &user, now()?).await?))
+    Ok(ics_response(
+        user_calendar(&state, &user, state.clock.now()).await?,
+    ))
 }
 
 /// `GET /ical/schedule/{token}.ics`.
@@ -290,7 +287,7 @@ pub async fn schedule_feed(
 ) -> Result<Response, AppError> {
     let info = state.store.schedule_by_ical_token(token_of(&file)?).await?;
     Ok(ics_response(
-        schedule_calendar(&state, &info, now()?).await?,
+        schedule_calendar(&state, &info, state.clock.now()).await?,
     ))
 }
 

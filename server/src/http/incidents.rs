@@ -19,7 +19,7 @@ use leptos::prelude::*;
 
 use super::error::AppError;
 use super::session::{Admin, Responder, ValidForm};
-use crate::format::{display_time, now_ms};
+use crate::format::display_time;
 use crate::state::AppState;
 
 /// A raw form: every `name=value` pair in order (component fields are dynamic).
@@ -183,7 +183,7 @@ pub async fn create(
     };
     let id = match state
         .store
-        .create_incident(&new, Some(&who.0.user.id), now_ms())
+        .create_incident(&new, Some(&who.0.user.id), state.clock.now_ms())
         .await
     {
         Ok(id) => id,
@@ -224,7 +224,7 @@ pub async fn create_maintenance(
         Ok(c) => c,
         Err(e) => return fail(e).await,
     };
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let new = NewIncident {
         kind: IncidentKind::Maintenance,
         name: draft.name,
@@ -386,7 +386,7 @@ async fn correct(
     };
     state
         .store
-        .correct_incident(id, &correction, now_ms())
+        .correct_incident(id, &correction, state.clock.now_ms())
         .await?;
     Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
 }
@@ -430,7 +430,13 @@ pub async fn post_update(
     };
     if let Err(e) = state
         .store
-        .add_update(&id, &update, None, Some(&who.0.user.id), now_ms())
+        .add_update(
+            &id,
+            &update,
+            None,
+            Some(&who.0.user.id),
+            state.clock.now_ms(),
+        )
         .await
     {
         let v = store_validation(e)?;

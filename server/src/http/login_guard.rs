@@ -8,7 +8,6 @@
 use std::collections::hash_map::RandomState;
 use std::hash::BuildHasher;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -18,7 +17,7 @@ use app::ssr::auth::{dummy_hash_in, verify_password_in, HashMemory};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 use super::status_public::rate_key;
-use crate::format::now_ms;
+use crate::clock::Clock;
 
 /// Threads that compute argon2 hashes for logins.
 pub const HASH_THREADS: usize = 2;
@@ -52,57 +51,38 @@ pub struct LoginGuard {
     jobs: OnceLock<Option<mpsc::Sender<Job>>>,
     throttle: Mutex<LoginThrottle<u64>>,
     keys: RandomState,
-    /// The throttle's time when tests stopped its clock; 0 while it follows the wall clock.
-    frozen_ms: AtomicI64,
-}
-
-impl Default for LoginGuard {
-    fn default() -> Self {
-        Self::new(ThrottlePolicy::default())
-    }
+    /// Wall-clock time.
+    clock: Clock,
 }
 
 impl LoginGuard {
     /// A guard with the given throttle policy, [`HASH_QUEUE`] and [`QUEUE_WAIT`]; the hashing
     /// threads start with the first login.
-    pub fn new(policy: ThrottlePolicy) -> LoginGuard {
-        Self::with_queue(policy, HASH_QUEUE, QUEUE_WAIT)
+    pub fn new(policy: ThrottlePolicy, clock: Clock) -> LoginGuard {
+        Self::with_queue(policy, HASH_QUEUE, QUEUE_WAIT, clock)
     }
 
     /// A guard admitting `queue` password checks at once, each waiting at most `wait` for a
     /// place.
-    pub fn with_queue(policy: ThrottlePolicy, queue: usize, wait: Duration) -> LoginGuard {
+    pub fn with_queue(
+        policy: ThrottlePolicy,
+        queue: usize,
+        wait: Duration,
+        clock: Clock,
+    ) -> LoginGuard {
         LoginGuard {
             permits: Arc::new(Semaphore::new(queue.max(1))),
             queue_wait: wait,
             jobs: OnceLock::new(),
             throttle: Mutex::new(LoginThrottle::new(policy)),
             keys: RandomState::new(),
-            frozen_ms: AtomicI64::new(0),
+            clock,
         }
     }
 
-    /// The throttle's clock: the wall clock, unless tests stopped it.
+    /// The throttle's time: the application's clock.
     pub fn now(&self) -> i64 {
-        match self.frozen_ms.load(Ordering::Relaxed) {
-            0 => now_ms(),
-            frozen => frozen,
-        }
-    }
-
-    /// For tests: stops the throttle's clock at the current time, so slow password checks do
-    /// not let waits run out behind a test's back.
-    pub fn freeze_clock(&self) {
-        let _ = self
-            .frozen_ms
-            .compare_exchange(0, now_ms(), Ordering::Relaxed, Ordering::Relaxed);
-    }
-
-    /// For tests: moves the (then stopped) throttle clock forward, so waits end without
-    /// sleeping.
-    pub fn skip_ahead(&self, ms: i64) {
-        self.freeze_clock();
-        self.frozen_ms.fetch_add(ms, Ordering::Relaxed);
+        self.clock.now_ms()
     }
 
     /// The throttle key of a client address: its IPv4 address or IPv6 /64.
@@ -219,7 +199,7 @@ mod tests {
 
     #[tokio::test]
     async fn checks_run_on_the_pool() {
-        let guard = LoginGuard::default();
+        let guard = LoginGuard::new(ThrottlePolicy::default(), Clock::System);
         let hash = app::ssr::auth::hash_password("right").expect("hash");
         assert_eq!(
             guard.verify("right".into(), Some(hash.clone())).await,
@@ -239,6 +219,7 @@ mod tests {
             ThrottlePolicy::default(),
             1,
             Duration::from_millis(1),
+            Clock::System,
         ));
         let hash = app::ssr::auth::hash_password("right").expect("hash");
         let first = {
@@ -260,7 +241,7 @@ mod tests {
 
     #[test]
     fn network_keys_group_ipv6_by_64() {
-        let g = LoginGuard::default();
+        let g = LoginGuard::new(ThrottlePolicy::default(), Clock::System);
         let k = |s: &str| g.network_key(s.parse().expect("ip"));
         assert_eq!(k("2001:db8:1:2::1"), k("2001:db8:1:2:ffff::9"));
         assert_ne!(k("2001:db8:1:2::1"), k("2001:db8:1:3::1"));

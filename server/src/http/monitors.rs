@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use super::error::AppError;
 use super::incidents::{component_choices, field, Fields};
 use super::session::{Admin, ValidForm};
-use crate::format::{display_time, now_ms};
+use crate::format::display_time;
 use crate::state::AppState;
 
 /// The outbound policy's verdict on an admin-set URL, as a form error on `url`. Decides what it
@@ -139,7 +139,11 @@ pub async fn create(
         Ok(d) => d,
         Err(e) => return monitors_page(&state, &admin, input, Some(e)).await,
     };
-    match state.store.create_monitor(&draft, now_ms()).await {
+    match state
+        .store
+        .create_monitor(&draft, state.clock.now_ms())
+        .await
+    {
         Ok(_) => {}
         Err(StoreError::Invalid(e)) => return monitors_page(&state, &admin, input, Some(e)).await,
         Err(StoreError::Conflict { field }) => {
@@ -159,7 +163,10 @@ pub async fn delete(
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
     admin.check_csrf(&field(&fields, "csrf"))?;
-    state.store.delete_monitor(&id, now_ms()).await?;
+    state
+        .store
+        .delete_monitor(&id, state.clock.now_ms())
+        .await?;
     Ok(Redirect::to("/admin/monitors").into_response())
 }
 
@@ -236,7 +243,10 @@ pub async fn add_webhook(
         Ok(d) => d,
         Err(e) => return subscribers_page(&state, &admin, Some(e)).await,
     };
-    state.store.subscribe(&draft, "admin", now_ms()).await?;
+    state
+        .store
+        .subscribe(&draft, "admin", state.clock.now_ms())
+        .await?;
     Ok(Redirect::to("/admin/subscribers").into_response())
 }
 

@@ -25,7 +25,6 @@ use serde::Deserialize;
 use super::error::AppError;
 use super::schedules::{label, user_names, GAP_HORIZON_DAYS};
 use super::session::{actor, Admin, Member, ValidForm};
-use crate::format::now_ms;
 use crate::state::AppState;
 
 const WEEKDAYS: [Weekday; 7] = [
@@ -37,10 +36,6 @@ const WEEKDAYS: [Weekday; 7] = [
     Weekday::Saturday,
     Weekday::Sunday,
 ];
-
-fn now_ts() -> Result<Timestamp, AppError> {
-    Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))
-}
 
 /// The session, once [`permission::check`] lets it create and edit schedules and layers.
 fn editor(me: SessionInfo) -> Result<Admin, AppError> {
@@ -99,7 +94,7 @@ pub async fn create(
     };
     let id = state
         .store
-        .create_schedule(&name, None, &tz, now_ms())
+        .create_schedule(&name, None, &tz, state.clock.now_ms())
         .await?;
     Ok(Redirect::to(&format!("/schedules/{id}/edit")).into_response())
 }
@@ -410,7 +405,7 @@ async fn edit_state(state: &AppState, id: &str, window: &Window) -> Result<EditS
         info: full.info,
         schedule: full.schedule,
         users: user_names(state).await?,
-        now: now_ts()?,
+        now: state.clock.now(),
     })
 }
 
@@ -500,7 +495,7 @@ pub async fn edit(
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
     let admin = editor(me)?;
-    let now = now_ts()?;
+    let now = state.clock.now();
     let es = edit_state(
         &state,
         &id,
@@ -527,7 +522,7 @@ async fn layer_post(
 ) -> Result<Response, AppError> {
     let post = parse_layer_post(pairs);
     admin.check_csrf(&post.csrf)?;
-    let now = now_ts()?;
+    let now = state.clock.now();
     let tz = TimeZone::get(&admin.0.user.time_zone).unwrap_or(TimeZone::UTC);
     let users = user_names(&state).await?;
     let form_key = layer_id.clone().unwrap_or_else(|| "new".into());
@@ -641,7 +636,7 @@ async fn layer_post(
         )
             .into_response());
     }
-    let stamp = now_ms();
+    let stamp = state.clock.now_ms();
     match &layer_id {
         Some(l) => {
             state.store.update_layer(l, &change.draft, stamp).await?;

@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 
 use super::error::AppError;
-use crate::format::now_ms;
 use crate::state::AppState;
 
 /// Reads one cookie's value from the request headers.
@@ -55,7 +54,9 @@ impl FromRequestParts<AppState> for MaybeSession {
             return Ok(MaybeSession(None));
         }
         let hash = token_hash(&state.secret, &token);
-        Ok(MaybeSession(state.store.session(&hash, now_ms()).await?))
+        Ok(MaybeSession(
+            state.store.session(&hash, state.clock.now_ms()).await?,
+        ))
     }
 }
 

@@ -19,7 +19,6 @@ use leptos::prelude::*;
 use super::error::AppError;
 use super::incidents::{field, Fields};
 use super::session::{MaybeSession, ValidForm};
-use crate::format::now_ms;
 use crate::state::AppState;
 
 /// Subscription requests allowed per address per hour.
@@ -59,7 +58,7 @@ pub async fn history_now(
 ) -> Result<Response, AppError> {
     let tz =
         jiff::tz::TimeZone::get(&state.hub.page().time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let today = jiff::Timestamp::now().to_zoned(tz).date();
+    let today = state.clock.now().to_zoned(tz).date();
     history_of(state, session, today.first_of_month()).await
 }
 
@@ -110,7 +109,9 @@ async fn history_of(
             ..Default::default()
         })
         .await?;
-    let now_month = jiff::Timestamp::now()
+    let now_month = state
+        .clock
+        .now()
         .to_zoned(tz.clone())
         .date()
         .first_of_month();
@@ -185,7 +186,7 @@ pub async fn subscribe(
             format!("unknown component {bad:?}"),
         )));
     }
-    let now = now_ms();
+    let now = state.clock.now_ms();
     let ip = rate_key(super::client_ip::client_ip(
         peer.ip(),
         &headers,
@@ -294,7 +295,11 @@ pub async fn confirm(
     State(state): State<AppState>,
     Path(token): Path<String>,
 ) -> Result<Response, AppError> {
-    match state.store.confirm_subscriber(&token, now_ms()).await {
+    match state
+        .store
+        .confirm_subscriber(&token, state.clock.now_ms())
+        .await
+    {
         Ok(s) => Ok(message(
             &state,
             StatusCode::OK,
@@ -385,7 +390,7 @@ pub async fn heartbeat(
     // A recovery's new status reaches the page with the write itself.
     if let Err(e) = state
         .store
-        .record_check(&monitor.id, true, None, None, now_ms())
+        .record_check(&monitor.id, true, None, None, state.clock.now_ms())
         .await
     {
         state.heartbeats.release(&token);

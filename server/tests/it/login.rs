@@ -111,9 +111,8 @@ async fn next_never_leads_off_site() {
 
 #[tokio::test]
 async fn failed_logins_are_throttled_without_locking_out_the_owner() {
-    let app = TestApp::start(Backend::Sqlite).await;
+    let (app, clock) = TestApp::start_with_clock(Backend::Sqlite, &[]).await;
     app.create_user(EMAIL, PASSWORD, "responder").await;
-    app.state().login.freeze_clock();
     // A flood of wrong passwords from one network (127.0.0.1), all at once.
     let flood: Vec<_> = (0..30)
         .map(|_| {
@@ -163,14 +162,14 @@ async fn failed_logins_are_throttled_without_locking_out_the_owner() {
     let r = post_login(&app.client, &app, PASSWORD, "/dashboard", None).await;
     assert_eq!(r.status(), 429);
     assert_eq!(r.headers()["retry-after"], "1");
-    // ... until its wait is over (the throttle's clock skips ahead instead of sleeping); the
+    // ... until its wait is over (the fake clock moves on instead of sleeping); the
     // next failure then doubles the wait.
-    app.state().login.skip_ahead(1_000);
+    clock.advance(std::time::Duration::from_millis(1_000));
     let r = post_login(&app.client, &app, "a wrong guess", "/dashboard", None).await;
     assert_eq!(r.status(), 401, "after the wait");
     let r = post_login(&app.client, &app, PASSWORD, "/dashboard", None).await;
     assert_eq!(r.headers()["retry-after"], "2");
-    app.state().login.skip_ahead(2_000);
+    clock.advance(std::time::Duration::from_millis(2_000));
     let r = post_login(&app.client, &app, PASSWORD, "/dashboard", None).await;
     assert_eq!(r.status(), 303, "after the second wait");
     app.stop().await;
@@ -179,13 +178,12 @@ async fn failed_logins_are_throttled_without_locking_out_the_owner() {
 #[tokio::test]
 async fn an_attack_from_many_networks_does_not_lock_out_the_owner() {
     // Behind a trusted proxy, each attacker appears with its own address.
-    let app = TestApp::start_with(
+    let (app, _clock) = TestApp::start_with_clock(
         Backend::Sqlite,
         &[("FIRSTLINE_TRUSTED_PROXIES", "127.0.0.1/32")],
     )
     .await;
     app.create_user(EMAIL, PASSWORD, "responder").await;
-    app.state().login.freeze_clock();
     for i in 0..25 {
         let ip = format!("198.51.100.{i}");
         let r = post_login(&app.client, &app, "a wrong guess", "/", Some(&ip)).await;

@@ -803,13 +803,15 @@ async fn bad_incident_input_is_refused_and_nothing_is_stored() {
     app.stop().await;
 }
 
-#[tokio::test]
-async fn maintenance_starts_and_completes_by_the_clock() {
-    let app = TestApp::start(Backend::Sqlite).await;
+/// The engine steps maintenance windows by the application's clock: on a fake clock moved 90
+/// minutes on, a window starts and completes with no real waiting.
+async fn maintenance_starts_and_completes_by_the_clock(backend: Backend) {
+    let (app, clock) = TestApp::start_with_clock(backend, &[]).await;
     let ids = seed(&app).await;
     let csrf = app.login_admin().await;
-    let now = jiff::Timestamp::now();
+    let now = app.state().clock.now();
     let fmt = |t: jiff::Timestamp| t.strftime("%Y-%m-%dT%H:%M:%S").to_string();
+    let mins = |m: i64| jiff::SignedDuration::from_mins(m);
     // Upcoming: announced, nothing under maintenance yet.
     let r = app
         .post_form(
@@ -835,7 +837,7 @@ async fn maintenance_starts_and_completes_by_the_clock() {
     let upcoming = json(&app, "/api/v2/scheduled-maintenances/upcoming.json").await;
     check_incident(&upcoming["scheduled_maintenances"][0], true);
     assert_eq!(upcoming["scheduled_maintenances"][0]["status"], "scheduled");
-    // A window that began a minute ago and ends in 3 s: in progress at once, then completed.
+    // A window that began a minute ago and ends in 90 minutes: in progress at once.
     let r = app
         .post_form(
             "/admin/maintenance",
@@ -843,10 +845,26 @@ async fn maintenance_starts_and_completes_by_the_clock() {
                 ("csrf", &csrf),
                 ("name", "Index rebuild"),
                 ("body", "Rebuilding"),
-                ("starts", &fmt(now - jiff::SignedDuration::from_secs(60))),
-                ("ends", &fmt(now + jiff::SignedDuration::from_secs(3))),
+                ("starts", &fmt(now - mins(1))),
+                ("ends", &fmt(now + mins(90))),
                 ("time_zone", "UTC"),
                 (&format!("component.{}", ids[0]), "under_maintenance"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    // One that starts in 30 minutes and ends in 60.
+    let r = app
+        .post_form(
+            "/admin/maintenance",
+            &[
+                ("csrf", &csrf),
+                ("name", "Web UI deploy"),
+                ("body", "Deploying"),
+                ("starts", &fmt(now + mins(30))),
+                ("ends", &fmt(now + mins(60))),
+                ("time_zone", "UTC"),
+                (&format!("component.{}", ids[2]), "under_maintenance"),
             ],
         )
         .await;
@@ -859,7 +877,7 @@ async fn maintenance_starts_and_completes_by_the_clock() {
     assert_eq!(summary["status"]["indicator"], "maintenance");
     assert_eq!(
         summary["scheduled_maintenances"].as_array().unwrap().len(),
-        2
+        3
     );
     assert_eq!(status_of(&summary, &ids[0]), "under_maintenance");
     assert_eq!(
@@ -867,18 +885,42 @@ async fn maintenance_starts_and_completes_by_the_clock() {
         "operational",
         "not started yet"
     );
-    let sparse = ids[0].clone();
-    eventually(15, "maintenance completes", || {
-        let app = &app;
-        let sparse = sparse.clone();
-        async move {
-            let s = json(app, "/api/v2/summary.json").await;
-            (status_of(&s, &sparse) == "operational" && s["status"]["indicator"] == "none")
-                .then_some(())
-        }
-    })
-    .await;
+    assert_eq!(
+        status_of(&summary, &ids[2]),
+        "operational",
+        "starts in 30 minutes"
+    );
+    let status_by_name = |all: &Value, name: &str| {
+        all["scheduled_maintenances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["name"] == name)
+            .unwrap()["status"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+
+    // 30 minutes on: the deploy starts.
+    clock.advance(Duration::from_secs(30 * 60));
+    firstline::engine::ticked(app.state(), clock.now_ms()).await;
+    let s = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(status_of(&s, &ids[2]), "under_maintenance");
+    assert_eq!(status_of(&s, &ids[0]), "under_maintenance");
     let all = json(&app, "/api/v2/scheduled-maintenances.json").await;
+    assert_eq!(status_by_name(&all, "Web UI deploy"), "in_progress");
+
+    // 60 more: both windows are over.
+    clock.advance(Duration::from_secs(60 * 60));
+    firstline::engine::ticked(app.state(), clock.now_ms()).await;
+    let s = json(&app, "/api/v2/summary.json").await;
+    assert_eq!(status_of(&s, &ids[0]), "operational");
+    assert_eq!(status_of(&s, &ids[2]), "operational");
+    assert_eq!(s["status"]["indicator"], "none");
+    let all = json(&app, "/api/v2/scheduled-maintenances.json").await;
+    assert_eq!(status_by_name(&all, "Web UI deploy"), "completed");
+    assert_eq!(status_by_name(&all, "Next week"), "scheduled");
     let done = all["scheduled_maintenances"]
         .as_array()
         .unwrap()
@@ -890,6 +932,7 @@ async fn maintenance_starts_and_completes_by_the_clock() {
     assert_eq!(done["incident_updates"].as_array().unwrap().len(), 3);
     app.stop().await;
 }
+on_both_backends!(maintenance_starts_and_completes_by_the_clock);
 
 #[tokio::test]
 async fn every_document_has_etag_cors_and_the_spec_shape() {

@@ -249,6 +249,27 @@ impl TestApp {
         Self::start_inner(backend, extra, Some(services)).await
     }
 
+    /// Starts with the real outside services on a fake clock set to the real now; the handle
+    /// moves it on, so tests wait for nothing.
+    pub async fn start_with_clock(
+        backend: Backend,
+        extra: &[(&str, &str)],
+    ) -> (TestApp, std::sync::Arc<firstline::clock::FakeClock>) {
+        let (clock, handle) =
+            firstline::clock::Clock::fake(jiff::Timestamp::now().as_millisecond());
+        let config = config_with("sqlite::memory:", extra);
+        let outbound =
+            firstline::outbound::Outbound::new(firstline::outbound::Policy::from_config(&config));
+        let services = firstline::services::Services {
+            clock,
+            ..firstline::services::Services::production(&config, outbound)
+        };
+        (
+            Self::start_inner(backend, extra, Some(services)).await,
+            handle,
+        )
+    }
+
     async fn start_inner(
         backend: Backend,
         extra: &[(&str, &str)],
