@@ -1,0 +1,170 @@
+//! The JSON API: who is on call now, and a schedule's final shifts over a window.
+
+use app::domain::permission::Refusal;
+use app::domain::schedule::{expand, next_handoff, oncall_at, ShiftSource, Window};
+use app::domain::ValidationError;
+use app::ssr::store::StoreError;
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{load, may_view, user_names, GAP_HORIZON_DAYS};
+use crate::format::now_ms;
+use crate::http::error::AppError;
+use crate::http::session::Member;
+use crate::state::AppState;
+
+/// A JSON error: `{"error": "...", "field": "..."}` with the right status.
+pub struct ApiError(AppError);
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        ApiError(r.into())
+    }
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(e: ValidationError) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.0.status();
+        let (message, field) = match &self.0 {
+            AppError::Validation(v) | AppError::Conflict(v) => {
+                (v.to_string(), Some(v.field.clone()))
+            }
+            AppError::Internal(d) => {
+                tracing::error!(error = %d, "internal error");
+                ("internal error".to_string(), None)
+            }
+            other => (other.to_string(), None),
+        };
+        (
+            status,
+            Json(serde_json::json!({ "error": message, "field": field })),
+        )
+            .into_response()
+    }
+}
+
+/// One schedule's current on-call person, in the JSON API.
+#[derive(Serialize)]
+pub struct OnCallJson {
+    schedule_id: String,
+    schedule_name: String,
+    user: Option<UserJson>,
+    until: Option<String>,
+    next: Option<UserJson>,
+}
+
+/// A user in the JSON API.
+#[derive(Serialize, Clone)]
+pub struct UserJson {
+    id: String,
+    name: String,
+}
+
+/// `GET /api/v1/oncall`: who is on call now, per schedule.
+pub async fn api_oncall(
+    State(state): State<AppState>,
+    member: Result<Member, AppError>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_view(&member?.0)?;
+    let names = user_names(&state).await?;
+    let now =
+        Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))?;
+    let window = Window::new(
+        now,
+        now + jiff::SignedDuration::from_hours(24 * GAP_HORIZON_DAYS),
+    )?;
+    let user = |u: &Option<String>| {
+        u.as_ref().map(|id| UserJson {
+            id: id.clone(),
+            name: names.get(id).cloned().unwrap_or_default(),
+        })
+    };
+    let mut out = Vec::new();
+    for info in state.store.list_schedules().await? {
+        let full = load(&state, &info.id, &window).await?;
+        let shifts = expand(&full.schedule, &window);
+        let cur = oncall_at(&shifts, now);
+        let next = next_handoff(&shifts, now);
+        out.push(OnCallJson {
+            schedule_id: info.id,
+            schedule_name: info.name,
+            user: cur.and_then(|s| user(&s.user)),
+            until: next.map(|n| n.start.to_string()),
+            next: next.and_then(|n| user(&n.user)),
+        });
+    }
+    Ok(Json(serde_json::json!({ "oncall": out })))
+}
+
+/// Query of the shifts API.
+#[derive(Deserialize)]
+pub struct ShiftsQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+fn parse_rfc3339(field: &str, v: Option<&str>) -> Result<Timestamp, ValidationError> {
+    let v = v.ok_or_else(|| {
+        ValidationError::new(field, "is required (RFC 3339, e.g. 2026-11-24T00:00:00Z)")
+    })?;
+    v.parse::<Timestamp>().map_err(|_| {
+        ValidationError::new(field, "must be an RFC 3339 time like 2026-11-24T00:00:00Z")
+    })
+}
+
+/// `GET /api/v1/schedules/{id}/shifts?from=&to=`: final shifts with their source.
+pub async fn api_shifts(
+    State(state): State<AppState>,
+    member: Result<Member, AppError>,
+    Path(id): Path<String>,
+    Query(q): Query<ShiftsQuery>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    may_view(&member?.0)?;
+    let from = parse_rfc3339("from", q.from.as_deref())?;
+    let to = parse_rfc3339("to", q.to.as_deref())?;
+    let window = Window::new(from, to)?;
+    let full = load(&state, &id, &window).await?;
+    let names = user_names(&state).await?;
+    let shifts: Vec<serde_json::Value> = expand(&full.schedule, &window)
+        .into_iter()
+        .map(|s| {
+            serde_json::json!({
+                "start": s.start.to_string(),
+                "end": s.end.to_string(),
+                "user": s.user.as_ref().map(|u| serde_json::json!({"id": u, "name": names.get(u)})),
+                "source": match &s.source {
+                    Some(ShiftSource::Layer { layer_id }) => serde_json::json!({"kind": "layer", "layer_id": layer_id}),
+                    Some(ShiftSource::Override { override_id }) => serde_json::json!({"kind": "override", "override_id": override_id}),
+                    None => serde_json::json!({"kind": "gap"}),
+                },
+            })
+        })
+        .collect();
+    Ok(Json(serde_json::json!({
+        "schedule": {"id": full.info.id, "name": full.info.name, "time_zone": full.info.time_zone},
+        "from": from.to_string(),
+        "to": to.to_string(),
+        "shifts": shifts,
+    })))
+}
