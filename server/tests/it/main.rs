@@ -23,6 +23,7 @@ mod common;
 mod audit;
 mod conn;
 mod durability;
+mod errors;
 mod heartbeats;
 mod http;
 mod ical_feeds;

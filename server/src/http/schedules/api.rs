@@ -1,11 +1,9 @@
-//! The JSON API: who is on call now, and a schedule's final shifts over a window.
+//! The JSON API: who is on call now, and a schedule's final shifts over a window. Errors are
+//! [`AppError`]s, answered in JSON by [`crate::http::error::json_for_api`].
 
-use app::domain::permission::Refusal;
 use app::domain::schedule::{expand, next_handoff, oncall_at, ShiftSource, Window};
 use app::domain::ValidationError;
-use app::ssr::store::StoreError;
 use axum::extract::{Path, Query, State};
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -15,54 +13,6 @@ use crate::format::now_ms;
 use crate::http::error::AppError;
 use crate::http::session::Member;
 use crate::state::AppState;
-
-/// A JSON error: `{"error": "...", "field": "..."}` with the right status.
-pub struct ApiError(AppError);
-
-impl From<AppError> for ApiError {
-    fn from(e: AppError) -> Self {
-        ApiError(e)
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(e: StoreError) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl From<Refusal> for ApiError {
-    fn from(r: Refusal) -> Self {
-        ApiError(r.into())
-    }
-}
-
-impl From<ValidationError> for ApiError {
-    fn from(e: ValidationError) -> Self {
-        ApiError(e.into())
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.0.status();
-        let (message, field) = match &self.0 {
-            AppError::Validation(v) | AppError::Conflict(v) => {
-                (v.to_string(), Some(v.field.clone()))
-            }
-            AppError::Internal(d) => {
-                tracing::error!(error = %d, "internal error");
-                ("internal error".to_string(), None)
-            }
-            other => (other.to_string(), None),
-        };
-        (
-            status,
-            Json(serde_json::json!({ "error": message, "field": field })),
-        )
-            .into_response()
-    }
-}
 
 /// One schedule's current on-call person, in the JSON API.
 #[derive(Serialize)]
@@ -84,9 +34,9 @@ pub struct UserJson {
 /// `GET /api/v1/oncall`: who is on call now, per schedule.
 pub async fn api_oncall(
     State(state): State<AppState>,
-    member: Result<Member, AppError>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    may_view(&member?.0)?;
+    Member(me): Member,
+) -> Result<Json<serde_json::Value>, AppError> {
+    may_view(&me)?;
     let names = user_names(&state).await?;
     let now =
         Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -136,11 +86,11 @@ fn parse_rfc3339(field: &str, v: Option<&str>) -> Result<Timestamp, ValidationEr
 /// `GET /api/v1/schedules/{id}/shifts?from=&to=`: final shifts with their source.
 pub async fn api_shifts(
     State(state): State<AppState>,
-    member: Result<Member, AppError>,
+    Member(me): Member,
     Path(id): Path<String>,
     Query(q): Query<ShiftsQuery>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    may_view(&member?.0)?;
+) -> Result<Json<serde_json::Value>, AppError> {
+    may_view(&me)?;
     let from = parse_rfc3339("from", q.from.as_deref())?;
     let to = parse_rfc3339("to", q.to.as_deref())?;
     let window = Window::new(from, to)?;
