@@ -10,6 +10,7 @@ pub mod format;
 pub mod http;
 pub mod live;
 pub mod markdown;
+pub mod oncall;
 pub mod outbound;
 pub mod state;
 pub mod statuspage;

@@ -28,6 +28,7 @@ mod heartbeats;
 mod http;
 mod ical_feeds;
 mod login;
+mod oncall;
 mod outbound;
 mod permissions;
 mod public_api;

@@ -1,6 +1,8 @@
 //! Schedules in the store: layers with their roster changes, overrides, swap requests, iCal
 //! feed tokens and in-app notices. Rows map to the pure types of `domain::schedule`.
 
+use std::collections::HashMap;
+
 use jiff::{civil, Timestamp};
 
 use super::{begin_write, found, new_id, Db, Store, StoreError};
@@ -118,6 +120,7 @@ fn ts(ms: i64) -> Result<Timestamp, StoreError> {
 
 #[derive(sqlx::FromRow)]
 struct LayerRow {
+    schedule_id: String,
     id: String,
     name: String,
     time_zone: String,
@@ -136,6 +139,7 @@ struct RosterRow {
 
 #[derive(sqlx::FromRow)]
 struct OverrideRow {
+    schedule_id: String,
     id: String,
     user_id: String,
     replaces_user_id: Option<String>,
@@ -268,32 +272,90 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<ScheduleFull, StoreError> {
-        let info = self.schedule_info(id).await?;
-        let (layers, rosters, overrides): (Vec<LayerRow>, Vec<RosterRow>, Vec<OverrideRow>) = on_pool!(self, p => {
-            let layers = sqlx::query_as(
-                "SELECT id, name, time_zone, start_local, shift_unit, shift_count, restrictions \
-                 FROM schedule_layers WHERE schedule_id = $1 ORDER BY position, created_at")
-                .bind(id)
-                .fetch_all(p)
+        self.load_schedules(Some(id), from, to)
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Every schedule (by name) with its layers and the overrides that overlap `[from, to)`,
+    /// in four queries whatever the number of schedules.
+    pub async fn schedules_full(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ScheduleFull>, StoreError> {
+        self.load_schedules(None, from, to).await
+    }
+
+    /// One schedule (`only`) or all, read in one transaction so the four queries agree.
+    async fn load_schedules(
+        &self,
+        only: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ScheduleFull>, StoreError> {
+        // `$1 IS NULL` (all schedules) or an equality the indexes can serve (one).
+        let (on_schedule, on_id) = match only {
+            Some(_) => ("schedule_id = $1", "id = $1"),
+            None => ("$1 IS NULL", "$1 IS NULL"),
+        };
+        let schedules_sql =
+            format!("SELECT {SCHEDULE_COLS} FROM schedules WHERE {on_id} ORDER BY name");
+        let layers_sql = format!(
+            "SELECT schedule_id, id, name, time_zone, start_local, shift_unit, shift_count, restrictions \
+             FROM schedule_layers WHERE {on_schedule} ORDER BY schedule_id, position, created_at"
+        );
+        let rosters_sql = format!(
+            "SELECT layer_id, effective_from, participants FROM layer_rosters \
+             WHERE layer_id IN (SELECT id FROM schedule_layers WHERE {on_schedule}) \
+             ORDER BY layer_id, effective_from"
+        );
+        let overrides_sql = format!(
+            "SELECT schedule_id, id, user_id, replaces_user_id, start_at, end_at, note \
+             FROM schedule_overrides WHERE {on_schedule} AND end_at > $2 AND start_at < $3 \
+             ORDER BY created_at, id"
+        );
+        let (infos, layers, rosters, overrides): (
+            Vec<ScheduleRow>,
+            Vec<LayerRow>,
+            Vec<RosterRow>,
+            Vec<OverrideRow>,
+        ) = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let infos = sqlx::query_as(&schedules_sql)
+                .bind(only)
+                .fetch_all(&mut *tx)
                 .await?;
-            let rosters = sqlx::query_as(
-                "SELECT r.layer_id, r.effective_from, r.participants FROM layer_rosters r \
-                 JOIN schedule_layers l ON l.id = r.layer_id WHERE l.schedule_id = $1 \
-                 ORDER BY r.layer_id, r.effective_from")
-                .bind(id)
-                .fetch_all(p)
+            let layers = sqlx::query_as(&layers_sql)
+                .bind(only)
+                .fetch_all(&mut *tx)
                 .await?;
-            let overrides = sqlx::query_as(
-                "SELECT id, user_id, replaces_user_id, start_at, end_at, note FROM schedule_overrides \
-                 WHERE schedule_id = $1 AND end_at > $2 AND start_at < $3 ORDER BY created_at, id")
-                .bind(id)
+            let rosters = sqlx::query_as(&rosters_sql)
+                .bind(only)
+                .fetch_all(&mut *tx)
+                .await?;
+            let overrides = sqlx::query_as(&overrides_sql)
+                .bind(only)
                 .bind(from.as_millisecond())
                 .bind(to.as_millisecond())
-                .fetch_all(p)
+                .fetch_all(&mut *tx)
                 .await?;
-            Ok::<_, sqlx::Error>((layers, rosters, overrides))
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((infos, layers, rosters, overrides))
         })?;
-        let mut out_layers = Vec::with_capacity(layers.len());
+        let mut rosters_of: HashMap<String, Vec<RosterChange>> = HashMap::new();
+        for r in rosters {
+            rosters_of
+                .entry(r.layer_id)
+                .or_default()
+                .push(RosterChange {
+                    effective_from: ts(r.effective_from)?,
+                    participants: serde_json::from_str(&r.participants)
+                        .map_err(|e| corrupt("participants", e))?,
+                });
+        }
+        let mut layers_of: HashMap<String, Vec<Layer>> = HashMap::new();
         for l in layers {
             let shift = match l.shift_unit.as_str() {
                 "hours" => ShiftLength::Hours(l.shift_count as u32),
@@ -307,31 +369,25 @@ impl Store {
                 .map_err(|e| corrupt("start_local", e))?;
             let restrictions: Vec<Restriction> =
                 serde_json::from_str(&l.restrictions).map_err(|e| corrupt("restrictions", e))?;
-            let mut layer_rosters = Vec::new();
-            for r in rosters.iter().filter(|r| r.layer_id == l.id) {
-                layer_rosters.push(RosterChange {
-                    effective_from: ts(r.effective_from)?,
-                    participants: serde_json::from_str(&r.participants)
-                        .map_err(|e| corrupt("participants", e))?,
-                });
-            }
-            out_layers.push(Layer {
+            let rosters = rosters_of.remove(&l.id).unwrap_or_default();
+            layers_of.entry(l.schedule_id).or_default().push(Layer {
                 id: l.id,
                 name: l.name,
                 rotation: Rotation {
                     time_zone: l.time_zone,
                     start,
                     shift,
-                    rosters: layer_rosters,
+                    rosters,
                 },
                 restrictions,
             });
         }
-        let mut notes = Vec::new();
-        let mut out_overrides = Vec::new();
+        let mut overrides_of: HashMap<String, (Vec<Override>, Vec<(String, Option<String>)>)> =
+            HashMap::new();
         for o in overrides {
+            let (list, notes) = overrides_of.entry(o.schedule_id).or_default();
             notes.push((o.id.clone(), o.note));
-            out_overrides.push(Override {
+            list.push(Override {
                 id: o.id,
                 user: o.user_id,
                 start: ts(o.start_at)?,
@@ -339,15 +395,23 @@ impl Store {
                 replaces: o.replaces_user_id,
             });
         }
-        Ok(ScheduleFull {
-            schedule: Schedule {
-                time_zone: info.time_zone.clone(),
-                layers: out_layers,
-                overrides: out_overrides,
-            },
-            info,
-            override_notes: notes,
-        })
+        Ok(infos
+            .into_iter()
+            .map(|row| {
+                let info = ScheduleInfo::from(row);
+                let layers = layers_of.remove(&info.id).unwrap_or_default();
+                let (overrides, override_notes) = overrides_of.remove(&info.id).unwrap_or_default();
+                ScheduleFull {
+                    schedule: Schedule {
+                        time_zone: info.time_zone.clone(),
+                        layers,
+                        overrides,
+                    },
+                    info,
+                    override_notes,
+                }
+            })
+            .collect())
     }
 
     /// Adds a layer on top of the schedule's layers, with its first roster (in effect from the start).

@@ -1,17 +1,17 @@
 //! The JSON API: who is on call now, and a schedule's final shifts over a window. Errors are
 //! [`AppError`]s, answered in JSON by [`crate::http::error::json_for_api`].
 
-use app::domain::schedule::{expand, next_handoff, oncall_at, ShiftSource, Window};
+use app::domain::schedule::{expand, ShiftSource, Window};
 use app::domain::ValidationError;
 use axum::extract::{Path, Query, State};
 use axum::Json;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{load, may_view, user_names, GAP_HORIZON_DAYS};
-use crate::format::now_ms;
+use super::{load, may_view, now_ts, user_names};
 use crate::http::error::AppError;
 use crate::http::session::Member;
+use crate::oncall;
 use crate::state::AppState;
 
 /// One schedule's current on-call person, in the JSON API.
@@ -38,32 +38,23 @@ pub async fn api_oncall(
 ) -> Result<Json<serde_json::Value>, AppError> {
     may_view(&me)?;
     let names = user_names(&state).await?;
-    let now =
-        Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))?;
-    let window = Window::new(
-        now,
-        now + jiff::SignedDuration::from_hours(24 * GAP_HORIZON_DAYS),
-    )?;
     let user = |u: &Option<String>| {
         u.as_ref().map(|id| UserJson {
             id: id.clone(),
             name: names.get(id).cloned().unwrap_or_default(),
         })
     };
-    let mut out = Vec::new();
-    for info in state.store.list_schedules().await? {
-        let full = load(&state, &info.id, &window).await?;
-        let shifts = expand(&full.schedule, &window);
-        let cur = oncall_at(&shifts, now);
-        let next = next_handoff(&shifts, now);
-        out.push(OnCallJson {
-            schedule_id: info.id,
-            schedule_name: info.name,
-            user: cur.and_then(|s| user(&s.user)),
-            until: next.map(|n| n.start.to_string()),
-            next: next.and_then(|n| user(&n.user)),
-        });
-    }
+    let out: Vec<OnCallJson> = oncall::for_all(&state.store, now_ts()?)
+        .await?
+        .into_iter()
+        .map(|on| OnCallJson {
+            user: on.current.as_ref().and_then(|s| user(&s.user)),
+            until: on.next.as_ref().map(|n| n.start.to_string()),
+            next: on.next.as_ref().and_then(|n| user(&n.user)),
+            schedule_id: on.schedule.id,
+            schedule_name: on.schedule.name,
+        })
+        .collect();
     Ok(Json(serde_json::json!({ "oncall": out })))
 }
 

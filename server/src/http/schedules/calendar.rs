@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use app::domain::schedule::{coverage, expand, next_handoff, oncall_at, Shift, Window};
+use app::domain::schedule::{coverage, expand, Shift};
 use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::schedule::{
@@ -18,12 +18,13 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use super::{
-    day_window, hours_label, ical_url, label, load, may_view, shift_view, user_names, viewer, zone,
-    GAP_HORIZON_DAYS,
+    day_window, hours_label, ical_url, label, load, may_view, now_ts, shift_view, user_names,
+    viewer, zone,
 };
 use crate::format::now_ms;
 use crate::http::error::AppError;
 use crate::http::session::Member;
+use crate::oncall::{self, OnCall};
 use crate::state::AppState;
 
 /// Gap sentences for the next four weeks.
@@ -42,23 +43,9 @@ fn gap_sentences(shifts: &[Shift], tz: &TimeZone) -> Vec<String> {
         .collect()
 }
 
-/// The "now" view of a schedule: who, until when, who next, gaps in the next 4 weeks.
-pub async fn now_view(
-    state: &AppState,
-    schedule_id: &str,
-    names: &HashMap<String, String>,
-    tz: &TimeZone,
-) -> Result<NowView, AppError> {
-    let now =
-        Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))?;
-    let window = Window::new(
-        now,
-        now + jiff::SignedDuration::from_hours(24 * GAP_HORIZON_DAYS),
-    )?;
-    let full = load(state, schedule_id, &window).await?;
-    let shifts = expand(&full.schedule, &window);
-    let current = oncall_at(&shifts, now);
-    let next = next_handoff(&shifts, now);
+/// The "now" card of a schedule from the on-call service's answer: who, until when, who
+/// next, gaps in the next four weeks, in the viewer's zone.
+pub fn now_view(on: &OnCall, names: &HashMap<String, String>, tz: &TimeZone) -> NowView {
     let name = |u: &Option<String>| {
         u.as_ref().map(|u| {
             names
@@ -67,16 +54,30 @@ pub async fn now_view(
                 .unwrap_or_else(|| "(removed user)".into())
         })
     };
-    Ok(NowView {
-        schedule_id: full.info.id.clone(),
-        schedule_name: full.info.name.clone(),
-        on_call: current.and_then(|s| name(&s.user)),
+    let next = on.next.as_ref();
+    NowView {
+        schedule_id: on.schedule.id.clone(),
+        schedule_name: on.schedule.name.clone(),
+        on_call: on.current.as_ref().and_then(|s| name(&s.user)),
         until_ms: next.map(|n| n.start.as_millisecond()),
         until_label: next.map(|n| label(n.start, tz)),
         next: next.map(|n| name(&n.user).unwrap_or_else(|| "Nobody (gap)".into())),
-        now_ms: now.as_millisecond(),
-        gaps: gap_sentences(&shifts, tz),
-    })
+        now_ms: on.at.as_millisecond(),
+        gaps: gap_sentences(&on.shifts, tz),
+    }
+}
+
+/// The "now" cards of every schedule at the current time (a fixed number of queries).
+pub async fn now_views(
+    state: &AppState,
+    names: &HashMap<String, String>,
+    tz: &TimeZone,
+) -> Result<Vec<NowView>, AppError> {
+    Ok(oncall::for_all(&state.store, now_ts()?)
+        .await?
+        .iter()
+        .map(|on| now_view(on, names, tz))
+        .collect())
 }
 
 /// `GET /schedules`.
@@ -87,10 +88,7 @@ pub async fn index(
     may_view(&me)?;
     let names = user_names(&state).await?;
     let tz = zone(&me.user.time_zone);
-    let mut nows = Vec::new();
-    for s in state.store.list_schedules().await? {
-        nows.push(now_view(&state, &s.id, &names, &tz).await?);
-    }
+    let nows = now_views(&state, &names, &tz).await?;
     let v = viewer(&me);
     Ok(Html(render_document(
         "On call · Firstline",
@@ -272,7 +270,11 @@ pub async fn calendar(
         .collect();
     hours.sort();
     let ical = ical_url(&state, "schedule", &info.ical_token);
-    let now = now_view(&state, &id, &names, &tz).await?;
+    let now = now_view(
+        &oncall::for_schedule(&state.store, &id, now_ts()?).await?,
+        &names,
+        &tz,
+    );
     let v = viewer(&me);
     let title = format!("{} · Firstline", info.name);
     let fmt = |d: Result<Date, jiff::Error>| d.map(|d| d.to_string()).unwrap_or_default();

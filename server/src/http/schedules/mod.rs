@@ -12,7 +12,7 @@ mod shifts;
 mod swaps;
 
 pub use api::{api_oncall, api_shifts};
-pub use calendar::{calendar, index, now_view};
+pub use calendar::{calendar, index, now_view, now_views};
 pub use ical_tokens::{rotate_ical, rotate_schedule_ical};
 pub use profile::{profile, save_profile};
 pub use shifts::{create_override, my_shifts, shift_page};
@@ -36,7 +36,7 @@ use crate::format::now_ms;
 use crate::state::AppState;
 
 /// How far ahead coverage gaps are looked for.
-pub const GAP_HORIZON_DAYS: i64 = 28;
+pub const GAP_HORIZON_DAYS: i64 = crate::oncall::HORIZON_DAYS;
 
 /// Names of all users, by id.
 pub async fn user_names(state: &AppState) -> Result<HashMap<String, String>, AppError> {

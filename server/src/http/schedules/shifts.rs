@@ -10,9 +10,7 @@ use jiff::Timestamp;
 use leptos::prelude::*;
 use serde::Deserialize;
 
-use super::{
-    ical_url, label, load, may_view, now_ts, parse_ms, shift_view, user_names, viewer, zone,
-};
+use super::{ical_url, label, may_view, now_ts, parse_ms, shift_view, user_names, viewer, zone};
 use crate::format::now_ms;
 use crate::http::error::AppError;
 use crate::http::session::{actor, check_csrf, Member, ValidForm};
@@ -171,13 +169,12 @@ pub async fn my_shifts(
         Timestamp::from_millisecond(now_ms()).map_err(|e| AppError::Internal(e.to_string()))?;
     let window = Window::new(now, now + jiff::SignedDuration::from_hours(24 * 56))?;
     let mut shifts = Vec::new();
-    for info in state.store.list_schedules().await? {
-        let full = load(&state, &info.id, &window).await?;
+    for full in state.store.schedules_full(window.start, window.end).await? {
         shifts.extend(
             expand(&full.schedule, &window)
                 .iter()
                 .filter(|s| s.user.as_deref() == Some(me.user.id.as_str()))
-                .map(|s| shift_view(s, &info, &names, &me.user.id, &tz)),
+                .map(|s| shift_view(s, &full.info, &names, &me.user.id, &tz)),
         );
     }
     shifts.sort_by_key(|s| s.start_ms);
