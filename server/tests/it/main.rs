@@ -20,6 +20,7 @@ macro_rules! on_both_backends {
 
 mod common;
 
+mod atomic_writes;
 mod audit;
 mod conn;
 mod durability;

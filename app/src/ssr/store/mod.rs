@@ -926,7 +926,7 @@ mod schedules;
 mod status_page;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use jobs::{Job, Subscriber};
-pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
+pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};
 pub use status_page::{
     AffectedComponent, Alert, Incident, IncidentFilter, IncidentUpdate, Monitor, NewIncident,
     NewUpdate,

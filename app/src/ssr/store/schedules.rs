@@ -84,6 +84,17 @@ pub struct SwapRecord {
     pub note: Option<String>,
 }
 
+/// A notice to leave for a user, written in the same transaction as the change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeDraft {
+    /// Whom it is for.
+    pub user_id: String,
+    /// The sentence.
+    pub message: String,
+    /// Where it leads.
+    pub link: Option<String>,
+}
+
 /// A notice row: id, message, link, created_at, read_at.
 type NoticeRow = (String, String, Option<String>, i64, Option<i64>);
 
@@ -197,6 +208,8 @@ fn state_name(s: &SwapState) -> &'static str {
 const INSERT_OVERRIDE: &str = "INSERT INTO schedule_overrides (id, schedule_id, user_id, \
     replaces_user_id, start_at, end_at, note, created_by, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const INSERT_NOTICE: &str =
+    "INSERT INTO notices (id, user_id, message, link, created_at) VALUES ($1, $2, $3, $4, $5)";
 const SCHEDULE_COLS: &str = "id, name, description, time_zone, ical_token";
 const SWAP_COLS: &str = "id, schedule_id, requester_id, start_at, end_at, note, state, resolved_by";
 
@@ -553,21 +566,47 @@ impl Store {
         by: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            INSERT_OVERRIDE)
-            .bind(&o.id)
-            .bind(schedule_id)
-            .bind(&o.user)
-            .bind(&o.replaces)
-            .bind(o.start.as_millisecond())
-            .bind(o.end.as_millisecond())
-            .bind(note)
-            .bind(by)
-            .bind(now)
-            .execute(p)
+        self.create_override_with_notices(schedule_id, o, note, by, &[], now)
             .await
-            .map(|_| ()))?;
-        Ok(())
+    }
+
+    /// Stores an override and the notices it sends, in one transaction: both or neither.
+    pub async fn create_override_with_notices(
+        &self,
+        schedule_id: &str,
+        o: &Override,
+        note: Option<&str>,
+        by: Option<&str>,
+        notices: &[NoticeDraft],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            sqlx::query(INSERT_OVERRIDE)
+                .bind(&o.id)
+                .bind(schedule_id)
+                .bind(&o.user)
+                .bind(&o.replaces)
+                .bind(o.start.as_millisecond())
+                .bind(o.end.as_millisecond())
+                .bind(note)
+                .bind(by)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for n in notices {
+                sqlx::query(INSERT_NOTICE)
+                    .bind(new_id())
+                    .bind(&n.user_id)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })
     }
 
     /// Deletes an override of a schedule.
@@ -591,20 +630,54 @@ impl Store {
         note: Option<&str>,
         now: i64,
     ) -> Result<String, StoreError> {
-        let id = new_id();
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)")
-            .bind(&id)
-            .bind(schedule_id)
-            .bind(requester)
-            .bind(start.as_millisecond())
-            .bind(end.as_millisecond())
-            .bind(note)
-            .bind(now)
-            .execute(p)
+        self.create_swap_with_notices(schedule_id, requester, start, end, note, &[], now)
             .await
-            .map(|_| ()))?;
+    }
+
+    /// Opens a swap request and sends its notices (to the teammates asked), in one
+    /// transaction: both or neither. Returns the request's id.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the columns of one row, plus its notices"
+    )]
+    pub async fn create_swap_with_notices(
+        &self,
+        schedule_id: &str,
+        requester: &str,
+        start: Timestamp,
+        end: Timestamp,
+        note: Option<&str>,
+        notices: &[NoticeDraft],
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            sqlx::query(
+                "INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)")
+                .bind(&id)
+                .bind(schedule_id)
+                .bind(requester)
+                .bind(start.as_millisecond())
+                .bind(end.as_millisecond())
+                .bind(note)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for n in notices {
+                sqlx::query(INSERT_NOTICE)
+                    .bind(new_id())
+                    .bind(&n.user_id)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
         Ok(id)
     }
 
@@ -634,12 +707,14 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    /// Moves an open swap request to its next state, storing the resulting override, in one
-    /// transaction. A request that is no longer open (someone else was faster) is a conflict.
+    /// Moves an open swap request to its next state, storing the resulting override and the
+    /// notices the answer sends, in one transaction. A request that is no longer open (someone
+    /// else was faster) is a conflict, and then nothing is written.
     pub async fn resolve_swap(
         &self,
         next: &SwapRequest,
         created_override: Option<(&str, &Override)>,
+        notices: &[NoticeDraft],
         now: i64,
     ) -> Result<(), StoreError> {
         let resolved_by = match &next.state {
@@ -678,6 +753,16 @@ impl Store {
                 .rows_affected();
             if n == 0 {
                 return Err(StoreError::Conflict { field: "state" });
+            }
+            for n in notices {
+                sqlx::query(INSERT_NOTICE)
+                    .bind(new_id())
+                    .bind(&n.user_id)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok::<(), StoreError>(())
@@ -742,8 +827,7 @@ impl Store {
         link: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO notices (id, user_id, message, link, created_at) VALUES ($1, $2, $3, $4, $5)")
+        on_pool!(self, p => sqlx::query(INSERT_NOTICE)
             .bind(new_id())
             .bind(user_id)
             .bind(message)

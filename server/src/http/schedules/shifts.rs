@@ -4,6 +4,7 @@ use app::domain::permission::{self, Action, Cover, Relation};
 use app::domain::schedule::{expand, Override, Shift, Window};
 use app::pages::render_document;
 use app::pages::schedule::{MyShiftsPage, ShiftPage};
+use app::ssr::store::NoticeDraft;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::Timestamp;
@@ -120,36 +121,30 @@ pub async fn create_override(
         replaces: replaces.clone(),
     };
     o.validate()?;
-    let now = now_ms();
-    state
-        .store
-        .create_override(&id, &o, None, Some(&me.user.id), now)
-        .await?;
     let tz = zone(&me.user.time_zone);
     let when = format!("{} → {}", label(start, &tz), label(end, &tz));
     let coverer = names.get(&user).cloned().unwrap_or_default();
+    let link = Some(format!("/schedules/{id}"));
+    let mut notices = Vec::new();
     if let Some(r) = &replaces {
-        state
-            .store
-            .add_notice(
-                r,
-                &format!("{coverer} covers your shift on {}: {when}", info.name),
-                Some(&format!("/schedules/{id}")),
-                now,
-            )
-            .await?;
+        notices.push(NoticeDraft {
+            user_id: r.clone(),
+            message: format!("{coverer} covers your shift on {}: {when}", info.name),
+            link: link.clone(),
+        });
     }
     if user != me.user.id {
-        state
-            .store
-            .add_notice(
-                &user,
-                &format!("You cover a shift on {}: {when}", info.name),
-                Some(&format!("/schedules/{id}")),
-                now,
-            )
-            .await?;
+        notices.push(NoticeDraft {
+            user_id: user.clone(),
+            message: format!("You cover a shift on {}: {when}", info.name),
+            link,
+        });
     }
+    // The override and its notices commit together.
+    state
+        .store
+        .create_override_with_notices(&id, &o, None, Some(&me.user.id), &notices, now_ms())
+        .await?;
     tracing::info!(schedule = %info.name, by = %me.user.email, "override created");
     Ok(Redirect::to(&format!(
         "/schedules/{id}?view=agenda&date={}",

@@ -7,7 +7,7 @@ use app::domain::schedule::{SwapRequest, SwapState, Window};
 use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::schedule::{SwapView, SwapsPage};
-use app::ssr::store::{SessionInfo, StoreError};
+use app::ssr::store::{NoticeDraft, SessionInfo, StoreError};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
@@ -59,35 +59,33 @@ pub async fn create_swap(
     )?;
     let window = Window::new(start, end)?;
     let note = app::domain::validate::optional_text("note", &form.note, 300)?;
+    let tz = zone(&me.user.time_zone);
+    let when = format!("{} → {}", label(window.start, &tz), label(window.end, &tz));
+    let notices: Vec<NoticeDraft> = members
+        .into_iter()
+        .filter(|m| *m != me.user.id)
+        .map(|m| NoticeDraft {
+            user_id: m.to_string(),
+            message: format!(
+                "{} asks someone to take {when} on {}",
+                me.user.name, info.name
+            ),
+            link: Some(format!("/schedules/{id}/swaps")),
+        })
+        .collect();
+    // The request and the notices asking the teammates commit together.
     let swap_id = state
         .store
-        .create_swap(
+        .create_swap_with_notices(
             &id,
             &me.user.id,
             window.start,
             window.end,
             note.as_deref(),
+            &notices,
             now,
         )
         .await?;
-    let tz = zone(&me.user.time_zone);
-    let when = format!("{} → {}", label(window.start, &tz), label(window.end, &tz));
-    for member in members {
-        if member != me.user.id {
-            state
-                .store
-                .add_notice(
-                    member,
-                    &format!(
-                        "{} asks someone to take {when} on {}",
-                        me.user.name, info.name
-                    ),
-                    Some(&format!("/schedules/{id}/swaps")),
-                    now,
-                )
-                .await?;
-        }
-    }
     tracing::info!(schedule = %info.name, swap = %swap_id, by = %me.user.email, "swap requested");
     Ok(Redirect::to(&format!("/schedules/{id}/swaps?done=asked")).into_response())
 }
@@ -219,20 +217,41 @@ pub async fn swap_action(
     let now = now_ms();
     let tz = zone(&me.user.time_zone);
     let when = format!("{} → {}", label(req.start, &tz), label(req.end, &tz));
+    let link = Some(format!("/schedules/{id}"));
+    let swaps_link = Some(format!("/schedules/{id}/swaps"));
+    // Each answer writes the request's new state, its override (when accepted) and its
+    // notices in one transaction.
     let result = match action.as_str() {
         "accept" => {
             let (next, o) = req.accept(&me.user.id)?;
+            let notices = [
+                NoticeDraft {
+                    user_id: req.requester.clone(),
+                    message: format!("{} took your shift {when} on {}", me.user.name, info.name),
+                    link: link.clone(),
+                },
+                NoticeDraft {
+                    user_id: me.user.id.clone(),
+                    message: format!("You took {when} on {}", info.name),
+                    link,
+                },
+            ];
             state
                 .store
-                .resolve_swap(&next, Some((&id, &o)), now)
+                .resolve_swap(&next, Some((&id, &o)), &notices, now)
                 .await
                 .map(|_| "accepted")
         }
         "decline" => {
             let next = req.decline(&me.user.id)?;
+            let notice = NoticeDraft {
+                user_id: req.requester.clone(),
+                message: format!("{} can't take {when} on {}", me.user.name, info.name),
+                link: swaps_link,
+            };
             state
                 .store
-                .resolve_swap(&next, None, now)
+                .resolve_swap(&next, None, &[notice], now)
                 .await
                 .map(|_| "declined")
         }
@@ -240,7 +259,7 @@ pub async fn swap_action(
             let next = req.withdraw()?;
             state
                 .store
-                .resolve_swap(&next, None, now)
+                .resolve_swap(&next, None, &[], now)
                 .await
                 .map(|_| "withdrawn")
         }
@@ -256,37 +275,6 @@ pub async fn swap_action(
         }
         Err(e) => return Err(e.into()),
     };
-    if done == "accepted" {
-        let link = format!("/schedules/{id}");
-        state
-            .store
-            .add_notice(
-                &req.requester,
-                &format!("{} took your shift {when} on {}", me.user.name, info.name),
-                Some(&link),
-                now,
-            )
-            .await?;
-        state
-            .store
-            .add_notice(
-                &me.user.id,
-                &format!("You took {when} on {}", info.name),
-                Some(&link),
-                now,
-            )
-            .await?;
-    } else if done == "declined" {
-        state
-            .store
-            .add_notice(
-                &req.requester,
-                &format!("{} can't take {when} on {}", me.user.name, info.name),
-                Some(&format!("/schedules/{id}/swaps")),
-                now,
-            )
-            .await?;
-    }
     tracing::info!(swap = %swap_id, action = %done, by = %me.user.email, "swap answered");
     Ok(Redirect::to(&format!("/schedules/{id}/swaps?done={done}")).into_response())
 }
