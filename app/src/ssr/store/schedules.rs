@@ -95,6 +95,9 @@ pub struct NoticeDraft {
     pub link: Option<String>,
 }
 
+/// Override notes by override id, as in [`ScheduleFull::override_notes`].
+type OverrideNotes = Vec<(String, Option<String>)>;
+
 /// A notice row: id, message, link, created_at, read_at.
 type NoticeRow = (String, String, Option<String>, i64, Option<i64>);
 
@@ -395,8 +398,7 @@ impl Store {
                 restrictions,
             });
         }
-        let mut overrides_of: HashMap<String, (Vec<Override>, Vec<(String, Option<String>)>)> =
-            HashMap::new();
+        let mut overrides_of: HashMap<String, (Vec<Override>, OverrideNotes)> = HashMap::new();
         for o in overrides {
             let (list, notes) = overrides_of.entry(o.schedule_id).or_default();
             notes.push((o.id.clone(), o.note));
