@@ -44,18 +44,24 @@ impl Clock {
         jiff::Timestamp::from_millisecond(self.now_ms()).unwrap_or(jiff::Timestamp::UNIX_EPOCH)
     }
 
-    /// Waits until `d` has passed on this clock: real time on the system clock; on a fake
-    /// clock, until a test has moved it at least `d` on.
-    pub async fn sleep(&self, d: Duration) {
-        match self {
-            Clock::System => tokio::time::sleep(d).await,
+    /// Waits until `d` has passed on this clock, counted from this call (like
+    /// `tokio::time::sleep`): real time on the system clock; on a fake clock, until a test has
+    /// moved it at least `d` on.
+    pub fn sleep(&self, d: Duration) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let fake = match self {
+            Clock::System => None,
             Clock::Fake(f) => {
-                let until = f
-                    .now_ms()
-                    .saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
-                let mut rx = f.now.subscribe();
+                let by = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+                Some((f.now.subscribe(), f.now_ms().saturating_add(by)))
+            }
+        };
+        async move {
+            match fake {
+                None => tokio::time::sleep(d).await,
                 // The sender lives as long as the clock, so this only ends when time is due.
-                let _ = rx.wait_for(|now| *now >= until).await;
+                Some((mut rx, until)) => {
+                    let _ = rx.wait_for(|now| *now >= until).await;
+                }
             }
         }
     }
@@ -92,10 +98,7 @@ mod tests {
     #[tokio::test]
     async fn a_fake_sleep_ends_when_the_clock_is_moved_on_and_not_before() {
         let (clock, fake) = Clock::fake(1_000);
-        let sleeper = tokio::spawn({
-            let clock = clock.clone();
-            async move { clock.sleep(Duration::from_secs(60)).await }
-        });
+        let sleeper = tokio::spawn(clock.sleep(Duration::from_secs(60)));
         fake.advance(Duration::from_secs(59));
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished(), "59 of 60 seconds");

@@ -15,11 +15,6 @@ pub fn display_time(ms: i64, zone: &str) -> String {
     ts.to_zoned(tz).strftime("%-d %b %Y, %H:%M %Z").to_string()
 }
 
-/// Now, in Unix milliseconds.
-pub fn now_ms() -> i64 {
-    Timestamp::now().as_millisecond()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ pub mod http;
 pub mod hub;
 pub mod live;
 pub mod markdown;
+pub mod oncall;
 pub mod outbound;
 pub mod services;
 pub mod state;

@@ -177,6 +177,8 @@ pub fn router(state: AppState) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             state.config.conn.request_timeout,
         ))
+        // Errors on API paths are answered in JSON, those of the layers above (inner) included.
+        .layer(middleware::from_fn(error::json_for_api))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

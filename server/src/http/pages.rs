@@ -94,10 +94,7 @@ pub async fn dashboard(
     let me = member.0;
     let names = super::schedules::user_names(&state).await?;
     let tz = jiff::tz::TimeZone::get(&me.user.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let mut nows = Vec::new();
-    for s in state.store.list_schedules().await? {
-        nows.push(super::schedules::now_view(&state, &s.id, &names, &tz).await?);
-    }
+    let nows = super::schedules::now_views(&state, &names, &tz).await?;
     let notices = state
         .store
         .notices(&me.user.id, 5)

@@ -2,11 +2,12 @@
 //! short public caching) and SVG badges for the page and each component.
 
 use app::domain::status::{ComponentStatus, Indicator};
+use app::domain::ValidationError;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
+use super::error::AppError;
 use crate::state::AppState;
 
 const API_CACHE: &str = "public, max-age=10, stale-while-revalidate=30";
@@ -28,13 +29,14 @@ pub async fn v2(
     let current = state.hub.current();
     let Some(doc) = current.docs.get(&file) else {
         return cors(
-            (
-                StatusCode::NOT_FOUND,
-                Json(serde_json::json!({
-                    "error": format!("unknown document {file:?}; available: {}", current.docs.names().join(", ")),
-                })),
-            )
-                .into_response(),
+            AppError::Unknown(ValidationError::new(
+                "file",
+                format!(
+                    "unknown document {file:?}; available: {}",
+                    current.docs.names().join(", ")
+                ),
+            ))
+            .into_response(),
         );
     };
     cors(doc.respond(&headers, API_CACHE))

@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 
 use app::domain::subscription::SubscribeInput;
+use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::status::{HistoryPage, HistoryView, IncidentPage};
 use app::pages::status_admin::MessagePage;
@@ -372,16 +373,16 @@ pub async fn heartbeat(
     if let Some(name) = state.heartbeats.recent(&token) {
         return Ok(coalesced(&name));
     }
-    let monitor =
-        match state.store.monitor_by_token(&token).await {
-            Ok(m) => m,
-            Err(StoreError::NotFound) => return Ok((
-                StatusCode::NOT_FOUND,
-                Json(serde_json::json!({ "error": "token: no heartbeat monitor has this token" })),
-            )
-                .into_response()),
-            Err(e) => return Err(e.into()),
-        };
+    let monitor = match state.store.monitor_by_token(&token).await {
+        Ok(m) => m,
+        Err(StoreError::NotFound) => {
+            return Err(AppError::Unknown(ValidationError::new(
+                "token",
+                "no heartbeat monitor has this token",
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let window = std::time::Duration::from_secs((monitor.interval_s / 5).clamp(1, 10) as u64);
     if !state.heartbeats.claim(&token, &monitor.name, window) {
         // Another ping for this token got in first, while this one looked the token up.

@@ -380,7 +380,7 @@ async fn a_page_is_claimed_while_subscriber_sends_hang() {
             &TestPage {
                 to: "on-call".into(),
             },
-            firstline::format::now_ms(),
+            app.state().clock.now_ms(),
         )
         .await
         .unwrap()
@@ -450,7 +450,7 @@ async fn a_send_that_times_out_is_retried() {
     let slow = email_subscriber(store, "slow@example.org", 1).await;
     let fast = email_subscriber(store, "fast@example.org", 2).await;
     let (_, update) = incident(store, &ids[0], false).await;
-    let started = firstline::format::now_ms();
+    let started = app.state().clock.now_ms();
     let id = store
         .enqueue(
             &Deliver {

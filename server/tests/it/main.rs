@@ -20,15 +20,18 @@ macro_rules! on_both_backends {
 
 mod common;
 
+mod atomic_writes;
 mod audit;
 mod conn;
 mod durability;
+mod errors;
 mod heartbeats;
 mod holds;
 mod http;
 mod ical_feeds;
 mod jobs;
 mod login;
+mod oncall;
 mod outbound;
 mod permissions;
 mod public_api;

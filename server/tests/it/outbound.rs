@@ -227,7 +227,7 @@ async fn a_name_that_resolves_to_loopback_is_refused_at_connect_time_unless_allo
                 keyword: None,
                 failure_threshold: 1,
             },
-            firstline::format::now_ms(),
+            app.state().clock.now_ms(),
         )
         .await
         .unwrap();
@@ -276,7 +276,7 @@ async fn probe_redirects_to_firstline_or_ipv6_loopback_are_refused() {
                 keyword: None,
                 failure_threshold: 1,
             },
-            firstline::format::now_ms(),
+            app.state().clock.now_ms(),
         )
         .await
         .unwrap();

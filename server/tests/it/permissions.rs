@@ -14,7 +14,7 @@ use serde_json::Value;
 const PASSWORD: &str = "member password";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Who {
+pub(crate) enum Who {
     /// Admin, in no rotation.
     Admin,
     /// Responder on the schedule, on call in the slots used below; asks for the swaps.
@@ -38,9 +38,9 @@ const EVERYONE: [Who; 6] = [
     Who::Anonymous,
 ];
 
-struct Fx {
-    app: TestApp,
-    schedule: String,
+pub(crate) struct Fx {
+    pub(crate) app: TestApp,
+    pub(crate) schedule: String,
     other_schedule: String,
     /// (who, id, client, csrf); the anonymous client has no session and an empty token.
     actors: Vec<(Who, String, reqwest::Client, String)>,
@@ -51,12 +51,12 @@ struct Fx {
 }
 
 impl Fx {
-    fn id(&self, who: Who) -> &str {
+    pub(crate) fn id(&self, who: Who) -> &str {
         &self.actors.iter().find(|a| a.0 == who).expect("actor").1
     }
 
     /// A fresh one-hour slot inside the on-call responder's shift.
-    fn slot(&self) -> (Timestamp, Timestamp) {
+    pub(crate) fn slot(&self) -> (Timestamp, Timestamp) {
         let k = self.next_slot.get();
         assert!(k + 1 < self.shift_hours, "out of slots");
         self.next_slot.set(k + 1);
@@ -108,7 +108,13 @@ impl Fx {
 
     /// Posts as `who` and checks the status; refused posts must change nothing, accepted ones
     /// (303) something. Returns the body.
-    async fn post(&self, who: Who, path: &str, form: &[(&str, &str)], want: u16) -> String {
+    pub(crate) async fn post(
+        &self,
+        who: Who,
+        path: &str,
+        form: &[(&str, &str)],
+        want: u16,
+    ) -> String {
         let before = self.snapshot().await;
         let (status, body) = self.send(who, "POST", path, form).await;
         assert_eq!(status, want, "{who:?} POST {path} {form:?}: {body}");
@@ -158,7 +164,7 @@ impl Fx {
     }
 
     /// An open swap request of the on-call responder for a fresh slot.
-    async fn open_swap(&self) -> String {
+    pub(crate) async fn open_swap(&self) -> String {
         let (start, end) = self.slot();
         self.app
             .state()
@@ -169,7 +175,7 @@ impl Fx {
     }
 }
 
-fn ms(t: Timestamp) -> String {
+pub(crate) fn ms(t: Timestamp) -> String {
     t.as_millisecond().to_string()
 }
 
@@ -216,7 +222,7 @@ fn layer_form(csrf: &str, name: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn fixture(backend: Backend) -> Fx {
+pub(crate) async fn fixture(backend: Backend) -> Fx {
     let app = TestApp::start(backend).await;
     let admin_csrf = app.login_admin().await;
     let store = &app.state().store;

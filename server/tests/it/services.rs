@@ -32,7 +32,7 @@ async fn a_scripted_probe_failure_opens_an_alert_and_recovery_resolves_it() {
                 keyword: None,
                 failure_threshold: 1,
             },
-            firstline::format::now_ms(),
+            app.state().clock.now_ms(),
         )
         .await
         .unwrap();

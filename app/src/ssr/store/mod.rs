@@ -579,4 +579,4 @@ pub use crate::domain::status::{Component, ComponentGroup};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue, Subscriber};
-pub use schedules::{LayerDraft, Notice, ScheduleFull, ScheduleInfo, SwapRecord};
+pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};

@@ -1,6 +1,8 @@
 //! Schedules in the store: layers with their roster changes, overrides, swap requests, iCal
 //! feed tokens and in-app notices. Rows map to the pure types of `domain::schedule`.
 
+use std::collections::HashMap;
+
 use jiff::{civil, Timestamp};
 
 use super::{begin_write, found, new_id, Store, StoreError};
@@ -82,6 +84,20 @@ pub struct SwapRecord {
     pub note: Option<String>,
 }
 
+/// A notice to leave for a user, written in the same transaction as the change it reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeDraft {
+    /// Whom it is for.
+    pub user_id: String,
+    /// The sentence.
+    pub message: String,
+    /// Where it leads.
+    pub link: Option<String>,
+}
+
+/// Override notes by override id, as in [`ScheduleFull::override_notes`].
+type OverrideNotes = Vec<(String, Option<String>)>;
+
 /// A notice row: id, message, link, created_at, read_at.
 type NoticeRow = (String, String, Option<String>, i64, Option<i64>);
 
@@ -118,6 +134,7 @@ fn ts(ms: i64) -> Result<Timestamp, StoreError> {
 
 #[derive(sqlx::FromRow)]
 struct LayerRow {
+    schedule_id: String,
     id: String,
     name: String,
     time_zone: String,
@@ -136,6 +153,7 @@ struct RosterRow {
 
 #[derive(sqlx::FromRow)]
 struct OverrideRow {
+    schedule_id: String,
     id: String,
     user_id: String,
     replaces_user_id: Option<String>,
@@ -193,6 +211,8 @@ fn state_name(s: &SwapState) -> &'static str {
 const INSERT_OVERRIDE: &str = "INSERT INTO schedule_overrides (id, schedule_id, user_id, \
     replaces_user_id, start_at, end_at, note, created_by, created_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+const INSERT_NOTICE: &str =
+    "INSERT INTO notices (id, user_id, message, link, created_at) VALUES ($1, $2, $3, $4, $5)";
 const SCHEDULE_COLS: &str = "id, name, description, time_zone, ical_token";
 const SWAP_COLS: &str = "id, schedule_id, requester_id, start_at, end_at, note, state, resolved_by";
 
@@ -268,32 +288,90 @@ impl Store {
         from: Timestamp,
         to: Timestamp,
     ) -> Result<ScheduleFull, StoreError> {
-        let info = self.schedule_info(id).await?;
-        let (layers, rosters, overrides): (Vec<LayerRow>, Vec<RosterRow>, Vec<OverrideRow>) = on_pool!(self, p => {
-            let layers = sqlx::query_as(
-                "SELECT id, name, time_zone, start_local, shift_unit, shift_count, restrictions \
-                 FROM schedule_layers WHERE schedule_id = $1 ORDER BY position, created_at")
-                .bind(id)
-                .fetch_all(p)
+        self.load_schedules(Some(id), from, to)
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound)
+    }
+
+    /// Every schedule (by name) with its layers and the overrides that overlap `[from, to)`,
+    /// in four queries whatever the number of schedules.
+    pub async fn schedules_full(
+        &self,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ScheduleFull>, StoreError> {
+        self.load_schedules(None, from, to).await
+    }
+
+    /// One schedule (`only`) or all, read in one transaction so the four queries agree.
+    async fn load_schedules(
+        &self,
+        only: Option<&str>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<ScheduleFull>, StoreError> {
+        // `$1 IS NULL` (all schedules) or an equality the indexes can serve (one).
+        let (on_schedule, on_id) = match only {
+            Some(_) => ("schedule_id = $1", "id = $1"),
+            None => ("$1 IS NULL", "$1 IS NULL"),
+        };
+        let schedules_sql =
+            format!("SELECT {SCHEDULE_COLS} FROM schedules WHERE {on_id} ORDER BY name");
+        let layers_sql = format!(
+            "SELECT schedule_id, id, name, time_zone, start_local, shift_unit, shift_count, restrictions \
+             FROM schedule_layers WHERE {on_schedule} ORDER BY schedule_id, position, created_at"
+        );
+        let rosters_sql = format!(
+            "SELECT layer_id, effective_from, participants FROM layer_rosters \
+             WHERE layer_id IN (SELECT id FROM schedule_layers WHERE {on_schedule}) \
+             ORDER BY layer_id, effective_from"
+        );
+        let overrides_sql = format!(
+            "SELECT schedule_id, id, user_id, replaces_user_id, start_at, end_at, note \
+             FROM schedule_overrides WHERE {on_schedule} AND end_at > $2 AND start_at < $3 \
+             ORDER BY created_at, id"
+        );
+        let (infos, layers, rosters, overrides): (
+            Vec<ScheduleRow>,
+            Vec<LayerRow>,
+            Vec<RosterRow>,
+            Vec<OverrideRow>,
+        ) = on_pool!(self, p => {
+            let mut tx = p.begin().await?;
+            let infos = sqlx::query_as(&schedules_sql)
+                .bind(only)
+                .fetch_all(&mut *tx)
                 .await?;
-            let rosters = sqlx::query_as(
-                "SELECT r.layer_id, r.effective_from, r.participants FROM layer_rosters r \
-                 JOIN schedule_layers l ON l.id = r.layer_id WHERE l.schedule_id = $1 \
-                 ORDER BY r.layer_id, r.effective_from")
-                .bind(id)
-                .fetch_all(p)
+            let layers = sqlx::query_as(&layers_sql)
+                .bind(only)
+                .fetch_all(&mut *tx)
                 .await?;
-            let overrides = sqlx::query_as(
-                "SELECT id, user_id, replaces_user_id, start_at, end_at, note FROM schedule_overrides \
-                 WHERE schedule_id = $1 AND end_at > $2 AND start_at < $3 ORDER BY created_at, id")
-                .bind(id)
+            let rosters = sqlx::query_as(&rosters_sql)
+                .bind(only)
+                .fetch_all(&mut *tx)
+                .await?;
+            let overrides = sqlx::query_as(&overrides_sql)
+                .bind(only)
                 .bind(from.as_millisecond())
                 .bind(to.as_millisecond())
-                .fetch_all(p)
+                .fetch_all(&mut *tx)
                 .await?;
-            Ok::<_, sqlx::Error>((layers, rosters, overrides))
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>((infos, layers, rosters, overrides))
         })?;
-        let mut out_layers = Vec::with_capacity(layers.len());
+        let mut rosters_of: HashMap<String, Vec<RosterChange>> = HashMap::new();
+        for r in rosters {
+            rosters_of
+                .entry(r.layer_id)
+                .or_default()
+                .push(RosterChange {
+                    effective_from: ts(r.effective_from)?,
+                    participants: serde_json::from_str(&r.participants)
+                        .map_err(|e| corrupt("participants", e))?,
+                });
+        }
+        let mut layers_of: HashMap<String, Vec<Layer>> = HashMap::new();
         for l in layers {
             let shift = match l.shift_unit.as_str() {
                 "hours" => ShiftLength::Hours(l.shift_count as u32),
@@ -307,31 +385,24 @@ impl Store {
                 .map_err(|e| corrupt("start_local", e))?;
             let restrictions: Vec<Restriction> =
                 serde_json::from_str(&l.restrictions).map_err(|e| corrupt("restrictions", e))?;
-            let mut layer_rosters = Vec::new();
-            for r in rosters.iter().filter(|r| r.layer_id == l.id) {
-                layer_rosters.push(RosterChange {
-                    effective_from: ts(r.effective_from)?,
-                    participants: serde_json::from_str(&r.participants)
-                        .map_err(|e| corrupt("participants", e))?,
-                });
-            }
-            out_layers.push(Layer {
+            let rosters = rosters_of.remove(&l.id).unwrap_or_default();
+            layers_of.entry(l.schedule_id).or_default().push(Layer {
                 id: l.id,
                 name: l.name,
                 rotation: Rotation {
                     time_zone: l.time_zone,
                     start,
                     shift,
-                    rosters: layer_rosters,
+                    rosters,
                 },
                 restrictions,
             });
         }
-        let mut notes = Vec::new();
-        let mut out_overrides = Vec::new();
+        let mut overrides_of: HashMap<String, (Vec<Override>, OverrideNotes)> = HashMap::new();
         for o in overrides {
+            let (list, notes) = overrides_of.entry(o.schedule_id).or_default();
             notes.push((o.id.clone(), o.note));
-            out_overrides.push(Override {
+            list.push(Override {
                 id: o.id,
                 user: o.user_id,
                 start: ts(o.start_at)?,
@@ -339,15 +410,23 @@ impl Store {
                 replaces: o.replaces_user_id,
             });
         }
-        Ok(ScheduleFull {
-            schedule: Schedule {
-                time_zone: info.time_zone.clone(),
-                layers: out_layers,
-                overrides: out_overrides,
-            },
-            info,
-            override_notes: notes,
-        })
+        Ok(infos
+            .into_iter()
+            .map(|row| {
+                let info = ScheduleInfo::from(row);
+                let layers = layers_of.remove(&info.id).unwrap_or_default();
+                let (overrides, override_notes) = overrides_of.remove(&info.id).unwrap_or_default();
+                ScheduleFull {
+                    schedule: Schedule {
+                        time_zone: info.time_zone.clone(),
+                        layers,
+                        overrides,
+                    },
+                    info,
+                    override_notes,
+                }
+            })
+            .collect())
     }
 
     /// Adds a layer on top of the schedule's layers, with its first roster (in effect from the start).
@@ -489,21 +568,47 @@ impl Store {
         by: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            INSERT_OVERRIDE)
-            .bind(&o.id)
-            .bind(schedule_id)
-            .bind(&o.user)
-            .bind(&o.replaces)
-            .bind(o.start.as_millisecond())
-            .bind(o.end.as_millisecond())
-            .bind(note)
-            .bind(by)
-            .bind(now)
-            .execute(p)
+        self.create_override_with_notices(schedule_id, o, note, by, &[], now)
             .await
-            .map(|_| ()))?;
-        Ok(())
+    }
+
+    /// Stores an override and the notices it sends, in one transaction: both or neither.
+    pub async fn create_override_with_notices(
+        &self,
+        schedule_id: &str,
+        o: &Override,
+        note: Option<&str>,
+        by: Option<&str>,
+        notices: &[NoticeDraft],
+        now: i64,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            sqlx::query(INSERT_OVERRIDE)
+                .bind(&o.id)
+                .bind(schedule_id)
+                .bind(&o.user)
+                .bind(&o.replaces)
+                .bind(o.start.as_millisecond())
+                .bind(o.end.as_millisecond())
+                .bind(note)
+                .bind(by)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for n in notices {
+                sqlx::query(INSERT_NOTICE)
+                    .bind(new_id())
+                    .bind(&n.user_id)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })
     }
 
     /// Deletes an override of a schedule.
@@ -527,20 +632,54 @@ impl Store {
         note: Option<&str>,
         now: i64,
     ) -> Result<String, StoreError> {
-        let id = new_id();
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)")
-            .bind(&id)
-            .bind(schedule_id)
-            .bind(requester)
-            .bind(start.as_millisecond())
-            .bind(end.as_millisecond())
-            .bind(note)
-            .bind(now)
-            .execute(p)
+        self.create_swap_with_notices(schedule_id, requester, start, end, note, &[], now)
             .await
-            .map(|_| ()))?;
+    }
+
+    /// Opens a swap request and sends its notices (to the teammates asked), in one
+    /// transaction: both or neither. Returns the request's id.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the columns of one row, plus its notices"
+    )]
+    pub async fn create_swap_with_notices(
+        &self,
+        schedule_id: &str,
+        requester: &str,
+        start: Timestamp,
+        end: Timestamp,
+        note: Option<&str>,
+        notices: &[NoticeDraft],
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        on_pool!(self, p => {
+            let mut tx = begin_write(p).await?;
+            sqlx::query(
+                "INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)")
+                .bind(&id)
+                .bind(schedule_id)
+                .bind(requester)
+                .bind(start.as_millisecond())
+                .bind(end.as_millisecond())
+                .bind(note)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            for n in notices {
+                sqlx::query(INSERT_NOTICE)
+                    .bind(new_id())
+                    .bind(&n.user_id)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
+        })?;
         Ok(id)
     }
 
@@ -570,12 +709,14 @@ impl Store {
         rows.into_iter().map(TryInto::try_into).collect()
     }
 
-    /// Moves an open swap request to its next state, storing the resulting override, in one
-    /// transaction. A request that is no longer open (someone else was faster) is a conflict.
+    /// Moves an open swap request to its next state, storing the resulting override and the
+    /// notices the answer sends, in one transaction. A request that is no longer open (someone
+    /// else was faster) is a conflict, and then nothing is written.
     pub async fn resolve_swap(
         &self,
         next: &SwapRequest,
         created_override: Option<(&str, &Override)>,
+        notices: &[NoticeDraft],
         now: i64,
     ) -> Result<(), StoreError> {
         let resolved_by = match &next.state {
@@ -614,6 +755,16 @@ impl Store {
                 .rows_affected();
             if n == 0 {
                 return Err(StoreError::Conflict { field: "state" });
+            }
+            for n in notices {
+                sqlx::query(INSERT_NOTICE)
+                    .bind(new_id())
+                    .bind(&n.user_id)
+                    .bind(&n.message)
+                    .bind(&n.link)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok::<(), StoreError>(())
@@ -678,8 +829,7 @@ impl Store {
         link: Option<&str>,
         now: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO notices (id, user_id, message, link, created_at) VALUES ($1, $2, $3, $4, $5)")
+        on_pool!(self, p => sqlx::query(INSERT_NOTICE)
             .bind(new_id())
             .bind(user_id)
             .bind(message)

@@ -1,0 +1,279 @@
+//! Swap requests: asking a teammate to take (part of) my shift, and answering the request.
+
+use std::collections::HashMap;
+
+use app::domain::permission::{self, Action, Relation};
+use app::domain::schedule::{SwapRequest, SwapState, Window};
+use app::domain::ValidationError;
+use app::pages::render_document;
+use app::pages::schedule::{SwapView, SwapsPage};
+use app::ssr::store::{NoticeDraft, SessionInfo, StoreError};
+use axum::extract::{Path, Query, State};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use leptos::prelude::*;
+use serde::Deserialize;
+
+use super::{label, may_view, parse_ms, user_names, viewer, zone, CsrfForm, DoneQuery};
+use crate::http::error::AppError;
+use crate::http::session::{actor, check_csrf, Member, ValidForm};
+use crate::state::AppState;
+
+/// Form: ask someone to take my shift.
+#[derive(Deserialize)]
+pub struct SwapForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// `POST /schedules/{id}/swaps`: open a swap request for (part of) my own shift.
+pub async fn create_swap(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(form): ValidForm<SwapForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&me, &form.csrf)?;
+    let info = state.store.schedule_info(&id).await?;
+    let start = parse_ms("start", &form.start)?;
+    let end = parse_ms("end", &form.end)?;
+    let full = state.store.schedule_full(&id, start, end).await?;
+    let now = state.clock.now_ms();
+    let members = permission::members(&full.schedule, state.clock.now());
+    permission::check(
+        Some(actor(&me)),
+        Relation {
+            member: members.contains(me.user.id.as_str()),
+        },
+        &Action::OfferSwap {
+            schedule: &full.schedule,
+            start,
+            end,
+        },
+    )?;
+    let window = Window::new(start, end)?;
+    let note = app::domain::validate::optional_text("note", &form.note, 300)?;
+    let tz = zone(&me.user.time_zone);
+    let when = format!("{} → {}", label(window.start, &tz), label(window.end, &tz));
+    let notices: Vec<NoticeDraft> = members
+        .into_iter()
+        .filter(|m| *m != me.user.id)
+        .map(|m| NoticeDraft {
+            user_id: m.to_string(),
+            message: format!(
+                "{} asks someone to take {when} on {}",
+                me.user.name, info.name
+            ),
+            link: Some(format!("/schedules/{id}/swaps")),
+        })
+        .collect();
+    // The request and the notices asking the teammates commit together.
+    let swap_id = state
+        .store
+        .create_swap_with_notices(
+            &id,
+            &me.user.id,
+            window.start,
+            window.end,
+            note.as_deref(),
+            &notices,
+            now,
+        )
+        .await?;
+    tracing::info!(schedule = %info.name, swap = %swap_id, by = %me.user.email, "swap requested");
+    Ok(Redirect::to(&format!("/schedules/{id}/swaps?done=asked")).into_response())
+}
+
+async fn swaps_page(
+    state: &AppState,
+    me: &SessionInfo,
+    schedule: Option<String>,
+    done: &str,
+) -> Result<Html<String>, AppError> {
+    let names = user_names(state).await?;
+    let schedules: HashMap<String, String> = state
+        .store
+        .list_schedules()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let tz = zone(&me.user.time_zone);
+    let swaps = state
+        .store
+        .list_swaps(schedule.as_deref(), false)
+        .await?
+        .into_iter()
+        .map(|r| {
+            let who = |u: &str| {
+                names
+                    .get(u)
+                    .cloned()
+                    .unwrap_or_else(|| "(removed user)".into())
+            };
+            let req = &r.request;
+            SwapView {
+                id: req.id.clone(),
+                schedule_id: r.schedule_id.clone(),
+                schedule_name: schedules.get(&r.schedule_id).cloned().unwrap_or_default(),
+                requester: who(&req.requester),
+                mine: req.requester == me.user.id,
+                when: format!("{} → {}", label(req.start, &tz), label(req.end, &tz)),
+                note: r.note.clone(),
+                state: match &req.state {
+                    SwapState::Open => "Open: waiting for a teammate".into(),
+                    SwapState::Accepted { by } => format!("Taken by {}", who(by)),
+                    SwapState::Declined { by } => format!("Declined by {}", who(by)),
+                    SwapState::Withdrawn => "Withdrawn".into(),
+                },
+                open: req.state == SwapState::Open,
+            }
+        })
+        .collect::<Vec<_>>();
+    let notice = match done {
+        "asked" => {
+            Some("Your teammates were asked. You stay on call until someone accepts.".to_string())
+        }
+        "accepted" => {
+            Some("Thanks! The shift is yours now; the calendar shows the change.".to_string())
+        }
+        "declined" => Some("Declined.".to_string()),
+        "withdrawn" => Some("Request withdrawn.".to_string()),
+        _ => None,
+    };
+    let title = match &schedule {
+        Some(s) => format!(
+            "Swap requests: {}",
+            schedules.get(s).cloned().unwrap_or_default()
+        ),
+        None => "Swap requests".to_string(),
+    };
+    let v = viewer(me);
+    Ok(Html(render_document(
+        "Swap requests · Firstline",
+        None,
+        None,
+        move || {
+            view! { <SwapsPage viewer=v title=title swaps=swaps notice=notice/> }
+        },
+    )))
+}
+
+/// `GET /swaps`.
+pub async fn all_swaps(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Query(q): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
+    swaps_page(&state, &me, None, &q.done).await
+}
+
+/// `GET /schedules/{id}/swaps`.
+pub async fn schedule_swaps(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
+) -> Result<Html<String>, AppError> {
+    may_view(&me)?;
+    state.store.schedule_info(&id).await?;
+    swaps_page(&state, &me, Some(id), &q.done).await
+}
+
+/// `POST /schedules/{id}/swaps/{swap}/{action}`: accept, decline or withdraw.
+pub async fn swap_action(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path((id, swap_id, action)): Path<(String, String, String)>,
+    ValidForm(form): ValidForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&me, &form.csrf)?;
+    let record = state.store.swap(&swap_id).await?;
+    if record.schedule_id != id {
+        return Err(AppError::NotFound);
+    }
+    let info = state.store.schedule_info(&id).await?;
+    let req: &SwapRequest = &record.request;
+    let requester = req.requester.as_str();
+    let asked = match action.as_str() {
+        "accept" => Action::AcceptSwap { requester },
+        "decline" => Action::DeclineSwap { requester },
+        "withdraw" => Action::WithdrawSwap { requester },
+        _ => return Err(AppError::NotFound),
+    };
+    let full = state.store.schedule_full(&id, req.start, req.end).await?;
+    permission::check(
+        Some(actor(&me)),
+        Relation::of(&full.schedule, &me.user.id, state.clock.now()),
+        &asked,
+    )?;
+    let now = state.clock.now_ms();
+    let tz = zone(&me.user.time_zone);
+    let when = format!("{} → {}", label(req.start, &tz), label(req.end, &tz));
+    let link = Some(format!("/schedules/{id}"));
+    let swaps_link = Some(format!("/schedules/{id}/swaps"));
+    // Each answer writes the request's new state, its override (when accepted) and its
+    // notices in one transaction.
+    let result = match action.as_str() {
+        "accept" => {
+            let (next, o) = req.accept(&me.user.id)?;
+            let notices = [
+                NoticeDraft {
+                    user_id: req.requester.clone(),
+                    message: format!("{} took your shift {when} on {}", me.user.name, info.name),
+                    link: link.clone(),
+                },
+                NoticeDraft {
+                    user_id: me.user.id.clone(),
+                    message: format!("You took {when} on {}", info.name),
+                    link,
+                },
+            ];
+            state
+                .store
+                .resolve_swap(&next, Some((&id, &o)), &notices, now)
+                .await
+                .map(|_| "accepted")
+        }
+        "decline" => {
+            let next = req.decline(&me.user.id)?;
+            let notice = NoticeDraft {
+                user_id: req.requester.clone(),
+                message: format!("{} can't take {when} on {}", me.user.name, info.name),
+                link: swaps_link,
+            };
+            state
+                .store
+                .resolve_swap(&next, None, &[notice], now)
+                .await
+                .map(|_| "declined")
+        }
+        "withdraw" => {
+            let next = req.withdraw()?;
+            state
+                .store
+                .resolve_swap(&next, None, &[], now)
+                .await
+                .map(|_| "withdrawn")
+        }
+        _ => return Err(AppError::NotFound),
+    };
+    let done = match result {
+        Ok(d) => d,
+        Err(StoreError::Conflict { .. }) => {
+            return Err(AppError::Conflict(ValidationError::new(
+                "state",
+                "this request was already answered by someone else",
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    tracing::info!(swap = %swap_id, action = %done, by = %me.user.email, "swap answered");
+    Ok(Redirect::to(&format!("/schedules/{id}/swaps?done={done}")).into_response())
+}
