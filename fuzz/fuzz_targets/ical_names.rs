@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::io::BufReader;
 
 use app::domain::schedule::Shift;
-use app::ssr::store::ScheduleInfo;
 use firstline::http::ical::render;
+use firstline::store::ScheduleInfo;
 use ical::parser::ical::component::IcalCalendar;
 use jiff::{SignedDuration, Timestamp};
 use libfuzzer_sys::fuzz_target;

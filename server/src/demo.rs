@@ -1,12 +1,12 @@
 //! Demo data, told as the founding story: the volunteers who run the crates.io registry hand
 //! first-line pager duty to a contracted team of four, and keep themselves as the escalation.
 
+use crate::store::{LayerDraft, Store};
 use anyhow::Context;
 use app::domain::account::{NewUserInput, Role};
 use app::domain::schedule::{expand, Restriction, ShiftLength, Window};
 use app::domain::status::ComponentInput;
 use app::ssr::auth::{hash_password, random_token};
-use app::ssr::store::{LayerDraft, Store};
 use jiff::civil::Weekday;
 use jiff::{SignedDuration, Timestamp};
 
@@ -329,7 +329,7 @@ async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<()> {
         let cover = first_line[(idx + 1) % first_line.len()].clone();
         let start = shift.start + SignedDuration::from_hours(48);
         let o = app::domain::schedule::Override {
-            id: app::ssr::store::new_id(),
+            id: crate::store::new_id(),
             user: cover,
             start,
             end: start + SignedDuration::from_hours(24),
@@ -366,9 +366,9 @@ async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<()> {
 
 /// Past incidents with full timelines (they shape the uptime bars) and a maintenance next week.
 async fn seed_status_history(store: &Store, now: i64) -> anyhow::Result<()> {
+    use crate::store::{NewIncident, NewUpdate};
     use app::domain::incident::{IncidentKind, IncidentStatus as S};
     use app::domain::status::{ComponentStatus as C, Impact};
-    use app::ssr::store::{NewIncident, NewUpdate};
 
     let components = store.list_components().await?;
     let id = |name: &str| -> anyhow::Result<String> {

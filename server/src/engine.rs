@@ -9,10 +9,10 @@
 
 use std::time::Duration;
 
+use crate::store::{Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Queue, StoreError};
 use anyhow::{anyhow, bail, Context};
 use app::domain::monitor::MonitorKind;
 use app::domain::subscription::{retry_delay_ms, wants, SubscriberKind};
-use app::ssr::store::{Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Queue, StoreError};
 use async_trait::async_trait;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::Message;
@@ -140,7 +140,7 @@ async fn prune(state: &AppState, now: i64) {
         state.store.prune_jobs(now - week).await?;
         state.store.prune_rate_limits(now - 86_400_000).await?;
         state.store.prune_monitor_results(now - 2 * week).await?;
-        Ok::<(), app::ssr::store::StoreError>(())
+        Ok::<(), crate::store::StoreError>(())
     }
     .await;
     if let Err(e) = r {

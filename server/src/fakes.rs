@@ -3,7 +3,7 @@
 //! the network. Start a server with them through [`crate::start_with`]:
 //!
 //! ```no_run
-//! # async fn demo(config: firstline::config::Config, store: app::ssr::store::Store) -> anyhow::Result<()> {
+//! # async fn demo(config: firstline::config::Config, store: firstline::store::Store) -> anyhow::Result<()> {
 //! let fakes = firstline::fakes::Fakes::new();
 //! let running = firstline::start_with(config, store, fakes.services()).await?;
 //! // ... act through HTTP, then look at what was "sent":
@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU16, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use app::ssr::store::Monitor;
+use crate::store::Monitor;
 use async_trait::async_trait;
 use lettre::Message;
 

@@ -1,8 +1,8 @@
 //! RSS 2.0 and Atom feeds of incidents and maintenance (`/history.rss`, `/history.atom`), built
 //! with the `rss` and `atom_syndication` crates once per change, like the JSON documents.
 
+use crate::store::Incident;
 use app::domain::incident::IncidentKind;
-use app::ssr::store::Incident;
 use atom_syndication as atom;
 use bytes::Bytes;
 

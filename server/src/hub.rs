@@ -1,6 +1,6 @@
 //! The live hub, keyed by topic: who is watching what (SSE streams of open pages), and how a
 //! committed write's topics reach them. Writes announce their topics themselves (the store's
-//! transaction carries them, see `app::ssr::store::Announce`), so no handler has to remember to
+//! transaction carries them, see `crate::store::Announce`), so no handler has to remember to
 //! refresh anything: this instance hears them before the write returns, and the other instances
 //! through the PostgreSQL `NOTIFY` that the commit sent.
 //!
@@ -13,8 +13,8 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use crate::store::{Announce, LIVE_CHANNEL};
 use app::domain::live::Topic;
-use app::ssr::store::{Announce, LIVE_CHANNEL};
 use tokio::sync::broadcast;
 
 use crate::state::{AppState, Inner};

@@ -18,12 +18,13 @@ pub mod outbound;
 pub mod services;
 pub mod state;
 pub mod statuspage;
+pub mod store;
 
 use std::time::{Duration, Instant};
 
+use crate::store::Store;
 use anyhow::Context;
 use app::ssr::auth::random_token;
-use app::ssr::store::Store;
 use leptos::config::LeptosOptions;
 use tokio::net::TcpListener;
 use tokio::sync::watch;

@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, OnceLock, RwLock};
 
+use crate::store::{Component, Incident, IncidentFilter, Store, StoreError};
 use app::domain::incident::{IncidentKind, IncidentStatus};
 use app::domain::status::{
     build_snapshot, ComponentRowView, ComponentStatus, PublicComponent, StatusSnapshot,
@@ -12,7 +13,6 @@ use app::domain::uptime;
 use app::pages::status::{
     ComponentView, GroupView, IncidentCard, StatusBody, StatusView, UpdateView,
 };
-use app::ssr::store::{Component, Incident, IncidentFilter, Store, StoreError};
 use leptos::prelude::*;
 
 use crate::assets::Asset;

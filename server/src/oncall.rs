@@ -5,8 +5,8 @@
 //! ([`Store::schedules_full`]), not one per schedule. The caller passes the instant, so the
 //! answer depends on no clock of its own.
 
+use crate::store::{ScheduleFull, ScheduleInfo, Store, StoreError};
 use app::domain::schedule::{expand, next_handoff, oncall_at, Shift, Window};
-use app::ssr::store::{ScheduleFull, ScheduleInfo, Store, StoreError};
 use jiff::{SignedDuration, Timestamp};
 
 /// How far ahead the next hand-off and coverage gaps are looked for.

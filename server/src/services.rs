@@ -6,8 +6,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::store::Monitor;
 use app::domain::monitor::judge_response;
-use app::ssr::store::Monitor;
 use async_trait::async_trait;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 

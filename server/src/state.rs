@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use app::ssr::store::Store;
+use crate::store::Store;
 use leptos::config::LeptosOptions;
 use tokio::sync::watch;
 

@@ -3,9 +3,9 @@
 //! pages serve them). They are built once per change, kept in memory with their ETag, and
 //! compressed once on first request.
 
+use crate::store::{Component, ComponentGroup, Incident, Store, StoreError};
 use app::domain::incident::{IncidentKind, IncidentStatus};
 use app::domain::status::{derive_indicator, ComponentStatus, Indicator};
-use app::ssr::store::{Component, ComponentGroup, Incident, Store, StoreError};
 use bytes::Bytes;
 use jiff::Timestamp;
 use serde_json::{json, Value};
@@ -35,7 +35,7 @@ impl PageInfo {
     pub async fn load(store: &Store, base_url: &str) -> Result<PageInfo, StoreError> {
         Ok(PageInfo {
             id: store
-                .setting_or_insert("page_id", &app::ssr::store::new_id())
+                .setting_or_insert("page_id", &crate::store::new_id())
                 .await?,
             name: store
                 .setting("page_name")

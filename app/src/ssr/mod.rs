@@ -1,6 +1,5 @@
-//! Server-side only code: the sqlx store, password hashing, session tokens and the
+//! Server-side only code shared with the pages: password hashing, session tokens and the
 //! Content-Security-Policy.
 
 pub mod auth;
 pub mod csp;
-pub mod store;

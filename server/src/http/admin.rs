@@ -2,11 +2,11 @@
 //! status page to the live hub, so the next request and every open page see it), then
 //! redirects (303).
 
+use crate::store::Component;
 use app::domain::status::{ComponentInput, ComponentStatus};
 use app::domain::ValidationError;
 use app::pages::admin::{AdminComponent, ComponentsPage, EditComponentPage};
 use app::pages::{render_document, urlencode};
-use app::ssr::store::Component;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -151,7 +151,7 @@ pub async fn create(
             tracing::info!(component = %c.name, by = %admin.0.user.email, "component created");
             Ok(redirect_done("created", &c.id))
         }
-        Err(app::ssr::store::StoreError::Conflict { field }) => {
+        Err(crate::store::StoreError::Conflict { field }) => {
             let e = ValidationError::new(field, "another component already has this name");
             let page = list_page(&state, &admin, form.input, Some(e), None).await?;
             Ok((StatusCode::CONFLICT, page).into_response())
@@ -212,7 +212,7 @@ pub async fn update(
             tracing::info!(component = %c.name, by = %admin.0.user.email, "component updated");
             Ok(redirect_done("updated", &c.id))
         }
-        Err(app::ssr::store::StoreError::Conflict { field }) => {
+        Err(crate::store::StoreError::Conflict { field }) => {
             let e = ValidationError::new(field, "another component already has this name");
             Ok((
                 StatusCode::CONFLICT,

@@ -17,10 +17,10 @@
 
 use std::net::SocketAddr;
 
+use crate::store::{AuditEntry, AuditFilter, SessionInfo};
 use app::pages::audit::{AuditFilterView, AuditPage, AuditRow};
 use app::pages::render_document;
 use app::ssr::auth::token_hash;
-use app::ssr::store::{AuditEntry, AuditFilter, SessionInfo};
 use axum::extract::{
     ConnectInfo, FromRequestParts, MatchedPath, Query, RawPathParams, Request, State,
 };
@@ -417,13 +417,13 @@ pub async fn record(State(state): State<AppState>, req: Request, next: Next) -> 
 
 /// Records a change made from the command line (`firstline user ...`): no actor, no address.
 pub async fn record_cli(
-    store: &app::ssr::store::Store,
+    store: &crate::store::Store,
     kind: &str,
     action: &str,
     route: &str,
     target: String,
     now: i64,
-) -> Result<(), app::ssr::store::StoreError> {
+) -> Result<(), crate::store::StoreError> {
     store
         .record_audit(&AuditEntry {
             kind: kind.into(),

@@ -4,10 +4,10 @@
 //! form the client gets, so extractor rejections, the fallback and the outer layers' errors
 //! (body limit, timeout) follow the same policy.
 
+use crate::store::StoreError;
 use app::domain::permission::Refusal;
 use app::domain::ValidationError;
 use app::pages::{render_document, ErrorPage, Viewer};
-use app::ssr::store::StoreError;
 use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::middleware::Next;

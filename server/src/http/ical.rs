@@ -4,8 +4,8 @@
 
 use std::collections::HashMap;
 
+use crate::store::ScheduleInfo;
 use app::domain::schedule::{expand, Shift, ShiftSource, Window};
-use app::ssr::store::ScheduleInfo;
 use axum::extract::{Path, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -227,7 +227,7 @@ async fn feed_shifts(
 /// A person's calendar (their shifts on every schedule) as of `now`.
 pub async fn user_calendar(
     state: &AppState,
-    user: &app::ssr::store::User,
+    user: &crate::store::User,
     now: Timestamp,
 ) -> Result<String, AppError> {
     let mut events = Vec::new();

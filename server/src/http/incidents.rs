@@ -3,6 +3,7 @@
 //! transaction), refreshes the live hub so the next request and every open page see it, then
 //! redirects (303).
 
+use crate::store::{Incident, IncidentFilter, NewIncident, NewUpdate, StoreError};
 use app::domain::incident::{
     component_changes, Correction, IncidentInput, IncidentKind, IncidentStatus, MaintenanceInput,
     UpdateInput,
@@ -12,7 +13,6 @@ use app::pages::render_document;
 use app::pages::status_admin::{
     ComponentChoice, CorrectionRow, IncidentAdminPage, IncidentRow, IncidentsAdminPage,
 };
-use app::ssr::store::{Incident, IncidentFilter, NewIncident, NewUpdate, StoreError};
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;

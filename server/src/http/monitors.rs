@@ -1,6 +1,7 @@
 //! Admin handlers for monitors (HTTP probes, heartbeats) with their alerts, and for
 //! subscribers (webhooks added by an admin; email subscribers come from the public page).
 
+use crate::store::StoreError;
 use app::domain::monitor::{MonitorInput, MonitorKind};
 use app::domain::subscription::{SubscribeInput, SubscriberKind};
 use app::domain::ValidationError;
@@ -8,7 +9,6 @@ use app::pages::render_document;
 use app::pages::status_admin::{
     AlertRow, MonitorRow, MonitorsPage, SubscriberRow, SubscribersPage,
 };
-use app::ssr::store::StoreError;
 use axum::extract::{Path, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;

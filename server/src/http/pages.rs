@@ -116,7 +116,7 @@ pub async fn dashboard(
     };
     let open_incidents = state
         .store
-        .incidents(app::ssr::store::IncidentFilter {
+        .incidents(crate::store::IncidentFilter {
             open_only: true,
             limit: 20,
             ..Default::default()

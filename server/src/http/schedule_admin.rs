@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use crate::store::{LayerDraft, ScheduleInfo, SessionInfo};
 use app::domain::permission::{self, Action, Relation};
 use app::domain::schedule::{
     coverage, expand, Layer, Restriction, RosterChange, Rotation, Schedule, ShiftLength, Window,
@@ -12,7 +13,6 @@ use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::schedule::ShiftView;
 use app::pages::schedule_admin::{EditSchedulePage, LayerForm, NewSchedulePage, Preview};
-use app::ssr::store::{LayerDraft, ScheduleInfo, SessionInfo};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};

@@ -1,10 +1,10 @@
 //! Session extraction from the cookie, the admin guard, CSRF and same-origin checks, and the
 //! form extractor that turns malformed posts into clear 400s.
 
+use crate::store::SessionInfo;
 use app::domain::permission::Actor;
 use app::pages::Viewer;
 use app::ssr::auth::{constant_time_eq, token_hash};
-use app::ssr::store::SessionInfo;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{header, request::Parts, HeaderMap, Method};
 use axum::middleware::Next;

@@ -4,12 +4,12 @@
 
 use std::net::SocketAddr;
 
+use crate::store::{Confirm, IncidentFilter, JobSpec, StoreError};
 use app::domain::subscription::SubscribeInput;
 use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::status::{HistoryPage, HistoryView, IncidentPage};
 use app::pages::status_admin::MessagePage;
-use app::ssr::store::{Confirm, IncidentFilter, JobSpec, StoreError};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};

@@ -4,8 +4,8 @@
 
 use crate::common;
 
-use app::ssr::store::{AuditEntry, AuditFilter, AuditRecord};
 use common::{Backend, TestApp, ADMIN_EMAIL};
+use firstline::store::{AuditEntry, AuditFilter, AuditRecord};
 
 /// The address the tests claim through the (trusted) local proxy.
 const IP: &str = "198.51.100.7";

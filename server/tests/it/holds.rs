@@ -8,8 +8,8 @@ use crate::common;
 use app::domain::incident::{IncidentKind, IncidentStatus};
 use app::domain::monitor::{MonitorDraft, MonitorKind};
 use app::domain::status::{ComponentStatus, Impact};
-use app::ssr::store::{NewIncident, NewUpdate, Store};
 use common::{Backend, TestApp};
+use firstline::store::{NewIncident, NewUpdate, Store};
 use serde_json::Value;
 
 const T0: i64 = 1_800_000_000_000;

@@ -7,10 +7,10 @@ use crate::common;
 use app::domain::incident::{IncidentKind, IncidentStatus};
 use app::domain::status::{ComponentStatus, Impact};
 use app::domain::subscription::SubscribeInput;
-use app::ssr::store::{
+use common::{eventually, Backend, TestApp, TestDb};
+use firstline::store::{
     Confirm, Deliver, Fanout, JobSpec, NewIncident, Queue, Store, StoreError, Subscriber,
 };
-use common::{eventually, Backend, TestApp, TestDb};
 use serde::{Deserialize, Serialize};
 
 /// A page-queue job defined only here: the engine has no handler for it, which is how these

@@ -5,9 +5,9 @@
 use crate::common;
 
 use app::domain::schedule::{Override, ShiftLength};
-use app::ssr::store::LayerDraft;
 use common::{Backend, TestApp};
 use firstline::oncall;
+use firstline::store::LayerDraft;
 use jiff::{SignedDuration, Timestamp};
 use serde_json::Value;
 
@@ -85,7 +85,7 @@ async fn fixture(backend: Backend) -> Fx {
     let now = Timestamp::from_millisecond(Timestamp::now().as_millisecond()).unwrap();
     let cover_end = now + SignedDuration::from_hours(2);
     let cover = Override {
-        id: app::ssr::store::new_id(),
+        id: firstline::store::new_id(),
         user: id_of("Cleo"),
         start: now - SignedDuration::from_hours(1),
         end: cover_end,
@@ -152,7 +152,7 @@ async fn all_at_once_agrees_with_one_at_a_time(backend: Backend) {
     }
     assert!(matches!(
         oncall::for_schedule(store, "nope", now).await,
-        Err(app::ssr::store::StoreError::NotFound)
+        Err(firstline::store::StoreError::NotFound)
     ));
     f.app.stop().await;
 }

@@ -90,7 +90,7 @@ async fn add_probe(app: &TestApp, csrf: &str, url: &str) -> reqwest::Response {
         &[
             ("csrf", csrf),
             ("kind", "http"),
-            ("name", &format!("probe {}", app::ssr::store::new_id())),
+            ("name", &format!("probe {}", firstline::store::new_id())),
             ("url", url),
             ("interval", "5"),
             ("timeout", "2000"),

@@ -1594,7 +1594,7 @@ async fn two_instances_step_maintenance_once_and_both_show_it() {
         .state()
         .store
         .create_incident(
-            &app::ssr::store::NewIncident {
+            &firstline::store::NewIncident {
                 kind: IncidentKind::Maintenance,
                 name: "Shared window".into(),
                 impact: Impact::None,

@@ -4,8 +4,8 @@ use crate::common;
 
 use app::domain::account::{NewUserInput, Role};
 use app::domain::status::{ComponentInput, ComponentStatus};
-use app::ssr::store::{Queue, Store, StoreError};
 use common::{Backend, TestDb};
+use firstline::store::{Queue, Store, StoreError};
 
 fn user(email: &str, role: &str) -> app::domain::account::NewUser {
     NewUserInput {
@@ -324,7 +324,7 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
     use app::domain::incident::{IncidentKind, IncidentStatus};
     use app::domain::status::Impact;
     use app::domain::subscription::SubscribeInput;
-    use app::ssr::store::NewIncident;
+    use firstline::store::NewIncident;
     let c = store
         .create_component(&component("Web UI", "", 1, "operational"), None, 1)
         .await
@@ -406,7 +406,7 @@ async fn publishing_queues_one_job_and_fan_out_reaches_every_subscriber(store: S
 async fn resolving_one_incident_keeps_what_another_holds(store: Store) {
     use app::domain::incident::{IncidentKind, IncidentStatus};
     use app::domain::status::Impact;
-    use app::ssr::store::{NewIncident, NewUpdate};
+    use firstline::store::{NewIncident, NewUpdate};
     let c = store
         .create_component(&component("API", "", 1, "operational"), None, 1)
         .await

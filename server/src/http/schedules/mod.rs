@@ -20,11 +20,11 @@ pub use swaps::{all_swaps, create_swap, schedule_swaps, swap_action};
 
 use std::collections::HashMap;
 
+use crate::store::{ScheduleFull, SessionInfo};
 use app::domain::permission::{self, Action, Relation};
 use app::domain::schedule::{Shift, ShiftSource, Window};
 use app::domain::ValidationError;
 use app::pages::schedule::ShiftView;
-use app::ssr::store::{ScheduleFull, SessionInfo};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, ToSpan};
@@ -103,7 +103,7 @@ async fn load(state: &AppState, id: &str, window: &Window) -> Result<ScheduleFul
 
 fn shift_view(
     s: &Shift,
-    info: &app::ssr::store::ScheduleInfo,
+    info: &crate::store::ScheduleInfo,
     names: &HashMap<String, String>,
     me: &str,
     tz: &TimeZone,

@@ -1,8 +1,8 @@
 //! The profile page: the viewer's time zone and personal iCal link.
 
+use crate::store::SessionInfo;
 use app::pages::render_document;
 use app::pages::schedule::ProfilePage;
-use app::ssr::store::SessionInfo;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};

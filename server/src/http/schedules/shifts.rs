@@ -1,10 +1,10 @@
 //! One shift: its page, covering it (an override) and my shifts across schedules.
 
+use crate::store::NoticeDraft;
 use app::domain::permission::{self, Action, Cover, Relation};
 use app::domain::schedule::{expand, Override, Shift, Window};
 use app::pages::render_document;
 use app::pages::schedule::{MyShiftsPage, ShiftPage};
-use app::ssr::store::NoticeDraft;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
@@ -112,7 +112,7 @@ pub async fn create_override(
         }),
     )?;
     let o = Override {
-        id: app::ssr::store::new_id(),
+        id: crate::store::new_id(),
         user: user.clone(),
         start,
         end,

@@ -2,12 +2,12 @@
 
 use std::collections::HashMap;
 
+use crate::store::{NoticeDraft, SessionInfo, StoreError};
 use app::domain::permission::{self, Action, Relation};
 use app::domain::schedule::{SwapRequest, SwapState, Window};
 use app::domain::ValidationError;
 use app::pages::render_document;
 use app::pages::schedule::{SwapView, SwapsPage};
-use app::ssr::store::{NoticeDraft, SessionInfo, StoreError};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;

@@ -8,8 +8,8 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use app::ssr::store::Store;
 use firstline::config::Config;
+use firstline::store::Store;
 
 /// Which backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +37,7 @@ impl TestDb {
             }
             Backend::Postgres => {
                 let cluster = pg_cluster();
-                let name = format!("t_{}", app::ssr::store::new_id());
+                let name = format!("t_{}", firstline::store::new_id());
                 let out = Command::new(&cluster.psql)
                     .args([
                         "-h",

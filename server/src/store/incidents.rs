@@ -8,14 +8,14 @@ use std::str::FromStr;
 use super::components::{component_exists, settle};
 use super::tx::{sql, Tx};
 use super::{new_id, Store, StoreError};
-use crate::domain::incident::{
+use app::domain::incident::{
     decide_update, maintenance_step, maintenance_step_message, may_delete, AffectedComponent,
     Correction, Incident, IncidentKind, IncidentStatus, IncidentUpdate, NewIncident, NewUpdate,
     UpdateDecision,
 };
-use crate::domain::live::Topic;
-use crate::domain::status::{ComponentStatus, Impact};
-use crate::domain::ValidationError;
+use app::domain::live::Topic;
+use app::domain::status::{ComponentStatus, Impact};
+use app::domain::ValidationError;
 
 /// An `incident_updates` row as read.
 type UpdateRecord = (

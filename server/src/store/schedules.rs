@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use jiff::{civil, Timestamp};
 
 use super::{begin_write, found, new_id, Store, StoreError};
-use crate::domain::schedule::{
+use app::domain::schedule::{
     Layer, Override, Restriction, RosterChange, Rotation, Schedule, ShiftLength, SwapRequest,
     SwapState, UserId,
 };
@@ -226,7 +226,7 @@ impl Store {
         now: i64,
     ) -> Result<String, StoreError> {
         let id = new_id();
-        let token = crate::ssr::auth::random_token();
+        let token = app::ssr::auth::random_token();
         on_pool!(self, p => sqlx::query(
             "INSERT INTO schedules (id, name, description, time_zone, ical_token, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)")
@@ -268,7 +268,7 @@ impl Store {
 
     /// Replaces the schedule's iCal token (the old URL stops working); returns the new one.
     pub async fn rotate_schedule_ical_token(&self, id: &str) -> Result<String, StoreError> {
-        let token = crate::ssr::auth::random_token();
+        let token = app::ssr::auth::random_token();
         let n = on_pool!(self, p => sqlx::query("UPDATE schedules SET ical_token = $1 WHERE id = $2")
             .bind(&token)
             .bind(id)
@@ -787,7 +787,7 @@ impl Store {
 
     /// Replaces the user's iCal token (revoking the old URL); returns the new one.
     pub async fn rotate_user_ical_token(&self, user_id: &str) -> Result<String, StoreError> {
-        let token = crate::ssr::auth::random_token();
+        let token = app::ssr::auth::random_token();
         let n = on_pool!(self, p => sqlx::query("UPDATE users SET ical_token = $1 WHERE id = $2")
             .bind(&token)
             .bind(user_id)

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tx::{sql, Tx};
 use super::{begin_write, new_id, Db, Store, StoreError};
-use crate::domain::subscription::{SubscribeDraft, SubscriberKind};
+use app::domain::subscription::{SubscribeDraft, SubscriberKind};
 
 /// A job queue. Each queue has its own workers and is claimed on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -10,7 +10,7 @@ use sqlx::sqlite::SqliteRow;
 use sqlx::{FromRow, Postgres, Sqlite, Transaction};
 
 use super::{begin_write, Db, Store, StoreError, LIVE_CHANNEL};
-use crate::domain::live::Topic;
+use app::domain::live::Topic;
 
 /// One bound value. Both backends store times and flags as integers and everything else as text.
 #[derive(Debug, Clone, PartialEq, Eq)]

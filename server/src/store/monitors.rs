@@ -6,10 +6,10 @@ use super::components::settle;
 use super::incidents::placeholders;
 use super::tx::{sql, Tx};
 use super::{begin_write, new_id, Db, Store, StoreError};
-use crate::domain::monitor::{
+use app::domain::monitor::{
     step, Alert, Monitor, MonitorDraft, MonitorKind, MonitorState, MonitorStep,
 };
-use crate::domain::ValidationError;
+use app::domain::ValidationError;
 
 #[derive(sqlx::FromRow)]
 struct MonitorRow {

@@ -2,12 +2,12 @@
 //!
 //! Each query is written once. Reads use [`on_pool!`] to run on whichever pool is open; writes
 //! run in a [`tx::Tx`], whose statements are backend-neutral, and follow one shape: load a
-//! snapshot inside the transaction, ask a pure function in `crate::domain` what to do, write what
+//! snapshot inside the transaction, ask a pure function in `app::domain` what to do, write what
 //! it decided (with the jobs to queue and the live topics to announce), commit. The SQL sticks to
 //! the common subset (`$n` placeholders, `ON CONFLICT`, `RETURNING`), and times are stored as
 //! Unix milliseconds so both backends sort and compare them the same way.
 //!
-//! The nouns (users, components, incidents, monitors...) are `crate::domain` types, shared with
+//! The nouns (users, components, incidents, monitors...) are `app::domain` types, shared with
 //! the pages; each table's row struct maps onto its noun with `TryFrom`, here, and nowhere else.
 
 use std::future::Future;
@@ -21,9 +21,9 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
-use crate::domain::account::NewUser;
-pub use crate::domain::account::{Team, User};
-use crate::domain::live::Topic;
+use app::domain::account::NewUser;
+pub use app::domain::account::{Team, User};
+use app::domain::live::Topic;
 
 /// A store failure. `Conflict` and `NotFound` are the caller's to show; the rest are bugs or outages.
 #[derive(Debug, thiserror::Error)]
@@ -51,7 +51,7 @@ pub enum StoreError {
     Corrupt(String),
     /// The input refers to something that does not exist or cannot be used (shown to the caller).
     #[error(transparent)]
-    Invalid(#[from] crate::domain::ValidationError),
+    Invalid(#[from] app::domain::ValidationError),
     /// A worker's claim on a job no longer holds: its lease ran out (another worker may have
     /// claimed the job since), so its result was not recorded.
     #[error("the job's lease ran out before its result was recorded")]
@@ -77,8 +77,8 @@ pub(crate) enum Db {
 macro_rules! on_pool {
     ($store:expr, $p:ident => $body:expr) => {
         match &$store.db {
-            $crate::ssr::store::Db::Sqlite($p) => $body,
-            $crate::ssr::store::Db::Postgres($p) => $body,
+            $crate::store::Db::Sqlite($p) => $body,
+            $crate::store::Db::Postgres($p) => $body,
         }
     };
 }
@@ -571,11 +571,11 @@ mod jobs;
 mod monitors;
 mod schedules;
 mod tx;
-pub use crate::domain::incident::{
+pub use app::domain::incident::{
     AffectedComponent, Incident, IncidentUpdate, NewIncident, NewUpdate,
 };
-pub use crate::domain::monitor::{Alert, Monitor};
-pub use crate::domain::status::{Component, ComponentGroup};
+pub use app::domain::monitor::{Alert, Monitor};
+pub use app::domain::status::{Component, ComponentGroup};
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue, Subscriber};

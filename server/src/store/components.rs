@@ -7,12 +7,12 @@ use std::str::FromStr;
 
 use super::tx::{sql, Tx};
 use super::{new_id, Store, StoreError};
-use crate::domain::holds::{derive_component_status, ComponentHolds, Hold};
-use crate::domain::incident::AffectedComponent;
-use crate::domain::incident::{IncidentKind, IncidentStatus};
-use crate::domain::live::Topic;
-use crate::domain::status::{Component, ComponentDraft, ComponentGroup, ComponentStatus};
-use crate::domain::uptime;
+use app::domain::holds::{derive_component_status, ComponentHolds, Hold};
+use app::domain::incident::AffectedComponent;
+use app::domain::incident::{IncidentKind, IncidentStatus};
+use app::domain::live::Topic;
+use app::domain::status::{Component, ComponentDraft, ComponentGroup, ComponentStatus};
+use app::domain::uptime;
 
 #[derive(sqlx::FromRow)]
 struct ComponentRow {
