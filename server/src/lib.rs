@@ -164,7 +164,7 @@ async fn start_inner(
         config.listen = addr;
     }
     let state = build_state(config, store, rx.clone(), services).await?;
-    let follower = tokio::spawn(hub::follow_peers(state.clone()));
+    let follower = tokio::spawn(state::follow_peers(state.clone()));
     let engine = tokio::spawn(engine::run(state.clone()));
     let app = http::router(state.clone());
     let shutdown_rx = rx;

@@ -1,4 +1,6 @@
-//! Shared application state: one pool, the configuration, the live hub, the embedded assets.
+//! Shared application state: one pool, the configuration, the clock, the live hub, the embedded
+//! assets; and the wiring by which committed writes' topics reach the live hub, here and on the
+//! other instances.
 
 use std::sync::Arc;
 
@@ -9,6 +11,12 @@ use tokio::sync::watch;
 use crate::assets::Assets;
 use crate::config::Config;
 use crate::live::StatusHub;
+use crate::store::{Announce, LIVE_CHANNEL};
+use app::domain::live::Topic;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Weak;
+use std::time::Duration;
 
 /// Cheap to clone; everything inside is shared.
 #[derive(Clone)]
@@ -66,7 +74,7 @@ impl AppState {
         // The store's commits announce their topics to this state's live hub.
         state
             .store
-            .set_announcer(Arc::new(crate::hub::Announcer(Arc::downgrade(&state.0))));
+            .set_announcer(Arc::new(Announcer(Arc::downgrade(&state.0))));
         state
     }
 
@@ -81,6 +89,77 @@ impl AppState {
             "__Host-firstline_session"
         } else {
             "firstline_session"
+        }
+    }
+}
+
+// ---- how committed topics reach the live hub ----
+
+/// Brings what `topics` show up to date on this instance and tells the streams watching them.
+pub async fn refresh_topics(state: &Inner, topics: &[Topic]) {
+    for topic in topics {
+        match topic {
+            Topic::StatusPage => match state.hub.refresh(&state.store).await {
+                Ok(Some(version)) => state.live.publish(topic, version),
+                Ok(None) => {}
+                // The periodic refresh catches up; the write itself is committed.
+                Err(e) => tracing::error!(error = %e, "status refresh after a change failed"),
+            },
+            Topic::Incident(_) => {
+                let version: Arc<str> = state.clock.now_ms().to_string().into();
+                state.live.publish(topic, version);
+            }
+        }
+    }
+}
+
+/// Hears this instance's commits. Holds the state weakly: the store lives inside it.
+pub struct Announcer(pub Weak<Inner>);
+
+impl Announce for Announcer {
+    fn announce<'a>(
+        &'a self,
+        topics: &'a [Topic],
+    ) -> Pin<Box<dyn Future<Output = ()> + Send + 'a>> {
+        Box::pin(async move {
+            if let Some(state) = self.0.upgrade() {
+                refresh_topics(&state, topics).await;
+            }
+        })
+    }
+}
+
+/// Follows the other instances' commits (PostgreSQL `LISTEN`), and refreshes the status page
+/// every 30 seconds as a safety net (today's share of the uptime bars moves on by the hour, and
+/// a lost notification is caught up). On SQLite there is one instance, so it only does the latter.
+pub async fn follow_peers(state: AppState) {
+    let mut listener = match state.store.listener(LIVE_CHANNEL).await {
+        Ok(l) => l,
+        Err(e) => {
+            tracing::warn!(error = %e, "LISTEN failed; falling back to periodic refresh");
+            None
+        }
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(30));
+    loop {
+        let heard = match listener.as_mut() {
+            Some(l) => tokio::select! {
+                r = l.recv() => r.map(|n| state.store.read_live_message(n.payload())).map_err(|e| e.to_string()),
+                _ = tick.tick() => Ok(Some(Topic::StatusPage)),
+            },
+            None => {
+                tick.tick().await;
+                Ok(Some(Topic::StatusPage))
+            }
+        };
+        match heard {
+            Ok(Some(topic)) => refresh_topics(&state, &[topic]).await,
+            // Our own commit (already heard), or not one of ours.
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "LISTEN connection lost; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
         }
     }
 }
