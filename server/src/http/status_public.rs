@@ -370,7 +370,7 @@ pub async fn heartbeat(
     let coalesced = |name: &str| {
         Json(serde_json::json!({ "ok": true, "monitor": name, "recorded": false })).into_response()
     };
-    if let Some(name) = state.heartbeats.recent(&token) {
+    if let Some(name) = state.heartbeats.recent(&token, state.clock.now_ms()) {
         return Ok(coalesced(&name));
     }
     let monitor = match state.store.monitor_by_token(&token).await {
@@ -384,7 +384,10 @@ pub async fn heartbeat(
         Err(e) => return Err(e.into()),
     };
     let window = std::time::Duration::from_secs((monitor.interval_s / 5).clamp(1, 10) as u64);
-    if !state.heartbeats.claim(&token, &monitor.name, window) {
+    if !state
+        .heartbeats
+        .claim(&token, &monitor.name, window, state.clock.now_ms())
+    {
         // Another ping for this token got in first, while this one looked the token up.
         return Ok(coalesced(&monitor.name));
     }
@@ -410,39 +413,36 @@ pub const HEARTBEAT_MEMORY: usize = 10_000;
 /// The last stored ping per heartbeat token, for coalescing.
 #[derive(Debug, Default)]
 pub struct Heartbeats {
-    last: std::sync::Mutex<
-        std::collections::HashMap<String, (std::time::Instant, std::time::Duration, String)>,
-    >,
+    /// Token to (stored at, window, monitor name); times in the application clock's ms.
+    last: std::sync::Mutex<std::collections::HashMap<String, (i64, i64, String)>>,
 }
 
 impl Heartbeats {
-    /// The monitor's name if a ping for `token` was stored within its window.
-    pub fn recent(&self, token: &str) -> Option<String> {
+    /// The monitor's name if a ping for `token` was stored within its window before `now`.
+    pub fn recent(&self, token: &str, now: i64) -> Option<String> {
         let last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         last.get(token)
-            .filter(|(at, window, _)| at.elapsed() < *window)
+            .filter(|(at, window, _)| now - at < *window)
             .map(|(_, _, name)| name.clone())
     }
 
     /// Claims the right to store a ping for `token` now; false when one was stored within the
     /// window. When the memory is full of live entries the ping is stored without a claim.
-    pub fn claim(&self, token: &str, name: &str, window: std::time::Duration) -> bool {
+    pub fn claim(&self, token: &str, name: &str, window: std::time::Duration, now: i64) -> bool {
+        let window = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
         let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((at, w, _)) = last.get(token) {
-            if at.elapsed() < *w {
+            if now - at < *w {
                 return false;
             }
         }
         if last.len() >= HEARTBEAT_MEMORY && !last.contains_key(token) {
-            last.retain(|_, (at, w, _)| at.elapsed() < *w);
+            last.retain(|_, (at, w, _)| now - *at < *w);
             if last.len() >= HEARTBEAT_MEMORY {
                 return true;
             }
         }
-        last.insert(
-            token.to_string(),
-            (std::time::Instant::now(), window, name.to_string()),
-        );
+        last.insert(token.to_string(), (now, window, name.to_string()));
         true
     }
 
@@ -475,18 +475,20 @@ mod tests {
     fn heartbeats_coalesce_within_the_window_and_memory_is_capped() {
         let h = Heartbeats::default();
         let w = Duration::from_secs(10);
-        assert!(h.claim("t", "Job", w));
-        assert!(!h.claim("t", "Job", w));
-        assert_eq!(h.recent("t").as_deref(), Some("Job"));
+        let t0 = 1_800_000_000_000;
+        assert!(h.claim("t", "Job", w, t0));
+        assert!(!h.claim("t", "Job", w, t0 + 9_999));
+        assert_eq!(h.recent("t", t0 + 9_999).as_deref(), Some("Job"));
+        assert!(h.recent("t", t0 + 10_000).is_none(), "the window is over");
         h.release("t");
-        assert!(h.recent("t").is_none());
-        assert!(h.claim("t", "Job", Duration::ZERO));
+        assert!(h.recent("t", t0).is_none());
+        assert!(h.claim("t", "Job", Duration::ZERO, t0));
         assert!(
-            h.recent("t").is_none(),
+            h.recent("t", t0).is_none(),
             "an expired claim does not coalesce"
         );
         for i in 0..HEARTBEAT_MEMORY + 50 {
-            assert!(h.claim(&format!("k{i}"), "Job", w));
+            assert!(h.claim(&format!("k{i}"), "Job", w, t0));
         }
         assert!(h.len() <= HEARTBEAT_MEMORY);
     }

@@ -90,9 +90,8 @@ async fn shifts(f: &Fixture, from: &str, to: &str) -> Value {
     r.json().await.unwrap()
 }
 
-#[tokio::test]
-async fn weekly_rotation_hands_off_monday_0900_berlin_across_dst() {
-    let f = fixture(Backend::Sqlite).await;
+async fn weekly_rotation_hands_off_monday_0900_berlin_across_dst(backend: Backend) {
+    let f = fixture(backend).await;
     // 2026-03-29 is the spring-forward Sunday in Berlin: hand-offs stay at 09:00 local.
     let body = shifts(&f, "2026-03-16T00:00:00Z", "2026-04-13T00:00:00Z").await;
     let list = body["shifts"].as_array().unwrap();
@@ -121,10 +120,10 @@ async fn weekly_rotation_hands_off_monday_0900_berlin_across_dst() {
     assert_eq!(unique.len(), 4);
     f.app.stop().await;
 }
+on_both_backends!(weekly_rotation_hands_off_monday_0900_berlin_across_dst);
 
-#[tokio::test]
-async fn api_rejects_bad_windows_with_the_field_named() {
-    let f = fixture(Backend::Sqlite).await;
+async fn api_rejects_bad_windows_with_the_field_named(backend: Backend) {
+    let f = fixture(backend).await;
     let cases = [
         ("from=2026-05-01T00:00:00Z&to=2026-04-01T00:00:00Z", "from"),
         ("from=2026-01-01T00:00:00Z&to=2027-06-01T00:00:00Z", "to"),
@@ -178,10 +177,10 @@ async fn api_rejects_bad_windows_with_the_field_named() {
     assert!(body["oncall"][0]["until"].is_string());
     f.app.stop().await;
 }
+on_both_backends!(api_rejects_bad_windows_with_the_field_named);
 
-#[tokio::test]
-async fn layer_changes_validate_preview_and_confirm_gaps() {
-    let f = fixture(Backend::Sqlite).await;
+async fn layer_changes_validate_preview_and_confirm_gaps(backend: Backend) {
+    let f = fixture(backend).await;
     let schedule = f
         .app
         .state()
@@ -329,10 +328,10 @@ async fn layer_changes_validate_preview_and_confirm_gaps() {
     );
     f.app.stop().await;
 }
+on_both_backends!(layer_changes_validate_preview_and_confirm_gaps);
 
-#[tokio::test]
-async fn calendars_render_and_reject_bad_queries() {
-    let f = fixture(Backend::Sqlite).await;
+async fn calendars_render_and_reject_bad_queries(backend: Backend) {
+    let f = fixture(backend).await;
     for view in ["week", "month", "agenda"] {
         let r = f
             .app
@@ -383,6 +382,7 @@ async fn calendars_render_and_reject_bad_queries() {
     }
     f.app.stop().await;
 }
+on_both_backends!(calendars_render_and_reject_bad_queries);
 
 async fn oncall_user(f: &Fixture, at: &str) -> String {
     let to = jiff::Timestamp::from_second(at.parse::<jiff::Timestamp>().unwrap().as_second() + 1)
@@ -394,9 +394,8 @@ async fn oncall_user(f: &Fixture, at: &str) -> String {
         .to_string()
 }
 
-#[tokio::test]
-async fn overrides_and_swaps_change_who_is_on_call() {
-    let f = fixture(Backend::Sqlite).await;
+async fn overrides_and_swaps_change_who_is_on_call(backend: Backend) {
+    let f = fixture(backend).await;
     let now = jiff::Timestamp::now();
     // A shift next week: find who is on call then.
     let at = (now + jiff::SignedDuration::from_hours(24 * 8))
@@ -621,10 +620,10 @@ async fn overrides_and_swaps_change_who_is_on_call() {
     assert_eq!(r.status(), 400);
     f.app.stop().await;
 }
+on_both_backends!(overrides_and_swaps_change_who_is_on_call);
 
-#[tokio::test]
-async fn ical_feeds_parse_with_a_standard_parser_and_can_be_revoked() {
-    let f = fixture(Backend::Sqlite).await;
+async fn ical_feeds_parse_with_a_standard_parser_and_can_be_revoked(backend: Backend) {
+    let f = fixture(backend).await;
     let info = f
         .app
         .state()
@@ -702,6 +701,7 @@ async fn ical_feeds_parse_with_a_standard_parser_and_can_be_revoked() {
     assert_eq!(fetch(f.app.url("/ical/user/nope.ics")).await.status(), 404);
     f.app.stop().await;
 }
+on_both_backends!(ical_feeds_parse_with_a_standard_parser_and_can_be_revoked);
 
 #[tokio::test]
 async fn schedule_flow_on_postgres() {
