@@ -5,7 +5,8 @@ use std::collections::HashMap;
 
 use jiff::{civil, Timestamp};
 
-use super::{begin_write, found, new_id, Store, StoreError};
+use super::tx::{sql, Tx};
+use super::{found, new_id, Store, StoreError};
 use app::domain::schedule::{
     Layer, Override, Restriction, RosterChange, Rotation, Schedule, ShiftLength, SwapRequest,
     SwapState, UserId,
@@ -442,35 +443,32 @@ impl Store {
         let restrictions =
             serde_json::to_string(&draft.restrictions).map_err(|e| corrupt("restrictions", e))?;
         let roster = serde_json::to_string(participants).map_err(|e| corrupt("participants", e))?;
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            sqlx::query(
-                "INSERT INTO schedule_layers (id, schedule_id, name, position, time_zone, start_local, \
+        let mut tx = self.begin().await?;
+        tx.execute(
+            sql("INSERT INTO schedule_layers (id, schedule_id, name, position, time_zone, start_local, \
                  shift_unit, shift_count, restrictions, created_at, updated_at) \
                  VALUES ($1, $2, $3, (SELECT COALESCE(MAX(position), 0) + 1 FROM schedule_layers WHERE schedule_id = $2), \
                  $4, $5, $6, $7, $8, $9, $9)")
-                .bind(&id)
-                .bind(schedule_id)
-                .bind(&draft.name)
-                .bind(&draft.time_zone)
-                .bind(draft.start.to_string())
-                .bind(unit)
-                .bind(count)
-                .bind(&restrictions)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO layer_rosters (layer_id, effective_from, participants, created_at) VALUES ($1, $2, $3, $4)")
+            .bind(&id)
+            .bind(schedule_id)
+            .bind(&draft.name)
+            .bind(&draft.time_zone)
+            .bind(draft.start.to_string())
+            .bind(unit)
+            .bind(count)
+            .bind(&restrictions)
+            .bind(now),
+        )
+        .await?;
+        tx.execute(
+            sql("INSERT INTO layer_rosters (layer_id, effective_from, participants, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(&id)
                 .bind(Timestamp::MIN.as_millisecond())
                 .bind(&roster)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
+                .bind(now),
+        )
+        .await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -512,31 +510,29 @@ impl Store {
     ) -> Result<(), StoreError> {
         let roster = serde_json::to_string(participants).map_err(|e| corrupt("participants", e))?;
         let from = effective_from.as_millisecond();
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM schedule_layers WHERE id = $1")
+        let mut tx = self.begin().await?;
+        let exists: Option<(String,)> = tx
+            .fetch_optional(sql("SELECT id FROM schedule_layers WHERE id = $1").bind(layer_id))
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            sql("DELETE FROM layer_rosters WHERE layer_id = $1 AND effective_from >= $2")
                 .bind(layer_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::NotFound);
-            }
-            sqlx::query("DELETE FROM layer_rosters WHERE layer_id = $1 AND effective_from >= $2")
-                .bind(layer_id)
-                .bind(from)
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO layer_rosters (layer_id, effective_from, participants, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(from),
+        )
+        .await?;
+        tx.execute(
+            sql("INSERT INTO layer_rosters (layer_id, effective_from, participants, created_at) VALUES ($1, $2, $3, $4)")
                 .bind(layer_id)
                 .bind(from)
                 .bind(&roster)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })
+                .bind(now),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The schedule a layer belongs to.
@@ -582,9 +578,9 @@ impl Store {
         notices: &[NoticeDraft],
         now: i64,
     ) -> Result<(), StoreError> {
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            sqlx::query(INSERT_OVERRIDE)
+        let mut tx = self.begin().await?;
+        tx.execute(
+            sql(INSERT_OVERRIDE)
                 .bind(&o.id)
                 .bind(schedule_id)
                 .bind(&o.user)
@@ -593,22 +589,12 @@ impl Store {
                 .bind(o.end.as_millisecond())
                 .bind(note)
                 .bind(by)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            for n in notices {
-                sqlx::query(INSERT_NOTICE)
-                    .bind(new_id())
-                    .bind(&n.user_id)
-                    .bind(&n.message)
-                    .bind(&n.link)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })
+                .bind(now),
+        )
+        .await?;
+        insert_notices(&mut tx, notices, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Deletes an override of a schedule.
@@ -653,33 +639,21 @@ impl Store {
         now: i64,
     ) -> Result<String, StoreError> {
         let id = new_id();
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            sqlx::query(
-                "INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
+        let mut tx = self.begin().await?;
+        tx.execute(
+            sql("INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)")
-                .bind(&id)
-                .bind(schedule_id)
-                .bind(requester)
-                .bind(start.as_millisecond())
-                .bind(end.as_millisecond())
-                .bind(note)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            for n in notices {
-                sqlx::query(INSERT_NOTICE)
-                    .bind(new_id())
-                    .bind(&n.user_id)
-                    .bind(&n.message)
-                    .bind(&n.link)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
+            .bind(&id)
+            .bind(schedule_id)
+            .bind(requester)
+            .bind(start.as_millisecond())
+            .bind(end.as_millisecond())
+            .bind(note)
+            .bind(now),
+        )
+        .await?;
+        insert_notices(&mut tx, notices, now).await?;
+        tx.commit().await?;
         Ok(id)
     }
 
@@ -724,11 +698,10 @@ impl Store {
             SwapState::Withdrawn => Some(next.requester.clone()),
             SwapState::Open => None,
         };
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            if let Some((schedule_id, o)) = created_override {
-                sqlx::query(
-                    INSERT_OVERRIDE)
+        let mut tx = self.begin().await?;
+        if let Some((schedule_id, o)) = created_override {
+            tx.execute(
+                sql(INSERT_OVERRIDE)
                     .bind(&o.id)
                     .bind(schedule_id)
                     .bind(&o.user)
@@ -737,38 +710,29 @@ impl Store {
                     .bind(o.end.as_millisecond())
                     .bind("swap")
                     .bind(&resolved_by)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| super::map_unique(e, "state"))?;
-            }
-            let n = sqlx::query(
-                "UPDATE swap_requests SET state = $1, resolved_by = $2, override_id = $3, updated_at = $4 \
-                 WHERE id = $5 AND state = 'open'")
+                    .bind(now),
+            )
+            .await
+            .map_err(|e| super::map_unique(e, "state"))?;
+        }
+        // Only an open request moves on: if someone else answered it first, nothing is written.
+        let n = tx
+            .execute(
+                sql("UPDATE swap_requests SET state = $1, resolved_by = $2, override_id = $3, updated_at = $4 \
+                     WHERE id = $5 AND state = 'open'")
                 .bind(state_name(&next.state))
                 .bind(&resolved_by)
                 .bind(created_override.map(|(_, o)| o.id.clone()))
                 .bind(now)
-                .bind(&next.id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            if n == 0 {
-                return Err(StoreError::Conflict { field: "state" });
-            }
-            for n in notices {
-                sqlx::query(INSERT_NOTICE)
-                    .bind(new_id())
-                    .bind(&n.user_id)
-                    .bind(&n.message)
-                    .bind(&n.link)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })
+                .bind(&next.id),
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::Conflict { field: "state" });
+        }
+        insert_notices(&mut tx, notices, now).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The user's iCal feed token, created on first use.
@@ -861,4 +825,21 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// Leaves each notice for its user in the caller's transaction, so the change it reports and
+/// the notice commit together.
+async fn insert_notices(tx: &mut Tx, notices: &[NoticeDraft], now: i64) -> Result<(), StoreError> {
+    for n in notices {
+        tx.execute(
+            sql(INSERT_NOTICE)
+                .bind(new_id())
+                .bind(&n.user_id)
+                .bind(&n.message)
+                .bind(&n.link)
+                .bind(now),
+        )
+        .await?;
+    }
+    Ok(())
 }
