@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::tx::{sql, Tx};
-use super::{begin_write, new_id, Db, Store, StoreError};
+use super::{new_id, Store, StoreError};
 use app::domain::subscription::{SubscribeDraft, SubscriberKind};
 
 /// A job queue. Each queue has its own workers and is claimed on its own.
@@ -293,31 +293,26 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<Job>, StoreError> {
-        let lock = match self.db {
-            Db::Sqlite(_) => "",
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
+        let token = format!("{}{}", new_id(), new_id());
+        let mut tx = self.begin().await?;
+        let claim = format!(
             "UPDATE jobs SET lease_until = $1, lease_token = $2, attempts = attempts + 1 WHERE id IN \
              (SELECT id FROM jobs WHERE queue = $3 AND done_at IS NULL AND run_at <= $4 AND lease_until <= $4 \
-             ORDER BY priority DESC, run_at, id LIMIT $5{lock}) \
-             RETURNING id, kind, payload, attempts, lease_token, lease_until, priority"
+             ORDER BY priority DESC, run_at, id LIMIT $5{}) \
+             RETURNING id, kind, payload, attempts, lease_token, lease_until, priority",
+            tx.skip_locked()
         );
-        let token = format!("{}{}", new_id(), new_id());
-        let rows: Vec<JobRow> = on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let rows = sqlx::query_as(&sql)
-                .bind(now + lease_ms)
-                .bind(&token)
-                .bind(queue.as_str())
-                .bind(now)
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(rows)
-        })?;
-        let mut rows = rows;
+        let mut rows: Vec<JobRow> = tx
+            .fetch_all(
+                sql(claim)
+                    .bind(now + lease_ms)
+                    .bind(&token)
+                    .bind(queue.as_str())
+                    .bind(now)
+                    .bind(limit),
+            )
+            .await?;
+        tx.commit().await?;
         // RETURNING has no order: hand the jobs out in the order they were picked.
         rows.sort_by_key(|r| (std::cmp::Reverse(r.6), r.0));
         Ok(rows
@@ -447,49 +442,45 @@ impl Store {
     ) -> Result<(Subscriber, bool), StoreError> {
         let components = serde_json::to_string(&d.components).unwrap_or_else(|_| "[]".into());
         let confirmed = (d.kind == SubscriberKind::Webhook).then_some(now);
-        let sql = format!("{SUBSCRIBER_SELECT} WHERE kind = $1 AND target = $2");
-        let (row, new): (SubscriberRow, bool) = on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let existing: Option<SubscriberRow> = sqlx::query_as(&sql)
-                .bind(d.kind.as_str())
-                .bind(&d.target)
-                .fetch_optional(&mut *tx)
-                .await?;
-            let new = existing.is_none();
-            if new {
-                // Two requests for the same address at once: the second one finds the first.
-                sqlx::query(
-                    "INSERT INTO subscribers (id, kind, target, components, token, confirmed_at, created_ip, created_at) \
+        let by_address = format!("{SUBSCRIBER_SELECT} WHERE kind = $1 AND target = $2");
+        let mut tx = self.begin().await?;
+        let existing: Option<SubscriberRow> = tx
+            .fetch_optional(sql(&by_address).bind(d.kind.as_str()).bind(&d.target))
+            .await?;
+        let new = existing.is_none();
+        if new {
+            // Two requests for the same address at once: the second one finds the first.
+            tx.execute(
+                sql("INSERT INTO subscribers (id, kind, target, components, token, confirmed_at, created_ip, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (kind, target) DO NOTHING")
-                    .bind(new_id())
-                    .bind(d.kind.as_str())
-                    .bind(&d.target)
-                    .bind(&components)
-                    .bind(new_id() + &new_id() + &new_id())
-                    .bind(confirmed)
-                    .bind(ip)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-            } else {
-                // Only an unconfirmed subscription takes the new choice: nobody can change a
-                // confirmed subscriber's preferences by submitting the public form.
-                sqlx::query("UPDATE subscribers SET components = $1 WHERE kind = $2 AND target = $3 \
-                             AND confirmed_at IS NULL")
-                    .bind(&components)
-                    .bind(d.kind.as_str())
-                    .bind(&d.target)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            let row: SubscriberRow = sqlx::query_as(&sql)
+                .bind(new_id())
                 .bind(d.kind.as_str())
                 .bind(&d.target)
-                .fetch_one(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>((row, new))
-        })?;
+                .bind(&components)
+                .bind(new_id() + &new_id() + &new_id())
+                .bind(confirmed)
+                .bind(ip)
+                .bind(now),
+            )
+            .await?;
+        } else {
+            // Only an unconfirmed subscription takes the new choice: nobody can change a
+            // confirmed subscriber's preferences by submitting the public form.
+            tx.execute(
+                sql(
+                    "UPDATE subscribers SET components = $1 WHERE kind = $2 AND target = $3 \
+                     AND confirmed_at IS NULL",
+                )
+                .bind(&components)
+                .bind(d.kind.as_str())
+                .bind(&d.target),
+            )
+            .await?;
+        }
+        let row: SubscriberRow = tx
+            .fetch_one(sql(&by_address).bind(d.kind.as_str()).bind(&d.target))
+            .await?;
+        tx.commit().await?;
         Ok((subscriber(row), new))
     }
 

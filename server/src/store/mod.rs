@@ -357,21 +357,17 @@ impl Store {
 
     /// Replaces a user's password hash (and ends their sessions).
     pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<(), StoreError> {
-        let n = on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-                .bind(password_hash)
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<u64, sqlx::Error>(n)
-        })?;
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                tx::sql("UPDATE users SET password_hash = $1 WHERE id = $2")
+                    .bind(password_hash)
+                    .bind(user_id),
+            )
+            .await?;
+        tx.execute(tx::sql("DELETE FROM sessions WHERE user_id = $1").bind(user_id))
+            .await?;
+        tx.commit().await?;
         found(n)
     }
 

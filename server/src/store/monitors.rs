@@ -5,7 +5,7 @@
 use super::components::settle;
 use super::incidents::placeholders;
 use super::tx::{sql, Tx};
-use super::{begin_write, new_id, Db, Store, StoreError};
+use super::{new_id, Store, StoreError};
 use app::domain::monitor::{
     step, Alert, Monitor, MonitorDraft, MonitorKind, MonitorState, MonitorStep,
 };
@@ -121,40 +121,39 @@ impl Store {
             MonitorKind::Http => now,
             MonitorKind::Heartbeat => now + d.interval_s * 1000,
         };
-        on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            if let Some(cid) = &d.component_id {
-                let exists: Option<(String,)> = sqlx::query_as("SELECT id FROM components WHERE id = $1")
-                    .bind(cid)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if exists.is_none() {
-                    return Err(StoreError::Invalid(ValidationError::new("component", "no such component")));
-                }
+        let mut tx = self.begin().await?;
+        if let Some(cid) = &d.component_id {
+            let exists: Option<(String,)> = tx
+                .fetch_optional(sql("SELECT id FROM components WHERE id = $1").bind(cid))
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::Invalid(ValidationError::new(
+                    "component",
+                    "no such component",
+                )));
             }
-            sqlx::query(
-                "INSERT INTO monitors (id, kind, name, component_id, url, interval_s, timeout_ms, expect_status, \
+        }
+        tx.execute(
+            sql("INSERT INTO monitors (id, kind, name, component_id, url, interval_s, timeout_ms, expect_status, \
                  keyword, failure_threshold, token, next_due_at, created_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
-                .bind(&id)
-                .bind(d.kind.as_str())
-                .bind(&d.name)
-                .bind(&d.component_id)
-                .bind(&d.url)
-                .bind(d.interval_s)
-                .bind(d.timeout_ms)
-                .bind(d.expect_status)
-                .bind(&d.keyword)
-                .bind(d.failure_threshold)
-                .bind(&token)
-                .bind(next_due)
-                .bind(now)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| super::map_unique(e, "name"))?;
-            tx.commit().await?;
-            Ok::<(), StoreError>(())
-        })?;
+            .bind(&id)
+            .bind(d.kind.as_str())
+            .bind(&d.name)
+            .bind(&d.component_id)
+            .bind(&d.url)
+            .bind(d.interval_s)
+            .bind(d.timeout_ms)
+            .bind(d.expect_status)
+            .bind(&d.keyword)
+            .bind(d.failure_threshold)
+            .bind(&token)
+            .bind(next_due)
+            .bind(now),
+        )
+        .await
+        .map_err(|e| super::map_unique(e, "name"))?;
+        tx.commit().await?;
         self.monitor(&id).await
     }
 
@@ -200,27 +199,23 @@ impl Store {
         lease_ms: i64,
         limit: i64,
     ) -> Result<Vec<Monitor>, StoreError> {
-        let lock = match self.db {
-            Db::Sqlite(_) => "",
-            Db::Postgres(_) => " FOR UPDATE SKIP LOCKED",
-        };
-        let sql = format!(
+        let mut tx = self.begin().await?;
+        let claim = format!(
             "UPDATE monitors SET lease_until = $1, next_due_at = $2 + interval_s * 1000 \
              WHERE id IN (SELECT id FROM monitors WHERE kind = $3 AND next_due_at <= $2 AND lease_until <= $2 \
-             ORDER BY next_due_at LIMIT $4{lock}) RETURNING id"
+             ORDER BY next_due_at LIMIT $4{}) RETURNING id",
+            tx.skip_locked()
         );
-        let ids: Vec<(String,)> = on_pool!(self, p => {
-            let mut tx = begin_write(p).await?;
-            let ids = sqlx::query_as(&sql)
-                .bind(now + lease_ms)
-                .bind(now)
-                .bind(kind.as_str())
-                .bind(limit)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok::<_, StoreError>(ids)
-        })?;
+        let ids: Vec<(String,)> = tx
+            .fetch_all(
+                sql(claim)
+                    .bind(now + lease_ms)
+                    .bind(now)
+                    .bind(kind.as_str())
+                    .bind(limit),
+            )
+            .await?;
+        tx.commit().await?;
         if ids.is_empty() {
             return Ok(Vec::new());
         }

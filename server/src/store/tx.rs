@@ -186,6 +186,16 @@ impl Tx {
         }
     }
 
+    /// The row-locking clause a claim's inner `SELECT` ends with: `FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL (concurrent claimers pass over each other's rows), nothing on SQLite (whose
+    /// write transaction already holds the one database lock).
+    pub(crate) fn skip_locked(&self) -> &'static str {
+        match self.db {
+            TxDb::Sqlite(_) => "",
+            TxDb::Postgres(_) => " FOR UPDATE SKIP LOCKED",
+        }
+    }
+
     /// Records that this write changes what `topic` shows; announced once the write commits.
     pub(crate) fn announce(&mut self, topic: Topic) {
         if !self.topics.contains(&topic) {
