@@ -3,14 +3,20 @@
 # release binary and against nginx serving the same bytes from disk, same run, same machine,
 # loopback only. Prints requests/s for both and the ratio (target: Firstline >= 0.7 of nginx).
 # Usage: scripts/bench-status.sh [seconds per run, default 10] [connections, default 64]
+# FIRSTLINE_BIN=path runs that binary instead of building the release (to compare versions).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 DURATION="${1:-10}"
 CONNS="${2:-64}"
 command -v wrk >/dev/null || apt_install wrk
 command -v nginx >/dev/null || apt_install nginx
-ensure_tools
-build_release >/dev/null
+if [ -n "${FIRSTLINE_BIN:-}" ]; then
+  bin="$FIRSTLINE_BIN"
+else
+  ensure_tools
+  build_release >/dev/null
+  bin="$ROOT/target/release/firstline"
+fi
 
 work="$(mktemp -d)"
 fl_port=3901
@@ -23,7 +29,7 @@ cleanup() {
 trap cleanup EXIT
 
 FIRSTLINE_DATABASE_URL="sqlite://$work/bench.db" FIRSTLINE_LISTEN="127.0.0.1:$fl_port" RUST_LOG=warn \
-  "$ROOT/target/release/firstline" demo >"$work/firstline.log" 2>&1 &
+  "$bin" demo >"$work/firstline.log" 2>&1 &
 fl_pid=$!
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$fl_port/readyz" >/dev/null && break; sleep 0.1; done
 
