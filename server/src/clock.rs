@@ -48,19 +48,27 @@ impl Clock {
     /// `tokio::time::sleep`): real time on the system clock; on a fake clock, until a test has
     /// moved it at least `d` on.
     pub fn sleep(&self, d: Duration) -> impl std::future::Future<Output = ()> + Send + 'static {
-        let fake = match self {
-            Clock::System => None,
-            Clock::Fake(f) => {
-                let by = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
-                Some((f.now.subscribe(), f.now_ms().saturating_add(by)))
-            }
+        let by = i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
+        self.sleep_until(self.now_ms().saturating_add(by))
+    }
+
+    /// Waits until this clock reads `until_ms` (at once if it already does).
+    pub fn sleep_until(
+        &self,
+        until_ms: i64,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let wait = match self {
+            Clock::System => Err(Duration::from_millis(
+                u64::try_from(until_ms.saturating_sub(self.now_ms())).unwrap_or(0),
+            )),
+            Clock::Fake(f) => Ok(f.now.subscribe()),
         };
         async move {
-            match fake {
-                None => tokio::time::sleep(d).await,
+            match wait {
+                Err(d) => tokio::time::sleep(d).await,
                 // The sender lives as long as the clock, so this only ends when time is due.
-                Some((mut rx, until)) => {
-                    let _ = rx.wait_for(|now| *now >= until).await;
+                Ok(mut rx) => {
+                    let _ = rx.wait_for(|now| *now >= until_ms).await;
                 }
             }
         }

@@ -61,13 +61,6 @@ impl Wake {
     pub fn queue(&self, queue: Queue) {
         self.of(queue).notify_one();
     }
-
-    /// Wakes the workers of every queue.
-    pub fn all(&self) {
-        for q in Queue::ALL {
-            self.queue(q);
-        }
-    }
 }
 
 /// Runs until the task is aborted.
@@ -84,12 +77,15 @@ async fn tick_loop(state: AppState) {
     loop {
         let now = state.clock.now_ms();
         tick(&state, now).await;
-        state.ticked.send_replace(now);
         if now - last_prune > 3_600_000 {
             last_prune = now;
             prune(&state, now).await;
         }
-        state.clock.sleep(TICK).await;
+        state.ticked.send_replace(now);
+        // Counted from this round's `now`: time that passed meanwhile (a slow round, or a test
+        // moving a fake clock on) shortens the wait instead of being lost.
+        let next = now.saturating_add(i64::try_from(TICK.as_millis()).unwrap_or(1000));
+        state.clock.sleep_until(next).await;
     }
 }
 
@@ -126,8 +122,10 @@ async fn tick(state: &AppState, now: i64) {
     }
 }
 
-/// Waits until the engine has done a round of its clock-driven work at `at_ms` or later (all its
-/// writes committed and announced). Tests on a fake clock move the clock on, then wait here.
+/// Waits until the engine has done a round of its clock-driven work at `at_ms` or later:
+/// maintenance steps and heartbeat deadlines committed and announced, due probes started (a
+/// probe's result is recorded when its request ends). Tests on a fake clock move the clock on,
+/// then wait here.
 pub async fn ticked(state: &AppState, at_ms: i64) {
     let mut rx = state.ticked.subscribe();
     // The sender lives in the state, as long as `state` does.

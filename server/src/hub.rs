@@ -17,6 +17,7 @@ use tokio::sync::broadcast;
 #[derive(Debug, Default)]
 pub struct LiveHub {
     topics: Mutex<HashMap<Topic, broadcast::Sender<Arc<str>>>>,
+    seq: std::sync::atomic::AtomicU64,
 }
 
 impl LiveHub {
@@ -39,9 +40,10 @@ impl LiveHub {
         }
     }
 
-    /// How many streams watch `topic` right now.
-    pub fn watchers(&self, topic: &Topic) -> usize {
-        let map = self.topics.lock().unwrap_or_else(|p| p.into_inner());
-        map.get(topic).map_or(0, broadcast::Sender::receiver_count)
+    /// A new version for a topic whose watchers fetch what they show themselves (an incident's
+    /// timeline): distinct on every call, unlike a clock reading.
+    pub fn next_version(&self) -> Arc<str> {
+        let n = self.seq.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        n.to_string().into()
     }
 }

@@ -80,6 +80,16 @@ pub async fn build_state(
     let outbound = outbound::Outbound::new(outbound::Policy::from_config(&config));
     let services = services.unwrap_or_else(|| Services::production(&config, outbound.clone()));
     let clock = services.clock.clone();
+    let settled = store
+        .settle_all(clock.now_ms())
+        .await
+        .context("deriving component statuses")?;
+    if settled > 0 {
+        tracing::info!(
+            components = settled,
+            "component statuses derived again at start-up"
+        );
+    }
     let hub = StatusHub::load(&store, &config.base_url, clock.clone()).await?;
     let assets = Assets::load();
     app::pages::set_pkg_dir(assets.pkg_dir());

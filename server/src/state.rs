@@ -106,7 +106,7 @@ pub async fn refresh_topics(state: &Inner, topics: &[Topic]) {
                 Err(e) => tracing::error!(error = %e, "status refresh after a change failed"),
             },
             Topic::Incident(_) => {
-                let version: Arc<str> = state.clock.now_ms().to_string().into();
+                let version = state.live.next_version();
                 state.live.publish(topic, version);
             }
         }

@@ -45,17 +45,14 @@ pub struct ComponentHolds {
     pub failing_monitors: usize,
 }
 
-/// The status a component shows: the worst of the admin's setting, what each open incident
-/// gives it, `under_maintenance` while a maintenance window runs, and `major_outage` while a
-/// monitor fails. Planned work hides expected trouble but not news: during a running
-/// maintenance a failing monitor does not turn the component red (its alert still opens), while
-/// an incident opened during the work still shows. "Worst" follows [`rank`]: operational, under
-/// maintenance, degraded performance, partial outage, major outage.
+/// The status a component shows: the worst of the admin's setting, what each open incident or
+/// running maintenance gives it (`under_maintenance` unless an update said otherwise), and
+/// `major_outage` while a monitor fails. "Worst" follows [`rank`]: operational, under
+/// maintenance, degraded performance, partial outage, major outage; so a monitor failing during
+/// planned work still shows (as it always has), and an incident opened during the work too.
 pub fn derive_component_status(h: &ComponentHolds) -> ComponentStatus {
     let active = || h.holds.iter().filter(|x| x.holds());
-    let in_maintenance = active().any(|x| x.kind == IncidentKind::Maintenance);
-    let monitors =
-        (h.failing_monitors > 0 && !in_maintenance).then_some(ComponentStatus::MajorOutage);
+    let monitors = (h.failing_monitors > 0).then_some(ComponentStatus::MajorOutage);
     std::iter::once(h.manual)
         .chain(active().map(|x| x.gives))
         .chain(monitors)
@@ -207,11 +204,11 @@ mod tests {
                 Operational,
             ),
             (
-                "a monitor failing during planned work is expected",
+                "a monitor failing during planned work still shows",
                 Operational,
                 &[hold(Mnt, InProgress, UnderMaintenance)],
                 1,
-                UnderMaintenance,
+                MajorOutage,
             ),
             (
                 "a monitor failing after the work completed is news",
@@ -227,7 +224,7 @@ mod tests {
                     hold(Mnt, InProgress, UnderMaintenance),
                     hold(Inc, Investigating, PartialOutage),
                 ],
-                1,
+                0,
                 PartialOutage,
             ),
             (

@@ -359,7 +359,7 @@ pub async fn delete(
         let e = ValidationError::new("confirm", "tick the box to confirm the deletion");
         return detail_page(&state, &who, &id, Some(e), String::new()).await;
     }
-    match state.store.delete_incident(&id).await {
+    match state.store.delete_incident(&id, state.clock.now_ms()).await {
         Ok(()) => {}
         Err(StoreError::Invalid(e)) => {
             let mut page = detail_page(&state, &who, &id, Some(e), String::new()).await?;

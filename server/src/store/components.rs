@@ -380,9 +380,37 @@ impl Store {
         self.component(id).await
     }
 
+    /// Derives every component's status again from what holds it (at start-up: puts right
+    /// whatever an older version or an interrupted write left behind). Returns how many changed.
+    pub async fn settle_all(&self, now: i64) -> Result<usize, StoreError> {
+        let ids: Vec<(String,)> = on_pool!(self, p => sqlx::query_as("SELECT id FROM components ORDER BY id")
+            .fetch_all(p)
+            .await)?;
+        let mut changed = 0;
+        for (id,) in ids {
+            let mut tx = self.begin().await?;
+            match settle(&mut tx, &id, None, now).await {
+                Ok(Some(_)) => changed += 1,
+                Ok(None) => {}
+                // Deleted meanwhile.
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e),
+            }
+            tx.commit().await?;
+        }
+        Ok(changed)
+    }
+
     /// Deletes a component and its history; removes its group if now empty.
     pub async fn delete_component(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        // Unlink what refers to it before locking the component itself, in the order every
+        // other write locks rows (monitor or incident first, then component), so this never
+        // deadlocks with a check or an update on PostgreSQL.
+        tx.execute(sql("UPDATE monitors SET component_id = NULL WHERE component_id = $1").bind(id))
+            .await?;
+        tx.execute(sql("DELETE FROM incident_components WHERE component_id = $1").bind(id))
+            .await?;
         let n = tx
             .execute(sql("DELETE FROM components WHERE id = $1").bind(id))
             .await?;

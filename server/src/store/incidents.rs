@@ -10,8 +10,8 @@ use super::tx::{sql, Tx};
 use super::{new_id, Store, StoreError};
 use app::domain::incident::{
     decide_update, maintenance_step, maintenance_step_message, may_delete, AffectedComponent,
-    Correction, Incident, IncidentKind, IncidentStatus, IncidentUpdate, NewIncident, NewUpdate,
-    UpdateDecision,
+    ComponentChange, Correction, Incident, IncidentKind, IncidentStatus, IncidentUpdate,
+    NewIncident, NewUpdate, UpdateDecision,
 };
 use app::domain::live::Topic;
 use app::domain::status::{ComponentStatus, Impact};
@@ -144,6 +144,20 @@ async fn insert_update(
     Ok(uid)
 }
 
+/// One change per component (the last one given), in component-id order: every write locks
+/// component rows in this order, so two writes on PostgreSQL never wait for each other in a
+/// cycle.
+fn in_lock_order(changes: &[ComponentChange]) -> Vec<ComponentChange> {
+    let mut by_id: std::collections::BTreeMap<&str, ComponentStatus> = Default::default();
+    for (cid, status) in changes {
+        by_id.insert(cid, *status);
+    }
+    by_id
+        .into_iter()
+        .map(|(cid, status)| (cid.to_string(), status))
+        .collect()
+}
+
 /// The error for a component id that does not exist.
 fn no_such_component(cid: &str) -> StoreError {
     StoreError::Invalid(ValidationError::new(
@@ -197,7 +211,8 @@ impl Store {
             .bind(new.notify),
         )
         .await?;
-        for (cid, status) in &new.components {
+        let components = in_lock_order(&new.components);
+        for (cid, status) in &components {
             if !component_exists(&mut tx, cid).await? {
                 return Err(no_such_component(cid));
             }
@@ -214,7 +229,7 @@ impl Store {
             .await?;
         }
         let mut affected = Vec::new();
-        for (cid, _) in &new.components {
+        for (cid, _) in &components {
             affected.extend(settle(&mut tx, cid, by, now).await?);
         }
         insert_update(
@@ -229,9 +244,10 @@ impl Store {
     /// Adds an update. When `expect` is given and the incident is no longer in that status
     /// (another instance moved it first), nothing happens and `None` is returned.
     ///
-    /// Closing (resolved, completed) puts affected components that still show the incident's
-    /// status back to operational, unless the update sets them explicitly; a maintenance going
-    /// in progress puts its components under maintenance.
+    /// The update's status is decided by [`decide_update`]; every component the incident is
+    /// linked to is then derived again ([`settle`]): closing releases them to what still holds
+    /// them, a maintenance going in progress puts them under maintenance, and a closing update's
+    /// explicit statuses become the admin's setting.
     pub async fn add_update(
         &self,
         incident_id: &str,
@@ -276,7 +292,7 @@ impl Store {
             .bind(incident_id),
         )
         .await?;
-        for (cid, status) in &update.components {
+        for (cid, status) in &in_lock_order(&update.components) {
             if !component_exists(&mut tx, cid).await? {
                 return Err(no_such_component(cid));
             }
@@ -498,7 +514,7 @@ impl Store {
     /// Deletes an incident or maintenance with its updates, if it is closed or a maintenance
     /// that has not started (an open one would leave its components' statuses behind: resolve
     /// or complete it first). Pending deliveries of its updates find nothing and end quietly.
-    pub async fn delete_incident(&self, id: &str) -> Result<(), StoreError> {
+    pub async fn delete_incident(&self, id: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         tx.execute(sql("UPDATE incidents SET status = status WHERE id = $1").bind(id))
             .await?;
@@ -526,8 +542,19 @@ impl Store {
                 ),
             )));
         }
+        let linked: Vec<(String,)> = tx
+            .fetch_all(
+                sql("SELECT component_id FROM incident_components WHERE incident_id = $1 ORDER BY component_id")
+                    .bind(id),
+            )
+            .await?;
         tx.execute(sql("DELETE FROM incidents WHERE id = $1").bind(id))
             .await?;
+        // Whatever it still held (a named component of a maintenance that never started) is
+        // released.
+        for (cid,) in &linked {
+            settle(&mut tx, cid, None, now).await?;
+        }
         announce_incident(&mut tx, id);
         tx.commit().await
     }

@@ -83,17 +83,30 @@ macro_rules! on_pool {
     };
 }
 
-/// How each backend starts a transaction that will write.
+/// How each backend starts a transaction that will write, and one that only reads but needs
+/// its statements to agree (one snapshot).
 pub(crate) trait WriteBegin: sqlx::Database {
     const BEGIN: &'static str;
+    const BEGIN_SNAPSHOT: &'static str;
 }
 impl WriteBegin for sqlx::Sqlite {
     // Take the write lock up front: a deferred transaction that reads first can fail with
     // SQLITE_BUSY_SNAPSHOT when it later writes, which the busy timeout does not retry.
     const BEGIN: &'static str = "BEGIN IMMEDIATE";
+    // In WAL mode a read transaction sees one snapshot from its first read on.
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN";
 }
 impl WriteBegin for sqlx::Postgres {
     const BEGIN: &'static str = "BEGIN";
+    // READ COMMITTED would give each statement its own snapshot.
+    const BEGIN_SNAPSHOT: &'static str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+}
+
+/// A read-only transaction whose statements all see the same committed state.
+pub(crate) async fn begin_snapshot<DB: WriteBegin>(
+    pool: &sqlx::Pool<DB>,
+) -> Result<sqlx::Transaction<'static, DB>, sqlx::Error> {
+    pool.begin_with(DB::BEGIN_SNAPSHOT).await
 }
 
 pub(crate) async fn begin_write<DB: WriteBegin>(

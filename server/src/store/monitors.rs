@@ -232,8 +232,9 @@ impl Store {
     }
 
     /// Records one check result and applies its consequences in one transaction: down after the
-    /// threshold sets the component to major outage and opens an alert; recovery restores the
-    /// component (if it still shows the outage) and resolves the alert.
+    /// threshold opens an alert, recovery resolves it, and either way the component is derived
+    /// again ([`settle`]): a failing monitor holds it at major outage, a recovered one releases
+    /// it to what else holds it.
     pub async fn record_check(
         &self,
         monitor_id: &str,

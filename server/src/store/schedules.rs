@@ -339,7 +339,7 @@ impl Store {
             Vec<RosterRow>,
             Vec<OverrideRow>,
         ) = on_pool!(self, p => {
-            let mut tx = p.begin().await?;
+            let mut tx = super::begin_snapshot(p).await?;
             let infos = sqlx::query_as(&schedules_sql)
                 .bind(only)
                 .fetch_all(&mut *tx)
@@ -783,26 +783,6 @@ impl Store {
             .await
             .map(|r| r.rows_affected()))?;
         found(n)
-    }
-
-    /// Leaves a notice for a user.
-    pub async fn add_notice(
-        &self,
-        user_id: &str,
-        message: &str,
-        link: Option<&str>,
-        now: i64,
-    ) -> Result<(), StoreError> {
-        on_pool!(self, p => sqlx::query(INSERT_NOTICE)
-            .bind(new_id())
-            .bind(user_id)
-            .bind(message)
-            .bind(link)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|_| ()))?;
-        Ok(())
     }
 
     /// The user's latest notices, newest first.

@@ -76,7 +76,7 @@ async fn a_burst_of_pings_is_stored_once() {
 
 #[tokio::test]
 async fn pings_at_the_monitors_cadence_are_all_stored() {
-    let app = TestApp::start(Backend::Sqlite).await;
+    let (app, clock) = TestApp::start_with_clock(Backend::Sqlite, &[]).await;
     let csrf = app.login_admin().await;
     // A 5-second heartbeat coalesces for 1 s only.
     let token = heartbeat(&app, &csrf, "Queue drain", "5").await;
@@ -86,7 +86,7 @@ async fn pings_at_the_monitors_cadence_are_all_stored() {
         assert_eq!(r.status(), 200);
         let again = app.client.get(&url).send().await.unwrap();
         assert_eq!(again.status(), 200);
-        tokio::time::sleep(Duration::from_millis(1200)).await;
+        clock.advance(Duration::from_millis(1200));
     }
     assert_eq!(stored(&app).await, 3, "one per second-apart pair");
     app.stop().await;

@@ -315,3 +315,87 @@ async fn the_admins_setting_shows_once_nothing_else_holds(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(the_admins_setting_shows_once_nothing_else_holds);
+
+/// Upgrading from the version before derived statuses: what the old code left behind is put
+/// right when the server starts (it derives every component again), and what an admin set by
+/// hand is kept.
+async fn an_upgrade_puts_right_what_the_old_code_left_behind(backend: Backend) {
+    let db = common::TestDb::new(backend);
+    let t = T0;
+    let component = |id: &str, status: &str| {
+        format!(
+            "INSERT INTO components (id, name, position, status, created_at, updated_at, status_since) \
+             VALUES ('{id}', 'Component {id}', 0, '{status}', {t}, {t}, {t})"
+        )
+    };
+    let change = |id: &str, old: &str, new: &str, by: &str| {
+        format!(
+            "INSERT INTO component_status_changes (component_id, old_status, new_status, changed_by, changed_at) \
+             VALUES ('{id}', '{old}', '{new}', {by}, {t})"
+        )
+    };
+    let statements = vec![
+        format!(
+            "INSERT INTO users (id, email, name, role, password_hash, created_at) \
+             VALUES ('admin1', 'a@example.org', 'Ada', 'admin', 'x', {t})"
+        ),
+        // Left at major outage by a monitor that was then deleted.
+        component("stuck", "major_outage"),
+        change("stuck", "operational", "major_outage", "NULL"),
+        // Set by an admin by hand.
+        component("manual", "partial_outage"),
+        change("manual", "operational", "partial_outage", "'admin1'"),
+        // Shown operational by a monitor's recovery while a critical incident holds it.
+        component("held", "operational"),
+        change("held", "major_outage", "operational", "NULL"),
+        format!(
+            "INSERT INTO incidents (id, kind, name, status, impact, created_at, updated_at, started_at) \
+             VALUES ('inc1', 'incident', 'Down', 'investigating', 'critical', {t}, {t}, {t})"
+        ),
+        "INSERT INTO incident_components (incident_id, component_id, status) VALUES ('inc1', 'held', 'major_outage')".to_string(),
+        // Named early by an update of a maintenance that has not started yet.
+        component("early", "under_maintenance"),
+        change("early", "operational", "under_maintenance", "'admin1'"),
+        format!(
+            "INSERT INTO incidents (id, kind, name, status, impact, scheduled_for, scheduled_until, created_at, updated_at, started_at) \
+             VALUES ('mnt1', 'maintenance', 'Drain', 'scheduled', 'maintenance', {a}, {b}, {t}, {t}, {a})",
+            a = t + 3_600_000,
+            b = t + 7_200_000
+        ),
+        "INSERT INTO incident_components (incident_id, component_id, status) VALUES ('mnt1', 'early', 'under_maintenance')".to_string(),
+    ];
+    common::as_version(&db.url, backend, 6, &statements).await;
+    let store = db.store().await;
+    let running = firstline::start(common::config(&db.url), store.clone())
+        .await
+        .expect("start");
+    let got = |c: firstline::store::Component| (c.status, c.manual_status);
+    assert_eq!(
+        got(store.component("stuck").await.unwrap()),
+        (ComponentStatus::Operational, ComponentStatus::Operational),
+        "nothing holds it any more"
+    );
+    assert_eq!(
+        got(store.component("manual").await.unwrap()),
+        (
+            ComponentStatus::PartialOutage,
+            ComponentStatus::PartialOutage
+        ),
+        "the admin's setting is kept"
+    );
+    assert_eq!(
+        got(store.component("held").await.unwrap()),
+        (ComponentStatus::MajorOutage, ComponentStatus::Operational),
+        "the open incident holds it"
+    );
+    assert_eq!(
+        got(store.component("early").await.unwrap()),
+        (
+            ComponentStatus::UnderMaintenance,
+            ComponentStatus::Operational
+        ),
+        "the scheduled maintenance holds it, and releases it when it completes"
+    );
+    running.stop().await.unwrap();
+}
+on_both_backends!(an_upgrade_puts_right_what_the_old_code_left_behind);

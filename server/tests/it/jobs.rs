@@ -254,59 +254,13 @@ on_both_backends!(jobs_queued_by_older_versions_still_run);
 /// Migrates a fresh database up to the previous version's schema (migrations 1 to 5) and queues
 /// `rows` the way that version did.
 async fn queue_as_the_previous_version(url: &str, backend: Backend, rows: &[(&str, &str)]) {
-    use sqlx::migrate::Migrator;
-    use std::str::FromStr;
-    let dir = match backend {
-        Backend::Sqlite => "sqlite",
-        Backend::Postgres => "postgres",
-    };
-    let path = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../migrations")
-        .join(dir);
-    let mut migrator = Migrator::new(path).await.expect("migrations");
-    let old: Vec<_> = migrator
-        .migrations
+    let inserts: Vec<String> = rows
         .iter()
-        .filter(|m| m.version <= 5)
-        .cloned()
+        .map(|(kind, payload)| {
+            format!("INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ('{kind}', '{payload}', 0, 0)")
+        })
         .collect();
-    assert_eq!(old.len(), 5);
-    migrator.migrations = old.into();
-    const INSERT: &str =
-        "INSERT INTO jobs (kind, payload, run_at, created_at) VALUES ($1, $2, 0, 0)";
-    match backend {
-        Backend::Sqlite => {
-            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
-                .expect("url")
-                .create_if_missing(true);
-            let pool = sqlx::SqlitePool::connect_with(options)
-                .await
-                .expect("sqlite");
-            migrator.run(&pool).await.expect("old migrations");
-            for (kind, payload) in rows {
-                sqlx::query(INSERT)
-                    .bind(*kind)
-                    .bind(*payload)
-                    .execute(&pool)
-                    .await
-                    .expect("old row");
-            }
-            pool.close().await;
-        }
-        Backend::Postgres => {
-            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
-            migrator.run(&pool).await.expect("old migrations");
-            for (kind, payload) in rows {
-                sqlx::query(INSERT)
-                    .bind(*kind)
-                    .bind(*payload)
-                    .execute(&pool)
-                    .await
-                    .expect("old row");
-            }
-            pool.close().await;
-        }
-    }
+    common::as_version(url, backend, 5, &inserts).await;
 }
 
 async fn email_subscriber(store: &Store, address: &str, now: i64) -> Subscriber {

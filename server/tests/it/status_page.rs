@@ -912,7 +912,7 @@ async fn maintenance_starts_and_completes_by_the_clock(backend: Backend) {
 
     // 30 minutes on: the deploy starts.
     clock.advance(Duration::from_secs(30 * 60));
-    firstline::engine::ticked(app.state(), clock.now_ms()).await;
+    common::ticked(&app, clock.now_ms()).await;
     let s = json(&app, "/api/v2/summary.json").await;
     assert_eq!(status_of(&s, &ids[2]), "under_maintenance");
     assert_eq!(status_of(&s, &ids[0]), "under_maintenance");
@@ -921,7 +921,7 @@ async fn maintenance_starts_and_completes_by_the_clock(backend: Backend) {
 
     // 60 more: both windows are over.
     clock.advance(Duration::from_secs(60 * 60));
-    firstline::engine::ticked(app.state(), clock.now_ms()).await;
+    common::ticked(&app, clock.now_ms()).await;
     let s = json(&app, "/api/v2/summary.json").await;
     assert_eq!(status_of(&s, &ids[0]), "operational");
     assert_eq!(status_of(&s, &ids[2]), "operational");
@@ -1184,11 +1184,11 @@ async fn silent_heartbeat_opens_an_alert_and_a_ping_clears_it(backend: Backend) 
     let web = ids[2].clone();
     // Within the interval nothing happens ...
     clock.advance(Duration::from_secs(4));
-    firstline::engine::ticked(app.state(), clock.now_ms()).await;
+    common::ticked(&app, clock.now_ms()).await;
     assert!(app.state().store.alerts(5).await.unwrap().is_empty());
     // ... past it, a missed heartbeat opens an alert.
     clock.advance(Duration::from_secs(2));
-    firstline::engine::ticked(app.state(), clock.now_ms()).await;
+    common::ticked(&app, clock.now_ms()).await;
     let a = app.state().store.alerts(5).await.unwrap();
     assert_eq!(a.len(), 1);
     assert_eq!(a[0].status, "triggered");

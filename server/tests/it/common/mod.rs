@@ -569,3 +569,60 @@ impl HttpSink {
         self.bodies.lock().unwrap().clone()
     }
 }
+
+/// Waits (at most 10 s) until the app's engine has done its clock-driven round at `at_ms`.
+pub async fn ticked(app: &TestApp, at_ms: i64) {
+    tokio::time::timeout(
+        Duration::from_secs(10),
+        firstline::engine::ticked(app.state(), at_ms),
+    )
+    .await
+    .expect("the engine ticks at the fake clock's time");
+}
+
+/// Migrates a fresh database at `url` up to migration `version` only (an older Firstline's
+/// schema), then runs `statements` (rows the way that version wrote them). Opening a `Store`
+/// on it afterwards applies the newer migrations, as an upgrade does.
+pub async fn as_version(url: &str, backend: Backend, version: i64, statements: &[String]) {
+    use sqlx::migrate::Migrator;
+    use std::str::FromStr;
+    let dir = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../migrations")
+        .join(dir);
+    let mut migrator = Migrator::new(path).await.expect("migrations");
+    let old: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version <= version)
+        .cloned()
+        .collect();
+    assert_eq!(old.len() as i64, version);
+    migrator.migrations = old.into();
+    match backend {
+        Backend::Sqlite => {
+            let options = sqlx::sqlite::SqliteConnectOptions::from_str(url)
+                .expect("url")
+                .create_if_missing(true);
+            let pool = sqlx::SqlitePool::connect_with(options)
+                .await
+                .expect("sqlite");
+            migrator.run(&pool).await.expect("old migrations");
+            for q in statements {
+                sqlx::query(q).execute(&pool).await.expect(q);
+            }
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.expect("postgres");
+            migrator.run(&pool).await.expect("old migrations");
+            for q in statements {
+                sqlx::query(q).execute(&pool).await.expect(q);
+            }
+            pool.close().await;
+        }
+    }
+}
