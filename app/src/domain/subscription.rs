@@ -124,6 +124,27 @@ pub fn wants(components: &[String], affected: &[String]) -> bool {
     components.is_empty() || affected.is_empty() || affected.iter().any(|a| components.contains(a))
 }
 
+// ---- subscribers as stored and shown ----
+
+/// A subscriber.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscriber {
+    /// Stable id.
+    pub id: String,
+    /// Email or webhook.
+    pub kind: SubscriberKind,
+    /// Address or URL.
+    pub target: String,
+    /// Component ids; empty means all.
+    pub components: Vec<String>,
+    /// Secret for confirm and unsubscribe links.
+    pub token: String,
+    /// When the address confirmed (webhooks: when added).
+    pub confirmed_at: Option<i64>,
+    /// Created.
+    pub created_at: i64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::tx::{sql, Tx};
 use super::{new_id, Store, StoreError};
-use app::domain::subscription::{SubscribeDraft, SubscriberKind};
+use app::domain::subscription::{SubscribeDraft, Subscriber, SubscriberKind};
 
 /// A job queue. Each queue has its own workers and is claimed on its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -208,41 +208,35 @@ pub(crate) async fn enqueue_in<J: JobSpec>(
 
 type JobRow = (i64, String, String, i64, String, i64, i64);
 
-/// A subscriber.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Subscriber {
-    /// Stable id.
-    pub id: String,
-    /// Email or webhook.
-    pub kind: SubscriberKind,
-    /// Address or URL.
-    pub target: String,
-    /// Component ids; empty means all.
-    pub components: Vec<String>,
-    /// Secret for confirm and unsubscribe links.
-    pub token: String,
-    /// When the address confirmed (webhooks: when added).
-    pub confirmed_at: Option<i64>,
-    /// Created.
-    pub created_at: i64,
+#[derive(sqlx::FromRow)]
+struct SubscriberRow {
+    id: String,
+    kind: String,
+    target: String,
+    components: String,
+    token: String,
+    confirmed_at: Option<i64>,
+    created_at: i64,
 }
 
-type SubscriberRow = (String, String, String, String, String, Option<i64>, i64);
-
-fn subscriber(r: SubscriberRow) -> Subscriber {
-    let (id, kind, target, components, token, confirmed_at, created_at) = r;
-    Subscriber {
-        id,
-        kind: if kind == "webhook" {
-            SubscriberKind::Webhook
-        } else {
-            SubscriberKind::Email
-        },
-        target,
-        components: serde_json::from_str(&components).unwrap_or_default(),
-        token,
-        confirmed_at,
-        created_at,
+impl TryFrom<SubscriberRow> for Subscriber {
+    type Error = StoreError;
+    fn try_from(r: SubscriberRow) -> Result<Self, StoreError> {
+        let corrupt = |what: &str, v: &str| StoreError::Corrupt(format!("{what} {v:?}"));
+        Ok(Subscriber {
+            kind: match r.kind.as_str() {
+                "webhook" => SubscriberKind::Webhook,
+                "email" => SubscriberKind::Email,
+                k => return Err(corrupt("subscriber kind", k)),
+            },
+            components: serde_json::from_str(&r.components)
+                .map_err(|_| corrupt("subscriber components", &r.components))?,
+            id: r.id,
+            target: r.target,
+            token: r.token,
+            confirmed_at: r.confirmed_at,
+            created_at: r.created_at,
+        })
     }
 }
 
@@ -481,7 +475,7 @@ impl Store {
             .fetch_one(sql(&by_address).bind(d.kind.as_str()).bind(&d.target))
             .await?;
         tx.commit().await?;
-        Ok((subscriber(row), new))
+        Ok((Subscriber::try_from(row)?, new))
     }
 
     /// Confirms the subscriber with this token; `NotFound` for an unknown token.
@@ -505,7 +499,7 @@ impl Store {
         let sql = format!("{SUBSCRIBER_SELECT} WHERE token = $1");
         let row: Option<SubscriberRow> =
             on_pool!(self, p => sqlx::query_as(&sql).bind(token).fetch_optional(p).await)?;
-        row.map(subscriber).ok_or(StoreError::NotFound)
+        row.ok_or(StoreError::NotFound)?.try_into()
     }
 
     /// The subscriber with this id.
@@ -513,7 +507,7 @@ impl Store {
         let sql = format!("{SUBSCRIBER_SELECT} WHERE id = $1");
         let row: Option<SubscriberRow> =
             on_pool!(self, p => sqlx::query_as(&sql).bind(id).fetch_optional(p).await)?;
-        row.map(subscriber).ok_or(StoreError::NotFound)
+        row.ok_or(StoreError::NotFound)?.try_into()
     }
 
     /// Removes the subscriber with this token.
@@ -545,7 +539,7 @@ impl Store {
         };
         let rows: Vec<SubscriberRow> =
             on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-        Ok(rows.into_iter().map(subscriber).collect())
+        rows.into_iter().map(Subscriber::try_from).collect()
     }
 
     // ---- rate limits ----

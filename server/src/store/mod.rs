@@ -585,7 +585,8 @@ pub use app::domain::incident::{
 };
 pub use app::domain::monitor::{Alert, Monitor};
 pub use app::domain::status::{Component, ComponentGroup};
+pub use app::domain::subscription::Subscriber;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use incidents::IncidentFilter;
-pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue, Subscriber};
+pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};
