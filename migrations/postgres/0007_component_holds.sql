@@ -8,12 +8,15 @@ ALTER TABLE components ADD COLUMN manual_status TEXT NOT NULL DEFAULT 'operation
     CHECK (manual_status IN ('operational', 'degraded_performance', 'partial_outage', 'major_outage', 'under_maintenance'));
 ALTER TABLE incident_components ADD COLUMN named BIGINT NOT NULL DEFAULT 0;
 
--- A scheduled maintenance whose component already shows "under maintenance" had an update
--- name it early (the old code set the status directly).
+-- A scheduled maintenance whose component shows "under maintenance" with no running window
+-- to explain it had an update name it early (the old code set the status directly).
 UPDATE incident_components SET named = 1
 WHERE status = 'under_maintenance'
   AND incident_id IN (SELECT id FROM incidents WHERE kind = 'maintenance' AND status = 'scheduled')
-  AND component_id IN (SELECT id FROM components WHERE status = 'under_maintenance');
+  AND component_id IN (SELECT id FROM components WHERE status = 'under_maintenance')
+  AND component_id NOT IN (
+      SELECT ic2.component_id FROM incident_components ic2 JOIN incidents i2 ON i2.id = ic2.incident_id
+      WHERE i2.kind = 'maintenance' AND i2.status IN ('in_progress', 'verifying'));
 
 -- The admin's setting is the current status, unless something else holds the component now,
 -- or its last change was made by the system (a monitor or a maintenance step, which now hold

@@ -84,7 +84,12 @@ async fn tick_loop(state: AppState) {
         state.ticked.send_replace(now);
         // Counted from this round's `now`: time that passed meanwhile (a slow round, or a test
         // moving a fake clock on) shortens the wait instead of being lost.
-        let next = now.saturating_add(i64::try_from(TICK.as_millis()).unwrap_or(1000));
+        // Never longer than one tick from the clock's reading now either: a wall clock stepped
+        // back (NTP, a resumed VM) must not stall the engine for the size of the step.
+        let tick_ms = i64::try_from(TICK.as_millis()).unwrap_or(1000);
+        let next = now
+            .saturating_add(tick_ms)
+            .min(state.clock.now_ms().saturating_add(tick_ms));
         state.clock.sleep_until(next).await;
     }
 }

@@ -298,6 +298,7 @@ pub struct Monitor {
     /// Failures before down.
     pub failure_threshold: i64,
     /// Heartbeat token (the ping URL's secret).
+    #[serde(skip_serializing)]
     pub token: Option<String>,
     /// Up, down or unknown.
     pub state: MonitorState,

@@ -138,6 +138,7 @@ pub struct Subscriber {
     /// Component ids; empty means all.
     pub components: Vec<String>,
     /// Secret for confirm and unsubscribe links.
+    #[serde(skip_serializing)]
     pub token: String,
     /// When the address confirmed (webhooks: when added).
     pub confirmed_at: Option<i64>,

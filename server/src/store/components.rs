@@ -381,7 +381,9 @@ impl Store {
     }
 
     /// Derives every component's status again from what holds it (at start-up: puts right
-    /// whatever an older version or an interrupted write left behind). Returns how many changed.
+    /// whatever an older version left behind). One short transaction per component, each
+    /// locking only that component, so instances starting together do not wait on each other
+    /// in a cycle. Returns how many changed.
     pub async fn settle_all(&self, now: i64) -> Result<usize, StoreError> {
         let ids: Vec<(String,)> = on_pool!(self, p => sqlx::query_as("SELECT id FROM components ORDER BY id")
             .fetch_all(p)
@@ -394,7 +396,12 @@ impl Store {
                 Ok(None) => {}
                 // Deleted meanwhile.
                 Err(StoreError::NotFound) => continue,
-                Err(e) => return Err(e),
+                // One unreadable component must not keep the service from starting; its
+                // page shows the error where it is read.
+                Err(e) => {
+                    tracing::error!(component = %id, error = %e, "could not derive the component's status");
+                    continue;
+                }
             }
             tx.commit().await?;
         }

@@ -292,7 +292,8 @@ impl Store {
             .bind(incident_id),
         )
         .await?;
-        for (cid, status) in &in_lock_order(&update.components) {
+        let explicit = in_lock_order(&update.components);
+        for (cid, status) in &explicit {
             if !component_exists(&mut tx, cid).await? {
                 return Err(no_such_component(cid));
             }
@@ -304,23 +305,27 @@ impl Store {
                 .bind(status.as_str()),
             )
             .await?;
-            if explicit_is_manual {
-                tx.execute(
-                    sql("UPDATE components SET manual_status = $1 WHERE id = $2")
-                        .bind(status.as_str())
-                        .bind(cid),
-                )
-                .await?;
-            }
         }
-        let linked: Vec<(String,)> = tx
+        let mut linked: Vec<(String,)> = tx
             .fetch_all(
-                sql("SELECT component_id FROM incident_components WHERE incident_id = $1 ORDER BY component_id")
+                sql("SELECT component_id FROM incident_components WHERE incident_id = $1")
                     .bind(incident_id),
             )
             .await?;
+        // Component rows are written in id order only (see `in_lock_order`).
+        linked.sort();
         let mut affected = Vec::new();
         for (cid,) in &linked {
+            if explicit_is_manual {
+                if let Some((_, status)) = explicit.iter().find(|(c, _)| c == cid) {
+                    tx.execute(
+                        sql("UPDATE components SET manual_status = $1 WHERE id = $2")
+                            .bind(status.as_str())
+                            .bind(cid),
+                    )
+                    .await?;
+                }
+            }
             affected.extend(settle(&mut tx, cid, by, now).await?);
         }
         let uid = insert_update(
@@ -542,12 +547,12 @@ impl Store {
                 ),
             )));
         }
-        let linked: Vec<(String,)> = tx
+        let mut linked: Vec<(String,)> = tx
             .fetch_all(
-                sql("SELECT component_id FROM incident_components WHERE incident_id = $1 ORDER BY component_id")
-                    .bind(id),
+                sql("SELECT component_id FROM incident_components WHERE incident_id = $1").bind(id),
             )
             .await?;
+        linked.sort();
         tx.execute(sql("DELETE FROM incidents WHERE id = $1").bind(id))
             .await?;
         // Whatever it still held (a named component of a maintenance that never started) is

@@ -539,7 +539,15 @@ impl Store {
         };
         let rows: Vec<SubscriberRow> =
             on_pool!(self, p => sqlx::query_as(&sql).fetch_all(p).await)?;
-        rows.into_iter().map(Subscriber::try_from).collect()
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| {
+                let id = r.id.clone();
+                Subscriber::try_from(r)
+                    .map_err(|e| tracing::error!(subscriber = %id, error = %e, "skipping an unreadable subscriber"))
+                    .ok()
+            })
+            .collect())
     }
 
     // ---- rate limits ----

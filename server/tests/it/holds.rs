@@ -366,7 +366,9 @@ async fn an_upgrade_puts_right_what_the_old_code_left_behind(backend: Backend) {
     ];
     common::as_version(&db.url, backend, 6, &statements).await;
     let store = db.store().await;
-    let running = firstline::start(common::config(&db.url), store.clone())
+    // On a fake clock at the data's time, so the maintenance window is still ahead.
+    let (fakes, clock) = firstline::fakes::Fakes::at(t);
+    let running = firstline::start_with(common::config(&db.url), store.clone(), fakes.services())
         .await
         .expect("start");
     let got = |c: firstline::store::Component| (c.status, c.manual_status);
@@ -394,8 +396,101 @@ async fn an_upgrade_puts_right_what_the_old_code_left_behind(backend: Backend) {
             ComponentStatus::UnderMaintenance,
             ComponentStatus::Operational
         ),
-        "the scheduled maintenance holds it, and releases it when it completes"
+        "the scheduled maintenance holds it"
+    );
+    // Past the window's end the engine completes it, and the component is released.
+    clock.advance(std::time::Duration::from_secs(3 * 3600));
+    tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        firstline::engine::ticked(&running.state, clock.now_ms()),
+    )
+    .await
+    .expect("the engine ticks");
+    assert_eq!(
+        store.incident("mnt1").await.unwrap().status,
+        IncidentStatus::Completed
+    );
+    assert_eq!(
+        store.component("early").await.unwrap().status,
+        ComponentStatus::Operational,
+        "released when it completes"
     );
     running.stop().await.unwrap();
 }
 on_both_backends!(an_upgrade_puts_right_what_the_old_code_left_behind);
+
+/// Deleting a maintenance that never started releases what it held: here a component it named
+/// early while another window already had it under maintenance (so its update changed nothing
+/// and it may be deleted).
+async fn deleting_a_maintenance_releases_what_it_held(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let ids = app.seed_components(&[("Index", "")]).await;
+    let store = &app.state().store;
+    let maintenance = |name: &str, status: IncidentStatus, from: i64| NewIncident {
+        kind: IncidentKind::Maintenance,
+        name: name.into(),
+        impact: Impact::None,
+        status,
+        body: "Planned.".into(),
+        components: vec![(ids[0].clone(), ComponentStatus::UnderMaintenance)],
+        window: Some((from, from + 3_600_000)),
+        notify: false,
+    };
+    let running = store
+        .create_incident(
+            &maintenance("Now", IncidentStatus::InProgress, T0),
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    let later = store
+        .create_incident(
+            &maintenance("Later", IncidentStatus::Scheduled, T0 + 86_400_000),
+            None,
+            T0,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        status(store, &ids[0]).await,
+        ComponentStatus::UnderMaintenance
+    );
+    // The later one names the component early: nothing changes, it is already under maintenance.
+    let named = NewUpdate {
+        status: IncidentStatus::Scheduled,
+        body: "Draining early.".into(),
+        impact: None,
+        components: vec![(ids[0].clone(), ComponentStatus::UnderMaintenance)],
+        notify: false,
+    };
+    store
+        .add_update(&later, &named, None, None, T0 + 1000)
+        .await
+        .unwrap();
+    // The running one completes: the later one's early hold keeps it under maintenance.
+    let done = NewUpdate {
+        status: IncidentStatus::Completed,
+        body: "Done.".into(),
+        impact: None,
+        components: Vec::new(),
+        notify: false,
+    };
+    store
+        .add_update(&running, &done, None, None, T0 + 2000)
+        .await
+        .unwrap();
+    assert_eq!(
+        status(store, &ids[0]).await,
+        ComponentStatus::UnderMaintenance
+    );
+    // Cancelling the later one releases it.
+    store.delete_incident(&later, T0 + 3000).await.unwrap();
+    assert_eq!(status(store, &ids[0]).await, ComponentStatus::Operational);
+    assert_eq!(
+        component_status(&summary(&app).await, &ids[0]),
+        "operational"
+    );
+    app.stop().await;
+}
+on_both_backends!(deleting_a_maintenance_releases_what_it_held);
