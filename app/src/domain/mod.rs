@@ -3,6 +3,7 @@
 pub mod account;
 pub mod holds;
 pub mod incident;
+pub mod ingest;
 pub mod live;
 pub mod login;
 pub mod monitor;
