@@ -445,61 +445,66 @@ pub fn parse_generic(fields: &Map<String, Value>) -> Result<Signal, Vec<String>>
     })
 }
 
-fn links(root: &Map<String, Value>, errors: &mut Vec<String>) -> Vec<Link> {
+/// The objects of the optional list `key` (at most [`ATTACHMENTS_MAX`]), each read by `read`
+/// with its index; a list that is not a list, or an item that is not an object, is an error.
+fn attachments<T>(
+    root: &Map<String, Value>,
+    key: &str,
+    errors: &mut Vec<String>,
+    mut read: impl FnMut(usize, &Map<String, Value>, &mut Vec<String>) -> Option<T>,
+) -> Vec<T> {
     let mut out = Vec::new();
-    let Some(v) = root.get("links").filter(|v| !v.is_null()) else {
+    let Some(v) = root.get(key).filter(|v| !v.is_null()) else {
         return out;
     };
     let Value::Array(items) = v else {
-        errors.push("links: must be a list".into());
+        errors.push(format!("{key}: must be a list"));
         return out;
     };
     for (i, item) in items.iter().take(ATTACHMENTS_MAX).enumerate() {
-        let Value::Object(l) = item else {
-            errors.push(format!("links[{i}]: must be an object"));
-            continue;
-        };
-        let href = required_str(l, "href", &format!("links[{i}].href"), 2048, errors);
-        let text = optional_str(l, "text", &format!("links[{i}].text"), FIELD_MAX, errors);
-        match href {
-            Some(h) if is_web_url(&h) => out.push(Link { href: h, text }),
-            Some(_) => errors.push(format!("links[{i}].href: must be an http or https URL")),
-            None => {}
+        match item {
+            Value::Object(m) => out.extend(read(i, m, errors)),
+            _ => errors.push(format!("{key}[{i}]: must be an object")),
         }
     }
     out
 }
 
+fn links(root: &Map<String, Value>, errors: &mut Vec<String>) -> Vec<Link> {
+    attachments(root, "links", errors, |i, l, errors| {
+        let href = required_str(l, "href", &format!("links[{i}].href"), 2048, errors);
+        let text = optional_str(l, "text", &format!("links[{i}].text"), FIELD_MAX, errors);
+        match href {
+            Some(h) if is_web_url(&h) => Some(Link { href: h, text }),
+            Some(_) => {
+                errors.push(format!("links[{i}].href: must be an http or https URL"));
+                None
+            }
+            None => None,
+        }
+    })
+}
+
 fn images(root: &Map<String, Value>, errors: &mut Vec<String>) -> Vec<Image> {
-    let mut out = Vec::new();
-    let Some(v) = root.get("images").filter(|v| !v.is_null()) else {
-        return out;
-    };
-    let Value::Array(items) = v else {
-        errors.push("images: must be a list".into());
-        return out;
-    };
-    for (i, item) in items.iter().take(ATTACHMENTS_MAX).enumerate() {
-        let Value::Object(m) = item else {
-            errors.push(format!("images[{i}]: must be an object"));
-            continue;
-        };
+    attachments(root, "images", errors, |i, m, errors| {
         let src = required_str(m, "src", &format!("images[{i}].src"), 2048, errors);
         let href = optional_str(m, "href", &format!("images[{i}].href"), 2048, errors);
         let alt = optional_str(m, "alt", &format!("images[{i}].alt"), FIELD_MAX, errors);
         if href.as_deref().is_some_and(|h| !is_web_url(h)) {
             errors.push(format!("images[{i}].href: must be an http or https URL"));
-            continue;
+            return None;
         }
         match src {
             Some(s) if s.starts_with("https://") && is_web_url(&s) => {
-                out.push(Image { src: s, href, alt })
+                Some(Image { src: s, href, alt })
             }
-            Some(_) => errors.push(format!("images[{i}].src: must be an https URL")),
-            None => {}
+            Some(_) => {
+                errors.push(format!("images[{i}].src: must be an https URL"));
+                None
+            }
+            None => None,
         }
-    }
-    out
+    })
 }
 
 /// An http(s) URL with a host, and no spaces or control characters.
