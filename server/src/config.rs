@@ -35,6 +35,8 @@ pub struct Config {
     /// How long one background job (a mail, a webhook, a fan-out) may run before it counts as
     /// failed and is retried later (`job_timeout_secs`).
     pub job_timeout: std::time::Duration,
+    /// Events one integration key may send per minute; more get 429 (`ingest_rate_per_min`).
+    pub ingest_rate_per_min: u32,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -57,6 +59,7 @@ pub struct FileConfig {
     max_connections_per_ip: Option<u64>,
     request_timeout_secs: Option<u64>,
     job_timeout_secs: Option<u64>,
+    ingest_rate_per_min: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -97,7 +100,10 @@ Configuration (a TOML file given with --config; environment variables override i
                                         (default 30; live streams are not cut)
   FIRSTLINE_JOB_TIMEOUT_SECS job_timeout_secs
                                         seconds one background send (mail, webhook) or fan-out may
-                                        take; a slower one fails and is retried later (default 60, at most 3600)";
+                                        take; a slower one fails and is retried later (default 60, at most 3600)
+  FIRSTLINE_INGEST_RATE_PER_MIN ingest_rate_per_min
+                                        events one integration key may send per minute, per instance;
+                                        more get 429 with Retry-After and are not stored (default 120)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -242,9 +248,17 @@ impl Config {
             60,
             3600,
         )?);
+        let ingest_rate_per_min = number(
+            "FIRSTLINE_INGEST_RATE_PER_MIN",
+            file.ingest_rate_per_min,
+            "ingest_rate_per_min",
+            120,
+            MANY,
+        )? as u32;
         Ok(Config {
             conn,
             job_timeout,
+            ingest_rate_per_min,
             trusted_proxies,
             outbound_allow,
             database_url,

@@ -100,6 +100,11 @@ async fn tick(state: &AppState, now: i64) {
     if let Err(e) = state.store.advance_maintenance(now).await {
         tracing::warn!(error = %e, "advancing maintenance failed");
     }
+    match state.store.wake_snoozed(now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(incidents = n, "snoozed on-call incidents triggered again"),
+        Err(e) => tracing::warn!(error = %e, "waking snoozed incidents failed"),
+    }
     match state
         .store
         .claim_due_monitors(MonitorKind::Http, now, 70_000, 50)

@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod format;
 pub mod http;
 pub mod hub;
+pub mod ingest;
 pub mod live;
 pub mod markdown;
 pub mod oncall;
@@ -97,7 +98,13 @@ pub async fn build_state(
         .output_name("firstline")
         .site_pkg_dir(assets.pkg_dir())
         .build();
+    let workers = match store.backend() {
+        store::Backend::Sqlite => 1,
+        store::Backend::Postgres => 4,
+    };
+    let ingestor = ingest::Ingestor::start(store.clone(), clock.clone(), workers);
     Ok(AppState::new(Inner {
+        ingestor,
         login: http::login_guard::LoginGuard::new(Default::default(), clock.clone()),
         clock,
         ticked: tokio::sync::watch::Sender::new(i64::MIN),
@@ -115,6 +122,7 @@ pub async fn build_state(
         engine_wake: engine::Wake::default(),
         live_streams: conn::StreamLimiter::default(),
         heartbeats: Default::default(),
+        ingest_limits: Default::default(),
     }))
 }
 

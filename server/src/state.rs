@@ -58,6 +58,10 @@ pub struct Inner {
     pub live_streams: crate::conn::StreamLimiter,
     /// Recently stored heartbeat pings, for coalescing.
     pub heartbeats: crate::http::status_public::Heartbeats,
+    /// Accepted events on their way to the database (group commit).
+    pub ingestor: crate::ingest::Ingestor,
+    /// Events per integration key per minute.
+    pub ingest_limits: crate::ingest::KeyLimiter,
 }
 
 impl std::ops::Deref for AppState {
@@ -105,7 +109,8 @@ pub async fn refresh_topics(state: &Inner, topics: &[Topic]) {
                 // The periodic refresh catches up; the write itself is committed.
                 Err(e) => tracing::error!(error = %e, "status refresh after a change failed"),
             },
-            Topic::Incident(_) => {
+            // Pages that follow these fetch what they show from the database, with its version.
+            Topic::Incident(_) | Topic::Oncall | Topic::OncallIncident(_) => {
                 let version = state.live.next_version();
                 state.live.publish(topic, version);
             }

@@ -200,19 +200,7 @@ pub fn parse_pagerduty(body: &[u8]) -> Result<PagerDutyEvent, Vec<String>> {
             None,
         )
     };
-    let occurred_at = match optional_str(p, "timestamp", "payload.timestamp", 64, &mut errors) {
-        Some(t) => match t.parse::<jiff::Timestamp>() {
-            Ok(ts) => Some(ts.as_millisecond()),
-            Err(_) => {
-                errors.push(format!(
-                    "payload.timestamp: {:?} is not an ISO 8601 time like 2026-11-28T09:00:00Z",
-                    clip(&t, 40)
-                ));
-                None
-            }
-        },
-        None => None,
-    };
+    let occurred_at = timestamp(p, &mut errors);
     let mut details = Map::new();
     for key in ["component", "group", "class"] {
         if let Some(v) = optional_str(p, key, &format!("payload.{key}"), FIELD_MAX, &mut errors) {
@@ -253,6 +241,81 @@ pub fn parse_pagerduty(body: &[u8]) -> Result<PagerDutyEvent, Vec<String>> {
             images,
         },
     })
+}
+
+/// A PagerDuty change event (`POST /v2/change/enqueue`): a deploy or configuration change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChangeEventIn {
+    /// The integration key (identifies the service).
+    pub routing_key: String,
+    /// One line.
+    pub summary: String,
+    /// Where it happened.
+    pub source: String,
+    /// When, Unix ms, if the sender said.
+    pub occurred_at: Option<i64>,
+    /// `custom_details`, verbatim (`null` when absent).
+    pub details: Value,
+    /// Links.
+    pub links: Vec<Link>,
+}
+
+/// Reads a PagerDuty change event body, naming every bad field as [`parse_pagerduty`] does.
+pub fn parse_change(body: &[u8]) -> Result<ChangeEventIn, Vec<String>> {
+    let root: Value =
+        serde_json::from_slice(body).map_err(|e| vec![format!("body: not valid JSON ({e})")])?;
+    let Value::Object(root) = root else {
+        return Err(vec!["body: must be a JSON object".to_string()]);
+    };
+    let mut errors = Vec::new();
+    let routing_key = required_str(&root, "routing_key", "routing_key", 256, &mut errors);
+    let empty = Map::new();
+    let p = match root.get("payload") {
+        Some(Value::Object(p)) => p,
+        None | Some(Value::Null) => {
+            errors.push("payload: is required (an object with a summary)".into());
+            &empty
+        }
+        Some(_) => {
+            errors.push("payload: must be an object".into());
+            &empty
+        }
+    };
+    let summary = if p.is_empty() {
+        None
+    } else {
+        required_str(p, "summary", "payload.summary", SUMMARY_MAX, &mut errors)
+    };
+    let source = optional_str(p, "source", "payload.source", FIELD_MAX, &mut errors);
+    let occurred_at = timestamp(p, &mut errors);
+    let details = p.get("custom_details").cloned().unwrap_or(Value::Null);
+    let links = links(&root, &mut errors);
+    match (routing_key, summary) {
+        (Some(routing_key), Some(summary)) if errors.is_empty() => Ok(ChangeEventIn {
+            routing_key,
+            summary,
+            source: source.unwrap_or_default(),
+            occurred_at,
+            details,
+            links,
+        }),
+        _ => Err(errors),
+    }
+}
+
+/// `payload.timestamp`, an optional ISO 8601 time, as Unix ms.
+fn timestamp(p: &Map<String, Value>, errors: &mut Vec<String>) -> Option<i64> {
+    let t = optional_str(p, "timestamp", "payload.timestamp", 64, errors)?;
+    match t.parse::<jiff::Timestamp>() {
+        Ok(ts) => Some(ts.as_millisecond()),
+        Err(_) => {
+            errors.push(format!(
+                "payload.timestamp: {:?} is not an ISO 8601 time like 2026-11-28T09:00:00Z",
+                clip(&t, 40)
+            ));
+            None
+        }
+    }
 }
 
 /// Reads an Alertmanager (webhook version 4) or Grafana alerting body: one signal per alert,
@@ -824,6 +887,39 @@ mod tests {
                 let e = parse_pagerduty(body.to_string().as_bytes()).unwrap();
                 prop_assert_eq!(e.signal.summary, summary.trim());
             }
+        }
+    }
+
+    #[test]
+    fn change_events_name_each_bad_field() {
+        let ok = parse_change(
+            br#"{"routing_key":"k","payload":{"summary":"Deployed v1.2","source":"ci","timestamp":"2026-11-28T09:00:00Z","custom_details":{"sha":"abc"}},"links":[{"href":"https://ci.example/1","text":"build"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(ok.summary, "Deployed v1.2");
+        assert_eq!(ok.details["sha"], "abc");
+        assert_eq!(ok.links.len(), 1);
+        assert!(ok.occurred_at.is_some());
+        let cases: [(&str, &str); 6] = [
+            ("[]", "body"),
+            ("{", "body"),
+            (r#"{"payload":{"summary":"x"}}"#, "routing_key"),
+            (r#"{"routing_key":"k"}"#, "payload"),
+            (
+                r#"{"routing_key":"k","payload":{"source":"ci"}}"#,
+                "payload.summary",
+            ),
+            (
+                r#"{"routing_key":"k","payload":{"summary":"x","timestamp":"soon"}}"#,
+                "payload.timestamp",
+            ),
+        ];
+        for (body, field) in cases {
+            let errs = parse_change(body.as_bytes()).unwrap_err();
+            assert!(
+                errs.iter().any(|e| e.starts_with(&format!("{field}:"))),
+                "{body}: {errs:?}"
+            );
         }
     }
 }

@@ -10,6 +10,10 @@ pub enum Topic {
     StatusPage,
     /// One incident's timeline, by id.
     Incident(String),
+    /// The list of on-call incidents (responders' side), and the open count in the navigation.
+    Oncall,
+    /// One on-call incident's page and timeline, by id.
+    OncallIncident(String),
 }
 
 impl Topic {
@@ -18,6 +22,8 @@ impl Topic {
         match self {
             Topic::StatusPage => "status".to_string(),
             Topic::Incident(id) => format!("incident:{id}"),
+            Topic::Oncall => "oncall".to_string(),
+            Topic::OncallIncident(id) => format!("oncall:{id}"),
         }
     }
 
@@ -25,10 +31,13 @@ impl Topic {
     pub fn parse(key: &str) -> Option<Topic> {
         match key.split_once(':') {
             None if key == "status" => Some(Topic::StatusPage),
-            Some(("incident", id))
-                if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) =>
-            {
-                Some(Topic::Incident(id.to_string()))
+            None if key == "oncall" => Some(Topic::Oncall),
+            Some((kind, id)) if !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric()) => {
+                match kind {
+                    "incident" => Some(Topic::Incident(id.to_string())),
+                    "oncall" => Some(Topic::OncallIncident(id.to_string())),
+                    _ => None,
+                }
             }
             _ => None,
         }
@@ -41,7 +50,12 @@ mod tests {
 
     #[test]
     fn keys_round_trip_and_junk_is_refused() {
-        for t in [Topic::StatusPage, Topic::Incident("abc123".into())] {
+        for t in [
+            Topic::StatusPage,
+            Topic::Incident("abc123".into()),
+            Topic::Oncall,
+            Topic::OncallIncident("x9".into()),
+        ] {
             assert_eq!(Topic::parse(&t.key()), Some(t));
         }
         for junk in [
@@ -52,6 +66,8 @@ mod tests {
             "incident:a b",
             "monitor:x",
             "incident",
+            "oncall:",
+            "oncall:a-b",
         ] {
             assert_eq!(Topic::parse(junk), None, "{junk:?}");
         }

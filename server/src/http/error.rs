@@ -175,7 +175,7 @@ impl IntoResponse for AppError {
 }
 
 /// Paths whose clients are programs: the JSON API and the heartbeat endpoint cron jobs call.
-const API_PREFIXES: &[&str] = &["/api/", "/heartbeat/"];
+const API_PREFIXES: &[&str] = &["/api/", "/heartbeat/", "/hooks/", "/v2/"];
 
 /// Whether errors on `path` are answered in JSON ([`ErrorBody`]) rather than as a page.
 pub fn is_api_path(path: &str) -> bool {

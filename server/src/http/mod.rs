@@ -9,6 +9,7 @@ pub mod events;
 pub mod health;
 pub mod ical;
 pub mod incidents;
+pub mod ingest;
 pub mod login_guard;
 pub mod monitors;
 pub mod pages;
@@ -170,6 +171,21 @@ pub fn router(state: AppState) -> Router {
             session::same_origin,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // Alerts in: bodies up to PagerDuty's limit, from any origin (monitoring tools, not
+        // browsers), not audited (a flood would drown the log; the incidents record them).
+        .merge(
+            Router::new()
+                .route("/v2/enqueue", post(ingest::pagerduty))
+                .route("/v2/change/enqueue", post(ingest::pagerduty_change))
+                .route("/hooks/alertmanager/{key}", post(ingest::alertmanager))
+                .route("/hooks/grafana/{key}", post(ingest::alertmanager))
+                .route("/hooks/generic/{key}", post(ingest::generic))
+                .route(
+                    "/hooks/heartbeat/{token}",
+                    get(status_public::heartbeat).post(status_public::heartbeat),
+                )
+                .layer(RequestBodyLimitLayer::new(ingest::EVENT_BODY_LIMIT)),
+        )
         // A request (its body included) must be answered within this time: a client that
         // trickles a body cannot hold a handler. Live streams return their response at once,
         // so the stream itself is not cut.

@@ -578,6 +578,7 @@ mod components;
 mod incidents;
 mod jobs;
 mod monitors;
+mod paging;
 mod schedules;
 mod tx;
 pub use app::domain::incident::{
@@ -589,4 +590,5 @@ pub use app::domain::subscription::Subscriber;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
+pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, OncallFilter};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};

@@ -4,12 +4,15 @@
 
 use super::components::settle;
 use super::incidents::placeholders;
-use super::tx::{sql, Tx};
+use super::paging::{apply_signal, Target};
+use super::tx::sql;
 use super::{new_id, Store, StoreError};
+use app::domain::ingest::{Action, Severity, Signal};
 use app::domain::monitor::{
     step, Alert, Monitor, MonitorDraft, MonitorKind, MonitorState, MonitorStep,
 };
 use app::domain::ValidationError;
+use serde_json::Value;
 
 #[derive(sqlx::FromRow)]
 struct MonitorRow {
@@ -176,13 +179,29 @@ impl Store {
     /// (nothing is left failing for good); the alert stays, for the record.
     pub async fn delete_monitor(&self, id: &str, now: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let (component_id,): (Option<String>,) = tx
-            .fetch_optional(sql("SELECT component_id FROM monitors WHERE id = $1").bind(id))
+        let (component_id, service_id): (Option<String>, Option<String>) = tx
+            .fetch_optional(
+                sql("SELECT component_id, service_id FROM monitors WHERE id = $1").bind(id),
+            )
             .await?
             .ok_or(StoreError::NotFound)?;
         tx.execute(sql("DELETE FROM monitors WHERE id = $1").bind(id))
             .await?;
-        resolve_alert(&mut tx, &monitor_key(id), now).await?;
+        let target = Target {
+            service_id,
+            key_id: None,
+            scope: String::new(),
+            component_id: component_id.clone(),
+            channel: "monitor deleted".to_string(),
+            source: "monitor",
+        };
+        apply_signal(
+            &mut tx,
+            &target,
+            &monitor_signal(id, Action::Resolve, "", None),
+            now,
+        )
+        .await?;
         if let Some(cid) = &component_id {
             settle(&mut tx, cid, None, now).await?;
         }
@@ -248,16 +267,17 @@ impl Store {
         // must not both work from the same old state.
         tx.execute(sql("UPDATE monitors SET state = state WHERE id = $1").bind(monitor_id))
             .await?;
-        let (name, state, fails, threshold, component_id, interval_s): (
+        let (name, state, fails, threshold, component_id, interval_s, service_id): (
             String,
             String,
             i64,
             i64,
             Option<String>,
             i64,
+            Option<String>,
         ) = tx
             .fetch_optional(
-                sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s \
+                sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s, service_id \
                      FROM monitors WHERE id = $1")
                 .bind(monitor_id),
             )
@@ -290,30 +310,24 @@ impl Store {
             .bind(monitor_id),
         )
         .await?;
-        let key = monitor_key(monitor_id);
-        if s.went_down {
-            let open: Option<(String,)> = tx
-                .fetch_optional(
-                    sql("SELECT id FROM alerts WHERE dedup_key = $1 AND status <> 'resolved'")
-                        .bind(&key),
-                )
-                .await?;
-            if open.is_none() {
-                tx.execute(
-                    sql("INSERT INTO alerts (id, source, dedup_key, summary, details, component_id, status, created_at, updated_at) \
-                         VALUES ($1, 'monitor', $2, $3, $4, $5, 'triggered', $6, $6)")
-                    .bind(new_id())
-                    .bind(&key)
-                    .bind(format!("{name} is failing"))
-                    .bind(error.unwrap_or(""))
-                    .bind(&component_id)
-                    .bind(now),
-                )
-                .await?;
-            }
-        }
-        if s.recovered {
-            resolve_alert(&mut tx, &key, now).await?;
+        if s.went_down || s.recovered {
+            // The monitor's alert, through the one path every alert takes: on a service it
+            // opens (or resolves) an on-call incident there.
+            let target = Target {
+                service_id,
+                key_id: None,
+                scope: String::new(),
+                component_id: component_id.clone(),
+                channel: "probe".to_string(),
+                source: "monitor",
+            };
+            let action = if s.went_down {
+                Action::Trigger
+            } else {
+                Action::Resolve
+            };
+            let signal = monitor_signal(monitor_id, action, &name, error);
+            apply_signal(&mut tx, &target, &signal, now).await?;
         }
         if s.went_down || s.recovered {
             if let Some(cid) = &component_id {
@@ -344,21 +358,19 @@ impl Store {
     }
 }
 
-/// The dedup key of a monitor's alert.
-fn monitor_key(monitor_id: &str) -> String {
-    format!("monitor:{monitor_id}")
-}
-
-/// Resolves the open alert with this dedup key, if any.
-async fn resolve_alert(tx: &mut Tx, key: &str, now: i64) -> Result<(), StoreError> {
-    tx.execute(
-        sql(
-            "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
-             WHERE dedup_key = $2 AND status <> 'resolved'",
-        )
-        .bind(now)
-        .bind(key),
-    )
-    .await?;
-    Ok(())
+/// A monitor's signal about its own alert (dedup key `monitor:ID`).
+fn monitor_signal(monitor_id: &str, action: Action, name: &str, error: Option<&str>) -> Signal {
+    Signal {
+        action,
+        dedup_key: Some(format!("monitor:{monitor_id}")),
+        summary: format!("{name} is failing"),
+        source: name.to_string(),
+        severity: Severity::Critical,
+        occurred_at: None,
+        details: error
+            .map(|e| Value::String(e.to_string()))
+            .unwrap_or(Value::Null),
+        links: Vec::new(),
+        images: Vec::new(),
+    }
 }

@@ -1,0 +1,321 @@
+//! Alerts in: the endpoints monitoring tools send to, in the formats they already speak
+//! (PagerDuty Events v2 and change events, Alertmanager and Grafana webhooks, a generic webhook,
+//! heartbeats). A `2xx` means the events are committed.
+//!
+//! Status codes follow what senders do with them: input a retry cannot fix (malformed body,
+//! unknown or revoked key) is a `4xx`, which Alertmanager drops and PagerDuty clients do not
+//! retry; a busy or failing database is a `503`, which they retry; a key over its rate gets
+//! `429` with `Retry-After`. Nothing is stored for any of them.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use app::domain::ingest::{
+    parse_alertmanager, parse_change, parse_generic, parse_pagerduty, Signal,
+};
+use app::domain::service::{IntegrationKey, KeyKind};
+
+use crate::ingest::{IngestError, KeyLimiter};
+use crate::state::AppState;
+use crate::store::{Ingest, IngestOutcome};
+
+/// Largest accepted event body (PagerDuty's limit).
+pub const EVENT_BODY_LIMIT: usize = 512 * 1024;
+
+/// The PagerDuty-shaped refusal of an event.
+fn pd_invalid(errors: Vec<String>) -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        Json(json!({ "status": "invalid event", "message": "Event object is invalid", "errors": errors })),
+    )
+        .into_response()
+}
+
+/// Firstline's own JSON error for the webhook endpoints (`status`, `error`, `field`).
+fn hook_error(status: StatusCode, field: Option<&str>, error: String) -> Response {
+    (
+        status,
+        Json(json!({ "status": status.as_u16(), "error": error, "field": field })),
+    )
+        .into_response()
+}
+
+/// Why an event was refused before anything was stored.
+enum Refusal {
+    /// The key is unknown, revoked, or of another kind (never retried).
+    Key(String),
+    /// Over the key's rate (retried after `Retry-After`).
+    Throttled(i64),
+    /// Busy or failing: retry (503).
+    Retry(String),
+}
+
+impl Refusal {
+    fn pagerduty(self) -> Response {
+        match self {
+            Refusal::Key(m) => pd_invalid(vec![format!("routing_key: {m}")]),
+            Refusal::Throttled(after) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, after.to_string())],
+                Json(json!({ "status": "throttle event", "message": "Requests for this service are arriving too quickly. Please retry later." })),
+            )
+                .into_response(),
+            Refusal::Retry(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                [(header::RETRY_AFTER, "5".to_string())],
+                Json(json!({ "status": "unavailable", "message": m })),
+            )
+                .into_response(),
+        }
+    }
+
+    fn hook(self) -> Response {
+        match self {
+            Refusal::Key(m) => hook_error(StatusCode::NOT_FOUND, Some("key"), m),
+            Refusal::Throttled(after) => {
+                let mut r = hook_error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    Some("key"),
+                    "too many events for this key; retry later".into(),
+                );
+                if let Ok(v) = after.to_string().parse() {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+                r
+            }
+            Refusal::Retry(m) => {
+                let mut r = hook_error(StatusCode::SERVICE_UNAVAILABLE, None, m);
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                r
+            }
+        }
+    }
+}
+
+/// Finds the key, checks its kind and its rate.
+async fn admit(
+    state: &AppState,
+    secret: &str,
+    kinds: &[KeyKind],
+) -> Result<IntegrationKey, Refusal> {
+    let key = state
+        .store
+        .key_by_secret(secret)
+        .await
+        .map_err(|e| Refusal::Retry(format!("the key could not be checked ({e}); retry shortly")))?
+        .ok_or_else(|| Refusal::Key("no integration key has this value".into()))?;
+    if key.revoked_at.is_some() {
+        return Err(Refusal::Key("this integration key was revoked".into()));
+    }
+    if !kinds.contains(&key.kind) {
+        return Err(Refusal::Key(format!(
+            "this is a {} key; send to {}",
+            key.kind.label(),
+            key.kind.path("KEY")
+        )));
+    }
+    let now = state.clock.now_ms();
+    if !state
+        .ingest_limits
+        .allow(&key.id, state.config.ingest_rate_per_min, now)
+    {
+        return Err(Refusal::Throttled(KeyLimiter::retry_after(now)));
+    }
+    Ok(key)
+}
+
+/// Commits the events; `Err` when a retry can succeed.
+async fn store(state: &AppState, events: Vec<Ingest>) -> Result<Vec<IngestOutcome>, Refusal> {
+    let out = state.ingestor.submit(events).await.map_err(|e| match e {
+        IngestError::Busy => Refusal::Retry(e.to_string()),
+        IngestError::Store(_) => Refusal::Retry(e.to_string()),
+    })?;
+    if out.contains(&IngestOutcome::KeyGone) {
+        return Err(Refusal::Key("this integration key was revoked".into()));
+    }
+    Ok(out)
+}
+
+fn signals(key: &IntegrationKey, signals: Vec<Signal>, truncated: u64) -> Vec<Ingest> {
+    let n = signals.len();
+    signals
+        .into_iter()
+        .enumerate()
+        .map(|(i, signal)| Ingest::Signal {
+            key_id: key.id.clone(),
+            signal,
+            // Noted once, with the last alert of the group.
+            truncated: if i + 1 == n { truncated } else { 0 },
+        })
+        .collect()
+}
+
+/// `POST /v2/enqueue`: a PagerDuty Events v2 event.
+pub async fn pagerduty(State(state): State<AppState>, body: Bytes) -> Response {
+    let event = match parse_pagerduty(&body) {
+        Ok(e) => e,
+        Err(errors) => return pd_invalid(errors),
+    };
+    let key = match admit(&state, &event.routing_key, &[KeyKind::Pagerduty]).await {
+        Ok(k) => k,
+        Err(r) => return r.pagerduty(),
+    };
+    // The key the sender gave, or the one made for it: answered even when nothing was open.
+    let mut signal = event.signal;
+    let dedup_key = signal
+        .dedup_key
+        .get_or_insert_with(crate::store::generated_dedup_key)
+        .clone();
+    match store(&state, signals(&key, vec![signal], 0)).await {
+        Ok(_) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "success", "message": "Event processed", "dedup_key": dedup_key })),
+        )
+            .into_response(),
+        Err(r) => r.pagerduty(),
+    }
+}
+
+/// `POST /v2/change/enqueue`: a change event (deploy, configuration change).
+pub async fn pagerduty_change(State(state): State<AppState>, body: Bytes) -> Response {
+    let change = match parse_change(&body) {
+        Ok(c) => c,
+        Err(errors) => return pd_invalid(errors),
+    };
+    let key = match admit(&state, &change.routing_key, &[KeyKind::Pagerduty]).await {
+        Ok(k) => k,
+        Err(r) => return r.pagerduty(),
+    };
+    let event = Ingest::Change {
+        key_id: key.id,
+        summary: change.summary,
+        source: change.source,
+        occurred_at: change.occurred_at,
+        details: change.details,
+        links: change.links,
+    };
+    match store(&state, vec![event]).await {
+        Ok(_) => (
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "success", "message": "Change event processed" })),
+        )
+            .into_response(),
+        Err(r) => r.pagerduty(),
+    }
+}
+
+/// The answer to an accepted webhook.
+fn accepted(outcomes: &[IngestOutcome]) -> Response {
+    let keys: Vec<&str> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            IngestOutcome::Accepted(Some(a)) => Some(a.dedup_key.as_str()),
+            _ => None,
+        })
+        .collect();
+    (
+        StatusCode::ACCEPTED,
+        Json(json!({ "status": "accepted", "alerts": keys.len(), "dedup_keys": keys })),
+    )
+        .into_response()
+}
+
+/// `POST /hooks/alertmanager/{key}` and `/hooks/grafana/{key}`: one alert per fingerprint.
+pub async fn alertmanager(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    body: Bytes,
+) -> Response {
+    let (list, truncated) = match parse_alertmanager(&body) {
+        Ok(x) => x,
+        Err(errors) => {
+            let field = errors
+                .first()
+                .and_then(|e| e.split(':').next())
+                .map(str::to_string);
+            return hook_error(StatusCode::BAD_REQUEST, field.as_deref(), errors.join("; "));
+        }
+    };
+    let key = match admit(&state, &secret, &[KeyKind::Alertmanager, KeyKind::Grafana]).await {
+        Ok(k) => k,
+        Err(r) => return r.hook(),
+    };
+    match store(&state, signals(&key, list, truncated)).await {
+        Ok(out) => accepted(&out),
+        Err(r) => r.hook(),
+    }
+}
+
+/// `POST /hooks/generic/{key}`: JSON object or form fields `summary`, `details`, `dedup`,
+/// `action` (`trigger` by default, `ack`, `resolve`), and optionally `severity`, `source`.
+pub async fn generic(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    let fields: Map<String, Value> = if is_json {
+        match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => {
+                return hook_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("body"),
+                    "body: must be a JSON object".into(),
+                )
+            }
+            Err(e) => {
+                return hook_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("body"),
+                    format!("body: not valid JSON ({e})"),
+                )
+            }
+        }
+    } else {
+        match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
+            Ok(pairs) => pairs
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+            Err(e) => {
+                return hook_error(
+                    StatusCode::BAD_REQUEST,
+                    Some("body"),
+                    format!("body: not a valid form ({e})"),
+                )
+            }
+        }
+    };
+    let signal = match parse_generic(&fields) {
+        Ok(s) => s,
+        Err(errors) => {
+            let field = errors
+                .first()
+                .and_then(|e| e.split(':').next())
+                .map(str::to_string);
+            return hook_error(StatusCode::BAD_REQUEST, field.as_deref(), errors.join("; "));
+        }
+    };
+    let key = match admit(&state, &secret, &[KeyKind::Generic]).await {
+        Ok(k) => k,
+        Err(r) => return r.hook(),
+    };
+    let mut signal = signal;
+    signal
+        .dedup_key
+        .get_or_insert_with(crate::store::generated_dedup_key);
+    match store(&state, signals(&key, vec![signal], 0)).await {
+        Ok(out) => accepted(&out),
+        Err(r) => r.hook(),
+    }
+}

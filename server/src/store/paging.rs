@@ -1,0 +1,1157 @@
+//! Paging's store: services and their integration keys, alerts in from monitoring tools, the
+//! on-call incidents that group them with their timelines, and change events.
+//!
+//! Every write follows the seam: load the open alert and the service's open incident in the
+//! transaction, ask `app::domain::oncall` what the signal (or the responder's action) does, and
+//! write exactly that, with one timeline event per change (the largest event id is the version
+//! live pages follow) and the live topics to announce.
+
+use serde_json::{json, Value};
+
+use super::tx::{sql, Tx};
+use super::{map_unique, new_id, Store, StoreError};
+use app::domain::ingest::{Action, Link, Severity, Signal};
+use app::domain::live::Topic;
+use app::domain::oncall::{
+    on_action, on_signal, snooze_over, Act, AlertView, IncidentSnap, OncallIncident, OpenAlert,
+    SignalOutcome, State, TimelineEvent, Transition,
+};
+use app::domain::service::{ChangeEvent, IntegrationKey, KeyKind, Service, ServiceInput};
+use app::domain::ValidationError;
+
+fn corrupt(what: &str, v: &str) -> StoreError {
+    StoreError::Corrupt(format!("{what} {v:?}"))
+}
+
+fn severity(s: &str) -> Result<Severity, StoreError> {
+    Severity::parse_loose(s).ok_or_else(|| corrupt("severity", s))
+}
+
+fn state(s: &str) -> Result<State, StoreError> {
+    s.parse().map_err(|_| corrupt("state", s))
+}
+
+fn json_or_text(s: &str) -> Value {
+    serde_json::from_str(s).unwrap_or_else(|_| Value::String(s.to_string()))
+}
+
+// ---- rows ----
+
+#[derive(sqlx::FromRow)]
+struct ServiceRow {
+    id: String,
+    name: String,
+    description: String,
+    team_id: Option<String>,
+    created_at: i64,
+}
+
+impl From<ServiceRow> for Service {
+    fn from(r: ServiceRow) -> Service {
+        Service {
+            id: r.id,
+            name: r.name,
+            description: r.description,
+            team_id: r.team_id,
+            created_at: r.created_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct KeyRow {
+    id: String,
+    service_id: String,
+    kind: String,
+    name: String,
+    key: String,
+    created_at: i64,
+    revoked_at: Option<i64>,
+}
+
+impl TryFrom<KeyRow> for IntegrationKey {
+    type Error = StoreError;
+    fn try_from(r: KeyRow) -> Result<IntegrationKey, StoreError> {
+        Ok(IntegrationKey {
+            kind: r.kind.parse().map_err(|_| corrupt("key kind", &r.kind))?,
+            id: r.id,
+            service_id: r.service_id,
+            name: r.name,
+            key: r.key,
+            created_at: r.created_at,
+            revoked_at: r.revoked_at,
+        })
+    }
+}
+
+const KEY_SELECT: &str =
+    "SELECT id, service_id, kind, name, key, created_at, revoked_at FROM integration_keys";
+
+#[derive(sqlx::FromRow)]
+struct IncidentRow {
+    id: String,
+    number: i64,
+    service_id: Option<String>,
+    service_name: Option<String>,
+    title: String,
+    severity: String,
+    status: String,
+    assigned_to: Option<String>,
+    acknowledged_at: Option<i64>,
+    acknowledged_by: Option<String>,
+    resolved_at: Option<i64>,
+    resolved_by: Option<String>,
+    snoozed_until: Option<i64>,
+    escalation_level: i64,
+    status_incident_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<IncidentRow> for OncallIncident {
+    type Error = StoreError;
+    fn try_from(r: IncidentRow) -> Result<OncallIncident, StoreError> {
+        Ok(OncallIncident {
+            severity: severity(&r.severity)?,
+            state: state(&r.status)?,
+            id: r.id,
+            number: r.number,
+            service_id: r.service_id,
+            service_name: r.service_name,
+            title: r.title,
+            assigned_to: r.assigned_to,
+            acknowledged_at: r.acknowledged_at,
+            acknowledged_by: r.acknowledged_by,
+            resolved_at: r.resolved_at,
+            resolved_by: r.resolved_by,
+            snoozed_until: r.snoozed_until,
+            escalation_level: r.escalation_level,
+            status_incident_id: r.status_incident_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        })
+    }
+}
+
+const INCIDENT_SELECT: &str =
+    "SELECT i.id, i.number, i.service_id, s.name AS service_name, i.title, i.severity, \
+     i.status, i.assigned_to, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, \
+     i.snoozed_until, i.escalation_level, i.status_incident_id, i.created_at, i.updated_at \
+     FROM oncall_incidents i LEFT JOIN services s ON s.id = i.service_id";
+
+#[derive(sqlx::FromRow)]
+struct AlertRow {
+    id: String,
+    dedup_key: String,
+    summary: String,
+    origin: String,
+    severity: String,
+    status: String,
+    details: String,
+    links: String,
+    images: String,
+    event_count: i64,
+    created_at: i64,
+    resolved_at: Option<i64>,
+}
+
+impl TryFrom<AlertRow> for AlertView {
+    type Error = StoreError;
+    fn try_from(r: AlertRow) -> Result<AlertView, StoreError> {
+        Ok(AlertView {
+            severity: severity(&r.severity)?,
+            state: state(&r.status)?,
+            details: json_or_text(&r.details),
+            links: serde_json::from_str(&r.links).map_err(|_| corrupt("links", &r.links))?,
+            images: serde_json::from_str(&r.images).map_err(|_| corrupt("images", &r.images))?,
+            id: r.id,
+            dedup_key: r.dedup_key,
+            summary: r.summary,
+            origin: r.origin,
+            event_count: r.event_count,
+            created_at: r.created_at,
+            resolved_at: r.resolved_at,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    at: i64,
+    kind: String,
+    actor_id: Option<String>,
+    channel: String,
+    alert_id: Option<String>,
+    body: String,
+}
+
+impl From<EventRow> for TimelineEvent {
+    fn from(r: EventRow) -> TimelineEvent {
+        TimelineEvent {
+            body: json_or_text(&r.body),
+            id: r.id,
+            at: r.at,
+            kind: r.kind,
+            actor_id: r.actor_id,
+            channel: r.channel,
+            alert_id: r.alert_id,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ChangeRow {
+    id: String,
+    service_id: String,
+    summary: String,
+    source: String,
+    occurred_at: i64,
+    details: String,
+    links: String,
+}
+
+impl From<ChangeRow> for ChangeEvent {
+    fn from(r: ChangeRow) -> ChangeEvent {
+        ChangeEvent {
+            details: json_or_text(&r.details),
+            links: serde_json::from_str(&r.links).unwrap_or_default(),
+            id: r.id,
+            service_id: r.service_id,
+            summary: r.summary,
+            source: r.source,
+            occurred_at: r.occurred_at,
+        }
+    }
+}
+
+// ---- what a signal is aimed at, and what became of it ----
+
+/// Where a signal goes: its service (if any), the dedup scope (an integration key, or a
+/// monitor), and the channel the timeline names.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The service whose incident it opens or joins; `None` records the alert only.
+    pub service_id: Option<String>,
+    /// The integration key it came with.
+    pub key_id: Option<String>,
+    /// Alerts are deduplicated per scope and dedup key (the key's id; empty for monitors).
+    pub scope: String,
+    /// The status-page component it concerns (monitors).
+    pub component_id: Option<String>,
+    /// How the timeline names where it came from ("PagerDuty event", "Alertmanager", "probe").
+    pub channel: String,
+    /// Stored in the alert's `source` column: `integration` or `monitor`.
+    pub source: &'static str,
+}
+
+/// What became of one accepted signal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    /// The alert's dedup key (generated when the sender gave none).
+    pub dedup_key: String,
+    /// The alert it acted on, if any.
+    pub alert_id: Option<String>,
+    /// The incident it opened or touched, if any.
+    pub incident_id: Option<String>,
+    /// It should page (a new incident, or a new alert on a triggered one).
+    pub pages: bool,
+}
+
+/// A dedup key for a trigger that named none: 32 lowercase hex digits, as PagerDuty makes.
+pub fn generated_dedup_key() -> String {
+    use rand::Rng;
+    let mut rng = rand::thread_rng();
+    (0..32)
+        .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
+        .collect()
+}
+
+/// Adds a timeline event to an incident and marks it (and the list) changed.
+#[expect(clippy::too_many_arguments, reason = "one column each; every caller names them all")]
+pub(crate) async fn add_event(
+    tx: &mut Tx,
+    incident_id: &str,
+    kind: &str,
+    actor: Option<&str>,
+    channel: &str,
+    alert_id: Option<&str>,
+    body: &Value,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        sql(
+            "INSERT INTO oncall_events (incident_id, at, kind, actor_id, channel, alert_id, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(incident_id)
+        .bind(now)
+        .bind(kind)
+        .bind(actor)
+        .bind(channel)
+        .bind(alert_id)
+        .bind(body.to_string()),
+    )
+    .await?;
+    tx.execute(
+        sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(incident_id),
+    )
+    .await?;
+    tx.announce(Topic::OncallIncident(incident_id.to_string()));
+    tx.announce(Topic::Oncall);
+    Ok(())
+}
+
+async fn open_incident_snap(
+    tx: &mut Tx,
+    where_clause: &str,
+    arg: &str,
+) -> Result<Option<IncidentSnap>, StoreError> {
+    let row: Option<(String, String, i64)> = tx
+        .fetch_optional(
+            sql(format!(
+                "SELECT i.id, i.status, (SELECT COUNT(*) FROM alerts a WHERE a.incident_id = i.id AND a.status <> 'resolved') \
+                 FROM oncall_incidents i WHERE {where_clause} AND i.status <> 'resolved' \
+                 ORDER BY i.created_at DESC LIMIT 1"
+            ))
+            .bind(arg),
+        )
+        .await?;
+    row.map(|(id, s, n)| {
+        Ok(IncidentSnap {
+            id,
+            state: state(&s)?,
+            open_alerts: n,
+        })
+    })
+    .transpose()
+}
+
+/// Applies one signal in `tx`: the one path by which alerts open, repeat, acknowledge and
+/// resolve, whether they came from an integration or a built-in monitor.
+pub(crate) async fn apply_signal(
+    tx: &mut Tx,
+    target: &Target,
+    signal: &Signal,
+    now: i64,
+) -> Result<Applied, StoreError> {
+    let dedup_key = signal.dedup_key.clone().unwrap_or_else(generated_dedup_key);
+    let open_row: Option<(String, String, Option<String>)> = tx
+        .fetch_optional(
+            sql("SELECT id, status, incident_id FROM alerts \
+                 WHERE scope = $1 AND dedup_key = $2 AND status <> 'resolved'")
+            .bind(&target.scope)
+            .bind(&dedup_key),
+        )
+        .await?;
+    let open = match open_row {
+        Some((id, s, incident_id)) => Some(OpenAlert {
+            id,
+            state: state(&s)?,
+            incident: match incident_id {
+                Some(iid) => open_incident_snap(tx, "i.id = $1", &iid).await?,
+                None => None,
+            },
+        }),
+        None => None,
+    };
+    let service_open = match (&target.service_id, signal.action, &open) {
+        (Some(sid), Action::Trigger, None) => {
+            open_incident_snap(tx, "i.service_id = $1", sid).await?
+        }
+        _ => None,
+    };
+    let outcome = on_signal(signal.action, open.as_ref(), service_open.as_ref());
+    let mut applied = Applied {
+        dedup_key: dedup_key.clone(),
+        alert_id: None,
+        incident_id: None,
+        pages: false,
+    };
+    let alert_body = || {
+        json!({
+            "summary": signal.summary,
+            "severity": signal.severity.as_str(),
+            "source": signal.source,
+        })
+    };
+    match outcome {
+        SignalOutcome::Ignore => {}
+        SignalOutcome::Open { join } => {
+            let alert_id = new_id();
+            let incident_id = match (&target.service_id, join) {
+                (_, Some(iid)) => {
+                    let st: (String,) = tx
+                        .fetch_one(
+                            sql("SELECT status FROM oncall_incidents WHERE id = $1").bind(&iid),
+                        )
+                        .await?;
+                    applied.pages = st.0 == "triggered";
+                    // The incident's severity is its worst alert's.
+                    tx.execute(
+                        sql("UPDATE oncall_incidents SET severity = $1 WHERE id = $2 AND \
+                             (CASE severity WHEN 'critical' THEN 3 WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) < $3")
+                        .bind(signal.severity.as_str())
+                        .bind(&iid)
+                        .bind(signal.severity as i64),
+                    )
+                    .await?;
+                    Some(iid)
+                }
+                (Some(sid), None) => {
+                    let iid = new_id();
+                    let (number,): (i64,) = tx
+                        .fetch_one(sql(
+                            "UPDATE counters SET value = value + 1 WHERE name = 'oncall_incident' RETURNING value",
+                        ))
+                        .await?;
+                    tx.execute(
+                        sql("INSERT INTO oncall_incidents (id, number, service_id, title, severity, status, created_at, updated_at) \
+                             VALUES ($1, $2, $3, $4, $5, 'triggered', $6, $6)")
+                        .bind(&iid)
+                        .bind(number)
+                        .bind(sid)
+                        .bind(&signal.summary)
+                        .bind(signal.severity.as_str())
+                        .bind(now),
+                    )
+                    .await?;
+                    add_event(
+                        tx,
+                        &iid,
+                        "opened",
+                        None,
+                        &target.channel,
+                        None,
+                        &json!({}),
+                        now,
+                    )
+                    .await?;
+                    applied.pages = true;
+                    Some(iid)
+                }
+                (None, None) => None,
+            };
+            tx.execute(
+                sql("INSERT INTO alerts (id, source, dedup_key, summary, details, component_id, status, created_at, updated_at, \
+                     service_id, key_id, incident_id, severity, origin, links, images, event_count, scope) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 'triggered', $7, $7, $8, $9, $10, $11, $12, $13, $14, 1, $15)")
+                .bind(&alert_id)
+                .bind(target.source)
+                .bind(&dedup_key)
+                .bind(&signal.summary)
+                .bind(details_text(&signal.details))
+                .bind(&target.component_id)
+                .bind(signal.occurred_at.unwrap_or(now).min(now))
+                .bind(&target.service_id)
+                .bind(&target.key_id)
+                .bind(&incident_id)
+                .bind(signal.severity.as_str())
+                .bind(&signal.source)
+                .bind(json!(signal.links).to_string())
+                .bind(json!(signal.images).to_string())
+                .bind(&target.scope),
+            )
+            .await?;
+            if let Some(iid) = &incident_id {
+                add_event(
+                    tx,
+                    iid,
+                    "alert_triggered",
+                    None,
+                    &target.channel,
+                    Some(&alert_id),
+                    &alert_body(),
+                    now,
+                )
+                .await?;
+            }
+            applied.alert_id = Some(alert_id);
+            applied.incident_id = incident_id;
+        }
+        SignalOutcome::Repeat { alert, incident } => {
+            tx.execute(
+                sql("UPDATE alerts SET event_count = event_count + 1, updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&alert),
+            )
+            .await?;
+            if let Some(iid) = &incident {
+                let mut body = alert_body();
+                body["details"] = signal.details.clone();
+                add_event(
+                    tx,
+                    iid,
+                    "alert_repeated",
+                    None,
+                    &target.channel,
+                    Some(&alert),
+                    &body,
+                    now,
+                )
+                .await?;
+            }
+            applied.alert_id = Some(alert);
+            applied.incident_id = incident;
+        }
+        SignalOutcome::Acknowledge { alert, incident } => {
+            tx.execute(
+                sql("UPDATE alerts SET status = 'acknowledged', updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&alert),
+            )
+            .await?;
+            let parent = open
+                .as_ref()
+                .and_then(|a| a.incident.as_ref())
+                .map(|i| i.id.clone());
+            if let Some(iid) = &parent {
+                add_event(
+                    tx,
+                    iid,
+                    "alert_acknowledged",
+                    None,
+                    &target.channel,
+                    Some(&alert),
+                    &json!({}),
+                    now,
+                )
+                .await?;
+            }
+            if let Some(iid) = &incident {
+                tx.execute(
+                    sql("UPDATE oncall_incidents SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = NULL, \
+                         snoozed_until = NULL WHERE id = $2")
+                    .bind(now)
+                    .bind(iid),
+                )
+                .await?;
+                add_event(
+                    tx,
+                    iid,
+                    "acknowledged",
+                    None,
+                    &target.channel,
+                    Some(&alert),
+                    &json!({}),
+                    now,
+                )
+                .await?;
+            }
+            applied.alert_id = Some(alert);
+            applied.incident_id = parent;
+        }
+        SignalOutcome::Resolve { alert, incident } => {
+            tx.execute(
+                sql("UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(&alert),
+            )
+            .await?;
+            let parent = open
+                .as_ref()
+                .and_then(|a| a.incident.as_ref())
+                .map(|i| i.id.clone());
+            if let Some(iid) = &parent {
+                add_event(
+                    tx,
+                    iid,
+                    "alert_resolved",
+                    None,
+                    &target.channel,
+                    Some(&alert),
+                    &json!({}),
+                    now,
+                )
+                .await?;
+            }
+            if let Some(iid) = &incident {
+                tx.execute(
+                    sql("UPDATE oncall_incidents SET status = 'resolved', resolved_at = $1, resolved_by = NULL, \
+                         snoozed_until = NULL WHERE id = $2")
+                    .bind(now)
+                    .bind(iid),
+                )
+                .await?;
+                add_event(
+                    tx,
+                    iid,
+                    "resolved",
+                    None,
+                    &target.channel,
+                    Some(&alert),
+                    &json!({}),
+                    now,
+                )
+                .await?;
+            }
+            applied.alert_id = Some(alert);
+            applied.incident_id = parent;
+        }
+    }
+    Ok(applied)
+}
+
+/// Details as stored: a JSON text, or the text itself for a plain string (old probe errors).
+fn details_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// One event for [`Store::ingest`]: the key it came with, and what it says.
+#[derive(Debug, Clone)]
+pub enum Ingest {
+    /// An alert signal.
+    Signal {
+        /// The key's id.
+        key_id: String,
+        /// What it says.
+        signal: Signal,
+        /// Alerts the sender left out of this batch (Alertmanager's `truncatedAlerts`), noted
+        /// on the incident.
+        truncated: u64,
+    },
+    /// A change event.
+    Change {
+        /// The key's id.
+        key_id: String,
+        /// What changed.
+        summary: String,
+        /// Where.
+        source: String,
+        /// When (the sender's time), Unix ms.
+        occurred_at: Option<i64>,
+        /// What else it said.
+        details: Value,
+        /// Links.
+        links: Vec<Link>,
+    },
+}
+
+/// What became of one [`Ingest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IngestOutcome {
+    /// Stored (or accepted and ignored, as the format says), with the alert's dedup key.
+    Accepted(Option<Applied>),
+    /// The key was revoked (or deleted) after the request was checked: nothing stored.
+    KeyGone,
+}
+
+impl Store {
+    // ---- services ----
+
+    /// Every service, by name.
+    pub async fn services(&self) -> Result<Vec<Service>, StoreError> {
+        let rows: Vec<ServiceRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, name, description, team_id, created_at FROM services ORDER BY name")
+            .fetch_all(p).await)?;
+        Ok(rows.into_iter().map(Service::from).collect())
+    }
+
+    /// One service.
+    pub async fn service(&self, id: &str) -> Result<Service, StoreError> {
+        let row: Option<ServiceRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, name, description, team_id, created_at FROM services WHERE id = $1")
+            .bind(id).fetch_optional(p).await)?;
+        row.map(Service::from).ok_or(StoreError::NotFound)
+    }
+
+    async fn check_team(tx: &mut Tx, team_id: &str) -> Result<(), StoreError> {
+        if team_id.is_empty() {
+            return Ok(());
+        }
+        let t: Option<(String,)> = tx
+            .fetch_optional(sql("SELECT id FROM teams WHERE id = $1").bind(team_id))
+            .await?;
+        t.map(|_| ())
+            .ok_or_else(|| ValidationError::new("team_id", "no such team").into())
+    }
+
+    /// Creates a service from a normalized input.
+    pub async fn create_service(&self, s: &ServiceInput, now: i64) -> Result<Service, StoreError> {
+        let id = new_id();
+        let mut tx = self.begin().await?;
+        Self::check_team(&mut tx, &s.team_id).await?;
+        tx.execute(
+            sql("INSERT INTO services (id, name, description, team_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)")
+                .bind(&id)
+                .bind(&s.name)
+                .bind(&s.description)
+                .bind((!s.team_id.is_empty()).then_some(s.team_id.as_str()))
+                .bind(now),
+        )
+        .await
+        .map_err(|e| map_unique(e, "name"))?;
+        tx.commit().await?;
+        self.service(&id).await
+    }
+
+    /// Renames a service or changes its description or team.
+    pub async fn update_service(
+        &self,
+        id: &str,
+        s: &ServiceInput,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        Self::check_team(&mut tx, &s.team_id).await?;
+        let n = tx
+            .execute(
+                sql("UPDATE services SET name = $1, description = $2, team_id = $3, updated_at = $4 WHERE id = $5")
+                    .bind(&s.name)
+                    .bind(&s.description)
+                    .bind((!s.team_id.is_empty()).then_some(s.team_id.as_str()))
+                    .bind(now)
+                    .bind(id),
+            )
+            .await
+            .map_err(|e| map_unique(e, "name"))?;
+        super::found(n)?;
+        tx.commit().await
+    }
+
+    // ---- integration keys ----
+
+    /// Creates an integration key of `kind` on a service, with a fresh 32-character secret.
+    pub async fn create_key(
+        &self,
+        service_id: &str,
+        kind: KeyKind,
+        name: &str,
+        now: i64,
+    ) -> Result<IntegrationKey, StoreError> {
+        let id = new_id();
+        let mut tx = self.begin().await?;
+        let s: Option<(String,)> = tx
+            .fetch_optional(sql("SELECT id FROM services WHERE id = $1").bind(service_id))
+            .await?;
+        s.ok_or(StoreError::NotFound)?;
+        tx.execute(
+            sql("INSERT INTO integration_keys (id, service_id, kind, name, key, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
+                .bind(&id)
+                .bind(service_id)
+                .bind(kind.as_str())
+                .bind(name)
+                .bind(generated_dedup_key())
+                .bind(now),
+        )
+        .await?;
+        tx.commit().await?;
+        self.key(&id).await
+    }
+
+    /// One key by id.
+    pub async fn key(&self, id: &str) -> Result<IntegrationKey, StoreError> {
+        let q = format!("{KEY_SELECT} WHERE id = $1");
+        let row: Option<KeyRow> =
+            on_pool!(self, p => sqlx::query_as(&q).bind(id).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// The key whose secret is `secret`, revoked or not.
+    pub async fn key_by_secret(&self, secret: &str) -> Result<Option<IntegrationKey>, StoreError> {
+        let q = format!("{KEY_SELECT} WHERE key = $1");
+        let row: Option<KeyRow> =
+            on_pool!(self, p => sqlx::query_as(&q).bind(secret).fetch_optional(p).await)?;
+        row.map(IntegrationKey::try_from).transpose()
+    }
+
+    /// A service's keys, newest first.
+    pub async fn keys(&self, service_id: &str) -> Result<Vec<IntegrationKey>, StoreError> {
+        let q = format!("{KEY_SELECT} WHERE service_id = $1 ORDER BY created_at DESC, id");
+        let rows: Vec<KeyRow> =
+            on_pool!(self, p => sqlx::query_as(&q).bind(service_id).fetch_all(p).await)?;
+        rows.into_iter().map(IntegrationKey::try_from).collect()
+    }
+
+    /// Revokes a key: events with it are refused from now on.
+    pub async fn revoke_key(&self, service_id: &str, id: &str, now: i64) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE integration_keys SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 AND service_id = $3")
+            .bind(now).bind(id).bind(service_id).execute(p).await.map(|r| r.rows_affected()))?;
+        super::found(n)
+    }
+
+    // ---- ingestion ----
+
+    /// Applies a batch of accepted events in one transaction (one durable commit for all), in
+    /// order. Each key is checked again inside the transaction, so a key revoked meanwhile
+    /// stores nothing. On error nothing of the batch is stored.
+    pub async fn ingest(
+        &self,
+        batch: &[Ingest],
+        now: i64,
+    ) -> Result<Vec<IngestOutcome>, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for item in batch {
+            let key_id = match item {
+                Ingest::Signal { key_id, .. } | Ingest::Change { key_id, .. } => key_id,
+            };
+            let key: Option<(String, String, Option<i64>)> = tx
+                .fetch_optional(
+                    sql("SELECT service_id, kind, revoked_at FROM integration_keys WHERE id = $1")
+                        .bind(key_id),
+                )
+                .await?;
+            let Some((service_id, kind, None)) = key else {
+                out.push(IngestOutcome::KeyGone);
+                continue;
+            };
+            let kind: KeyKind = kind.parse().map_err(|_| corrupt("key kind", &kind))?;
+            match item {
+                Ingest::Signal {
+                    signal, truncated, ..
+                } => {
+                    let target = Target {
+                        service_id: Some(service_id),
+                        key_id: Some(key_id.clone()),
+                        scope: key_id.clone(),
+                        component_id: None,
+                        channel: kind.channel().to_string(),
+                        source: "integration",
+                    };
+                    let applied = apply_signal(&mut tx, &target, signal, now).await?;
+                    if *truncated > 0 {
+                        if let Some(iid) = &applied.incident_id {
+                            add_event(
+                                &mut tx,
+                                iid,
+                                "alerts_truncated",
+                                None,
+                                kind.channel(),
+                                None,
+                                &json!({ "count": truncated }),
+                                now,
+                            )
+                            .await?;
+                        }
+                    }
+                    out.push(IngestOutcome::Accepted(Some(applied)));
+                }
+                Ingest::Change {
+                    summary,
+                    source,
+                    occurred_at,
+                    details,
+                    links,
+                    ..
+                } => {
+                    tx.execute(
+                        sql("INSERT INTO change_events (id, service_id, key_id, summary, source, occurred_at, received_at, details, links) \
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+                        .bind(new_id())
+                        .bind(&service_id)
+                        .bind(key_id)
+                        .bind(summary)
+                        .bind(source)
+                        .bind(occurred_at.unwrap_or(now))
+                        .bind(now)
+                        .bind(details.to_string())
+                        .bind(json!(links).to_string()),
+                    )
+                    .await?;
+                    out.push(IngestOutcome::Accepted(None));
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Change events on a service between `from` and `to`, newest first.
+    pub async fn changes(
+        &self,
+        service_id: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ChangeEvent>, StoreError> {
+        let rows: Vec<ChangeRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, service_id, summary, source, occurred_at, details, links FROM change_events \
+             WHERE service_id = $1 AND occurred_at >= $2 AND occurred_at <= $3 ORDER BY occurred_at DESC LIMIT 50")
+            .bind(service_id).bind(from).bind(to).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(ChangeEvent::from).collect())
+    }
+
+    // ---- on-call incidents ----
+
+    /// On-call incidents, open ones first, newest first within each; filtered by state,
+    /// service and owning team.
+    pub async fn oncall_incidents(
+        &self,
+        f: &OncallFilter,
+    ) -> Result<Vec<OncallIncident>, StoreError> {
+        let mut q = format!("{INCIDENT_SELECT} WHERE 1 = 1");
+        let mut args: Vec<String> = Vec::new();
+        let mut push = |cond: &str, v: &str, q: &mut String| {
+            args.push(v.to_string());
+            q.push_str(&cond.replace("$?", &format!("${}", args.len())));
+        };
+        if let Some(s) = f.state {
+            push(" AND i.status = $?", s.as_str(), &mut q);
+        } else if f.open_only {
+            q.push_str(" AND i.status <> 'resolved'");
+        }
+        if let Some(s) = &f.service_id {
+            push(" AND i.service_id = $?", s, &mut q);
+        }
+        if let Some(t) = &f.team_id {
+            push(" AND s.team_id = $?", t, &mut q);
+        }
+        q.push_str(&format!(
+            " ORDER BY CASE WHEN i.status = 'resolved' THEN 1 ELSE 0 END, i.created_at DESC, i.number DESC LIMIT {}",
+            f.limit.clamp(1, 500)
+        ));
+        let rows: Vec<IncidentRow> = on_pool!(self, p => {
+            let mut query = sqlx::query_as(&q);
+            for a in &args {
+                query = query.bind(a);
+            }
+            query.fetch_all(p).await
+        })?;
+        rows.into_iter().map(OncallIncident::try_from).collect()
+    }
+
+    /// One on-call incident.
+    pub async fn oncall_incident(&self, id: &str) -> Result<OncallIncident, StoreError> {
+        let q = format!("{INCIDENT_SELECT} WHERE i.id = $1");
+        let row: Option<IncidentRow> =
+            on_pool!(self, p => sqlx::query_as(&q).bind(id).fetch_optional(p).await)?;
+        row.ok_or(StoreError::NotFound)?.try_into()
+    }
+
+    /// How many on-call incidents are open.
+    pub async fn open_oncall_count(&self) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM oncall_incidents WHERE status <> 'resolved'").fetch_one(p).await)?;
+        Ok(n)
+    }
+
+    /// An incident's alerts, oldest first.
+    pub async fn incident_alerts(&self, incident_id: &str) -> Result<Vec<AlertView>, StoreError> {
+        let rows: Vec<AlertRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, dedup_key, summary, origin, severity, status, details, links, images, event_count, created_at, resolved_at \
+             FROM alerts WHERE incident_id = $1 ORDER BY created_at, id")
+            .bind(incident_id).fetch_all(p).await)?;
+        rows.into_iter().map(AlertView::try_from).collect()
+    }
+
+    /// An incident's timeline, in order.
+    pub async fn timeline(&self, incident_id: &str) -> Result<Vec<TimelineEvent>, StoreError> {
+        let rows: Vec<EventRow> = on_pool!(self, p => sqlx::query_as(
+            "SELECT id, at, kind, actor_id, channel, alert_id, body FROM oncall_events WHERE incident_id = $1 ORDER BY id")
+            .bind(incident_id).fetch_all(p).await)?;
+        Ok(rows.into_iter().map(TimelineEvent::from).collect())
+    }
+
+    /// The version of an incident's page (its newest event's id), or of the whole list when
+    /// `incident_id` is `None`. Every instance computes the same value.
+    pub async fn oncall_version(&self, incident_id: Option<&str>) -> Result<i64, StoreError> {
+        let (v,): (Option<i64>,) = match incident_id {
+            Some(id) => on_pool!(self, p => sqlx::query_as(
+                "SELECT MAX(id) FROM oncall_events WHERE incident_id = $1").bind(id).fetch_one(p).await)?,
+            None => {
+                on_pool!(self, p => sqlx::query_as("SELECT MAX(id) FROM oncall_events").fetch_one(p).await)?
+            }
+        };
+        Ok(v.unwrap_or(0))
+    }
+
+    /// A responder's action on an on-call incident, through `channel` (`web`, `api`). Returns
+    /// what it did; an action with nothing to do (a second acknowledgement) records nothing.
+    pub async fn act_on_incident(
+        &self,
+        id: &str,
+        actor: &str,
+        channel: &str,
+        act: &Act,
+        now: i64,
+    ) -> Result<Transition, StoreError> {
+        let mut tx = self.begin().await?;
+        // Lock the incident row so two responders' actions queue up and see each other's.
+        let n = tx
+            .execute(sql("UPDATE oncall_incidents SET status = status WHERE id = $1").bind(id))
+            .await?;
+        super::found(n)?;
+        let q = format!("{INCIDENT_SELECT} WHERE i.id = $1");
+        let row: IncidentRow = tx.fetch_one(sql(q).bind(id)).await?;
+        let inc = OncallIncident::try_from(row)?;
+        if let Act::Reassign(user) = act {
+            let u: Option<(String,)> = tx
+                .fetch_optional(sql("SELECT id FROM users WHERE id = $1").bind(user))
+                .await?;
+            if u.is_none() {
+                return Err(ValidationError::new("user", "no such person").into());
+            }
+        }
+        let t = on_action(&inc.now(), act, now)?;
+        if !t.changed {
+            return Ok(t);
+        }
+        let next = &t.next;
+        tx.execute(
+            sql("UPDATE oncall_incidents SET status = $1, assigned_to = $2, snoozed_until = $3, escalation_level = $4, \
+                 acknowledged_at = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $5 ELSE acknowledged_at END, \
+                 acknowledged_by = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $6 ELSE acknowledged_by END, \
+                 resolved_at = CASE WHEN $1 = 'resolved' THEN $5 ELSE NULL END, \
+                 resolved_by = CASE WHEN $1 = 'resolved' THEN $6 ELSE NULL END \
+                 WHERE id = $7")
+            .bind(next.state.as_str())
+            .bind(&next.assigned_to)
+            .bind(next.snoozed_until)
+            .bind(next.escalation_level)
+            .bind(now)
+            .bind(actor)
+            .bind(id),
+        )
+        .await?;
+        if t.resolve_alerts {
+            tx.execute(
+                sql(
+                    "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
+                     WHERE incident_id = $2 AND status <> 'resolved'",
+                )
+                .bind(now)
+                .bind(id),
+            )
+            .await?;
+        }
+        if t.acknowledge_alerts {
+            tx.execute(
+                sql(
+                    "UPDATE alerts SET status = 'acknowledged', updated_at = $1 \
+                     WHERE incident_id = $2 AND status = 'triggered'",
+                )
+                .bind(now)
+                .bind(id),
+            )
+            .await?;
+        }
+        let body = match act {
+            Act::Note(text) => json!({ "text": text }),
+            Act::Reassign(user) => json!({ "user": user }),
+            Act::Snooze(m) => json!({ "minutes": m }),
+            _ => json!({}),
+        };
+        add_event(
+            &mut tx,
+            id,
+            act.kind(),
+            Some(actor),
+            channel,
+            None,
+            &body,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// Triggers again every snoozed incident whose snooze is over. Returns how many.
+    pub async fn wake_snoozed(&self, now: i64) -> Result<usize, StoreError> {
+        // Every tick asks; only a due snooze takes the write lock.
+        let (due,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM oncall_incidents WHERE status = 'acknowledged' AND snoozed_until <= $1")
+            .bind(now).fetch_one(p).await)?;
+        if due == 0 {
+            return Ok(0);
+        }
+        let mut tx = self.begin().await?;
+        let due: Vec<IncidentRow> = tx
+            .fetch_all(
+                sql(format!(
+                    "{INCIDENT_SELECT} WHERE i.status = 'acknowledged' AND i.snoozed_until <= $1"
+                ))
+                .bind(now),
+            )
+            .await?;
+        let mut woken = 0;
+        for row in due {
+            let inc = OncallIncident::try_from(row)?;
+            if !snooze_over(&inc.now(), now) {
+                continue;
+            }
+            tx.execute(
+                sql("UPDATE oncall_incidents SET status = 'triggered', snoozed_until = NULL WHERE id = $1")
+                    .bind(&inc.id),
+            )
+            .await?;
+            add_event(
+                &mut tx,
+                &inc.id,
+                "snooze_ended",
+                None,
+                "",
+                None,
+                &json!({}),
+                now,
+            )
+            .await?;
+            woken += 1;
+        }
+        tx.commit().await?;
+        Ok(woken)
+    }
+
+    #[expect(dead_code, reason = "the incident page's status-page form uses it next")]
+    /// Links an on-call incident to the public status-page incident it opened or updated, and
+    /// records the post on its timeline, in `tx`.
+    pub(crate) async fn note_status_post(
+        tx: &mut Tx,
+        oncall_id: &str,
+        status_incident_id: &str,
+        status: &str,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        tx.execute(
+            sql("UPDATE oncall_incidents SET status_incident_id = $1 WHERE id = $2")
+                .bind(status_incident_id)
+                .bind(oncall_id),
+        )
+        .await?;
+        add_event(
+            tx,
+            oncall_id,
+            "status_posted",
+            Some(actor),
+            "web",
+            None,
+            &json!({ "status": status, "status_incident_id": status_incident_id }),
+            now,
+        )
+        .await
+    }
+
+    /// The on-call incidents linked to a public status-page incident.
+    pub async fn oncall_for_status_incident(
+        &self,
+        status_incident_id: &str,
+    ) -> Result<Vec<OncallIncident>, StoreError> {
+        let q = format!("{INCIDENT_SELECT} WHERE i.status_incident_id = $1 ORDER BY i.number");
+        let rows: Vec<IncidentRow> =
+            on_pool!(self, p => sqlx::query_as(&q).bind(status_incident_id).fetch_all(p).await)?;
+        rows.into_iter().map(OncallIncident::try_from).collect()
+    }
+}
+
+/// Which on-call incidents to list.
+#[derive(Debug, Clone, Default)]
+pub struct OncallFilter {
+    /// Only this state.
+    pub state: Option<State>,
+    /// Only open ones (when no state is given).
+    pub open_only: bool,
+    /// Only this service's.
+    pub service_id: Option<String>,
+    /// Only services this team owns.
+    pub team_id: Option<String>,
+    /// At most this many.
+    pub limit: i64,
+}
