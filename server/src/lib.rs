@@ -91,6 +91,12 @@ pub async fn build_state(
             "component statuses derived again at start-up"
         );
     }
+    app::pages::set_open_oncall(
+        store
+            .open_oncall_count()
+            .await
+            .context("counting open incidents")?,
+    );
     let hub = StatusHub::load(&store, &config.base_url, clock.clone()).await?;
     let assets = Assets::load();
     app::pages::set_pkg_dir(assets.pkg_dir());

@@ -109,8 +109,16 @@ pub async fn refresh_topics(state: &Inner, topics: &[Topic]) {
                 // The periodic refresh catches up; the write itself is committed.
                 Err(e) => tracing::error!(error = %e, "status refresh after a change failed"),
             },
+            Topic::Oncall => {
+                match state.store.open_oncall_count().await {
+                    Ok(n) => app::pages::set_open_oncall(n),
+                    Err(e) => tracing::warn!(error = %e, "counting open incidents failed"),
+                }
+                let version = state.live.next_version();
+                state.live.publish(topic, version);
+            }
             // Pages that follow these fetch what they show from the database, with its version.
-            Topic::Incident(_) | Topic::Oncall | Topic::OncallIncident(_) => {
+            Topic::Incident(_) | Topic::OncallIncident(_) => {
                 let version = state.live.next_version();
                 state.live.publish(topic, version);
             }

@@ -34,6 +34,9 @@ pub struct MonitorInput {
     pub name: String,
     /// Component whose status it drives (id), or empty.
     pub component: String,
+    /// Service id it pages about; empty for none.
+    #[serde(default)]
+    pub service: String,
     /// URL to request (probes only).
     pub url: String,
     /// Seconds between checks (probes), or the expected ping period (heartbeats).
@@ -57,6 +60,8 @@ pub struct MonitorDraft {
     pub name: String,
     /// Component id.
     pub component_id: Option<String>,
+    /// Service id: a failing monitor opens an on-call incident there.
+    pub service_id: Option<String>,
     /// URL (probes).
     pub url: Option<String>,
     /// Interval in seconds.
@@ -126,6 +131,7 @@ impl MonitorInput {
         };
         let name = required_text("name", &self.name, 100)?;
         let component_id = optional_text("component", &self.component, 40)?;
+        let service_id = optional_text("service", &self.service, 40)?;
         let interval_s = number("interval", &self.interval, 60, 5, 86_400)?;
         let failure_threshold = number("failures", &self.failures, 3, 1, 20)?;
         let (url, timeout_ms, expect_status, keyword) = match kind {
@@ -151,6 +157,7 @@ impl MonitorInput {
             kind,
             name,
             component_id,
+            service_id,
             url,
             interval_s,
             timeout_ms,
@@ -285,6 +292,8 @@ pub struct Monitor {
     pub name: String,
     /// Component it drives.
     pub component_id: Option<String>,
+    /// Service it pages about.
+    pub service_id: Option<String>,
     /// URL (probes).
     pub url: Option<String>,
     /// Interval, seconds.

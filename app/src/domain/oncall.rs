@@ -67,6 +67,29 @@ impl Severity {
     }
 }
 
+/// What someone wants to do with on-call incidents and services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Read incidents, timelines and services.
+    View,
+    /// Acknowledge, resolve, note, reassign, snooze, escalate, post to the status page.
+    Act,
+    /// Create services, add and revoke integration keys.
+    Configure,
+}
+
+/// The one decision on who may do what here: anyone signed in reads; responders and admins
+/// act; admins configure. Anonymous visitors do nothing (`None`).
+pub fn permits(role: Option<super::account::Role>, what: Permission) -> bool {
+    use super::account::Role;
+    match (role, what) {
+        (None, _) => false,
+        (Some(_), Permission::View) => true,
+        (Some(r), Permission::Act) => r != Role::Viewer,
+        (Some(r), Permission::Configure) => r == Role::Admin,
+    }
+}
+
 /// An on-call incident as stored and shown.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OncallIncident {
@@ -684,6 +707,23 @@ mod tests {
         let same = on_action(&mine, &Act::Reassign("u1".into()), now).unwrap();
         assert!(!same.changed);
         assert_eq!(same.next.state, Acknowledged);
+    }
+
+    #[test]
+    fn permission_matrix() {
+        use super::super::account::Role::*;
+        use Permission::*;
+        let want = [
+            (None, [false, false, false]),
+            (Some(Viewer), [true, false, false]),
+            (Some(Responder), [true, true, false]),
+            (Some(Admin), [true, true, true]),
+        ];
+        for (role, row) in want {
+            for (what, ok) in [View, Act, Configure].into_iter().zip(row) {
+                assert_eq!(permits(role, what), ok, "{role:?} {what:?}");
+            }
+        }
     }
 
     #[test]

@@ -29,6 +29,9 @@ pub fn DashboardPage(
     open_incidents: Vec<(String, String, String)>,
     /// Alerts that are not resolved: (summary, since).
     open_alerts: Vec<(String, String)>,
+    /// Open on-call incidents: ("#12 title", link, state, "service · since").
+    #[prop(optional)]
+    oncall: Vec<(String, String, String, String)>,
 ) -> impl IntoView {
     let name = viewer.name.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
@@ -44,6 +47,20 @@ pub fn DashboardPage(
         <Shell viewer=viewer nav=Nav::Dashboard>
             <h1 class="page-title">{format!("Hello, {name}")}</h1>
             {nows.into_iter().map(|n| view! { <NowCard now=n/> }).collect_view()}
+            {(!oncall.is_empty()).then(|| view! {
+                <section class="card" aria-labelledby="h-oncall">
+                    <h2 id="h-oncall">{format!("Open on-call incidents ({})", oncall.len())}</h2>
+                    <ul class="plain">
+                        {oncall.into_iter().map(|(label, href, state, rest)| {
+                            let cls = format!("tag state-{state}");
+                            view! {
+                                <li><a href=href>{label}</a>" "<span class=cls>{state.clone()}</span><span class="muted small">{format!(" · {rest}")}</span></li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                    <p><a href="/oncall">"All incidents"</a></p>
+                </section>
+            })}
             <p><a href="/my/shifts">"My shifts"</a>" · "<a href="/swaps">"Swap requests"</a>" · "<a href="/schedules">"All schedules"</a></p>
             {(!notices.is_empty()).then(|| view! {
                 <section class="card">

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod dashboard;
+pub mod oncall;
 pub mod schedule;
 pub mod schedule_admin;
 pub mod status;
@@ -34,8 +35,12 @@ pub enum Nav {
     Status,
     /// Admin: status components.
     Components,
-    /// Incidents and maintenance.
+    /// Public status-page incidents and maintenance ("Status posts").
     Incidents,
+    /// On-call incidents (private, for responders).
+    Oncall,
+    /// Services and their integration keys.
+    Services,
     /// Admin: monitors and alerts.
     Monitors,
     /// Admin: the audit log.
@@ -66,8 +71,16 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                         <li><a href="/schedules" aria-current=current(Nav::Schedules)>"On call"</a></li>
                     })}
                     <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
-                    {viewer.is_responder.then(|| view! {
-                        <li><a href="/admin/incidents" aria-current=current(Nav::Incidents)>"Incidents"</a></li>
+                    {viewer.is_responder.then(|| {
+                        let open = open_oncall();
+                        let label = if open > 0 { format!("{open} open on-call incidents") } else { "On-call incidents".to_string() };
+                        view! {
+                            <li><a href="/oncall" aria-current=current(Nav::Oncall) aria-label=label>
+                                "Incidents"{(open > 0).then(|| view! { <span class="count" aria-hidden="true">{open}</span> })}
+                            </a></li>
+                            <li><a href="/services" aria-current=current(Nav::Services)>"Services"</a></li>
+                            <li><a href="/admin/incidents" aria-current=current(Nav::Incidents)>"Status posts"</a></li>
+                        }
                     })}
                     {viewer.is_admin.then(|| view! {
                         <li><a href="/admin/components" aria-current=current(Nav::Components)>"Components"</a></li>
@@ -99,6 +112,20 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
 }
 
 static PKG_DIR: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Open on-call incidents, as the navigation counts them for responders (kept current by the
+/// server whenever an incident changes, on any instance).
+static OPEN_ONCALL: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// Sets the open on-call incident count the navigation shows.
+pub fn set_open_oncall(n: i64) {
+    OPEN_ONCALL.store(n, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The open on-call incident count the navigation shows.
+pub fn open_oncall() -> i64 {
+    OPEN_ONCALL.load(std::sync::atomic::Ordering::Relaxed)
+}
 
 /// Sets the URL path of the versioned asset directory (`pkg/<version>`), once at start-up.
 pub fn set_pkg_dir(dir: String) {

@@ -126,7 +126,8 @@ pub fn IncidentsAdminPage(
     let tz = maintenance_form.time_zone.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Incidents>
-            <h1 class="page-title">"Incidents and maintenance"</h1>
+            <h1 class="page-title">"Status page: incidents and maintenance"</h1>
+            <p class="muted small">"What the public reads. Alerts and paging are under "<a href="/oncall">"Incidents"</a>"."</p>
             <section class="card">
                 <h2>"Open and upcoming"</h2>
                 {if open.is_empty() {
@@ -231,6 +232,9 @@ pub fn IncidentAdminPage(
     title_draft: Option<String>,
     /// The viewer is an admin and the incident is closed (or a maintenance not yet started).
     can_delete: bool,
+    /// The on-call incidents that posted here: (link, "#12 title").
+    #[prop(optional)]
+    oncall: Vec<(String, String)>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let action = format!("/admin/incidents/{}/updates", card.id);
@@ -251,9 +255,14 @@ pub fn IncidentAdminPage(
     };
     view! {
         <Shell viewer=viewer nav=Nav::Incidents>
-            <p class="crumbs small"><a href="/admin/incidents">"Incidents"</a></p>
+            <p class="crumbs small"><a href="/admin/incidents">"Status posts"</a></p>
             <section class="card" id="post-update">
                 <h1>{format!("Update: {}", card.name)}</h1>
+                {(!oncall.is_empty()).then(|| view! {
+                    <p class="small">"Posted from on-call incident: "
+                        {oncall.into_iter().map(|(href, label)| view! { <a href=href>{label}</a>" " }).collect_view()}
+                    </p>
+                })}
                 {error_box(error)}
                 <form method="post" action=action class="stack">
                     <input type="hidden" name="csrf" value=csrf/>
@@ -407,11 +416,14 @@ pub fn MonitorsPage(
     monitors: Vec<MonitorRow>,
     alerts: Vec<AlertRow>,
     components: Vec<ComponentChoice>,
+    /// Services a monitor can page about: (id, name).
+    services: Vec<(String, String)>,
     form: MonitorInput,
     error: Option<ValidationError>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_rows = csrf.clone();
+    let form_service = form.service.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Monitors>
             <h1 class="page-title">"Monitors"</h1>
@@ -509,6 +521,16 @@ pub fn MonitorsPage(
                             <option value="">"None"</option>
                             {components.into_iter().map(|c| view! {
                                 <option value=c.id.clone() selected=form.component == c.id>{c.name}</option>
+                            }).collect_view()}
+                        </select>
+                    </div>
+                    <div class="field-row">
+                        <label for="mo-service">"Service it pages about"</label>
+                        <select id="mo-service" name="service">
+                            <option value="">"None (status page only)"</option>
+                            {services.into_iter().map(|(id, name)| {
+                                let sel = form_service == id;
+                                view! { <option value=id selected=sel>{name}</option> }
                             }).collect_view()}
                         </select>
                     </div>

@@ -11,6 +11,10 @@
 //! date meanwhile). A fetch answered by an instance that has not caught up with the announcement
 //! yet is repeated a few times.
 //!
+//! The same module follows responders' pages (the on-call incidents list, an incident's
+//! timeline): `#status-live` names its stream and body in `data-events` and `data-body`. It also
+//! keeps relative times (`<time data-ms>`: "3 min ago") current every 20 seconds.
+//!
 //! It is deliberately framework-free (wasm-bindgen, web-sys, gloo-timers): the status page is
 //! the page read by the most people at the worst moment, and this keeps its whole weight small.
 
@@ -100,6 +104,38 @@ struct Versions {
 
 thread_local! {
     static VERSIONS: RefCell<Versions> = RefCell::new(Versions::default());
+    /// The stream and the body this page follows.
+    static URLS: RefCell<(String, String)> =
+        RefCell::new(("/events/status".to_string(), "/status/live".to_string()));
+}
+
+/// "2 min ago" (the server renders the same words: `app::pages::oncall::ago`).
+fn ago(at: i64, now: i64) -> String {
+    let s = (now - at).max(0) / 1000;
+    match s {
+        0..=44 => "just now".to_string(),
+        45..=89 => "1 min ago".to_string(),
+        90..=3599 => format!("{} min ago", (s + 30) / 60),
+        3600..=86_399 => format!("{} h ago", s / 3600),
+        _ => format!("{} d ago", s / 86_400),
+    }
+}
+
+/// Brings every relative time on the page up to the device clock.
+fn refresh_times() {
+    let Some(doc) = document() else { return };
+    let Some(root) = doc.document_element() else {
+        return;
+    };
+    let now = js_sys::Date::now() as i64;
+    for el in elements(&root, "time[data-ms]") {
+        if let Some(at) = el
+            .get_attribute("data-ms")
+            .and_then(|v| v.parse::<i64>().ok())
+        {
+            el.set_text_content(Some(&ago(at, now)));
+        }
+    }
 }
 
 /// How long one fetch of the body may take before it is abandoned and retried.
@@ -119,8 +155,9 @@ async fn fetch_body() -> Result<(String, String), JsValue> {
     init.set_signal(Some(&abort.signal()));
     let timer = gloo_timers::callback::Timeout::new(FETCH_TIMEOUT_MS, move || abort.abort());
     let result = async {
+        let body_url = URLS.with(|u| u.borrow().1.clone());
         let resp: web_sys::Response =
-            JsFuture::from(window.fetch_with_str_and_init("/status/live", &init))
+            JsFuture::from(window.fetch_with_str_and_init(&body_url, &init))
                 .await?
                 .dyn_into()?;
         if !resp.ok() {
@@ -169,6 +206,7 @@ fn schedule_fetch(delay_ms: u32, failures: u32, catch_up: u32) {
                     }
                     if version != v.shown {
                         swap_body(&html);
+                        refresh_times();
                         v.shown = version;
                     }
                     if v.wanted == v.shown {
@@ -223,7 +261,9 @@ fn announced(version: String) {
 
 fn connect(attempt: u32) {
     let shown = VERSIONS.with(|v| v.borrow().shown.clone());
-    let url = format!("/events/status?v={}", js_sys::encode_uri_component(&shown));
+    let events = URLS.with(|u| u.borrow().0.clone());
+    let sep = if events.contains('?') { '&' } else { '?' };
+    let url = format!("{events}{sep}v={}", js_sys::encode_uri_component(&shown));
     let Ok(es) = web_sys::EventSource::new(&url) else {
         retry(attempt);
         return;
@@ -264,10 +304,14 @@ fn retry(attempt: u32) {
 /// Runs when the module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {
-    let shown = document()
-        .and_then(|d| d.get_element_by_id("status-live"))
-        .and_then(|el| el.get_attribute("data-version"))
-        .unwrap_or_default();
+    let root = document().and_then(|d| d.get_element_by_id("status-live"));
+    let attr = |name: &str| root.as_ref().and_then(|el| el.get_attribute(name));
+    let shown = attr("data-version").unwrap_or_default();
+    if let (Some(events), Some(body)) = (attr("data-events"), attr("data-body")) {
+        URLS.with(|u| *u.borrow_mut() = (events, body));
+    }
     VERSIONS.with(|v| v.borrow_mut().shown = shown);
+    refresh_times();
+    gloo_timers::callback::Interval::new(20_000, refresh_times).forget();
     connect(0);
 }

@@ -300,11 +300,23 @@ async fn detail_page_with(
         .filter(|(target, _)| target == "title")
         .map(|(_, text)| text);
     let can_delete = who.0.user.role.is_admin() && inc.deletable();
+    let oncall: Vec<(String, String)> = state
+        .store
+        .oncall_for_status_incident(id)
+        .await?
+        .into_iter()
+        .map(|o| {
+            (
+                format!("/oncall/{}", o.id),
+                format!("#{} {}", o.number, o.title),
+            )
+        })
+        .collect();
     let html = render_document(&title, None, None, move || {
         view! {
             <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses
                 is_incident=is_incident components=components error=error body=body
-                corrections=corrections title_draft=title_draft can_delete=can_delete/>
+                corrections=corrections title_draft=title_draft can_delete=can_delete oncall=oncall/>
         }
     });
     Ok((status_code, Html(html)).into_response())

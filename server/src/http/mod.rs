@@ -12,6 +12,7 @@ pub mod incidents;
 pub mod ingest;
 pub mod login_guard;
 pub mod monitors;
+pub mod oncall;
 pub mod pages;
 pub mod public_api;
 pub mod schedule_admin;
@@ -121,6 +122,22 @@ pub fn router(state: AppState) -> Router {
             "/admin/subscribers/{id}/delete",
             post(monitors::delete_subscriber),
         )
+        .route("/oncall", get(oncall::list))
+        .route("/oncall/live", get(oncall::list_live))
+        .route("/oncall/{id}", get(oncall::detail))
+        .route("/oncall/{id}/live", get(oncall::detail_live))
+        .route("/oncall/{id}/act", post(oncall::act))
+        .route("/oncall/{id}/status", post(oncall::post_status))
+        .route(
+            "/services",
+            get(oncall::services).post(oncall::create_service),
+        )
+        .route("/services/{id}", get(oncall::service))
+        .route("/services/{id}/keys", post(oncall::add_key))
+        .route("/services/{id}/keys/{key}/revoke", post(oncall::revoke_key))
+        .route("/api/v1/incidents", get(oncall::api_list))
+        .route("/api/v1/incidents/{id}", get(oncall::api_get))
+        .route("/api/v1/incidents/{id}/{action}", post(oncall::api_act))
         .route("/incidents/{id}", get(status_public::incident))
         .route("/history", get(status_public::history_now))
         .route("/history/{month}", get(status_public::history_month))
@@ -150,6 +167,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/events/status", get(events::status))
         .route("/status/live", get(events::live_body))
+        .route("/events/oncall", get(oncall::list_events))
+        .route("/events/oncall/{id}", get(oncall::detail_events))
         .route("/api/v2/{*file}", get(public_api::v2))
         .route("/history.rss", get(public_api::rss))
         .route("/history.atom", get(public_api::atom))

@@ -34,6 +34,19 @@ async fn monitors_page(
 ) -> Result<Response, AppError> {
     let tz = admin.0.user.time_zone.clone();
     let components = component_choices(state).await?;
+    let services: Vec<(String, String)> = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let service_of = |id: &Option<String>| {
+        id.as_ref()
+            .and_then(|id| services.iter().find(|(sid, _)| sid == id))
+            .map(|(_, n)| format!(" · pages {n}"))
+            .unwrap_or_default()
+    };
     let name_of = |id: &Option<String>| {
         id.as_ref()
             .and_then(|id| components.iter().find(|c| c.id == *id))
@@ -64,7 +77,7 @@ async fn monitors_page(
                 target: match m.kind {
                     MonitorKind::Http => m.url.clone().unwrap_or_default(),
                     MonitorKind::Heartbeat => format!(
-                        "{}/heartbeat/{}",
+                        "{}/hooks/heartbeat/{}",
                         state.config.base_url,
                         m.token.clone().unwrap_or_default()
                     ),
@@ -78,7 +91,7 @@ async fn monitors_page(
                     },
                     m.interval_s,
                     m.failure_threshold
-                ),
+                ) + &service_of(&m.service_id),
                 component: name_of(&m.component_id),
                 state: m.state.as_str().into(),
                 error: m.last_error.clone(),
@@ -102,7 +115,7 @@ async fn monitors_page(
     let viewer = admin.viewer();
     let code = super::error::form_status(&error);
     let html = render_document("Monitors · Firstline", None, None, move || {
-        view! { <MonitorsPage viewer=viewer monitors=monitors alerts=alerts components=components form=form error=error/> }
+        view! { <MonitorsPage viewer=viewer monitors=monitors alerts=alerts components=components services=services form=form error=error/> }
     });
     Ok((code, Html(html)).into_response())
 }
@@ -123,6 +136,7 @@ pub async fn create(
         kind: field(&fields, "kind"),
         name: field(&fields, "name"),
         component: field(&fields, "component"),
+        service: field(&fields, "service"),
         url: field(&fields, "url"),
         interval: field(&fields, "interval"),
         timeout: field(&fields, "timeout"),

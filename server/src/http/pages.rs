@@ -140,6 +140,28 @@ pub async fn dashboard(
         .filter(|a| a.status != "resolved")
         .map(|a| (a.summary, crate::format::display_time(a.created_at, &tzn)))
         .collect::<Vec<_>>();
+    let oncall = state
+        .store
+        .oncall_incidents(&crate::store::OncallFilter {
+            open_only: true,
+            limit: 20,
+            ..Default::default()
+        })
+        .await?
+        .into_iter()
+        .map(|i| {
+            (
+                format!("#{} {}", i.number, i.title),
+                format!("/oncall/{}", i.id),
+                i.state.as_str().to_string(),
+                format!(
+                    "{} · since {}",
+                    i.service_name.unwrap_or_default(),
+                    crate::format::display_time(i.created_at, &tzn)
+                ),
+            )
+        })
+        .collect::<Vec<_>>();
     let viewer = MaybeSession(Some(me)).viewer();
     let snapshot = (*state.hub.current().snapshot).clone();
     Ok(Html(render_document(
@@ -149,7 +171,7 @@ pub async fn dashboard(
         move || {
             view! {
                 <DashboardPage viewer=viewer snapshot=snapshot teams=teams nows=nows notices=notices
-                    open_incidents=open_incidents open_alerts=open_alerts/>
+                    open_incidents=open_incidents open_alerts=open_alerts oncall=oncall/>
             }
         },
     )))

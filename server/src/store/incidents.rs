@@ -177,66 +177,8 @@ impl Store {
         by: Option<&str>,
         now: i64,
     ) -> Result<String, StoreError> {
-        if !new.status.is_open() || new.status.kind() != new.kind {
-            return Err(StoreError::Invalid(ValidationError::new(
-                "status",
-                "a new incident starts open (investigating, identified or monitoring)",
-            )));
-        }
-        let id = new_id();
-        let (scheduled_for, scheduled_until) = match new.window {
-            Some((s, e)) => (Some(s), Some(e)),
-            None => (None, None),
-        };
-        let impact = match new.kind {
-            IncidentKind::Incident => new.impact.as_str(),
-            IncidentKind::Maintenance => "maintenance",
-        };
         let mut tx = self.begin().await?;
-        tx.execute(
-            sql("INSERT INTO incidents (id, kind, name, status, impact, scheduled_for, scheduled_until, \
-                 created_by, created_at, updated_at, started_at, monitoring_at, notify) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)")
-            .bind(&id)
-            .bind(new.kind.as_str())
-            .bind(&new.name)
-            .bind(new.status.as_str())
-            .bind(impact)
-            .bind(scheduled_for)
-            .bind(scheduled_until)
-            .bind(by)
-            .bind(now)
-            .bind(scheduled_for.unwrap_or(now))
-            .bind((new.status == IncidentStatus::Monitoring).then_some(now))
-            .bind(new.notify),
-        )
-        .await?;
-        let components = in_lock_order(&new.components);
-        for (cid, status) in &components {
-            if !component_exists(&mut tx, cid).await? {
-                return Err(no_such_component(cid));
-            }
-            let gives = match new.kind {
-                IncidentKind::Incident => *status,
-                IncidentKind::Maintenance => ComponentStatus::UnderMaintenance,
-            };
-            tx.execute(
-                sql("INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, $2, $3)")
-                    .bind(&id)
-                    .bind(cid)
-                    .bind(gives.as_str()),
-            )
-            .await?;
-        }
-        let mut affected = Vec::new();
-        for (cid, _) in &components {
-            affected.extend(settle(&mut tx, cid, by, now).await?);
-        }
-        insert_update(
-            &mut tx, &id, new.status, &new.body, &affected, new.notify, by, now,
-        )
-        .await?;
-        announce_incident(&mut tx, &id);
+        let id = create_incident_in(&mut tx, new, by, now).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -257,6 +199,95 @@ impl Store {
         now: i64,
     ) -> Result<Option<String>, StoreError> {
         let mut tx = self.begin().await?;
+        let uid = add_update_in(&mut tx, incident_id, update, expect, by, now).await?;
+        if uid.is_some() {
+            tx.commit().await?;
+        }
+        Ok(uid)
+    }
+}
+
+/// [`Store::create_incident`] inside `tx` (the caller commits).
+pub(crate) async fn create_incident_in(
+    tx: &mut Tx,
+    new: &NewIncident,
+    by: Option<&str>,
+    now: i64,
+) -> Result<String, StoreError> {
+    {
+        if !new.status.is_open() || new.status.kind() != new.kind {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "status",
+                "a new incident starts open (investigating, identified or monitoring)",
+            )));
+        }
+        let id = new_id();
+        let (scheduled_for, scheduled_until) = match new.window {
+            Some((s, e)) => (Some(s), Some(e)),
+            None => (None, None),
+        };
+        let impact = match new.kind {
+            IncidentKind::Incident => new.impact.as_str(),
+            IncidentKind::Maintenance => "maintenance",
+        };
+        tx.execute(
+            sql("INSERT INTO incidents (id, kind, name, status, impact, scheduled_for, scheduled_until, \
+                 created_by, created_at, updated_at, started_at, monitoring_at, notify) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)")
+            .bind(&id)
+            .bind(new.kind.as_str())
+            .bind(&new.name)
+            .bind(new.status.as_str())
+            .bind(impact)
+            .bind(scheduled_for)
+            .bind(scheduled_until)
+            .bind(by)
+            .bind(now)
+            .bind(scheduled_for.unwrap_or(now))
+            .bind((new.status == IncidentStatus::Monitoring).then_some(now))
+            .bind(new.notify),
+        )
+        .await?;
+        let components = in_lock_order(&new.components);
+        for (cid, status) in &components {
+            if !component_exists(tx, cid).await? {
+                return Err(no_such_component(cid));
+            }
+            let gives = match new.kind {
+                IncidentKind::Incident => *status,
+                IncidentKind::Maintenance => ComponentStatus::UnderMaintenance,
+            };
+            tx.execute(
+                sql("INSERT INTO incident_components (incident_id, component_id, status) VALUES ($1, $2, $3)")
+                    .bind(&id)
+                    .bind(cid)
+                    .bind(gives.as_str()),
+            )
+            .await?;
+        }
+        let mut affected = Vec::new();
+        for (cid, _) in &components {
+            affected.extend(settle(tx, cid, by, now).await?);
+        }
+        insert_update(
+            tx, &id, new.status, &new.body, &affected, new.notify, by, now,
+        )
+        .await?;
+        announce_incident(tx, &id);
+        Ok(id)
+    }
+}
+
+/// [`Store::add_update`] inside `tx` (the caller commits when it returns `Some`).
+pub(crate) async fn add_update_in(
+    tx: &mut Tx,
+    incident_id: &str,
+    update: &NewUpdate,
+    expect: Option<IncidentStatus>,
+    by: Option<&str>,
+    now: i64,
+) -> Result<Option<String>, StoreError> {
+    {
         // Lock the incident (a no-op write) so concurrent updates, or two instances stepping
         // the same maintenance, queue up and see each other's result.
         tx.execute(sql("UPDATE incidents SET status = status WHERE id = $1").bind(incident_id))
@@ -294,7 +325,7 @@ impl Store {
         .await?;
         let explicit = in_lock_order(&update.components);
         for (cid, status) in &explicit {
-            if !component_exists(&mut tx, cid).await? {
+            if !component_exists(tx, cid).await? {
                 return Err(no_such_component(cid));
             }
             tx.execute(
@@ -326,10 +357,10 @@ impl Store {
                     .await?;
                 }
             }
-            affected.extend(settle(&mut tx, cid, by, now).await?);
+            affected.extend(settle(tx, cid, by, now).await?);
         }
         let uid = insert_update(
-            &mut tx,
+            tx,
             incident_id,
             update.status,
             &update.body,
@@ -339,11 +370,12 @@ impl Store {
             now,
         )
         .await?;
-        announce_incident(&mut tx, incident_id);
-        tx.commit().await?;
+        announce_incident(tx, incident_id);
         Ok(Some(uid))
     }
+}
 
+impl Store {
     /// Moves maintenance windows along by the clock (start, complete). Safe to run on several
     /// instances at once: each step only applies if the status is still the one it read.
     /// Returns how many steps were applied.

@@ -20,6 +20,7 @@ struct MonitorRow {
     kind: String,
     name: String,
     component_id: Option<String>,
+    service_id: Option<String>,
     url: Option<String>,
     interval_s: i64,
     timeout_ms: i64,
@@ -80,6 +81,7 @@ impl TryFrom<MonitorRow> for Monitor {
             id: r.id,
             name: r.name,
             component_id: r.component_id,
+            service_id: r.service_id,
             url: r.url,
             interval_s: r.interval_s,
             timeout_ms: r.timeout_ms,
@@ -95,7 +97,8 @@ impl TryFrom<MonitorRow> for Monitor {
     }
 }
 
-const MONITOR_SELECT: &str = "SELECT id, kind, name, component_id, url, interval_s, timeout_ms, \
+const MONITOR_SELECT: &str =
+    "SELECT id, kind, name, component_id, service_id, url, interval_s, timeout_ms, \
     expect_status, keyword, failure_threshold, token, state, consecutive_fails, last_checked_at, \
     last_error, last_latency_ms FROM monitors";
 
@@ -136,10 +139,21 @@ impl Store {
                 )));
             }
         }
+        if let Some(sid) = &d.service_id {
+            let exists: Option<(String,)> = tx
+                .fetch_optional(sql("SELECT id FROM services WHERE id = $1").bind(sid))
+                .await?;
+            if exists.is_none() {
+                return Err(StoreError::Invalid(ValidationError::new(
+                    "service",
+                    "no such service",
+                )));
+            }
+        }
         tx.execute(
             sql("INSERT INTO monitors (id, kind, name, component_id, url, interval_s, timeout_ms, expect_status, \
-                 keyword, failure_threshold, token, next_due_at, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)")
+                 keyword, failure_threshold, token, next_due_at, created_at, service_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)")
             .bind(&id)
             .bind(d.kind.as_str())
             .bind(&d.name)
@@ -152,7 +166,8 @@ impl Store {
             .bind(d.failure_threshold)
             .bind(&token)
             .bind(next_due)
-            .bind(now),
+            .bind(now)
+            .bind(&d.service_id),
         )
         .await
         .map_err(|e| super::map_unique(e, "name"))?;

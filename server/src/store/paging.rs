@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::tx::{sql, Tx};
 use super::{map_unique, new_id, Store, StoreError};
+use app::domain::incident::{NewIncident, NewUpdate};
 use app::domain::ingest::{Action, Link, Severity, Signal};
 use app::domain::live::Topic;
 use app::domain::oncall::{
@@ -268,7 +269,10 @@ pub fn generated_dedup_key() -> String {
 }
 
 /// Adds a timeline event to an incident and marks it (and the list) changed.
-#[expect(clippy::too_many_arguments, reason = "one column each; every caller names them all")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one column each; every caller names them all"
+)]
 pub(crate) async fn add_event(
     tx: &mut Tx,
     incident_id: &str,
@@ -1099,10 +1103,51 @@ impl Store {
         Ok(woken)
     }
 
-    #[expect(dead_code, reason = "the incident page's status-page form uses it next")]
+    /// Posts to the public status page from an on-call incident: opens a public incident (when
+    /// none is linked, or the linked one is closed) or adds an update to the linked one, links
+    /// both ways and records the post on the on-call timeline, all in one transaction. `new`
+    /// is used to open, `update` to add. Returns the public incident's id.
+    pub async fn post_status_from_oncall(
+        &self,
+        oncall_id: &str,
+        actor: &str,
+        new: &NewIncident,
+        update: &NewUpdate,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let mut tx = self.begin().await?;
+        let n = tx
+            .execute(
+                sql("UPDATE oncall_incidents SET status = status WHERE id = $1").bind(oncall_id),
+            )
+            .await?;
+        super::found(n)?;
+        let linked: Option<(String,)> = tx
+            .fetch_optional(
+                sql("SELECT p.id FROM oncall_incidents o JOIN incidents p ON p.id = o.status_incident_id \
+                     WHERE o.id = $1 AND p.status NOT IN ('resolved', 'postmortem', 'completed')")
+                .bind(oncall_id),
+            )
+            .await?;
+        let (public_id, status) = match linked {
+            Some((pid,)) => {
+                super::incidents::add_update_in(&mut tx, &pid, update, None, Some(actor), now)
+                    .await?;
+                (pid, update.status.as_str())
+            }
+            None => (
+                super::incidents::create_incident_in(&mut tx, new, Some(actor), now).await?,
+                new.status.as_str(),
+            ),
+        };
+        Self::note_status_post(&mut tx, oncall_id, &public_id, status, actor, now).await?;
+        tx.commit().await?;
+        Ok(public_id)
+    }
+
     /// Links an on-call incident to the public status-page incident it opened or updated, and
     /// records the post on its timeline, in `tx`.
-    pub(crate) async fn note_status_post(
+    async fn note_status_post(
         tx: &mut Tx,
         oncall_id: &str,
         status_incident_id: &str,

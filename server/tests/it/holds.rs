@@ -19,6 +19,7 @@ fn probe(name: &str, component: &str) -> MonitorDraft {
         kind: MonitorKind::Http,
         name: name.into(),
         component_id: Some(component.into()),
+        service_id: None,
         url: Some("http://127.0.0.1:9/health".into()),
         interval_s: 60,
         timeout_ms: 1000,

@@ -24,6 +24,7 @@ async fn a_scripted_probe_failure_opens_an_alert_and_recovery_resolves_it() {
                 kind: MonitorKind::Http,
                 name: "API probe".into(),
                 component_id: Some(ids[0].clone()),
+                service_id: None,
                 url: Some(url.into()),
                 // The shortest interval the form accepts.
                 interval_s: 5,
