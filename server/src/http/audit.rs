@@ -212,6 +212,73 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
         "/heartbeat/{token}",
         Skip("a monitor's check-in, not a change; the path holds a secret token"),
     ),
+    (
+        "POST",
+        "/hooks/heartbeat/{token}",
+        Skip("a monitor's check-in, not a change; the path holds a secret token"),
+    ),
+    (
+        "POST",
+        "/v2/enqueue",
+        Skip("alerts from monitoring tools: a flood would drown the log; incident timelines record them"),
+    ),
+    (
+        "POST",
+        "/v2/change/enqueue",
+        Skip("change events from tools; stored on their service"),
+    ),
+    (
+        "POST",
+        "/hooks/alertmanager/{key}",
+        Skip("alerts from monitoring tools; the path holds a secret key"),
+    ),
+    (
+        "POST",
+        "/hooks/grafana/{key}",
+        Skip("alerts from monitoring tools; the path holds a secret key"),
+    ),
+    (
+        "POST",
+        "/hooks/generic/{key}",
+        Skip("alerts from monitoring tools; the path holds a secret key"),
+    ),
+    (
+        "POST",
+        "/oncall/{id}/act",
+        Change("oncall_incident", Is("act"), No),
+    ),
+    (
+        "POST",
+        "/oncall/{id}/status",
+        Change("oncall_incident", Is("post_status"), No),
+    ),
+    (
+        "POST",
+        "/api/v1/incidents/{id}/{action}",
+        Change(
+            "oncall_incident",
+            Param(
+                "action",
+                &["acknowledge", "resolve", "note", "retrigger", "reassign", "snooze", "escalate"],
+            ),
+            No,
+        ),
+    ),
+    (
+        "POST",
+        "/services",
+        Change("service", Is("create"), PathAfter("/services/")),
+    ),
+    (
+        "POST",
+        "/services/{id}/keys",
+        Change("integration_key", Is("create"), No),
+    ),
+    (
+        "POST",
+        "/services/{id}/keys/{key}/revoke",
+        Change("integration_key", Is("revoke"), No),
+    ),
 ];
 
 /// Kinds recorded outside the router (the command line).
