@@ -206,6 +206,7 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
     store.setting_or_insert("page_name", "crates.io").await?;
     seed_schedules(store, now).await?;
     seed_status_history(store, now).await?;
+    seed_paging(store, &first_line, now).await?;
     println!(
         "\nDemo data created: the crates.io volunteers and their first-line team.\n\
          Log in as {ADMIN_EMAIL} with password: {password}\n"
@@ -214,6 +215,104 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
         email: ADMIN_EMAIL.into(),
         password,
     }))
+}
+
+/// Services the first line is paged about, with their integration keys, and a past on-call
+/// incident: Alertmanager fired, Jonas acknowledged and noted, the alert resolved itself.
+async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<()> {
+    use crate::store::Ingest;
+    use app::domain::ingest::{Action, Link, Severity, Signal};
+    use app::domain::oncall::Act;
+    use app::domain::service::{KeyKind, ServiceInput};
+    let mut keys = Vec::new();
+    for (name, description, kind, key_name) in [
+        (
+            "Sparse index",
+            "index.crates.io: what cargo fetches first",
+            KeyKind::Alertmanager,
+            "Prometheus",
+        ),
+        (
+            "Downloads CDN",
+            "static.crates.io crate downloads",
+            KeyKind::Pagerduty,
+            "CDN monitoring",
+        ),
+        (
+            "Web UI and API",
+            "crates.io and its API",
+            KeyKind::Grafana,
+            "Grafana",
+        ),
+    ] {
+        let s = store
+            .create_service(
+                &ServiceInput {
+                    name: name.into(),
+                    description: description.into(),
+                    team_id: team.into(),
+                }
+                .normalize()?,
+                now - 30 * DAY,
+            )
+            .await?;
+        keys.push(
+            store
+                .create_key(&s.id, kind, key_name, now - 30 * DAY)
+                .await?,
+        );
+    }
+    let sparse = &keys[0];
+    let at = now - 3 * DAY - 5 * 3_600_000;
+    let signal = |action| Signal {
+        action,
+        dedup_key: Some("3f9c2a7e1b".into()),
+        summary: "Sparse index 5xx above 5%".into(),
+        source: "prometheus".into(),
+        severity: Severity::Critical,
+        occurred_at: Some(at),
+        details: serde_json::json!({
+            "labels": { "alertname": "SparseIndex5xx", "severity": "critical", "service": "sparse-index" },
+            "annotations": { "summary": "Sparse index 5xx above 5%", "description": "5.3% of index requests failed over 5 minutes." }
+        }),
+        links: vec![Link {
+            href: "https://runbooks.crates-volunteers.example/sparse-index".into(),
+            text: Some("Runbook".into()),
+        }],
+        images: Vec::new(),
+    };
+    let trigger = Ingest::Signal {
+        key_id: sparse.id.clone(),
+        signal: signal(Action::Trigger),
+        truncated: 0,
+    };
+    let applied = store.ingest(&[trigger], at).await?;
+    let incident = match applied.first() {
+        Some(crate::store::IngestOutcome::Accepted(Some(a))) => a.incident_id.clone(),
+        _ => None,
+    };
+    if let Some(id) = incident {
+        let jonas = id_of(store, "jonas@firstline-contractors.example").await?;
+        store
+            .act_on_incident(&id, &jonas, "web", &Act::Acknowledge, at + 100_000)
+            .await?;
+        store
+            .act_on_incident(
+                &id,
+                &jonas,
+                "web",
+                &Act::Note("Index node 2 out of disk; rotating logs and moving traffic.".into()),
+                at + 400_000,
+            )
+            .await?;
+        let resolve = Ingest::Signal {
+            key_id: sparse.id.clone(),
+            signal: signal(Action::Resolve),
+            truncated: 0,
+        };
+        store.ingest(&[resolve], at + 1_500_000).await?;
+    }
+    Ok(())
 }
 
 async fn id_of(store: &Store, email: &str) -> anyhow::Result<String> {

@@ -665,3 +665,45 @@ async fn a_failing_heartbeat_opens_an_incident_on_its_service(backend: Backend) 
     app.stop().await;
 }
 on_both_backends!(a_failing_heartbeat_opens_an_incident_on_its_service);
+
+async fn the_demo_has_services_keys_and_a_worked_incident(backend: Backend) {
+    let db = crate::common::TestDb::new(backend);
+    let store = db.store().await;
+    let config = crate::common::config(&db.url);
+    firstline::demo::seed_if_empty(&store, &config)
+        .await
+        .expect("demo");
+    let services = store.services().await.unwrap();
+    assert_eq!(services.len(), 3);
+    for s in &services {
+        assert_eq!(store.keys(&s.id).await.unwrap().len(), 1, "{}", s.name);
+    }
+    let list = store
+        .oncall_incidents(&firstline::store::OncallFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].state.as_str(), "resolved");
+    let kinds: Vec<String> = store
+        .timeline(&list[0].id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "alert_triggered",
+            "acknowledged",
+            "note",
+            "alert_resolved",
+            "resolved"
+        ]
+    );
+}
+on_both_backends!(the_demo_has_services_keys_and_a_worked_incident);
