@@ -35,6 +35,8 @@ pub struct Config {
     /// How long one background job (a mail, a webhook, a fan-out) may run before it counts as
     /// failed and is retried later (`job_timeout_secs`).
     pub job_timeout: std::time::Duration,
+    /// Days an invitation link works (`invitation_expiry_days`, default 7).
+    pub invitation_expiry_days: u32,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -57,6 +59,7 @@ pub struct FileConfig {
     max_connections_per_ip: Option<u64>,
     request_timeout_secs: Option<u64>,
     job_timeout_secs: Option<u64>,
+    invitation_expiry_days: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -97,7 +100,9 @@ Configuration (a TOML file given with --config; environment variables override i
                                         (default 30; live streams are not cut)
   FIRSTLINE_JOB_TIMEOUT_SECS job_timeout_secs
                                         seconds one background send (mail, webhook) or fan-out may
-                                        take; a slower one fails and is retried later (default 60, at most 3600)";
+                                        take; a slower one fails and is retried later (default 60, at most 3600)
+  FIRSTLINE_INVITATION_EXPIRY_DAYS invitation_expiry_days
+                                        days an invitation link to join works (default 7, at most 90)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -242,9 +247,17 @@ impl Config {
             60,
             3600,
         )?);
+        let invitation_expiry_days = number(
+            "FIRSTLINE_INVITATION_EXPIRY_DAYS",
+            file.invitation_expiry_days,
+            "invitation_expiry_days",
+            u64::from(app::domain::people::INVITE_EXPIRY_DAYS_DEFAULT),
+            u64::from(app::domain::people::INVITE_EXPIRY_DAYS_MAX),
+        )? as u32;
         Ok(Config {
             conn,
             job_timeout,
+            invitation_expiry_days,
             trusted_proxies,
             outbound_allow,
             database_url,
@@ -334,6 +347,7 @@ mod tests {
         assert!(!c.secure_cookies());
         assert!(c.secret_key.is_none());
         assert_eq!(c.conn, crate::conn::ConnLimits::default());
+        assert_eq!(c.invitation_expiry_days, 7);
     }
 
     #[test]
@@ -394,6 +408,11 @@ mod tests {
                 "max_connections_per_ip",
             ),
             ("FIRSTLINE_JOB_TIMEOUT_SECS", "3601", "job_timeout_secs"),
+            (
+                "FIRSTLINE_INVITATION_EXPIRY_DAYS",
+                "91",
+                "invitation_expiry_days",
+            ),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

@@ -7,6 +7,7 @@ pub mod ingest;
 pub mod live;
 pub mod login;
 pub mod monitor;
+pub mod people;
 pub mod permission;
 pub mod schedule;
 pub mod status;
