@@ -33,6 +33,7 @@ mod jobs;
 mod login;
 mod oncall;
 mod outbound;
+mod people;
 mod permissions;
 mod public_api;
 mod schedules;
