@@ -8,7 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
 use super::account::{check_password, normalize_email, NewUser, NewUserInput, Role};
-use super::schedule::{Gap, RosterChange, Schedule, UserId};
+use super::schedule::{Gap, Override, RosterChange, Schedule, UserId};
 use super::validate::{optional_text, required_text, ValidationError};
 
 /// Days an invitation link works unless configured otherwise.
@@ -277,26 +277,78 @@ pub fn leave_roster(
     edits
 }
 
-/// What removing `user` from every roster of `schedule` from `from` on means ([`leave_roster`]
-/// on each layer): the roster rows to write, and the schedule as it will be.
-pub fn without_person(
-    schedule: &Schedule,
+/// What to do with one of a leaving person's overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OverrideEdit {
+    /// It starts at or after the leaving instant: a plan that no longer holds.
+    Remove(String),
+    /// It runs across the leaving instant: it ends then (the part before stays, as history).
+    EndAt(String, Timestamp),
+}
+
+/// Ends `user`'s overrides at `from`, in place ([`OverrideEdit`]): nobody stays on call through
+/// an override after leaving. Overrides that replace `user` are left alone (they cover a person
+/// who is no longer there, so they change nothing).
+pub fn leave_overrides(
+    overrides: &mut Vec<Override>,
     user: &str,
     from: Timestamp,
-) -> (Schedule, Vec<RosterEdit>) {
-    let mut after = schedule.clone();
+) -> Vec<OverrideEdit> {
     let mut edits = Vec::new();
+    overrides.retain_mut(|o| {
+        if o.user != user || o.end <= from {
+            return true;
+        }
+        if o.start >= from {
+            edits.push(OverrideEdit::Remove(o.id.clone()));
+            false
+        } else {
+            o.end = from;
+            edits.push(OverrideEdit::EndAt(o.id.clone(), from));
+            true
+        }
+    });
+    edits
+}
+
+/// What removing `user` from a schedule from `from` on means.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leaving {
+    /// The schedule as it will be.
+    pub after: Schedule,
+    /// Roster rows to write ([`leave_roster`] on each layer).
+    pub rosters: Vec<RosterEdit>,
+    /// Their overrides to end ([`leave_overrides`]).
+    pub overrides: Vec<OverrideEdit>,
+}
+
+impl Leaving {
+    /// True when the person has no part in the schedule from `from` on.
+    pub fn is_empty(&self) -> bool {
+        self.rosters.is_empty() && self.overrides.is_empty()
+    }
+}
+
+/// Takes `user` off every roster of `schedule` and ends their overrides, from `from` on.
+pub fn without_person(schedule: &Schedule, user: &str, from: Timestamp) -> Leaving {
+    let mut after = schedule.clone();
+    let mut rosters = Vec::new();
     for layer in &mut after.layers {
         for (effective_from, participants) in leave_roster(&mut layer.rotation.rosters, user, from)
         {
-            edits.push(RosterEdit {
+            rosters.push(RosterEdit {
                 layer_id: layer.id.clone(),
                 effective_from,
                 participants,
             });
         }
     }
-    (after, edits)
+    let overrides = leave_overrides(&mut after.overrides, user, from);
+    Leaving {
+        after,
+        rosters,
+        overrides,
+    }
 }
 
 /// The parts of `after` that are not already in `before`: the on-call gaps a change opens.
@@ -577,7 +629,12 @@ mod tests {
     fn leaving_the_rosters_keeps_the_past_and_edits_the_plans() {
         let s = schedule();
         let from = ts("2026-01-10T00:00:00Z");
-        let (after, edits) = without_person(&s, "ben", from);
+        let Leaving {
+            after,
+            rosters: edits,
+            overrides,
+        } = without_person(&s, "ben", from);
+        assert!(overrides.is_empty());
         assert_eq!(
             edits,
             [
@@ -597,14 +654,69 @@ mod tests {
         assert_eq!(rosters.len(), 3);
         assert_eq!(rosters[0].participants, ["ana", "ben"], "the past is kept");
         // Someone in no roster changes nothing.
-        let (same, none) = without_person(&s, "zed", from);
+        let none = without_person(&s, "zed", from);
         assert!(none.is_empty());
-        assert_eq!(same, s);
+        assert_eq!(none.after, s);
         // Leaving the only person of a roster leaves it empty: that is a gap, reported below.
-        let (alone, _) = without_person(&s, "ana", from);
-        let (alone, _) = without_person(&alone, "ben", from);
+        let alone = without_person(&s, "ana", from).after;
+        let alone = without_person(&alone, "ben", from).after;
         let w = Window::new(from, ts("2026-01-12T00:00:00Z")).unwrap();
         assert_eq!(coverage(&expand(&alone, &w)).gaps.len(), 1);
+    }
+
+    #[test]
+    fn a_leaving_person_covers_nothing_after_leaving() {
+        let mut s = schedule();
+        let o = |id: &str, user: &str, a: &str, b: &str| Override {
+            id: id.into(),
+            user: user.into(),
+            start: ts(a),
+            end: ts(b),
+            replaces: None,
+        };
+        s.overrides = vec![
+            o("past", "cy", "2026-01-02T00:00:00Z", "2026-01-03T00:00:00Z"),
+            o(
+                "across",
+                "cy",
+                "2026-01-09T12:00:00Z",
+                "2026-01-10T12:00:00Z",
+            ),
+            o(
+                "later",
+                "cy",
+                "2026-01-20T00:00:00Z",
+                "2026-01-21T00:00:00Z",
+            ),
+            o(
+                "other",
+                "ana",
+                "2026-01-20T00:00:00Z",
+                "2026-01-21T00:00:00Z",
+            ),
+        ];
+        let from = ts("2026-01-10T00:00:00Z");
+        let leaving = without_person(&s, "cy", from);
+        assert_eq!(
+            leaving.overrides,
+            [
+                OverrideEdit::EndAt("across".into(), from),
+                OverrideEdit::Remove("later".into())
+            ]
+        );
+        let ids: Vec<&str> = leaving
+            .after
+            .overrides
+            .iter()
+            .map(|o| o.id.as_str())
+            .collect();
+        assert_eq!(ids, ["past", "across", "other"]);
+        // cy also leaves the February roster.
+        assert_eq!(leaving.rosters.len(), 1);
+        let w = Window::new(from, ts("2026-03-01T00:00:00Z")).unwrap();
+        assert!(expand(&leaving.after, &w)
+            .iter()
+            .all(|sh| sh.user.as_deref() != Some("cy")));
     }
 
     #[test]
@@ -614,9 +726,9 @@ mod tests {
         let before = coverage(&expand(&s, &w)).gaps;
         assert!(before.is_empty());
         // Without ana, only ben remains until February: no gap. Without both, all of it.
-        let (after, _) = without_person(&s, "ana", ts("2026-01-10T00:00:00Z"));
+        let after = without_person(&s, "ana", ts("2026-01-10T00:00:00Z")).after;
         assert!(new_gaps(&before, &coverage(&expand(&after, &w)).gaps).is_empty());
-        let (after, _) = without_person(&after, "ben", ts("2026-01-11T00:00:00Z"));
+        let after = without_person(&after, "ben", ts("2026-01-11T00:00:00Z")).after;
         let gaps = new_gaps(&before, &coverage(&expand(&after, &w)).gaps);
         assert_eq!(
             gaps,

@@ -288,7 +288,8 @@ pub fn DeactivatePage(
             <section class="card">
                 <p>{format!(
                     "{person_name} will be logged out everywhere at once and can no longer log in. \
-                     Their history stays. From the date below they leave every schedule rotation."
+                     Their history stays. From the date below they leave every schedule rotation, \
+                     and their overrides end."
                 )}</p>
                 <form method="get" action=check_action class="stack">
                     <label for="from">{format!("Leaves the rotations from (a date, {time_zone})")}</label>

@@ -388,10 +388,11 @@ async fn deactivate_page(
                 from + SignedDuration::from_hours(24 * GAP_HORIZON_DAYS),
             )?;
             for full in state.store.schedules_full(window.start, window.end).await? {
-                let (after, edits) = without_person(&full.schedule, &person.id, from);
-                if edits.is_empty() {
+                let leaving = without_person(&full.schedule, &person.id, from);
+                if leaving.is_empty() {
                     continue;
                 }
+                let after = leaving.after;
                 schedules.push(full.info.name.clone());
                 let before = coverage(&expand(&full.schedule, &window)).gaps;
                 let opened = new_gaps(&before, &coverage(&expand(&after, &window)).gaps);
@@ -488,7 +489,8 @@ pub async fn deactivate(
         .deactivate_user(actor(&admin.0), &id, from, state.clock.now_ms())
         .await??;
     tracing::info!(person = %person.email, by = %admin.0.user.email, from = %from,
-        sessions = outcome.sessions_ended, rosters = outcome.rosters_changed, "account deactivated");
+        sessions = outcome.sessions_ended, rosters = outcome.rosters_changed,
+        overrides = outcome.overrides_changed, "account deactivated");
     Ok(Redirect::to(&format!(
         "/admin/people?done=deactivated&i={}",
         urlencode(&id)

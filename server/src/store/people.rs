@@ -6,10 +6,11 @@ use std::collections::BTreeMap;
 
 use app::domain::account::{NewUser, Role, User};
 use app::domain::people::{
-    contact_removable, leave_roster, team_deletable, InvitationState, Invite, NewContact,
+    contact_removable, leave_overrides, leave_roster, team_deletable, InvitationState, Invite,
+    NewContact, OverrideEdit,
 };
 use app::domain::permission::{self, Action, Actor, Refusal, Relation};
-use app::domain::schedule::{RosterChange, UserId};
+use app::domain::schedule::{Override, RosterChange, UserId};
 use jiff::Timestamp;
 
 use super::tx::{sql, Tx};
@@ -111,6 +112,8 @@ pub struct DeactivateOutcome {
     pub sessions_ended: u64,
     /// Roster rows written (the person taken off).
     pub rosters_changed: usize,
+    /// Their overrides ended or removed.
+    pub overrides_changed: usize,
 }
 
 /// Inserts a user and their login email as their first (verified) contact method.
@@ -365,8 +368,10 @@ impl Store {
 
     /// Deactivates `person` at `now`, if [`permission::check`] lets `actor` do it on the
     /// numbers read inside this transaction (never oneself, never the last active admin): ends
-    /// every session of theirs and takes them off every roster from `leave_from` on
-    /// ([`leave_roster`]); no row is deleted. The inner `Err` is the refusal.
+    /// every session of theirs, takes them off every roster from `leave_from` on
+    /// ([`leave_roster`]) and ends their overrides then ([`leave_overrides`]: one that starts
+    /// later is a plan and is removed; one running across is cut). Their account and history
+    /// stay. The inner `Err` is the refusal.
     pub async fn deactivate_user(
         &self,
         actor: Actor<'_>,
@@ -452,10 +457,51 @@ impl Store {
                 rosters_changed += 1;
             }
         }
+        // Their overrides that reach past the leaving instant.
+        let rows: Vec<(String, i64, i64)> = tx
+            .fetch_all(
+                sql("SELECT id, start_at, end_at FROM schedule_overrides \
+                     WHERE user_id = $1 AND end_at > $2 ORDER BY start_at, id")
+                .bind(person)
+                .bind(leave_from.as_millisecond()),
+            )
+            .await?;
+        let mut overrides = Vec::new();
+        for (id, start, end) in rows {
+            let at = |ms: i64| {
+                Timestamp::from_millisecond(ms)
+                    .map_err(|e| StoreError::Corrupt(format!("override time: {e}")))
+            };
+            overrides.push(Override {
+                id,
+                user: person.to_string(),
+                start: at(start)?,
+                end: at(end)?,
+                replaces: None,
+            });
+        }
+        let override_edits = leave_overrides(&mut overrides, person, leave_from);
+        for edit in &override_edits {
+            match edit {
+                OverrideEdit::Remove(id) => {
+                    tx.execute(sql("DELETE FROM schedule_overrides WHERE id = $1").bind(id))
+                        .await?
+                }
+                OverrideEdit::EndAt(id, end) => {
+                    tx.execute(
+                        sql("UPDATE schedule_overrides SET end_at = $1 WHERE id = $2")
+                            .bind(end.as_millisecond())
+                            .bind(id),
+                    )
+                    .await?
+                }
+            };
+        }
         tx.commit().await?;
         Ok(Ok(DeactivateOutcome {
             sessions_ended,
             rosters_changed,
+            overrides_changed: override_edits.len(),
         }))
     }
 

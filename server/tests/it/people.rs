@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::common;
 
-use app::domain::schedule::{expand, ShiftLength, Window};
+use app::domain::schedule::{expand, Override, ShiftLength, Window};
 use common::{client, csrf_of, Backend, TestApp, ADMIN_PASSWORD};
 use firstline::clock::FakeClock;
 use firstline::fakes::Fakes;
@@ -453,6 +453,32 @@ async fn deactivate_ends_sessions_refuses_login_and_leaves_rosters(backend: Back
     let now = f.app.state().clock.now();
     let tomorrow = now.to_zoned(berlin.clone()).date().tomorrow().unwrap();
     let from = tomorrow.to_zoned(berlin).unwrap().timestamp();
+    // Ben also covers a day on Pair after leaving, and one across the leaving instant.
+    let store = &f.app.state().store;
+    for (id, start, end) in [
+        (
+            "later",
+            from + SignedDuration::from_hours(48),
+            from + SignedDuration::from_hours(72),
+        ),
+        (
+            "across",
+            from - SignedDuration::from_hours(2),
+            from + SignedDuration::from_hours(2),
+        ),
+    ] {
+        let cover = Override {
+            id: format!("{id}-{}", firstline::store::new_id()),
+            user: ben.clone(),
+            start,
+            end,
+            replaces: None,
+        };
+        store
+            .create_override(&pair, &cover, None, None, 1)
+            .await
+            .expect("override");
+    }
     let path = format!("/admin/people/{ben}/deactivate");
     let (code, page) = get(&f.app.client, &f.app, &format!("{path}?from={tomorrow}")).await;
     assert_eq!(code, 200, "{page}");
@@ -485,8 +511,8 @@ async fn deactivate_ends_sessions_refuses_login_and_leaves_rosters(backend: Back
         .await
         .unwrap()
         .contains("This account has been deactivated"));
-    // History kept: the row is there; before `from` ben still has shifts, after it only ana.
-    let store = &f.app.state().store;
+    // History kept: the row is there; before `from` ben still has shifts (the override across
+    // `from` keeps its first part), after it only ana (his later override is gone).
     assert!(!store.user(&ben).await.unwrap().is_active());
     let window = Window::new(
         from - SignedDuration::from_hours(24 * 3),
@@ -501,6 +527,9 @@ async fn deactivate_ends_sessions_refuses_login_and_leaves_rosters(backend: Back
     assert!(shifts
         .iter()
         .any(|s| s.end <= from && s.user.as_deref() == Some(ben.as_str())));
+    assert!(shifts.iter().any(|s| s.end == from
+        && s.start == from - SignedDuration::from_hours(2)
+        && s.user.as_deref() == Some(ben.as_str())));
     assert!(shifts
         .iter()
         .filter(|s| s.start >= from)
