@@ -386,9 +386,12 @@ impl Store {
             )
             .await?;
         let (role, deactivated_at) = row.ok_or(StoreError::NotFound)?;
-        let (admins,): (i64,) = tx
-            .fetch_one(sql(
-                "SELECT COUNT(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL",
+        // Counted by a no-op update, which locks the active admins' rows on PostgreSQL: of two
+        // admins deactivating each other at once, the second waits for the first, then counts
+        // again and finds itself the last one (SQLite's write transaction already serialises).
+        let admins = tx
+            .execute(sql(
+                "UPDATE users SET role = role WHERE role = 'admin' AND deactivated_at IS NULL",
             ))
             .await?;
         let action = Action::Deactivate {

@@ -829,3 +829,40 @@ async fn names_with_markup_are_escaped(backend: Backend) {
     f.app.stop().await;
 }
 on_both_backends!(names_with_markup_are_escaped);
+
+async fn two_admins_deactivating_each_other_leave_one(backend: Backend) {
+    let f = start(backend, &[]).await;
+    f.app
+        .create_user("second@example.org", PASSWORD, "admin")
+        .await;
+    let first = user_id(&f.app, common::ADMIN_EMAIL).await;
+    let second = user_id(&f.app, "second@example.org").await;
+    let (c2, csrf2) = f.app.login_client("second@example.org", PASSWORD).await;
+    let tomorrow = f
+        .app
+        .state()
+        .clock
+        .now()
+        .to_zoned(jiff::tz::TimeZone::get("Europe/Berlin").unwrap())
+        .date()
+        .tomorrow()
+        .unwrap()
+        .to_string();
+    let a_path = format!("/admin/people/{second}/deactivate");
+    let b_path = format!("/admin/people/{first}/deactivate");
+    let a_form = [("csrf", f.csrf.as_str()), ("from", tomorrow.as_str())];
+    let b_form = [("csrf", csrf2.as_str()), ("from", tomorrow.as_str())];
+    let (a, b) = tokio::join!(
+        f.app.post_form(&a_path, &a_form),
+        c2.post(f.app.url(&b_path)).form(&b_form).send(),
+    );
+    let codes = [a.status().as_u16(), b.unwrap().status().as_u16()];
+    assert_eq!(
+        codes.iter().filter(|c| **c == 303).count(),
+        1,
+        "one deactivation goes through: {codes:?}"
+    );
+    assert_eq!(f.app.state().store.active_admin_count().await.unwrap(), 1);
+    f.app.stop().await;
+}
+on_both_backends!(two_admins_deactivating_each_other_leave_one);
