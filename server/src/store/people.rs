@@ -661,14 +661,18 @@ impl Store {
             )
             .await?;
         let (kind,) = row.ok_or(StoreError::NotFound)?;
-        let (emails,): (i64,) = tx
-            .fetch_one(
-                sql("SELECT COUNT(*) FROM contact_methods WHERE user_id = $1 AND kind = 'email' AND id <> $2")
-                    .bind(user_id)
-                    .bind(id),
+        // Counted by a no-op update that locks the person's email rows (PostgreSQL), so two
+        // removals at once cannot each leave the other as the last address.
+        let emails = tx
+            .execute(
+                sql("UPDATE contact_methods SET kind = kind WHERE user_id = $1 AND kind = 'email'")
+                    .bind(user_id),
             )
             .await?;
-        contact_removable(&kind, usize::try_from(emails).unwrap_or(0))?;
+        let others = usize::try_from(emails)
+            .unwrap_or(0)
+            .saturating_sub(usize::from(kind == "email"));
+        contact_removable(&kind, others)?;
         tx.execute(
             sql("DELETE FROM contact_methods WHERE id = $1 AND user_id = $2")
                 .bind(id)

@@ -866,3 +866,44 @@ async fn two_admins_deactivating_each_other_leave_one(backend: Backend) {
     f.app.stop().await;
 }
 on_both_backends!(two_admins_deactivating_each_other_leave_one);
+
+async fn removing_two_last_addresses_at_once_keeps_one(backend: Backend) {
+    let f = start(backend, &[]).await;
+    let me = user_id(&f.app, common::ADMIN_EMAIL).await;
+    let r = f
+        .app
+        .post_form(
+            "/profile/contacts",
+            &[
+                ("csrf", &f.csrf),
+                ("email", "second@example.org"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let store = &f.app.state().store;
+    let ids: Vec<String> = store
+        .contact_methods(&me)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(ids.len(), 2);
+    let form = [("csrf", f.csrf.as_str())];
+    let (a_path, b_path) = (
+        format!("/profile/contacts/{}/delete", ids[0]),
+        format!("/profile/contacts/{}/delete", ids[1]),
+    );
+    let (a, b) = tokio::join!(
+        f.app.post_form(&a_path, &form),
+        f.app.post_form(&b_path, &form),
+    );
+    let mut codes = [a.status().as_u16(), b.status().as_u16()];
+    codes.sort();
+    assert_eq!(codes, [303, 409]);
+    assert_eq!(store.contact_methods(&me).await.unwrap().len(), 1);
+    f.app.stop().await;
+}
+on_both_backends!(removing_two_last_addresses_at_once_keeps_one);
