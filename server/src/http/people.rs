@@ -676,3 +676,20 @@ pub async fn join(
     );
     Ok(resp)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::invitation_token_hash;
+
+    #[test]
+    fn the_stored_hash_is_plain_sha256_hex() {
+        // FIPS 180-2 test vector.
+        assert_eq!(
+            invitation_token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let token = app::ssr::auth::random_token();
+        assert_ne!(invitation_token_hash(&token), token);
+        assert_eq!(invitation_token_hash(&token).len(), 64);
+    }
+}
