@@ -36,16 +36,19 @@ async fn page(
         .list_teams()
         .await?
         .into_iter()
-        .map(|t| TeamView {
-            member_names: t
-                .members
-                .iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            members: t.members.into_iter().map(|m| m.id).collect(),
-            id: t.id,
-            name: t.name,
+        .map(|t| {
+            // A deactivated member keeps the membership (back on reactivation) but is not shown.
+            let active: Vec<_> = t.members.into_iter().filter(|m| m.is_active()).collect();
+            TeamView {
+                member_names: active
+                    .iter()
+                    .map(|m| m.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                members: active.into_iter().map(|m| m.id).collect(),
+                id: t.id,
+                name: t.name,
+            }
         })
         .collect();
     let people: Vec<(String, String)> = state

@@ -566,8 +566,8 @@ impl Store {
         Ok(())
     }
 
-    /// Sets a team's members to exactly `user_ids`, each of which must be an active account
-    /// (`Invalid`, field `members`, otherwise).
+    /// Sets a team's active members to exactly `user_ids`, each of which must be an active
+    /// account (`Invalid`, field `members`, otherwise); deactivated members stay members.
     pub async fn set_team_members(&self, id: &str, user_ids: &[String]) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         let exists: Option<(String,)> = tx
@@ -576,8 +576,14 @@ impl Store {
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
-        tx.execute(sql("DELETE FROM team_members WHERE team_id = $1").bind(id))
-            .await?;
+        // Deactivated members are not offered in the form, so their memberships stay as they
+        // are (they come back with a reactivation).
+        tx.execute(
+            sql("DELETE FROM team_members WHERE team_id = $1 \
+                 AND user_id IN (SELECT id FROM users WHERE deactivated_at IS NULL)")
+            .bind(id),
+        )
+        .await?;
         let mut seen: Vec<&str> = Vec::new();
         for user in user_ids {
             if seen.contains(&user.as_str()) {

@@ -638,6 +638,14 @@ async fn teams_crud_and_members(backend: Backend) {
         .await;
     assert_eq!(r.status(), 303);
     assert_eq!(store.team(&ops).await.unwrap().members.len(), 1);
+    let r = f
+        .app
+        .post_form(
+            &format!("/admin/teams/{ops}/members"),
+            &[("csrf", &f.csrf), ("member", &ana), ("member", &ben)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
     // Only active people can be members.
     let tomorrow = f
         .app
@@ -666,16 +674,35 @@ async fn teams_crud_and_members(backend: Backend) {
         .await;
     assert_eq!(r.status(), 400);
     assert!(r.text().await.unwrap().contains("members:"));
-    assert_eq!(
-        store.team(&ops).await.unwrap().members.len(),
-        1,
-        "unchanged"
-    );
     let page = f.app.get_text("/admin/teams").await;
     assert!(
         !page.contains(&format!("member-{ops}-{ben}")),
         "a deactivated person is not offered"
     );
+    assert!(
+        page.contains("Members: Test User</p>"),
+        "nor listed: {page}"
+    );
+    // Saving the form (which shows only active people) keeps the deactivated member's place:
+    // reactivated, ben is back in the team.
+    let r = f
+        .app
+        .post_form(
+            &format!("/admin/teams/{ops}/members"),
+            &[("csrf", &f.csrf), ("member", &ana)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(store.team_ids_of(&ben).await.unwrap(), [ops.clone()]);
+    let r = f
+        .app
+        .post_form(
+            &format!("/admin/people/{ben}/reactivate"),
+            &[("csrf", &f.csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert_eq!(store.team(&ops).await.unwrap().members.len(), 2);
 
     let r = f
         .app
