@@ -693,7 +693,10 @@ async fn teams_crud_and_members(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 303);
-    assert_eq!(store.team_ids_of(&ben).await.unwrap(), [ops.clone()]);
+    assert_eq!(
+        store.team_ids_of(&ben).await.unwrap(),
+        std::slice::from_ref(&ops)
+    );
     let r = f
         .app
         .post_form(
