@@ -37,6 +37,8 @@ pub struct Config {
     pub job_timeout: std::time::Duration,
     /// Events one integration key may send per minute; more get 429 (`ingest_rate_per_min`).
     pub ingest_rate_per_min: u32,
+    /// Days an invitation link works (`invitation_expiry_days`, default 7).
+    pub invitation_expiry_days: u32,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -60,6 +62,7 @@ pub struct FileConfig {
     request_timeout_secs: Option<u64>,
     job_timeout_secs: Option<u64>,
     ingest_rate_per_min: Option<u64>,
+    invitation_expiry_days: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -103,7 +106,9 @@ Configuration (a TOML file given with --config; environment variables override i
                                         take; a slower one fails and is retried later (default 60, at most 3600)
   FIRSTLINE_INGEST_RATE_PER_MIN ingest_rate_per_min
                                         events one integration key may send per minute, per instance;
-                                        more get 429 with Retry-After and are not stored (default 120)";
+                                        more get 429 with Retry-After and are not stored (default 120)
+  FIRSTLINE_INVITATION_EXPIRY_DAYS invitation_expiry_days
+                                        days an invitation link to join works (default 7, at most 90)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -255,10 +260,18 @@ impl Config {
             120,
             MANY,
         )? as u32;
+        let invitation_expiry_days = number(
+            "FIRSTLINE_INVITATION_EXPIRY_DAYS",
+            file.invitation_expiry_days,
+            "invitation_expiry_days",
+            u64::from(app::domain::people::INVITE_EXPIRY_DAYS_DEFAULT),
+            u64::from(app::domain::people::INVITE_EXPIRY_DAYS_MAX),
+        )? as u32;
         Ok(Config {
             conn,
             job_timeout,
             ingest_rate_per_min,
+            invitation_expiry_days,
             trusted_proxies,
             outbound_allow,
             database_url,
@@ -348,6 +361,7 @@ mod tests {
         assert!(!c.secure_cookies());
         assert!(c.secret_key.is_none());
         assert_eq!(c.conn, crate::conn::ConnLimits::default());
+        assert_eq!(c.invitation_expiry_days, 7);
     }
 
     #[test]
@@ -408,6 +422,11 @@ mod tests {
                 "max_connections_per_ip",
             ),
             ("FIRSTLINE_JOB_TIMEOUT_SECS", "3601", "job_timeout_secs"),
+            (
+                "FIRSTLINE_INVITATION_EXPIRY_DAYS",
+                "91",
+                "invitation_expiry_days",
+            ),
         ] {
             let err = Config::load(None, env_of(&[(var, val)])).unwrap_err();
             assert!(format!("{err:#}").starts_with(field), "{var}: {err:#}");

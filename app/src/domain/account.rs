@@ -175,6 +175,16 @@ pub struct User {
     pub role: Role,
     /// Creation time, Unix ms.
     pub created_at: i64,
+    /// When the account was deactivated (it cannot log in), Unix ms; `None` while active.
+    #[serde(default)]
+    pub deactivated_at: Option<i64>,
+}
+
+impl User {
+    /// True unless the account has been deactivated.
+    pub fn is_active(&self) -> bool {
+        self.deactivated_at.is_none()
+    }
 }
 
 /// A team and its members' ids.

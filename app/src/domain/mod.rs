@@ -8,6 +8,7 @@ pub mod live;
 pub mod login;
 pub mod monitor;
 pub mod oncall;
+pub mod people;
 pub mod permission;
 pub mod schedule;
 pub mod service;

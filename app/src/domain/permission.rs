@@ -14,6 +14,10 @@
 //! - Accepting or declining a swap: responders and admins in the schedule's rotation, not the requester.
 //! - Withdrawing a swap: the requester, or an admin.
 //! - Creating schedules, adding, changing or deleting layers, rotating a schedule's iCal link: admins.
+//! - People and teams: inviting, revoking invitations, reactivating, creating, renaming and
+//!   deleting teams and setting their members: admins. Deactivating: admins, never themselves
+//!   and never the last active admin.
+//! - Contact methods: each person their own.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -125,6 +129,24 @@ pub enum Action<'a> {
     EditSchedule,
     /// Replace the schedule's iCal link (the old one stops working).
     RotateIcal,
+    /// See everyone's account, invite people, revoke invitations, reactivate accounts.
+    ManagePeople,
+    /// Deactivate a person's account (and take them off the rosters).
+    Deactivate {
+        /// Whose account.
+        person: &'a str,
+        /// That person is an admin whose account is active.
+        person_is_active_admin: bool,
+        /// How many admins have an active account now (the person included).
+        active_admins: usize,
+    },
+    /// Create, rename or delete teams and set their members.
+    ManageTeams,
+    /// Add or remove a contact method of `owner`.
+    EditContacts {
+        /// Whose contact methods.
+        owner: &'a str,
+    },
 }
 
 /// Why an action is refused, with a sentence a person can act on.
@@ -174,6 +196,18 @@ pub const OWN_REQUEST: &str = "This is your own request. Withdraw it instead of 
 pub const WITHDRAW_REQUESTER_ONLY: &str =
     "Only the person who asked, or an admin, can withdraw a swap request.";
 
+/// Refusal sentence: a non-admin manages people or teams.
+pub const PEOPLE_ADMINS_ONLY: &str =
+    "Only admins can manage people and teams. Ask an admin of your Firstline to do it.";
+/// Refusal sentence: an admin deactivates their own account.
+pub const NOT_YOURSELF: &str =
+    "You cannot deactivate your own account. Ask another admin to do it.";
+/// Refusal sentence: the last active admin would be deactivated.
+pub const LAST_ADMIN: &str =
+    "This is the last active admin. Give another person the admin role before deactivating this one.";
+/// Refusal sentence: someone edits another person's contact methods.
+pub const OWN_CONTACTS_ONLY: &str = "You can only change your own contact methods.";
+
 /// Decides whether `actor` (`None`: not logged in) may do `action` on a schedule it relates to
 /// as `relation`. Checks who first (401/403), then the action's fields (400).
 pub fn check(
@@ -189,6 +223,20 @@ pub fn check(
         Action::View => Ok(()),
         Action::EditSchedule | Action::RotateIcal if admin => Ok(()),
         Action::EditSchedule | Action::RotateIcal => Err(Refusal::Forbidden(ADMINS_ONLY)),
+        Action::ManagePeople | Action::ManageTeams if admin => Ok(()),
+        Action::ManagePeople | Action::ManageTeams => Err(Refusal::Forbidden(PEOPLE_ADMINS_ONLY)),
+        Action::Deactivate { .. } if !admin => Err(Refusal::Forbidden(PEOPLE_ADMINS_ONLY)),
+        Action::Deactivate { person, .. } if *person == actor.id => {
+            Err(Refusal::Forbidden(NOT_YOURSELF))
+        }
+        Action::Deactivate {
+            person_is_active_admin: true,
+            active_admins,
+            ..
+        } if *active_admins <= 1 => Err(Refusal::Forbidden(LAST_ADMIN)),
+        Action::Deactivate { .. } => Ok(()),
+        Action::EditContacts { owner } if *owner == actor.id => Ok(()),
+        Action::EditContacts { .. } => Err(Refusal::Forbidden(OWN_CONTACTS_ONLY)),
         Action::WithdrawSwap { requester } if admin || *requester == actor.id => Ok(()),
         Action::WithdrawSwap { .. } => Err(Refusal::Forbidden(WITHDRAW_REQUESTER_ONLY)),
         _ if actor.role == Role::Viewer => Err(Refusal::Forbidden(VIEWER_READ_ONLY)),
@@ -400,9 +448,23 @@ mod tests {
         Withdraw,
         Edit,
         RotateIcal,
+        /// Invite someone (any people-management action).
+        People,
+        /// Create, rename, delete a team or set its members.
+        Teams,
+        /// Deactivate ben (a responder) while two admins are active.
+        Deactivate,
+        /// Deactivate oneself.
+        DeactivateSelf,
+        /// Deactivate ada, the only active admin.
+        DeactivateLastAdmin,
+        /// Add an email contact method to oneself.
+        OwnContacts,
+        /// Add one to zed (nobody in the table).
+        OthersContacts,
     }
 
-    const ACTS: [Act; 15] = [
+    const ACTS: [Act; 22] = [
         Act::View,
         Act::CoverSelf,
         Act::CoverAll,
@@ -418,6 +480,13 @@ mod tests {
         Act::Withdraw,
         Act::Edit,
         Act::RotateIcal,
+        Act::People,
+        Act::Teams,
+        Act::Deactivate,
+        Act::DeactivateSelf,
+        Act::DeactivateLastAdmin,
+        Act::OwnContacts,
+        Act::OthersContacts,
     ];
 
     fn run(who: Who, act: Act) -> String {
@@ -456,6 +525,25 @@ mod tests {
             Act::Withdraw => Action::WithdrawSwap { requester: "ana" },
             Act::Edit => Action::EditSchedule,
             Act::RotateIcal => Action::RotateIcal,
+            Act::People => Action::ManagePeople,
+            Act::Teams => Action::ManageTeams,
+            Act::Deactivate => Action::Deactivate {
+                person: "ben",
+                person_is_active_admin: false,
+                active_admins: 2,
+            },
+            Act::DeactivateSelf => Action::Deactivate {
+                person: me,
+                person_is_active_admin: actor.is_some_and(|a| a.role.is_admin()),
+                active_admins: 2,
+            },
+            Act::DeactivateLastAdmin => Action::Deactivate {
+                person: "ada",
+                person_is_active_admin: true,
+                active_admins: 1,
+            },
+            Act::OwnContacts => Action::EditContacts { owner: me },
+            Act::OthersContacts => Action::EditContacts { owner: "zed" },
         };
         match check(actor, relation, &action) {
             Ok(()) => "ok".into(),
@@ -472,17 +560,17 @@ mod tests {
     #[test]
     fn permission_matrix() {
         #[rustfmt::skip]
-        let table: [(Who, [&str; 15]); 9] = [
-            //                  View  Self       All   Assign Unknown     30         365        OffDuty         Unknown         Offer        Accept Decline Withdraw Edit   Ical
-            (Who::Anonymous,    ["401","401",    "401","401", "401",      "401",     "401",     "401",          "401",          "401",       "401", "401", "401",   "401", "401"]),
-            (Who::Admin,        ["ok", "ok",     "ok", "ok",  "400:user", "ok",      "400:end", "400:replaces", "400:replaces", "400:start", "403", "403", "ok",    "ok",  "ok"]),
-            (Who::AdminMember,  ["ok", "ok",     "ok", "ok",  "400:user", "ok",      "400:end", "400:replaces", "400:replaces", "400:start", "ok",  "ok",  "ok",    "ok",  "ok"]),
-            (Who::OnCall,       ["ok", "400:user","ok","403", "403",      "400:end", "400:end", "400:replaces", "400:replaces", "ok",        "403", "403", "ok",    "403", "403"]),
-            (Who::Teammate,     ["ok", "ok",     "ok", "403", "403",      "400:end", "400:end", "400:replaces", "400:replaces", "400:start", "ok",  "ok",  "403",   "403", "403"]),
-            (Who::Elsewhere,    ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "400:start", "403", "403", "403",   "403", "403"]),
-            (Who::FormerMember, ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "400:start", "403", "403", "403",   "403", "403"]),
-            (Who::Viewer,       ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "403",       "403", "403", "403",   "403", "403"]),
-            (Who::ViewerMember, ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "403",       "403", "403", "403",   "403", "403"]),
+        let table: [(Who, [&str; 22]); 9] = [
+            //                  View  Self       All   Assign Unknown     30         365        OffDuty         Unknown         Offer        Accept Decline Withdraw Edit   Ical  People Teams Deact  Self   Last   OwnC   OthC
+            (Who::Anonymous,    ["401","401",    "401","401", "401",      "401",     "401",     "401",          "401",          "401",       "401", "401", "401",   "401", "401", "401", "401", "401", "401", "401", "401", "401"]),
+            (Who::Admin,        ["ok", "ok",     "ok", "ok",  "400:user", "ok",      "400:end", "400:replaces", "400:replaces", "400:start", "403", "403", "ok",    "ok",  "ok", "ok",  "ok",  "ok",  "403", "403", "ok",  "403"]),
+            (Who::AdminMember,  ["ok", "ok",     "ok", "ok",  "400:user", "ok",      "400:end", "400:replaces", "400:replaces", "400:start", "ok",  "ok",  "ok",    "ok",  "ok", "ok",  "ok",  "ok",  "403", "403", "ok",  "403"]),
+            (Who::OnCall,       ["ok", "400:user","ok","403", "403",      "400:end", "400:end", "400:replaces", "400:replaces", "ok",        "403", "403", "ok",    "403", "403", "403", "403", "403", "403", "403", "ok",  "403"]),
+            (Who::Teammate,     ["ok", "ok",     "ok", "403", "403",      "400:end", "400:end", "400:replaces", "400:replaces", "400:start", "ok",  "ok",  "403",   "403", "403", "403", "403", "403", "403", "403", "ok",  "403"]),
+            (Who::Elsewhere,    ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "400:start", "403", "403", "403",   "403", "403", "403", "403", "403", "403", "403", "ok",  "403"]),
+            (Who::FormerMember, ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "400:start", "403", "403", "403",   "403", "403", "403", "403", "403", "403", "403", "ok",  "403"]),
+            (Who::Viewer,       ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "403",       "403", "403", "403",   "403", "403", "403", "403", "403", "403", "403", "ok",  "403"]),
+            (Who::ViewerMember, ["ok", "403",    "403","403", "403",      "403",     "403",     "403",          "403",          "403",       "403", "403", "403",   "403", "403", "403", "403", "403", "403", "403", "ok",  "403"]),
         ];
         let mut wrong = Vec::new();
         for (who, row) in table {

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod oncall;
+pub mod people;
 pub mod schedule;
 pub mod schedule_admin;
 pub mod status;
@@ -45,6 +46,10 @@ pub enum Nav {
     Monitors,
     /// Admin: the audit log.
     Audit,
+    /// Admin: people and invitations.
+    People,
+    /// Admin: teams.
+    Teams,
     /// Schedules and shifts.
     Schedules,
     /// The viewer's profile.
@@ -85,6 +90,8 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                     {viewer.is_admin.then(|| view! {
                         <li><a href="/admin/components" aria-current=current(Nav::Components)>"Components"</a></li>
                         <li><a href="/admin/monitors" aria-current=current(Nav::Monitors)>"Monitors"</a></li>
+                        <li><a href="/admin/people" aria-current=current(Nav::People)>"People"</a></li>
+                        <li><a href="/admin/teams" aria-current=current(Nav::Teams)>"Teams"</a></li>
                         <li><a href="/admin/audit" aria-current=current(Nav::Audit)>"Audit log"</a></li>
                     })}
                     {match (viewer.name.clone(), viewer.csrf.clone()) {

@@ -520,8 +520,29 @@ pub fn ProfilePage(
     ical_url: String,
     notice: Option<String>,
     error: Option<String>,
+    /// The viewer's contact methods.
+    contacts: Vec<ContactView>,
+    /// The "add an email address" form's values (kept after a failed attempt).
+    contact_form: crate::domain::people::ContactInput,
+    /// What was wrong with the last contact method change.
+    contact_error: Option<crate::domain::ValidationError>,
+    /// Schedules whose current or planned rotation includes the viewer, as (id, name).
+    schedules: Vec<(String, String)>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
+    let csrf_contacts = csrf.clone();
+    let csrf_add = csrf.clone();
+    let contact_msg = contact_error.as_ref().map(|e| e.to_string());
+    let on_add = contact_error
+        .as_ref()
+        .is_some_and(|e| e.field == "email" || e.field == "label");
+    let (add_error, list_error) = if on_add {
+        (contact_msg, None)
+    } else {
+        (None, contact_msg)
+    };
+    let add_invalid = add_error.as_ref().map(|_| "true");
+    let add_role = add_error.as_ref().map(|_| "alert");
     view! {
         <Shell viewer=viewer nav=Nav::Profile>
             <h1 class="page-title">"Profile"</h1>
@@ -535,6 +556,57 @@ pub fn ProfilePage(
                     <button type="submit" class="button primary">"Save"</button>
                 </form>
             </section>
+            <section class="card" aria-labelledby="contacts">
+                <h2 id="contacts">"Contact methods"</h2>
+                {list_error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
+                <ul class="admin-list">
+                    {contacts.into_iter().map(|c| {
+                        let csrf = csrf_contacts.clone();
+                        let what = match &c.label {
+                            Some(l) => format!("{} ({l})", c.target),
+                            None => c.target.clone(),
+                        };
+                        view! {
+                            <li class="admin-row" data-contact=c.target.clone()>
+                                <div class="admin-row-head">
+                                    <span>{c.kind.clone()} ": " <strong>{what}</strong></span>
+                                    <span class="muted small">{if c.verified { "verified" } else { "not verified yet" }}</span>
+                                </div>
+                                {(c.kind == "email").then(|| view! {
+                                    <form method="post" action=format!("/profile/contacts/{}/delete", c.id) class="inline">
+                                        <input type="hidden" name="csrf" value=csrf/>
+                                        <button type="submit" class="button">{format!("Remove {}", c.target)}</button>
+                                    </form>
+                                })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+                <form method="post" action="/profile/contacts" class="stack" novalidate>
+                    <input type="hidden" name="csrf" value=csrf_add/>
+                    <label for="contact_email">"Add an email address"</label>
+                    <input id="contact_email" name="email" type="email" maxlength="254" value=contact_form.email
+                        aria-invalid=add_invalid aria-describedby="contact-error"/>
+                    <label for="contact_label">"Label " <span class="muted">"(optional, e.g. Work)"</span></label>
+                    <input id="contact_label" name="label" maxlength="60" value=contact_form.label/>
+                    <p id="contact-error" class="field-error" role=add_role>{add_error}</p>
+                    <button type="submit" class="button">"Add email address"</button>
+                </form>
+            </section>
+            <section class="card" aria-labelledby="my-schedules">
+                <h2 id="my-schedules">"Schedules involving you"</h2>
+                {if schedules.is_empty() {
+                    view! { <p class="muted">"You are in no schedule rotation."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul>
+                            {schedules.into_iter().map(|(id, name)| view! {
+                                <li><a href=format!("/schedules/{id}")>{name}</a></li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
             <section class="card">
                 <h2>"Your shifts in your calendar app"</h2>
                 <input class="copy" readonly value=ical_url aria-label="Your iCal feed URL"/>
@@ -545,4 +617,19 @@ pub fn ProfilePage(
             </section>
         </Shell>
     }
+}
+
+/// A contact method on the profile page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactView {
+    /// Id.
+    pub id: String,
+    /// `email`, `push`, `sms`, `chat` or `webhook`.
+    pub kind: String,
+    /// Address, number or URL.
+    pub target: String,
+    /// Optional label.
+    pub label: Option<String>,
+    /// Shown to work.
+    pub verified: bool,
 }

@@ -194,6 +194,57 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/profile/contacts",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/delete",
+        Change("profile", Is("remove_contact"), No),
+    ),
+    (
+        "POST",
+        "/admin/people/invitations",
+        Change("invitation", Is("create"), NewId::Query("i")),
+    ),
+    (
+        "POST",
+        "/admin/people/invitations/{id}/revoke",
+        Change("invitation", Is("revoke"), No),
+    ),
+    (
+        "POST",
+        "/admin/people/{id}/deactivate",
+        Change("person", Is("deactivate"), No),
+    ),
+    (
+        "POST",
+        "/admin/people/{id}/reactivate",
+        Change("person", Is("reactivate"), No),
+    ),
+    (
+        "POST",
+        "/invite/{token}",
+        Skip("public until it succeeds; the path holds a secret token; the invitations row records the acceptance"),
+    ),
+    (
+        "POST",
+        "/admin/teams",
+        Change("team", Is("create"), NewId::Query("t")),
+    ),
+    ("POST", "/admin/teams/{id}", Change("team", Is("rename"), No)),
+    (
+        "POST",
+        "/admin/teams/{id}/members",
+        Change("team", Is("set_members"), No),
+    ),
+    (
+        "POST",
+        "/admin/teams/{id}/delete",
+        Change("team", Is("delete"), No),
+    ),
+    (
+        "POST",
         "/subscribe",
         Skip("public and anonymous; rate-limited, and the subscribers table keeps the row"),
     ),

@@ -68,6 +68,9 @@ pub struct LoginForm {
 }
 
 const WRONG: &str = "Email or password is incorrect.";
+/// Shown, after a correct password, to a person whose account an admin has deactivated.
+const DEACTIVATED: &str =
+    "This account has been deactivated. Ask an admin of your Firstline to reactivate it if you still need access.";
 
 /// "1 second", "40 seconds", "3 minutes" (rounded up).
 fn wait_text(secs: u64) -> String {
@@ -175,6 +178,14 @@ pub async fn login(
         }
     };
     guard.succeeded(network, account);
+    if !user.is_active() {
+        tracing::info!(user = %user.email, %ip, "login refused: account deactivated");
+        return Ok((
+            StatusCode::FORBIDDEN,
+            login_page(email, next, Some(DEACTIVATED.into())),
+        )
+            .into_response());
+    }
     let token = random_token();
     let now = state.clock.now_ms();
     state

@@ -14,11 +14,13 @@ pub mod login_guard;
 pub mod monitors;
 pub mod oncall;
 pub mod pages;
+pub mod people;
 pub mod public_api;
 pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
 pub mod status_public;
+pub mod teams;
 
 use axum::extract::Request;
 use axum::extract::{Path, State};
@@ -157,6 +159,27 @@ pub fn router(state: AppState) -> Router {
             get(schedules::profile).post(schedules::save_profile),
         )
         .route("/profile/ical/rotate", post(schedules::rotate_ical))
+        .route("/profile/contacts", post(schedules::add_contact))
+        .route(
+            "/profile/contacts/{id}/delete",
+            post(schedules::remove_contact),
+        )
+        .route("/admin/people", get(people::list))
+        .route("/admin/people/invitations", post(people::invite))
+        .route(
+            "/admin/people/invitations/{id}/revoke",
+            post(people::revoke),
+        )
+        .route(
+            "/admin/people/{id}/deactivate",
+            get(people::deactivate_form).post(people::deactivate),
+        )
+        .route("/admin/people/{id}/reactivate", post(people::reactivate))
+        .route("/invite/{token}", get(people::join_form).post(people::join))
+        .route("/admin/teams", get(teams::list).post(teams::create))
+        .route("/admin/teams/{id}", post(teams::rename))
+        .route("/admin/teams/{id}/members", post(teams::set_members))
+        .route("/admin/teams/{id}/delete", post(teams::delete))
         .route("/ical/user/{file}", get(ical::user_feed))
         .route("/ical/schedule/{file}", get(ical::schedule_feed))
         .route("/api/v1/oncall", get(schedules::api_oncall))

@@ -479,7 +479,7 @@ async fn incident_page(
         .list_users()
         .await?
         .into_iter()
-        .filter(|u| u.role != Role::Viewer)
+        .filter(|u| u.role != Role::Viewer && u.is_active())
         .map(|u| (u.id, u.name))
         .collect();
     let components = state

@@ -88,7 +88,12 @@ pub async fn dashboard(
         .into_iter()
         .map(|t| TeamSummary {
             name: t.name,
-            members: t.members.into_iter().map(|u| u.name).collect(),
+            members: t
+                .members
+                .into_iter()
+                .filter(|u| u.is_active())
+                .map(|u| u.name)
+                .collect(),
         })
         .collect::<Vec<_>>();
     let me = member.0;

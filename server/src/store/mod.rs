@@ -159,7 +159,13 @@ pub(crate) struct UserRow {
     time_zone: String,
     role: String,
     created_at: i64,
+    /// Absent from queries that do not need it (read as active).
+    #[sqlx(default)]
+    deactivated_at: Option<i64>,
 }
+
+/// The columns of a [`UserRow`], for `SELECT {USER_COLS} FROM users`.
+pub(crate) const USER_COLS: &str = "id, email, name, time_zone, role, created_at, deactivated_at";
 
 impl TryFrom<UserRow> for User {
     type Error = StoreError;
@@ -174,6 +180,7 @@ impl TryFrom<UserRow> for User {
             name: r.name,
             time_zone: r.time_zone,
             created_at: r.created_at,
+            deactivated_at: r.deactivated_at,
         })
     }
 }
@@ -336,36 +343,18 @@ impl Store {
 
     // ---- users and teams ----
 
-    /// Creates a user with an already-hashed password.
+    /// Creates a user with an already-hashed password, and their login email as their first
+    /// contact method.
     pub async fn create_user(
         &self,
         user: &NewUser,
         password_hash: &str,
         now: i64,
     ) -> Result<User, StoreError> {
-        let id = new_id();
-        on_pool!(self, p => sqlx::query(
-            "INSERT INTO users (id, email, name, time_zone, role, password_hash, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)")
-            .bind(&id)
-            .bind(&user.email)
-            .bind(&user.name)
-            .bind(&user.time_zone)
-            .bind(user.role.as_str())
-            .bind(password_hash)
-            .bind(now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))
-        .map_err(|e| map_unique(e, "email"))?;
-        Ok(User {
-            id,
-            email: user.email.clone(),
-            name: user.name.clone(),
-            time_zone: user.time_zone.clone(),
-            role: user.role,
-            created_at: now,
-        })
+        let mut tx = self.begin().await?;
+        let created = people::insert_user(&mut tx, user, password_hash, now).await?;
+        tx.commit().await?;
+        Ok(created)
     }
 
     /// Replaces a user's password hash (and ends their sessions).
@@ -396,7 +385,7 @@ impl Store {
             password_hash: String,
         }
         let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, email, name, time_zone, role, created_at, password_hash FROM users WHERE email = $1")
+            "SELECT id, email, name, time_zone, role, created_at, deactivated_at, password_hash FROM users WHERE email = $1")
             .bind(email)
             .fetch_optional(p)
             .await)?;
@@ -412,7 +401,7 @@ impl Store {
     /// All users, by name.
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
         let rows: Vec<UserRow> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, email, name, time_zone, role, created_at FROM users ORDER BY name, email")
+            "SELECT id, email, name, time_zone, role, created_at, deactivated_at FROM users ORDER BY name, email")
             .fetch_all(p)
             .await)?;
         rows.into_iter().map(User::try_from).collect()
@@ -476,7 +465,7 @@ impl Store {
                 .fetch_all(p)
                 .await?;
             let members = sqlx::query_as(
-                "SELECT m.team_id, u.id, u.email, u.name, u.time_zone, u.role, u.created_at \
+                "SELECT m.team_id, u.id, u.email, u.name, u.time_zone, u.role, u.created_at, u.deactivated_at \
                  FROM team_members m JOIN users u ON u.id = m.user_id ORDER BY u.name")
                 .fetch_all(p)
                 .await?;
@@ -538,7 +527,7 @@ impl Store {
         let row: Option<Row> = on_pool!(self, p => sqlx::query_as(
             "SELECT u.id, u.email, u.name, u.time_zone, u.role, u.created_at, s.csrf_token \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.token_hash = $1 AND s.expires_at > $2")
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND u.deactivated_at IS NULL")
             .bind(token_hash)
             .bind(now)
             .fetch_optional(p)
@@ -579,6 +568,7 @@ mod incidents;
 mod jobs;
 mod monitors;
 mod paging;
+mod people;
 mod schedules;
 mod tx;
 pub use app::domain::incident::{
@@ -591,4 +581,5 @@ pub use audit::{AuditEntry, AuditFilter, AuditRecord};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, OncallFilter};
+pub use people::{ContactMethod, DeactivateOutcome, Invitation, NewSession, TEAM_OWNERS};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};

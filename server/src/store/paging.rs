@@ -987,10 +987,17 @@ impl Store {
         let inc = OncallIncident::try_from(row)?;
         if let Act::Reassign(user) = act {
             let u: Option<(String,)> = tx
-                .fetch_optional(sql("SELECT id FROM users WHERE id = $1").bind(user))
+                .fetch_optional(
+                    sql("SELECT id FROM users WHERE id = $1 AND deactivated_at IS NULL AND role <> 'viewer'")
+                        .bind(user),
+                )
                 .await?;
             if u.is_none() {
-                return Err(ValidationError::new("user", "no such person").into());
+                return Err(ValidationError::new(
+                    "user",
+                    "no active responder or admin with this id",
+                )
+                .into());
             }
         }
         let t = on_action(&inc.now(), act, now)?;

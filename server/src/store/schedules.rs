@@ -767,7 +767,8 @@ impl Store {
     /// The user whose iCal token this is.
     pub async fn user_by_ical_token(&self, token: &str) -> Result<super::User, StoreError> {
         let row: Option<super::UserRow> = on_pool!(self, p => sqlx::query_as(
-            "SELECT id, email, name, time_zone, role, created_at FROM users WHERE ical_token = $1")
+            "SELECT id, email, name, time_zone, role, created_at, deactivated_at FROM users \
+             WHERE ical_token = $1 AND deactivated_at IS NULL")
             .bind(token)
             .fetch_optional(p)
             .await)?;

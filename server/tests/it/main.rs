@@ -34,6 +34,7 @@ mod login;
 mod oncall;
 mod outbound;
 mod paging;
+mod people;
 mod permissions;
 mod public_api;
 mod schedules;

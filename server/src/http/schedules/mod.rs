@@ -14,7 +14,7 @@ mod swaps;
 pub use api::{api_oncall, api_shifts};
 pub use calendar::{calendar, index, now_view, now_views};
 pub use ical_tokens::{rotate_ical, rotate_schedule_ical};
-pub use profile::{profile, save_profile};
+pub use profile::{add_contact, profile, remove_contact, save_profile};
 pub use shifts::{create_override, my_shifts, shift_page};
 pub use swaps::{all_swaps, create_swap, schedule_swaps, swap_action};
 

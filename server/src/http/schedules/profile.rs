@@ -1,9 +1,13 @@
-//! The profile page: the viewer's time zone and personal iCal link.
+//! The profile page: the viewer's time zone, contact methods, the schedules involving them and
+//! their personal iCal link.
 
-use crate::store::SessionInfo;
+use crate::store::{SessionInfo, StoreError};
+use app::domain::people::ContactInput;
+use app::domain::permission::{self, Action, Relation};
+use app::domain::ValidationError;
 use app::pages::render_document;
-use app::pages::schedule::ProfilePage;
-use axum::extract::{Query, State};
+use app::pages::schedule::{ContactView, ProfilePage};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use jiff::tz::TimeZone;
@@ -12,7 +16,7 @@ use serde::Deserialize;
 
 use super::{ical_url, viewer, DoneQuery};
 use crate::http::error::AppError;
-use crate::http::session::{check_csrf, Member, ValidForm};
+use crate::http::session::{actor, check_csrf, Member, ValidForm};
 use crate::state::AppState;
 
 /// `GET /profile`.
@@ -30,6 +34,8 @@ pub async fn profile(
             "rotated" => {
                 Some("The old link no longer works. Subscribe again with the new one.".into())
             }
+            "contact_added" => Some("Email address added.".into()),
+            "contact_removed" => Some("Contact method removed.".into()),
             _ => None,
         },
         None,
@@ -44,6 +50,41 @@ async fn profile_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Html<String>, AppError> {
+    with_contacts(state, me, tz, notice, error, ContactInput::default(), None).await
+}
+
+async fn with_contacts(
+    state: &AppState,
+    me: &SessionInfo,
+    tz: &str,
+    notice: Option<String>,
+    error: Option<String>,
+    contact_form: ContactInput,
+    contact_error: Option<ValidationError>,
+) -> Result<Html<String>, AppError> {
+    let contacts: Vec<ContactView> = state
+        .store
+        .contact_methods(&me.user.id)
+        .await?
+        .into_iter()
+        .map(|c| ContactView {
+            id: c.id,
+            kind: c.kind,
+            target: c.target,
+            label: c.label,
+            verified: c.verified_at.is_some(),
+        })
+        .collect();
+    // In a current or planned roster (the rule that makes someone a member of a schedule).
+    let now = state.clock.now();
+    let schedules: Vec<(String, String)> = state
+        .store
+        .schedules_full(now, now + jiff::SignedDuration::from_hours(1))
+        .await?
+        .into_iter()
+        .filter(|f| permission::members(&f.schedule, now).contains(me.user.id.as_str()))
+        .map(|f| (f.info.id, f.info.name))
+        .collect();
     let url = ical_url(
         state,
         "user",
@@ -56,7 +97,10 @@ async fn profile_page(
         None,
         None,
         move || {
-            view! { <ProfilePage viewer=v time_zone=tz ical_url=url notice=notice error=error/> }
+            view! {
+                <ProfilePage viewer=v time_zone=tz ical_url=url notice=notice error=error
+                    contacts=contacts contact_form=contact_form contact_error=contact_error schedules=schedules/>
+            }
         },
     )))
 }
@@ -93,4 +137,100 @@ pub async fn save_profile(
     }
     state.store.set_user_time_zone(&me.user.id, tz).await?;
     Ok(Redirect::to("/profile?done=saved").into_response())
+}
+
+/// Form: add an email contact method.
+#[derive(Deserialize)]
+pub struct ContactForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    input: ContactInput,
+}
+
+/// `POST /profile/contacts`: add an email address to be reached at.
+pub async fn add_contact(
+    State(state): State<AppState>,
+    Member(me): Member,
+    ValidForm(form): ValidForm<ContactForm>,
+) -> Result<Response, AppError> {
+    check_csrf(&me, &form.csrf)?;
+    permission::check(
+        Some(actor(&me)),
+        Relation::default(),
+        &Action::EditContacts { owner: &me.user.id },
+    )?;
+    let refuse = |status: StatusCode, e: ValidationError| {
+        let state = state.clone();
+        let me = me.clone();
+        let input = ContactInput {
+            email: form.input.email.chars().take(254).collect(),
+            label: form.input.label.chars().take(60).collect(),
+        };
+        async move {
+            let tz = me.user.time_zone.clone();
+            let page = with_contacts(&state, &me, &tz, None, None, input, Some(e)).await?;
+            Ok::<_, AppError>((status, page).into_response())
+        }
+    };
+    let contact = match form.input.normalize() {
+        Ok(c) => c,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e).await,
+    };
+    match state
+        .store
+        .add_email_contact(&me.user.id, &contact, state.clock.now_ms())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to("/profile?done=contact_added").into_response()),
+        Err(StoreError::Conflict { field }) => {
+            refuse(
+                StatusCode::CONFLICT,
+                ValidationError::new(field, "you already have this address"),
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Form with only the CSRF token.
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    csrf: String,
+}
+
+/// `POST /profile/contacts/{id}/delete`: remove one of one's own contact methods (not the last
+/// email address).
+pub async fn remove_contact(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(form): ValidForm<CsrfOnly>,
+) -> Result<Response, AppError> {
+    check_csrf(&me, &form.csrf)?;
+    permission::check(
+        Some(actor(&me)),
+        Relation::default(),
+        &Action::EditContacts { owner: &me.user.id },
+    )?;
+    match state.store.remove_contact(&me.user.id, &id).await {
+        Ok(()) => Ok(Redirect::to("/profile?done=contact_removed").into_response()),
+        Err(StoreError::Invalid(e)) => {
+            let tz = me.user.time_zone.clone();
+            let page = with_contacts(
+                &state,
+                &me,
+                &tz,
+                None,
+                None,
+                ContactInput::default(),
+                Some(e),
+            )
+            .await?;
+            Ok((StatusCode::CONFLICT, page).into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
