@@ -385,7 +385,11 @@ pub fn team_deletable(owned: &[(&str, i64)]) -> Result<(), ValidationError> {
     let things: Vec<String> = owned
         .iter()
         .filter(|(_, n)| *n > 0)
-        .map(|(what, n)| format!("{n} {what}"))
+        // `what` is a plural ("services"); one of them drops the final "s".
+        .map(|(what, n)| match n {
+            1 => format!("1 {}", what.strip_suffix('s').unwrap_or(what)),
+            _ => format!("{n} {what}"),
+        })
         .collect();
     if things.is_empty() {
         Ok(())
@@ -761,6 +765,8 @@ mod tests {
         assert!(team_deletable(&[("services", 0)]).is_ok());
         let e = team_deletable(&[("services", 2)]).unwrap_err();
         assert!(e.message.contains("2 services"), "{e}");
+        let e = team_deletable(&[("services", 1)]).unwrap_err();
+        assert!(e.message.contains("owns 1 service;"), "{e}");
         let c = ContactInput {
             email: " Me@Example.org ".into(),
             label: " Work ".into(),

@@ -528,6 +528,9 @@ pub fn ProfilePage(
     contact_error: Option<crate::domain::ValidationError>,
     /// Schedules whose current or planned rotation includes the viewer, as (id, name).
     schedules: Vec<(String, String)>,
+    /// Services owned by the viewer's teams, as (id, name, team name).
+    #[prop(optional)]
+    services: Vec<(String, String, String)>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_contacts = csrf.clone();
@@ -602,6 +605,20 @@ pub fn ProfilePage(
                         <ul>
                             {schedules.into_iter().map(|(id, name)| view! {
                                 <li><a href=format!("/schedules/{id}")>{name}</a></li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            <section class="card" aria-labelledby="my-services">
+                <h2 id="my-services">"Services involving you"</h2>
+                {if services.is_empty() {
+                    view! { <p class="muted">"None of your teams owns a service."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul>
+                            {services.into_iter().map(|(id, name, team)| view! {
+                                <li><a href=format!("/services/{id}")>{name}</a><span class="muted small">{format!(" · {team}")}</span></li>
                             }).collect_view()}
                         </ul>
                     }.into_any()

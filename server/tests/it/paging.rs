@@ -707,3 +707,46 @@ async fn the_demo_has_services_keys_and_a_worked_incident(backend: Backend) {
     );
 }
 on_both_backends!(the_demo_has_services_keys_and_a_worked_incident);
+
+async fn the_profile_lists_the_services_of_ones_teams(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let csrf = app.login_admin().await;
+    let store = &app.state().store;
+    let team = store.create_team("First line", None, 1).await.unwrap();
+    let admin = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| u.role.is_admin())
+        .unwrap();
+    store.add_team_member(&team, &admin.id).await.unwrap();
+    let r = app
+        .post_form(
+            "/services",
+            &[
+                ("csrf", &csrf),
+                ("name", "Sparse <index>"),
+                ("team_id", &team),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    service_with_key(&app, &csrf, "Not mine").await;
+    let page = app.get_text("/profile").await;
+    assert!(page.contains("Sparse &lt;index&gt;"), "{page}");
+    assert!(!page.contains("Not mine"));
+    // A team that owns a service cannot be deleted.
+    let r = app
+        .post_form(&format!("/admin/teams/{team}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 409);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("this team still owns 1 service; give them to another team first"));
+    assert_eq!(store.list_teams().await.unwrap().len(), 1);
+    app.stop().await;
+}
+on_both_backends!(the_profile_lists_the_services_of_ones_teams);

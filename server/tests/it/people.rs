@@ -718,8 +718,14 @@ async fn teams_crud_and_members(backend: Backend) {
     ));
     assert!(store.team_ids_of(&ana).await.unwrap().is_empty());
     assert_eq!(store.list_teams().await.unwrap().len(), 1);
-    // Nothing owns teams yet; the check is in place for the tables that will.
-    assert!(firstline::store::TEAM_OWNERS.is_empty());
+    // Services are what teams own today (the paging tests check the refusal).
+    assert_eq!(
+        firstline::store::TEAM_OWNERS
+            .iter()
+            .map(|(what, _)| *what)
+            .collect::<Vec<_>>(),
+        ["services"]
+    );
     f.app.stop().await;
 }
 on_both_backends!(teams_crud_and_members);

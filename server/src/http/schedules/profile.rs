@@ -85,6 +85,21 @@ async fn with_contacts(
         .filter(|f| permission::members(&f.schedule, now).contains(me.user.id.as_str()))
         .map(|f| (f.info.id, f.info.name))
         .collect();
+    // Services owned by a team the person is in.
+    let teams = state.store.list_teams().await?;
+    let services: Vec<(String, String, String)> = state
+        .store
+        .services()
+        .await?
+        .into_iter()
+        .filter_map(|s| {
+            let team = teams.iter().find(|t| Some(&t.id) == s.team_id.as_ref())?;
+            team.members
+                .iter()
+                .any(|m| m.id == me.user.id)
+                .then(|| (s.id, s.name, team.name.clone()))
+        })
+        .collect();
     let url = ical_url(
         state,
         "user",
@@ -99,7 +114,7 @@ async fn with_contacts(
         move || {
             view! {
                 <ProfilePage viewer=v time_zone=tz ical_url=url notice=notice error=error
-                    contacts=contacts contact_form=contact_form contact_error=contact_error schedules=schedules/>
+                    contacts=contacts contact_form=contact_form contact_error=contact_error schedules=schedules services=services/>
             }
         },
     )))
