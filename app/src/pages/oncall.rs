@@ -33,7 +33,7 @@ pub fn Ago(
     /// The absolute time in the reader's zone, zone named.
     absolute: String,
 ) -> impl IntoView {
-    view! { <time data-ms=at.to_string() title=absolute.clone() aria-label=absolute>{ago(at, now)}</time> }
+    view! { <time data-ms=at.to_string() title=absolute.clone() aria-label=absolute tabindex="0">{ago(at, now)}</time> }
 }
 
 /// A list row.
@@ -511,6 +511,19 @@ pub struct KeyRow {
     pub revoked: Option<String>,
 }
 
+/// A probe or heartbeat attached to a service.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonitorView {
+    /// Name.
+    pub name: String,
+    /// `up`, `down` or `unknown`.
+    pub state: String,
+    /// What it checks, and how often.
+    pub detail: String,
+    /// For heartbeats, shown to admins: the URL to ping and a cron line.
+    pub snippet: Option<String>,
+}
+
 /// `/services`: services with their team and open incidents; admins create them.
 #[component]
 pub fn ServicesPage(
@@ -592,8 +605,7 @@ pub fn ServicePage(
     description: String,
     team: String,
     keys: Vec<KeyRow>,
-    /// (name, kind, state).
-    monitors: Vec<(String, String, String)>,
+    monitors: Vec<MonitorView>,
     changes: Vec<ChangeRow>,
     message: Option<String>,
     error: Option<ValidationError>,
@@ -603,6 +615,8 @@ pub fn ServicePage(
     let csrf_rows = csrf.clone();
     let add = format!("/services/{id}/keys");
     let id_rows = id.clone();
+    let id_hb = id.clone();
+    let csrf_hb = csrf.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Services>
             <p class="crumbs"><a href="/services">"Services"</a></p>
@@ -665,16 +679,35 @@ pub fn ServicePage(
             <section class="card" aria-labelledby="h-mon">
                 <h2 id="h-mon">"Probes and heartbeats"</h2>
                 {if monitors.is_empty() {
-                    view! { <p class="muted">"None attached. Attach a probe or heartbeat to this service on the Monitors page; a failing one opens an incident here."</p> }.into_any()
+                    view! { <p class="muted">"None attached. A heartbeat pinged by a cron job or backup script, or a probe from the Monitors page, opens an incident here when it fails."</p> }.into_any()
                 } else {
                     view! {
-                        <ul class="plain">
-                            {monitors.into_iter().map(|(n, kind, state)| view! {
-                                <li>{format!("{n} ({kind}) · {state}")}</li>
+                        <ul class="admin-list">
+                            {monitors.into_iter().map(|m| {
+                                let cls = format!("tag monitor-{}", m.state);
+                                view! {
+                                    <li class="admin-row" data-monitor=m.name.clone()>
+                                        <div class="admin-row-head"><strong>{m.name.clone()}</strong><span class=cls>{m.state.clone()}</span></div>
+                                        <span class="muted small">{m.detail}</span>
+                                        {m.snippet.map(|snip| view! {
+                                            <details><summary>"Configuration to paste"</summary><pre class="copy wrap">{snip}</pre></details>
+                                        })}
+                                    </li>
+                                }
                             }).collect_view()}
                         </ul>
                     }.into_any()
                 }}
+                {is_admin.then(|| view! {
+                    <form method="post" action=format!("/services/{id_hb}/heartbeats") class="inline-fields">
+                        <input type="hidden" name="csrf" value=csrf_hb/>
+                        <label for="hb-name">"Heartbeat name"</label>
+                        <input id="hb-name" name="name" placeholder="Nightly backup" maxlength="100" required/>
+                        <label for="hb-interval">"Expected every (seconds)"</label>
+                        <input id="hb-interval" name="interval" inputmode="numeric" value="3600" maxlength="6"/>
+                        <button type="submit" class="button">"Add heartbeat"</button>
+                    </form>
+                })}
             </section>
             {(!changes.is_empty()).then(|| view! {
                 <section class="card" aria-labelledby="h-changes">

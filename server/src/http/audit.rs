@@ -327,6 +327,11 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/services/{id}/heartbeats",
+        Change("monitor", Is("create"), No),
+    ),
+    (
+        "POST",
         "/services/{id}/keys/{key}/revoke",
         Change("integration_key", Is("revoke"), No),
     ),

@@ -136,6 +136,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/services/{id}", get(oncall::service))
         .route("/services/{id}/keys", post(oncall::add_key))
+        .route("/services/{id}/heartbeats", post(oncall::add_heartbeat))
         .route("/services/{id}/keys/{key}/revoke", post(oncall::revoke_key))
         .route("/api/v1/incidents", get(oncall::api_list))
         .route("/api/v1/incidents/{id}", get(oncall::api_get))

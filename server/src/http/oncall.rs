@@ -24,12 +24,13 @@ use app::domain::incident::{
     component_changes, IncidentInput, IncidentKind, NewIncident, NewUpdate, UpdateInput,
 };
 use app::domain::live::Topic;
+use app::domain::monitor::{MonitorInput, MonitorKind};
 use app::domain::oncall::{permits, Act, OncallIncident, Permission, State as OnState};
 use app::domain::service::{KeyKind, ServiceInput};
 use app::domain::ValidationError;
 use app::pages::oncall::{
     AlertCard, ChangeRow, IncidentHead, IncidentList, IncidentLive, IncidentPage, IncidentRow,
-    IncidentsPage, KeyRow, ListFilter, ServicePage, ServicesPage, TimelineRow,
+    IncidentsPage, KeyRow, ListFilter, MonitorView, ServicePage, ServicesPage, TimelineRow,
 };
 use app::pages::render_document;
 
@@ -948,11 +949,25 @@ async fn service_page(
         .into_iter()
         .filter(|m| m.service_id.as_deref() == Some(id))
         .map(|m| {
-            (
-                m.name,
-                m.kind.as_str().to_string(),
-                m.state.as_str().to_string(),
-            )
+            let heartbeat = m.kind == MonitorKind::Heartbeat;
+            MonitorView {
+                detail: if heartbeat {
+                    format!("heartbeat: expects a ping every {} s", m.interval_s)
+                } else {
+                    format!("probe of {} every {} s", m.url.clone().unwrap_or_default(), m.interval_s)
+                },
+                snippet: m.token.as_ref().filter(|_| heartbeat && is_admin).map(|t| {
+                    let url = format!("{base}/hooks/heartbeat/{t}");
+                    format!(
+                        "# Ping at the end of the job; no ping within the interval opens an incident.\n\
+                         curl -fsS --retry 3 {url}\n\n\
+                         # crontab: nightly backup, then the ping\n\
+                         30 2 * * * /usr/local/bin/backup && curl -fsS --retry 3 {url}\n"
+                    )
+                }),
+                name: m.name,
+                state: m.state.as_str().to_string(),
+            }
         })
         .collect();
     let now = state.clock.now_ms();
@@ -997,6 +1012,7 @@ pub async fn service(
         "created" => Some("Service created. Add an integration key for each tool that sends alerts.".to_string()),
         "key" => Some("Key added. Paste its configuration into the tool; its first alert opens an incident here.".to_string()),
         "revoked" => Some("Key revoked: events with it are refused from now on.".to_string()),
+        "heartbeat" => Some("Heartbeat added. Paste its line into the job; a missed ping opens an incident here.".to_string()),
         _ => None,
     };
     service_page(&state, &me, &id, message, None).await
@@ -1041,4 +1057,51 @@ pub async fn revoke_key(
         .revoke_key(&id, &key, state.clock.now_ms())
         .await?;
     Ok(Redirect::to(&format!("/services/{id}?done=revoked")).into_response())
+}
+
+/// `POST /services/{id}/heartbeats`: a heartbeat monitor on this service (admins).
+pub async fn add_heartbeat(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    check_csrf(&me, &field(&fields, "csrf"))?;
+    allow(&me, Permission::Configure)?;
+    state.store.service(&id).await?;
+    let draft = MonitorInput {
+        kind: "heartbeat".into(),
+        name: field(&fields, "name"),
+        interval: field(&fields, "interval"),
+        failures: "1".into(),
+        service: id.clone(),
+        ..Default::default()
+    }
+    .normalize(std::slice::from_ref(&state.config.base_url));
+    let draft = match draft {
+        Ok(d) => d,
+        Err(e) => return service_page(&state, &me, &id, None, Some(e)).await,
+    };
+    match state
+        .store
+        .create_monitor(&draft, state.clock.now_ms())
+        .await
+    {
+        Ok(_) => Ok(Redirect::to(&format!("/services/{id}?done=heartbeat")).into_response()),
+        Err(StoreError::Conflict { .. }) => {
+            service_page(
+                &state,
+                &me,
+                &id,
+                None,
+                Some(ValidationError::new(
+                    "name",
+                    "another monitor has this name",
+                )),
+            )
+            .await
+        }
+        Err(StoreError::Invalid(e)) => service_page(&state, &me, &id, None, Some(e)).await,
+        Err(e) => Err(e.into()),
+    }
 }

@@ -750,3 +750,45 @@ async fn the_profile_lists_the_services_of_ones_teams(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(the_profile_lists_the_services_of_ones_teams);
+
+async fn heartbeats_are_added_on_the_service_page(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let csrf = app.login_admin().await;
+    let (sid, _) = service_with_key(&app, &csrf, "Backups").await;
+    let path = format!("/services/{sid}/heartbeats");
+    let r = app
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("name", "Nightly"), ("interval", "2")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("interval: must be a whole number from 5"));
+    assert!(app.state().store.monitors().await.unwrap().is_empty());
+    let r = app
+        .post_form(
+            &path,
+            &[("csrf", &csrf), ("name", "Nightly"), ("interval", "86400")],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let m = app.state().store.monitors().await.unwrap().remove(0);
+    assert_eq!(m.service_id.as_deref(), Some(sid.as_str()));
+    let page = app.get_text(&format!("/services/{sid}")).await;
+    let url = format!("/hooks/heartbeat/{}", m.token.unwrap());
+    assert!(
+        page.contains(&format!(
+            "curl -fsS --retry 3 {}{url}",
+            app.state().config.base_url
+        )),
+        "{page}"
+    );
+    let r = client().get(app.url(&url)).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    app.stop().await;
+}
+on_both_backends!(heartbeats_are_added_on_the_service_page);
