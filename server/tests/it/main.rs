@@ -29,6 +29,7 @@ mod heartbeats;
 mod holds;
 mod http;
 mod ical_feeds;
+mod ingest;
 mod jobs;
 mod login;
 mod oncall;
