@@ -22,6 +22,7 @@ mod common;
 
 mod atomic_writes;
 mod audit;
+mod compat;
 mod conn;
 mod durability;
 mod errors;
