@@ -24,6 +24,7 @@ mod atomic_writes;
 mod audit;
 mod compat;
 mod conn;
+mod crash;
 mod durability;
 mod errors;
 mod heartbeats;
