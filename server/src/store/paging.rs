@@ -312,7 +312,10 @@ async fn open_incident_snap(
     let row: Option<(String, String, i64)> = tx
         .fetch_optional(
             sql(format!(
-                "SELECT i.id, i.status, (SELECT COUNT(*) FROM alerts a WHERE a.incident_id = i.id AND a.status <> 'resolved') \
+                // Open alerts counted up to 2 (the rules ask "is this the last one?"): a full
+                // count made every alert of a storm read all the alerts before it.
+                "SELECT i.id, i.status, (SELECT COUNT(*) FROM (SELECT 1 FROM alerts a \
+                 WHERE a.incident_id = i.id AND a.status <> 'resolved' LIMIT 2) open_alerts) \
                  FROM oncall_incidents i WHERE {where_clause} AND i.status <> 'resolved' \
                  ORDER BY i.created_at DESC LIMIT 1"
             ))
