@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what Firstline's build and tests need, skipping whatever is already there:
 # the wasm target, cargo-leptos, wasm-bindgen-cli (the version in Cargo.lock), npm tools
-# (wasm-opt from binaryen, Playwright, axe-core), Debian's Chromium and PostgreSQL server.
+# (wasm-opt from binaryen, Playwright, axe-core), Debian's Chromium and PostgreSQL server, and
+# the real senders the compatibility tests drive (Debian's Prometheus Alertmanager; the PagerDuty
+# client libraries pdpyras and pagerduty from PyPI, in a virtual environment).
 # Sourced by scripts/demo.sh and scripts/test.sh; safe to run again.
 set -euo pipefail
 
@@ -67,10 +69,38 @@ ensure_npm_tools() {
   fi
 }
 
+# Pinned client versions for server/tests/it/compat.rs (which finds the venv at this path, or
+# at FIRSTLINE_COMPAT_PYTHON).
+PDPYRAS_VERSION="5.4.1"
+PAGERDUTY_VERSION="7.2.0"
+COMPAT_VENV="${FIRSTLINE_COMPAT_VENV:-$HOME/.cache/firstline/compat-venv}"
+
+ensure_compat_tools() {
+  local missing=()
+  [ -x /usr/bin/prometheus-alertmanager ] || missing+=(prometheus-alertmanager)
+  command -v python3 >/dev/null || missing+=(python3)
+  python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "Installing Debian packages for the compatibility tests: ${missing[*]}"
+    apt_install "${missing[@]}"
+  fi
+  if ! "$COMPAT_VENV/bin/python" - "$PDPYRAS_VERSION" "$PAGERDUTY_VERSION" 2>/dev/null <<'PY'
+import sys
+from importlib.metadata import version
+sys.exit(0 if (version("pdpyras"), version("pagerduty")) == tuple(sys.argv[1:3]) else 1)
+PY
+  then
+    say "Installing pdpyras $PDPYRAS_VERSION and pagerduty $PAGERDUTY_VERSION into $COMPAT_VENV"
+    python3 -m venv "$COMPAT_VENV"
+    "$COMPAT_VENV/bin/pip" install -q "pdpyras==$PDPYRAS_VERSION" "pagerduty==$PAGERDUTY_VERSION"
+  fi
+}
+
 ensure_tools() {
   ensure_system_packages
   ensure_rust_tools
   ensure_npm_tools
+  ensure_compat_tools
 }
 
 # Builds the release binary with the islands' wasm and the status page's live module embedded.

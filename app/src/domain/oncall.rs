@@ -253,7 +253,8 @@ pub struct IncidentSnap {
     pub id: String,
     /// Triggered or acknowledged.
     pub state: State,
-    /// How many of its alerts are open.
+    /// How many of its alerts are open; the rules only ask whether it is more than one, so the
+    /// store stops counting at 2.
     pub open_alerts: i64,
 }
 

@@ -15,7 +15,7 @@ use axum::Json;
 use serde_json::{json, Map, Value};
 
 use app::domain::ingest::{
-    parse_alertmanager, parse_change, parse_generic, parse_pagerduty, Signal,
+    parse_alertmanager, parse_change, parse_generic, parse_pagerduty, Action, Signal,
 };
 use app::domain::service::{IntegrationKey, KeyKind};
 
@@ -142,15 +142,19 @@ async fn store(state: &AppState, events: Vec<Ingest>) -> Result<Vec<IngestOutcom
 }
 
 fn signals(key: &IntegrationKey, signals: Vec<Signal>, truncated: u64) -> Vec<Ingest> {
-    let n = signals.len();
+    // Noted once, with the group's last firing alert (which always has an incident to note it
+    // on; a resolved one for an alert never opened has none), else with its last alert.
+    let with = signals
+        .iter()
+        .rposition(|s| s.action == Action::Trigger)
+        .unwrap_or(signals.len().saturating_sub(1));
     signals
         .into_iter()
         .enumerate()
         .map(|(i, signal)| Ingest::Signal {
             key_id: key.id.clone(),
             signal,
-            // Noted once, with the last alert of the group.
-            truncated: if i + 1 == n { truncated } else { 0 },
+            truncated: if i == with { truncated } else { 0 },
         })
         .collect()
 }

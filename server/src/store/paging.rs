@@ -316,7 +316,10 @@ async fn open_incident_snap(
     let row: Option<(String, String, i64)> = tx
         .fetch_optional(
             sql(format!(
-                "SELECT i.id, i.status, (SELECT COUNT(*) FROM alerts a WHERE a.incident_id = i.id AND a.status <> 'resolved') \
+                // Open alerts counted up to 2 (the rules ask "is this the last one?"): a full
+                // count made every alert of a storm read all the alerts before it.
+                "SELECT i.id, i.status, (SELECT COUNT(*) FROM (SELECT 1 FROM alerts a \
+                 WHERE a.incident_id = i.id AND a.status <> 'resolved' LIMIT 2) open_alerts) \
                  FROM oncall_incidents i WHERE {where_clause} AND i.status <> 'resolved' \
                  ORDER BY i.created_at DESC LIMIT 1"
             ))
@@ -792,6 +795,33 @@ impl Store {
         now: i64,
     ) -> Result<Vec<IngestOutcome>, StoreError> {
         let mut tx = self.begin().await?;
+        // Lock the batch's services first, in id order: a concurrent commit for the same
+        // service (PostgreSQL runs several) then waits and sees this one's alerts and incident,
+        // instead of opening a second alert for the dedup key (a unique violation, so a 503)
+        // or a second incident. One order for all, so two commits cannot deadlock.
+        let mut key_ids: Vec<&str> = batch
+            .iter()
+            .map(|i| match i {
+                Ingest::Signal { key_id, .. } | Ingest::Change { key_id, .. } => key_id.as_str(),
+            })
+            .collect();
+        key_ids.sort_unstable();
+        key_ids.dedup();
+        let mut service_ids = Vec::new();
+        for key_id in key_ids {
+            let s: Option<(String,)> = tx
+                .fetch_optional(
+                    sql("SELECT service_id FROM integration_keys WHERE id = $1").bind(key_id),
+                )
+                .await?;
+            service_ids.extend(s.map(|s| s.0));
+        }
+        service_ids.sort_unstable();
+        service_ids.dedup();
+        for sid in &service_ids {
+            tx.execute(sql("UPDATE services SET updated_at = updated_at WHERE id = $1").bind(sid))
+                .await?;
+        }
         let mut out = Vec::with_capacity(batch.len());
         for item in batch {
             let key_id = match item {

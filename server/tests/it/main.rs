@@ -22,13 +22,16 @@ mod common;
 
 mod atomic_writes;
 mod audit;
+mod compat;
 mod conn;
+mod crash;
 mod durability;
 mod errors;
 mod heartbeats;
 mod holds;
 mod http;
 mod ical_feeds;
+mod ingest;
 mod jobs;
 mod login;
 mod oncall;
