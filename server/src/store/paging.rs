@@ -390,12 +390,10 @@ pub(crate) async fn apply_signal(
             let alert_id = new_id();
             let incident_id = match (&target.service_id, join) {
                 (_, Some(iid)) => {
-                    let st: (String,) = tx
-                        .fetch_one(
-                            sql("SELECT status FROM oncall_incidents WHERE id = $1").bind(&iid),
-                        )
-                        .await?;
-                    applied.pages = st.0 == "triggered";
+                    // Loaded with the decision, in this transaction.
+                    applied.pages = service_open
+                        .as_ref()
+                        .is_some_and(|i| i.state == State::Triggered);
                     // The incident's severity is its worst alert's.
                     tx.execute(
                         sql("UPDATE oncall_incidents SET severity = $1 WHERE id = $2 AND \
