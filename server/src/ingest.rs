@@ -47,27 +47,17 @@ impl Ingestor {
         let rx = Arc::new(tokio::sync::Mutex::new(rx));
         for _ in 0..workers.max(1) {
             let (rx, store, clock) = (rx.clone(), store.clone(), clock.clone());
+            // A committer that panics is replaced: ingestion must not stop until a restart.
+            // (Its batch's senders get 503 and retry.)
             tokio::spawn(async move {
                 loop {
-                    let mut batch = Vec::new();
-                    {
-                        let mut rx = rx.lock().await;
-                        let Some(first) = rx.recv().await else {
-                            return;
-                        };
-                        let mut n = first.0.len();
-                        batch.push(first);
-                        while n < BATCH_MAX {
-                            match rx.try_recv() {
-                                Ok(next) => {
-                                    n += next.0.len();
-                                    batch.push(next);
-                                }
-                                Err(_) => break,
-                            }
+                    let run = tokio::spawn(committer(rx.clone(), store.clone(), clock.clone()));
+                    match run.await {
+                        Ok(()) => return,
+                        Err(e) => {
+                            tracing::error!(error = %e, "an ingestion committer stopped; starting another")
                         }
                     }
-                    commit(&store, &clock, batch).await;
                 }
             });
         }
@@ -83,6 +73,33 @@ impl Ingestor {
         wait.await
             .map_err(|_| IngestError::Store("shutting down".into()))?
             .map_err(IngestError::Store)
+    }
+}
+
+type Queue = Arc<tokio::sync::Mutex<mpsc::Receiver<(Vec<Ingest>, Reply)>>>;
+
+/// Takes what is waiting (up to [`BATCH_MAX`] events) and commits it, until the queue closes.
+async fn committer(rx: Queue, store: Store, clock: Clock) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut rx = rx.lock().await;
+            let Some(first) = rx.recv().await else {
+                return;
+            };
+            let mut n = first.0.len();
+            batch.push(first);
+            while n < BATCH_MAX {
+                match rx.try_recv() {
+                    Ok(next) => {
+                        n += next.0.len();
+                        batch.push(next);
+                    }
+                    Err(_) => break,
+                }
+            }
+        }
+        commit(&store, &clock, batch).await;
     }
 }
 

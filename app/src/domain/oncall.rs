@@ -350,6 +350,10 @@ pub enum Act {
     Note(String),
 }
 
+/// How far back an incident's page looks for its service's change events (deploys): the
+/// changes in the hours before it opened are the usual suspects.
+pub const RECENT_CHANGES_MS: i64 = 4 * 3_600_000;
+
 /// Longest snooze, in minutes (one day).
 pub const SNOOZE_MAX_MIN: i64 = 24 * 60;
 /// Longest note, in characters.

@@ -76,7 +76,8 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                         <li><a href="/schedules" aria-current=current(Nav::Schedules)>"On call"</a></li>
                     })}
                     <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
-                    {viewer.is_responder.then(|| {
+                    {signed_in.then(|| {
+                        // Everyone signed in reads on-call incidents; responders and admins act.
                         let open = open_oncall();
                         let label = if open > 0 { format!("{open} open on-call incidents") } else { "On-call incidents".to_string() };
                         view! {
@@ -84,7 +85,9 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                                 "Incidents"{(open > 0).then(|| view! { <span class="count" aria-hidden="true">{open}</span> })}
                             </a></li>
                             <li><a href="/services" aria-current=current(Nav::Services)>"Services"</a></li>
-                            <li><a href="/admin/incidents" aria-current=current(Nav::Incidents)>"Status posts"</a></li>
+                            {viewer.is_responder.then(|| view! {
+                                <li><a href="/admin/incidents" aria-current=current(Nav::Incidents)>"Status posts"</a></li>
+                            })}
                         }
                     })}
                     {viewer.is_admin.then(|| view! {

@@ -105,7 +105,7 @@ pub fn IncidentsPage(
     /// The rendered live list (see [`IncidentList`]).
     list_html: String,
     /// Its version.
-    version: i64,
+    version: String,
     filter: ListFilter,
     services: Vec<(String, String)>,
     teams: Vec<(String, String)>,
@@ -150,7 +150,7 @@ pub fn IncidentsPage(
                 <button type="submit" class="button">"Filter"</button>
             </form>
             <p id="live-line" class="live-line" aria-live="polite">"Reload the page for the latest incidents."</p>
-            <div id="status-live" data-version=version.to_string()
+            <div id="status-live" data-version=version
                 data-events=format!("/events/oncall?{q}") data-body=format!("/oncall/live?{q}")
                 inner_html=list_html></div>
             {script}
@@ -343,7 +343,7 @@ pub fn IncidentPage(
     title: String,
     /// The rendered live part ([`IncidentLive`]).
     live_html: String,
-    version: i64,
+    version: String,
     /// Still open (the forms for open incidents are shown).
     open: bool,
     /// May act (responders and admins).
@@ -392,7 +392,7 @@ pub fn IncidentPage(
             {message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
             {other_error.map(|m| view! { <p class="alert" role="alert">{m}</p> })}
             <p id="live-line" class="live-line" aria-live="polite">"Reload the page for the latest timeline."</p>
-            <div id="status-live" data-version=version.to_string()
+            <div id="status-live" data-version=version
                 data-events=format!("/events/oncall/{id}") data-body=format!("/oncall/{id}/live")
                 inner_html=live_html></div>
             {may_act.then(|| view! {
@@ -609,10 +609,19 @@ pub fn ServicePage(
     changes: Vec<ChangeRow>,
     message: Option<String>,
     error: Option<ValidationError>,
+    /// Teams it may belong to: (id, name).
+    #[prop(optional)]
+    teams: Vec<(String, String)>,
+    /// Its team's id, or empty.
+    #[prop(optional)]
+    team_id: String,
 ) -> impl IntoView {
     let is_admin = viewer.is_admin;
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_rows = csrf.clone();
+    let csrf_edit = csrf.clone();
+    let edit = format!("/services/{id}");
+    let (name_now, description_now) = (name.clone(), description.clone());
     let add = format!("/services/{id}/keys");
     let id_rows = id.clone();
     let id_hb = id.clone();
@@ -625,6 +634,27 @@ pub fn ServicePage(
             <p><a href=format!("/oncall?state=all&service={id}")>"This service's incidents"</a></p>
             {message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
             {error.map(|e| view! { <p class="alert" role="alert">{format!("{}: {}", e.field, e.message)}</p> })}
+            {is_admin.then(|| view! {
+                <details class="card">
+                    <summary><h2 class="inline-h">"Edit this service"</h2></summary>
+                    <form method="post" action=edit class="stack">
+                        <input type="hidden" name="csrf" value=csrf_edit/>
+                        <label for="e-name">"Name"</label>
+                        <input id="e-name" name="name" value=name_now required maxlength="100"/>
+                        <label for="e-team">"Team"</label>
+                        <select id="e-team" name="team_id">
+                            <option value="">"No team"</option>
+                            {teams.into_iter().map(|(tid, tname)| {
+                                let sel = tid == team_id;
+                                view! { <option value=tid selected=sel>{tname}</option> }
+                            }).collect_view()}
+                        </select>
+                        <label for="e-desc">"Description"</label>
+                        <input id="e-desc" name="description" value=description_now maxlength="1000"/>
+                        <button type="submit" class="button">"Save"</button>
+                    </form>
+                </details>
+            })}
             <section class="card" aria-labelledby="h-keys">
                 <h2 id="h-keys">"Integration keys"</h2>
                 {if keys.is_empty() {

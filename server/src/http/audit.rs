@@ -327,6 +327,11 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/services/{id}",
+        Change("service", Is("update"), No),
+    ),
+    (
+        "POST",
         "/services/{id}/heartbeats",
         Change("monitor", Is("create"), No),
     ),

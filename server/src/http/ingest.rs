@@ -107,7 +107,10 @@ async fn admit(
         .store
         .key_by_secret(secret)
         .await
-        .map_err(|e| Refusal::Retry(format!("the key could not be checked ({e}); retry shortly")))?
+        .map_err(|e| {
+            tracing::error!(error = %e, "checking an integration key failed");
+            Refusal::Retry("the key could not be checked; retry shortly".into())
+        })?
         .ok_or_else(|| Refusal::Key("no integration key has this value".into()))?;
     if key.revoked_at.is_some() {
         return Err(Refusal::Key("this integration key was revoked".into()));
@@ -133,7 +136,10 @@ async fn admit(
 async fn store(state: &AppState, events: Vec<Ingest>) -> Result<Vec<IngestOutcome>, Refusal> {
     let out = state.ingestor.submit(events).await.map_err(|e| match e {
         IngestError::Busy => Refusal::Retry(e.to_string()),
-        IngestError::Store(_) => Refusal::Retry(e.to_string()),
+        // The database's own words stay in the log (the ingestor logged them).
+        IngestError::Store(_) => {
+            Refusal::Retry("the events could not be stored; retry shortly".into())
+        }
     })?;
     if out.contains(&IngestOutcome::KeyGone) {
         return Err(Refusal::Key("this integration key was revoked".into()));
@@ -229,25 +235,31 @@ fn accepted(outcomes: &[IngestOutcome]) -> Response {
         .into_response()
 }
 
+/// A body the sender must fix: 400 naming the first bad field, listing them all.
+fn bad_body(errors: &[String]) -> Response {
+    let field = errors.first().and_then(|e| e.split(':').next());
+    hook_error(StatusCode::BAD_REQUEST, field, errors.join("; "))
+}
+
 /// `POST /hooks/alertmanager/{key}` and `/hooks/grafana/{key}`: one alert per fingerprint.
 pub async fn alertmanager(
     State(state): State<AppState>,
     Path(secret): Path<String>,
     body: Bytes,
 ) -> Response {
-    let (list, truncated) = match parse_alertmanager(&body) {
-        Ok(x) => x,
-        Err(errors) => {
-            let field = errors
-                .first()
-                .and_then(|e| e.split(':').next())
-                .map(str::to_string);
-            return hook_error(StatusCode::BAD_REQUEST, field.as_deref(), errors.join("; "));
-        }
-    };
+    // The key first: a stranger without one costs a lookup, not a parse of 512 KB.
     let key = match admit(&state, &secret, &[KeyKind::Alertmanager, KeyKind::Grafana]).await {
         Ok(k) => k,
+        // Alertmanager retries 5xx only: a throttled group must come again, not be dropped.
+        Err(Refusal::Throttled(after)) => {
+            return Refusal::Retry(format!("too many events for this key; retry in {after} s"))
+                .hook()
+        }
         Err(r) => return r.hook(),
+    };
+    let (list, truncated) = match parse_alertmanager(&body) {
+        Ok(x) => x,
+        Err(errors) => return bad_body(&errors),
     };
     match store(&state, signals(&key, list, truncated)).await {
         Ok(out) => accepted(&out),
@@ -263,56 +275,33 @@ pub async fn generic(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let key = match admit(&state, &secret, &[KeyKind::Generic]).await {
+        Ok(k) => k,
+        Err(r) => return r.hook(),
+    };
     let is_json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("application/json"));
-    let fields: Map<String, Value> = if is_json {
+    let fields: Result<Map<String, Value>, String> = if is_json {
         match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => {
-                return hook_error(
-                    StatusCode::BAD_REQUEST,
-                    Some("body"),
-                    "body: must be a JSON object".into(),
-                )
-            }
-            Err(e) => {
-                return hook_error(
-                    StatusCode::BAD_REQUEST,
-                    Some("body"),
-                    format!("body: not valid JSON ({e})"),
-                )
-            }
+            Ok(Value::Object(m)) => Ok(m),
+            Ok(_) => Err("body: must be a JSON object".into()),
+            Err(e) => Err(format!("body: not valid JSON ({e})")),
         }
     } else {
-        match serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) {
-            Ok(pairs) => pairs
-                .into_iter()
-                .map(|(k, v)| (k, Value::String(v)))
-                .collect(),
-            Err(e) => {
-                return hook_error(
-                    StatusCode::BAD_REQUEST,
-                    Some("body"),
-                    format!("body: not a valid form ({e})"),
-                )
-            }
-        }
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+            .map(|pairs| {
+                pairs
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect()
+            })
+            .map_err(|e| format!("body: not a valid form ({e})"))
     };
-    let signal = match parse_generic(&fields) {
+    let signal = match fields.map_err(|e| vec![e]).and_then(|f| parse_generic(&f)) {
         Ok(s) => s,
-        Err(errors) => {
-            let field = errors
-                .first()
-                .and_then(|e| e.split(':').next())
-                .map(str::to_string);
-            return hook_error(StatusCode::BAD_REQUEST, field.as_deref(), errors.join("; "));
-        }
-    };
-    let key = match admit(&state, &secret, &[KeyKind::Generic]).await {
-        Ok(k) => k,
-        Err(r) => return r.hook(),
+        Err(errors) => return bad_body(&errors),
     };
     let mut signal = signal;
     signal

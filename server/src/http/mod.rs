@@ -134,7 +134,10 @@ pub fn router(state: AppState) -> Router {
             "/services",
             get(oncall::services).post(oncall::create_service),
         )
-        .route("/services/{id}", get(oncall::service))
+        .route(
+            "/services/{id}",
+            get(oncall::service).post(oncall::update_service),
+        )
         .route("/services/{id}/keys", post(oncall::add_key))
         .route("/services/{id}/heartbeats", post(oncall::add_heartbeat))
         .route("/services/{id}/keys/{key}/revoke", post(oncall::revoke_key))

@@ -121,7 +121,7 @@ async fn list_html(
     state: &AppState,
     me: &SessionInfo,
     q: &ListQuery,
-) -> Result<(String, i64), AppError> {
+) -> Result<(String, String), AppError> {
     let version = state.store.oncall_version(None).await?;
     let list = state.store.oncall_incidents(&q.filter()?).await?;
     let names = names(state).await?;
@@ -181,9 +181,9 @@ pub async fn list(
 }
 
 /// A rendered live fragment with its version (the live module reads `X-Status-Version`).
-fn fragment(html: String, version: i64) -> Response {
+fn fragment(html: String, version: String) -> Response {
     let mut resp = ([(header::CACHE_CONTROL, "private, no-store")], Html(html)).into_response();
-    if let Ok(v) = HeaderValue::from_str(&version.to_string()) {
+    if let Ok(v) = HeaderValue::from_str(&version) {
         resp.headers_mut().insert("x-status-version", v);
     }
     resp
@@ -240,8 +240,16 @@ async fn versions(
                     }
                 }
                 let v = match st.store.oncall_version(incident.as_deref()).await {
-                    Ok(v) => v.to_string(),
-                    Err(_) => continue,
+                    Ok(v) => v,
+                    Err(e) => {
+                        // The database is away: wait before asking again, and say nothing.
+                        tracing::warn!(error = %e, "reading a live version failed");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                        if first {
+                            return Some((String::new(), (rx, st, incident, last, false)));
+                        }
+                        continue;
+                    }
                 };
                 if last.as_deref() != Some(v.as_str()) {
                     return Some((v.clone(), (rx, st, incident, Some(v), false)));
@@ -294,7 +302,7 @@ async fn incident_head(
     state: &AppState,
     me: &SessionInfo,
     id: &str,
-) -> Result<(OncallIncident, IncidentHead, i64), AppError> {
+) -> Result<(OncallIncident, IncidentHead, String), AppError> {
     let version = state.store.oncall_version(Some(id)).await?;
     let inc = state.store.oncall_incident(id).await?;
     let names = names(state).await?;
@@ -596,7 +604,6 @@ pub async fn act(
                 (Ok(a), true) => a.kind(),
                 _ => "unchanged",
             };
-            let done = if done == "note" { "note" } else { done };
             Ok(Redirect::to(&format!("/oncall/{id}?done={done}")).into_response())
         }
         Err(AppError::Validation(e)) => incident_page(&state, &me, &id, None, Some(e), text).await,
@@ -774,9 +781,22 @@ pub async fn api_act(
     State(state): State<AppState>,
     Member(me): Member,
     Path((id, action)): Path<(String, String)>,
+    headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Json<Value>, AppError> {
     allow(&me, Permission::Act)?;
+    // A JSON body only: a cross-site HTML form cannot send one without a CORS preflight,
+    // which is never granted (defence beside the same-origin check).
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/json"));
+    if !json {
+        return Err(AppError::Validation(ValidationError::new(
+            "content-type",
+            "send the action as JSON (Content-Type: application/json)",
+        )));
+    }
     let input: ApiAct = if body.iter().all(u8::is_ascii_whitespace) {
         ApiAct::default()
     } else {
@@ -898,17 +918,19 @@ async fn service_page(
     error: Option<ValidationError>,
 ) -> Result<Response, AppError> {
     let s = state.store.service(id).await?;
-    let team = match &s.team_id {
-        Some(t) => state
-            .store
-            .list_teams()
-            .await?
-            .into_iter()
-            .find(|x| x.id == *t)
-            .map(|x| x.name)
-            .unwrap_or_default(),
-        None => String::new(),
-    };
+    let all_teams: Vec<(String, String)> = state
+        .store
+        .list_teams()
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect();
+    let team_id = s.team_id.clone().unwrap_or_default();
+    let team = all_teams
+        .iter()
+        .find(|(tid, _)| *tid == team_id)
+        .map(|(_, n)| n.clone())
+        .unwrap_or_default();
     let tz = &me.user.time_zone;
     let is_admin = permits(Some(me.user.role), Permission::Configure);
     let base = &state.config.base_url;
@@ -993,7 +1015,8 @@ async fn service_page(
         move || {
             view! {
                 <ServicePage viewer=v id=sid name=name description=description team=team keys=keys
-                    monitors=monitors changes=changes message=message error=error/>
+                    monitors=monitors changes=changes message=message error=error
+                teams=all_teams team_id=team_id/>
             }
         },
     );
@@ -1012,6 +1035,7 @@ pub async fn service(
         "created" => Some("Service created. Add an integration key for each tool that sends alerts.".to_string()),
         "key" => Some("Key added. Paste its configuration into the tool; its first alert opens an incident here.".to_string()),
         "revoked" => Some("Key revoked: events with it are refused from now on.".to_string()),
+        "saved" => Some("Saved.".to_string()),
         "heartbeat" => Some("Heartbeat added. Paste its line into the job; a missed ping opens an incident here.".to_string()),
         _ => None,
     };
@@ -1101,6 +1125,42 @@ pub async fn add_heartbeat(
             )
             .await
         }
+        Err(StoreError::Invalid(e)) => service_page(&state, &me, &id, None, Some(e)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /services/{id}`: rename a service, change its description or team (admins).
+pub async fn update_service(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(fields): ValidForm<Fields>,
+) -> Result<Response, AppError> {
+    check_csrf(&me, &field(&fields, "csrf"))?;
+    allow(&me, Permission::Configure)?;
+    let input = ServiceInput {
+        name: field(&fields, "name"),
+        description: field(&fields, "description"),
+        team_id: field(&fields, "team_id"),
+    }
+    .normalize();
+    let result = match input {
+        Ok(clean) => state
+            .store
+            .update_service(&id, &clean, state.clock.now_ms())
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict { field } => StoreError::Invalid(ValidationError::new(
+                    field,
+                    "another service has this name",
+                )),
+                other => other,
+            }),
+        Err(e) => Err(StoreError::Invalid(e)),
+    };
+    match result {
+        Ok(()) => Ok(Redirect::to(&format!("/services/{id}?done=saved")).into_response()),
         Err(StoreError::Invalid(e)) => service_page(&state, &me, &id, None, Some(e)).await,
         Err(e) => Err(e.into()),
     }

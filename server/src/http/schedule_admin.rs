@@ -524,7 +524,8 @@ async fn layer_post(
     admin.check_csrf(&post.csrf)?;
     let now = state.clock.now();
     let tz = TimeZone::get(&admin.0.user.time_zone).unwrap_or(TimeZone::UTC);
-    let users = user_names(&state).await?;
+    // Only active people can join a rotation.
+    let users = super::schedules::active_user_names(&state).await?;
     let form_key = layer_id.clone().unwrap_or_else(|| "new".into());
     let change = match validate_layer(&post.form, &users, now, layer_id.is_some()) {
         Ok(c) => c,

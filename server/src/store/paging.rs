@@ -259,13 +259,18 @@ pub struct Applied {
     pub pages: bool,
 }
 
-/// A dedup key for a trigger that named none: 32 lowercase hex digits, as PagerDuty makes.
-pub fn generated_dedup_key() -> String {
+/// 32 random lowercase hex digits.
+fn random_hex32() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
     (0..32)
         .map(|_| char::from_digit(rng.gen_range(0..16), 16).unwrap_or('0'))
         .collect()
+}
+
+/// A dedup key for a trigger that named none: 32 lowercase hex digits, as PagerDuty makes.
+pub fn generated_dedup_key() -> String {
+    random_hex32()
 }
 
 /// Adds a timeline event to an incident and marks it (and the list) changed.
@@ -283,6 +288,14 @@ pub(crate) async fn add_event(
     body: &Value,
     now: i64,
 ) -> Result<(), StoreError> {
+    // The incident row first: writers of one incident queue on its lock before they take an
+    // event id, so its events' ids follow commit order (its page's version never skips one).
+    tx.execute(
+        sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(incident_id),
+    )
+    .await?;
     tx.execute(
         sql(
             "INSERT INTO oncall_events (incident_id, at, kind, actor_id, channel, alert_id, body) \
@@ -297,14 +310,15 @@ pub(crate) async fn add_event(
         .bind(body.to_string()),
     )
     .await?;
-    tx.execute(
-        sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(incident_id),
-    )
-    .await?;
     tx.announce(Topic::OncallIncident(incident_id.to_string()));
     tx.announce(Topic::Oncall);
+    Ok(())
+}
+
+/// Takes a service's row lock for the rest of the transaction.
+pub(crate) async fn lock_service(tx: &mut Tx, service_id: &str) -> Result<(), StoreError> {
+    tx.execute(sql("UPDATE services SET updated_at = updated_at WHERE id = $1").bind(service_id))
+        .await?;
     Ok(())
 }
 
@@ -345,6 +359,12 @@ pub(crate) async fn apply_signal(
     now: i64,
 ) -> Result<Applied, StoreError> {
     let dedup_key = signal.dedup_key.clone().unwrap_or_else(generated_dedup_key);
+    // Everything that decides about a service's alerts and incidents (ingestion, monitors,
+    // responders' actions) holds its row lock first, so no decision reads a state another
+    // transaction is changing (a no-op when this transaction holds it already).
+    if let Some(sid) = &target.service_id {
+        lock_service(tx, sid).await?;
+    }
     let open_row: Option<(String, String, Option<String>)> = tx
         .fetch_optional(
             sql("SELECT id, status, incident_id FROM alerts \
@@ -354,14 +374,29 @@ pub(crate) async fn apply_signal(
         )
         .await?;
     let open = match open_row {
-        Some((id, s, incident_id)) => Some(OpenAlert {
-            id,
-            state: state(&s)?,
-            incident: match incident_id {
-                Some(iid) => open_incident_snap(tx, "i.id = $1", &iid).await?,
+        Some((id, s, incident_id)) => {
+            let incident = match &incident_id {
+                Some(iid) => open_incident_snap(tx, "i.id = $1", iid).await?,
                 None => None,
-            },
-        }),
+            };
+            if incident_id.is_some() && incident.is_none() {
+                // Its incident was resolved without it (written before this lock existed):
+                // the alert is over too, and the signal is judged as if it were not there.
+                tx.execute(
+                    sql("UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(&id),
+                )
+                .await?;
+                None
+            } else {
+                Some(OpenAlert {
+                    id,
+                    state: state(&s)?,
+                    incident,
+                })
+            }
+        }
         None => None,
     };
     let service_open = match (&target.service_id, signal.action, &open) {
@@ -742,7 +777,8 @@ impl Store {
                 .bind(service_id)
                 .bind(kind.as_str())
                 .bind(name)
-                .bind(generated_dedup_key())
+                // The secret senders present (like a PagerDuty routing key).
+                .bind(random_hex32())
                 .bind(now),
         )
         .await?;
@@ -817,8 +853,7 @@ impl Store {
         service_ids.sort_unstable();
         service_ids.dedup();
         for sid in &service_ids {
-            tx.execute(sql("UPDATE services SET updated_at = updated_at WHERE id = $1").bind(sid))
-                .await?;
+            lock_service(&mut tx, sid).await?;
         }
         let mut out = Vec::with_capacity(batch.len());
         for item in batch {
@@ -960,7 +995,7 @@ impl Store {
     /// How many on-call incidents are open.
     pub async fn open_oncall_count(&self) -> Result<i64, StoreError> {
         let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
-            "SELECT COUNT(*) FROM oncall_incidents WHERE status <> 'resolved'").fetch_one(p).await)?;
+            "SELECT COUNT(*) FROM oncall_incidents WHERE status IN ('triggered', 'acknowledged')").fetch_one(p).await)?;
         Ok(n)
     }
 
@@ -983,15 +1018,18 @@ impl Store {
 
     /// The version of an incident's page (its newest event's id), or of the whole list when
     /// `incident_id` is `None`. Every instance computes the same value.
-    pub async fn oncall_version(&self, incident_id: Option<&str>) -> Result<i64, StoreError> {
-        let (v,): (Option<i64>,) = match incident_id {
+    pub async fn oncall_version(&self, incident_id: Option<&str>) -> Result<String, StoreError> {
+        // The newest id, and how many events the newest thousand ids hold: on PostgreSQL an
+        // event can commit after one with a larger id (another incident's), and the count
+        // still changes then. One incident's events are in commit order (see `add_event`).
+        let (max, n): (Option<i64>, i64) = match incident_id {
             Some(id) => on_pool!(self, p => sqlx::query_as(
-                "SELECT MAX(id) FROM oncall_events WHERE incident_id = $1").bind(id).fetch_one(p).await)?,
-            None => {
-                on_pool!(self, p => sqlx::query_as("SELECT MAX(id) FROM oncall_events").fetch_one(p).await)?
-            }
+                "SELECT MAX(id), COUNT(*) FROM oncall_events WHERE incident_id = $1").bind(id).fetch_one(p).await)?,
+            None => on_pool!(self, p => sqlx::query_as(
+                "SELECT MAX(id), COUNT(*) FROM oncall_events \
+                 WHERE id > (SELECT COALESCE(MAX(id), 0) - 1000 FROM oncall_events)").fetch_one(p).await)?,
         };
-        Ok(v.unwrap_or(0))
+        Ok(format!("{}.{n}", max.unwrap_or(0)))
     }
 
     /// A responder's action on an on-call incident, through `channel` (`web`, `api`). Returns
@@ -1005,7 +1043,15 @@ impl Store {
         now: i64,
     ) -> Result<Transition, StoreError> {
         let mut tx = self.begin().await?;
-        // Lock the incident row so two responders' actions queue up and see each other's.
+        // Locks in the one order (service, then incident): a signal for the same service waits
+        // for this action and sees its result, and two responders' actions queue up.
+        let svc: Option<(Option<String>,)> = tx
+            .fetch_optional(sql("SELECT service_id FROM oncall_incidents WHERE id = $1").bind(id))
+            .await?;
+        let (svc,) = svc.ok_or(StoreError::NotFound)?;
+        if let Some(sid) = &svc {
+            lock_service(&mut tx, sid).await?;
+        }
         let n = tx
             .execute(sql("UPDATE oncall_incidents SET status = status WHERE id = $1").bind(id))
             .await?;
@@ -1033,12 +1079,15 @@ impl Store {
             return Ok(t);
         }
         let next = &t.next;
-        tx.execute(
+        // A note changes nothing but the timeline.
+        let moved = !matches!(act, Act::Note(_));
+        if moved {
+            tx.execute(
             sql("UPDATE oncall_incidents SET status = $1, assigned_to = $2, snoozed_until = $3, escalation_level = $4, \
                  acknowledged_at = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $5 ELSE acknowledged_at END, \
                  acknowledged_by = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $6 ELSE acknowledged_by END, \
-                 resolved_at = CASE WHEN $1 = 'resolved' THEN $5 ELSE NULL END, \
-                 resolved_by = CASE WHEN $1 = 'resolved' THEN $6 ELSE NULL END \
+                 resolved_at = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_at ELSE $5 END, \
+                 resolved_by = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_by ELSE $6 END \
                  WHERE id = $7")
             .bind(next.state.as_str())
             .bind(&next.assigned_to)
@@ -1049,27 +1098,28 @@ impl Store {
             .bind(id),
         )
         .await?;
-        if t.resolve_alerts {
-            tx.execute(
-                sql(
-                    "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
+            if t.resolve_alerts {
+                tx.execute(
+                    sql(
+                        "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
                      WHERE incident_id = $2 AND status <> 'resolved'",
+                    )
+                    .bind(now)
+                    .bind(id),
                 )
-                .bind(now)
-                .bind(id),
-            )
-            .await?;
-        }
-        if t.acknowledge_alerts {
-            tx.execute(
-                sql(
-                    "UPDATE alerts SET status = 'acknowledged', updated_at = $1 \
+                .await?;
+            }
+            if t.acknowledge_alerts {
+                tx.execute(
+                    sql(
+                        "UPDATE alerts SET status = 'acknowledged', updated_at = $1 \
                      WHERE incident_id = $2 AND status = 'triggered'",
+                    )
+                    .bind(now)
+                    .bind(id),
                 )
-                .bind(now)
-                .bind(id),
-            )
-            .await?;
+                .await?;
+            }
         }
         let body = match act {
             Act::Note(text) => json!({ "text": text }),
@@ -1116,23 +1166,32 @@ impl Store {
             if !snooze_over(&inc.now(), now) {
                 continue;
             }
-            tx.execute(
-                sql("UPDATE oncall_incidents SET status = 'triggered', snoozed_until = NULL WHERE id = $1")
-                    .bind(&inc.id),
-            )
-            .await?;
-            add_event(
-                &mut tx,
-                &inc.id,
-                "snooze_ended",
-                None,
-                "",
-                None,
-                &json!({}),
-                now,
-            )
-            .await?;
-            woken += 1;
+            // Only if it is still snoozed: a responder (or another instance) may have acted
+            // since it was read.
+            let n = tx
+                .execute(
+                    sql(
+                        "UPDATE oncall_incidents SET status = 'triggered', snoozed_until = NULL \
+                         WHERE id = $1 AND status = 'acknowledged' AND snoozed_until <= $2",
+                    )
+                    .bind(&inc.id)
+                    .bind(now),
+                )
+                .await?;
+            if n == 1 {
+                add_event(
+                    &mut tx,
+                    &inc.id,
+                    "snooze_ended",
+                    None,
+                    "",
+                    None,
+                    &json!({}),
+                    now,
+                )
+                .await?;
+                woken += 1;
+            }
         }
         tx.commit().await?;
         Ok(woken)

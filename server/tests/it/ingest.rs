@@ -556,6 +556,7 @@ async fn heartbeats_on_both_paths(backend: Backend) {
                     kind: MonitorKind::Heartbeat,
                     name: name.into(),
                     component_id: None,
+                    service_id: None,
                     url: None,
                     interval_s: 3600,
                     timeout_ms: 10_000,

@@ -48,6 +48,18 @@ pub async fn user_names(state: &AppState) -> Result<HashMap<String, String>, App
         .collect())
 }
 
+/// The people who may be put on call (not deactivated), by id.
+pub async fn active_user_names(state: &AppState) -> Result<HashMap<String, String>, AppError> {
+    Ok(state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .filter(|u| u.is_active())
+        .map(|u| (u.id, u.name))
+        .collect())
+}
+
 fn zone(name: &str) -> TimeZone {
     TimeZone::get(name).unwrap_or(TimeZone::UTC)
 }

@@ -103,7 +103,8 @@ pub async fn create_override(
         Relation::of(&full.schedule, &me.user.id, state.clock.now()),
         &Action::Cover(Cover {
             user: &user,
-            user_known: names.contains_key(&user),
+            // Only an active person can take a shift.
+            user_known: super::active_user_names(&state).await?.contains_key(&user),
             replaces: replaces.as_deref(),
             replaces_known: replaces.as_ref().is_some_and(|r| names.contains_key(r)),
             start,
