@@ -290,12 +290,14 @@ pub(crate) async fn add_event(
 ) -> Result<(), StoreError> {
     // The incident row first: writers of one incident queue on its lock before they take an
     // event id, so its events' ids follow commit order (its page's version never skips one).
-    tx.execute(
-        sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2")
-            .bind(now)
-            .bind(incident_id),
-    )
-    .await?;
+    if tx.first_time(format!("incident:{incident_id}")) {
+        tx.execute(
+            sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(incident_id),
+        )
+        .await?;
+    }
     tx.execute(
         sql(
             "INSERT INTO oncall_events (incident_id, at, kind, actor_id, channel, alert_id, body) \
@@ -317,35 +319,43 @@ pub(crate) async fn add_event(
 
 /// Takes a service's row lock for the rest of the transaction.
 pub(crate) async fn lock_service(tx: &mut Tx, service_id: &str) -> Result<(), StoreError> {
-    tx.execute(sql("UPDATE services SET updated_at = updated_at WHERE id = $1").bind(service_id))
+    if tx.first_time(format!("service:{service_id}")) {
+        tx.execute(
+            sql("UPDATE services SET updated_at = updated_at WHERE id = $1").bind(service_id),
+        )
         .await?;
+    }
     Ok(())
 }
 
+/// The open incident `where_clause` finds (with `$1` = `arg`), with its severity.
 async fn open_incident_snap(
     tx: &mut Tx,
     where_clause: &str,
     arg: &str,
-) -> Result<Option<IncidentSnap>, StoreError> {
-    let row: Option<(String, String, i64)> = tx
+) -> Result<Option<(IncidentSnap, Severity)>, StoreError> {
+    let row: Option<(String, String, i64, String)> = tx
         .fetch_optional(
             sql(format!(
                 // Open alerts counted up to 2 (the rules ask "is this the last one?"): a full
                 // count made every alert of a storm read all the alerts before it.
                 "SELECT i.id, i.status, (SELECT COUNT(*) FROM (SELECT 1 FROM alerts a \
-                 WHERE a.incident_id = i.id AND a.status <> 'resolved' LIMIT 2) open_alerts) \
+                 WHERE a.incident_id = i.id AND a.status <> 'resolved' LIMIT 2) open_alerts), i.severity \
                  FROM oncall_incidents i WHERE {where_clause} AND i.status <> 'resolved' \
                  ORDER BY i.created_at DESC LIMIT 1"
             ))
             .bind(arg),
         )
         .await?;
-    row.map(|(id, s, n)| {
-        Ok(IncidentSnap {
-            id,
-            state: state(&s)?,
-            open_alerts: n,
-        })
+    row.map(|(id, s, n, sev)| {
+        Ok((
+            IncidentSnap {
+                id,
+                state: state(&s)?,
+                open_alerts: n,
+            },
+            severity(&sev)?,
+        ))
     })
     .transpose()
 }
@@ -376,7 +386,9 @@ pub(crate) async fn apply_signal(
     let open = match open_row {
         Some((id, s, incident_id)) => {
             let incident = match &incident_id {
-                Some(iid) => open_incident_snap(tx, "i.id = $1", iid).await?,
+                Some(iid) => open_incident_snap(tx, "i.id = $1", iid)
+                    .await?
+                    .map(|(i, _)| i),
                 None => None,
             };
             if incident_id.is_some() && incident.is_none() {
@@ -399,11 +411,15 @@ pub(crate) async fn apply_signal(
         }
         None => None,
     };
-    let service_open = match (&target.service_id, signal.action, &open) {
+    let service_open_full = match (&target.service_id, signal.action, &open) {
         (Some(sid), Action::Trigger, None) => {
             open_incident_snap(tx, "i.service_id = $1", sid).await?
         }
         _ => None,
+    };
+    let (service_open, open_severity) = match service_open_full {
+        Some((snap, sev)) => (Some(snap), Some(sev)),
+        None => (None, None),
     };
     let outcome = on_signal(signal.action, open.as_ref(), service_open.as_ref());
     let mut applied = Applied {
@@ -429,15 +445,15 @@ pub(crate) async fn apply_signal(
                     applied.pages = service_open
                         .as_ref()
                         .is_some_and(|i| i.state == State::Triggered);
-                    // The incident's severity is its worst alert's.
-                    tx.execute(
-                        sql("UPDATE oncall_incidents SET severity = $1 WHERE id = $2 AND \
-                             (CASE severity WHEN 'critical' THEN 3 WHEN 'error' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END) < $3")
-                        .bind(signal.severity.as_str())
-                        .bind(&iid)
-                        .bind(signal.severity as i64),
-                    )
-                    .await?;
+                    // The incident's severity is its worst alert's (`Severity` orders them).
+                    if open_severity.is_some_and(|now| signal.severity > now) {
+                        tx.execute(
+                            sql("UPDATE oncall_incidents SET severity = $1 WHERE id = $2")
+                                .bind(signal.severity.as_str())
+                                .bind(&iid),
+                        )
+                        .await?;
+                    }
                     Some(iid)
                 }
                 (Some(sid), None) => {
@@ -841,17 +857,23 @@ impl Store {
             .collect();
         key_ids.sort_unstable();
         key_ids.dedup();
-        let mut service_ids = Vec::new();
+        // Each key once, checked again in this transaction: one revoked meanwhile stores nothing.
+        let mut keys = std::collections::HashMap::new();
         for key_id in key_ids {
-            let s: Option<(String,)> = tx
+            let k: Option<(String, String, Option<i64>)> = tx
                 .fetch_optional(
-                    sql("SELECT service_id FROM integration_keys WHERE id = $1").bind(key_id),
+                    sql("SELECT service_id, kind, revoked_at FROM integration_keys WHERE id = $1")
+                        .bind(key_id),
                 )
                 .await?;
-            service_ids.extend(s.map(|s| s.0));
+            if let Some(k) = k {
+                keys.insert(key_id.to_string(), k);
+            }
         }
+        let mut service_ids: Vec<&str> = keys.values().map(|(sid, _, _)| sid.as_str()).collect();
         service_ids.sort_unstable();
         service_ids.dedup();
+        let service_ids: Vec<String> = service_ids.into_iter().map(str::to_string).collect();
         for sid in &service_ids {
             lock_service(&mut tx, sid).await?;
         }
@@ -860,13 +882,7 @@ impl Store {
             let key_id = match item {
                 Ingest::Signal { key_id, .. } | Ingest::Change { key_id, .. } => key_id,
             };
-            let key: Option<(String, String, Option<i64>)> = tx
-                .fetch_optional(
-                    sql("SELECT service_id, kind, revoked_at FROM integration_keys WHERE id = $1")
-                        .bind(key_id),
-                )
-                .await?;
-            let Some((service_id, kind, None)) = key else {
+            let Some((service_id, kind, None)) = keys.get(key_id).cloned() else {
                 out.push(IngestOutcome::KeyGone);
                 continue;
             };

@@ -104,6 +104,8 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 pub(crate) struct Tx {
     db: TxDb,
     topics: Vec<Topic>,
+    /// Row locks this transaction already holds (see [`Tx::first_time`]).
+    held: std::collections::HashSet<String>,
     store: Store,
 }
 
@@ -196,6 +198,12 @@ impl Tx {
         }
     }
 
+    /// True the first time it is asked about `what` in this transaction: a row lock taken (and
+    /// a row touched) once need not be taken again by each of a batch's events.
+    pub(crate) fn first_time(&mut self, what: String) -> bool {
+        self.held.insert(what)
+    }
+
     /// Records that this write changes what `topic` shows; announced once the write commits.
     pub(crate) fn announce(&mut self, topic: Topic) {
         if !self.topics.contains(&topic) {
@@ -241,6 +249,7 @@ impl Store {
         Ok(Tx {
             db,
             topics: Vec::new(),
+            held: Default::default(),
             store: self.clone(),
         })
     }
