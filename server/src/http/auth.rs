@@ -199,18 +199,31 @@ pub async fn login(
         )
         .await?;
     tracing::info!(user = %user.email, "login");
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.session_cookie_name(),
-        token,
+    with_session_cookie(
+        &state,
+        see_other(&next)?,
+        &token,
         SESSION_LIFETIME_MS / 1000,
+    )
+}
+
+/// `resp` with the session cookie set to `token` for `max_age_secs` (an empty token and 0
+/// clear it): HttpOnly, SameSite=Lax, and Secure when the base URL is https.
+pub fn with_session_cookie(
+    state: &AppState,
+    mut resp: Response,
+    token: &str,
+    max_age_secs: i64,
+) -> Result<Response, AppError> {
+    let cookie = format!(
+        "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{}",
+        state.session_cookie_name(),
         if state.config.secure_cookies() {
             "; Secure"
         } else {
             ""
         }
     );
-    let mut resp = see_other(&next)?;
     resp.headers_mut().insert(
         header::SET_COOKIE,
         HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
@@ -241,21 +254,7 @@ pub async fn logout(
                 .await?;
         }
     }
-    let cookie = format!(
-        "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-        state.session_cookie_name(),
-        if state.config.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
-    let mut resp = Redirect::to("/status").into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
-    );
-    Ok(resp)
+    with_session_cookie(&state, Redirect::to("/status").into_response(), "", 0)
 }
 
 #[cfg(test)]

@@ -38,21 +38,9 @@ pub async fn status(
     headers: HeaderMap,
     Query(known): Query<Known>,
 ) -> Response {
-    let client = super::status_public::rate_key(super::client_ip::client_ip(
-        peer.ip(),
-        &headers,
-        &state.config.trusted_proxies,
-    ));
-    let Some(slot) = state
-        .live_streams
-        .try_open(client, state.config.conn.max_streams_per_ip)
-    else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "30")],
-            "Too many live streams from your network.",
-        )
-            .into_response();
+    let slot = match stream_slot(&state, peer, &headers) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
     let rx = state.live.subscribe(&Topic::StatusPage);
     let current = state.hub.current().version;
@@ -81,6 +69,31 @@ pub async fn status(
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// One of the client's live-stream slots (address, or /64 for IPv6), or the 429 that refuses
+/// one more than `max_streams_per_ip`. The slot is freed when it is dropped.
+pub fn stream_slot(
+    state: &AppState,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+) -> Result<crate::conn::StreamSlot, Response> {
+    let client = super::status_public::rate_key(super::client_ip::client_ip(
+        peer.ip(),
+        headers,
+        &state.config.trusted_proxies,
+    ));
+    state
+        .live_streams
+        .try_open(client, state.config.conn.max_streams_per_ip)
+        .ok_or_else(|| {
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, "30")],
+                "Too many live streams from your network.",
+            )
+                .into_response()
+        })
 }
 
 /// `GET /status/live`: the live body (HTML fragment) of the current version, compressed, with

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
@@ -210,21 +210,9 @@ async fn versions(
     incident: Option<String>,
     known: Option<String>,
 ) -> Response {
-    let client = super::status_public::rate_key(super::client_ip::client_ip(
-        peer.ip(),
-        headers,
-        &state.config.trusted_proxies,
-    ));
-    let Some(slot) = state
-        .live_streams
-        .try_open(client, state.config.conn.max_streams_per_ip)
-    else {
-        return (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, "30")],
-            "Too many live streams from your network.",
-        )
-            .into_response();
+    let slot = match super::events::stream_slot(&state, peer, headers) {
+        Ok(s) => s,
+        Err(refused) => return refused,
     };
     let rx = state.live.subscribe(&topic);
     let mut shutdown = state.shutdown.clone();

@@ -658,23 +658,12 @@ pub async fn join(
         Err(e) => return Err(e.into()),
     };
     tracing::info!(user = %created.email, role = %created.role.as_str(), invitation = %inv.id, "invitation accepted");
-    let cookie = format!(
-        "{}={}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-        state.session_cookie_name(),
-        session_token,
+    super::auth::with_session_cookie(
+        &state,
+        Redirect::to("/dashboard").into_response(),
+        &session_token,
         SESSION_LIFETIME_MS / 1000,
-        if state.config.secure_cookies() {
-            "; Secure"
-        } else {
-            ""
-        }
-    );
-    let mut resp = Redirect::to("/dashboard").into_response();
-    resp.headers_mut().insert(
-        header::SET_COOKIE,
-        HeaderValue::from_str(&cookie).map_err(|e| AppError::Internal(e.to_string()))?,
-    );
-    Ok(resp)
+    )
 }
 
 #[cfg(test)]

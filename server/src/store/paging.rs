@@ -553,101 +553,85 @@ pub(crate) async fn apply_signal(
             applied.incident_id = incident;
         }
         SignalOutcome::Acknowledge { alert, incident } => {
-            tx.execute(
-                sql("UPDATE alerts SET status = 'acknowledged', updated_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(&alert),
+            let parent = open.as_ref().and_then(|a| a.incident.as_ref());
+            let parent = parent.map(|i| i.id.clone());
+            source_closes(
+                tx,
+                target,
+                &alert,
+                parent.as_deref(),
+                incident.as_deref(),
+                State::Acknowledged,
+                now,
             )
             .await?;
-            let parent = open
-                .as_ref()
-                .and_then(|a| a.incident.as_ref())
-                .map(|i| i.id.clone());
-            if let Some(iid) = &parent {
-                add_event(
-                    tx,
-                    iid,
-                    "alert_acknowledged",
-                    None,
-                    &target.channel,
-                    Some(&alert),
-                    &json!({}),
-                    now,
-                )
-                .await?;
-            }
-            if let Some(iid) = &incident {
-                tx.execute(
-                    sql("UPDATE oncall_incidents SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = NULL, \
-                         snoozed_until = NULL WHERE id = $2")
-                    .bind(now)
-                    .bind(iid),
-                )
-                .await?;
-                add_event(
-                    tx,
-                    iid,
-                    "acknowledged",
-                    None,
-                    &target.channel,
-                    Some(&alert),
-                    &json!({}),
-                    now,
-                )
-                .await?;
-            }
             applied.alert_id = Some(alert);
             applied.incident_id = parent;
         }
         SignalOutcome::Resolve { alert, incident } => {
-            tx.execute(
-                sql("UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2")
-                    .bind(now)
-                    .bind(&alert),
+            let parent = open.as_ref().and_then(|a| a.incident.as_ref());
+            let parent = parent.map(|i| i.id.clone());
+            source_closes(
+                tx,
+                target,
+                &alert,
+                parent.as_deref(),
+                incident.as_deref(),
+                State::Resolved,
+                now,
             )
             .await?;
-            let parent = open
-                .as_ref()
-                .and_then(|a| a.incident.as_ref())
-                .map(|i| i.id.clone());
-            if let Some(iid) = &parent {
-                add_event(
-                    tx,
-                    iid,
-                    "alert_resolved",
-                    None,
-                    &target.channel,
-                    Some(&alert),
-                    &json!({}),
-                    now,
-                )
-                .await?;
-            }
-            if let Some(iid) = &incident {
-                tx.execute(
-                    sql("UPDATE oncall_incidents SET status = 'resolved', resolved_at = $1, resolved_by = NULL, \
-                         snoozed_until = NULL WHERE id = $2")
-                    .bind(now)
-                    .bind(iid),
-                )
-                .await?;
-                add_event(
-                    tx,
-                    iid,
-                    "resolved",
-                    None,
-                    &target.channel,
-                    Some(&alert),
-                    &json!({}),
-                    now,
-                )
-                .await?;
-            }
             applied.alert_id = Some(alert);
             applied.incident_id = parent;
         }
     }
     Ok(applied)
+}
+
+/// The source acknowledged or resolved `alert` (`to`): the alert moves, its incident `parent`
+/// notes it, and `incident` (the parent, when the rules say it moves too) follows, by its source.
+async fn source_closes(
+    tx: &mut Tx,
+    target: &Target,
+    alert: &str,
+    parent: Option<&str>,
+    incident: Option<&str>,
+    to: State,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (alert_sql, incident_sql) = match to {
+        State::Resolved => (
+            "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2",
+            "UPDATE oncall_incidents SET status = 'resolved', resolved_at = $1, resolved_by = NULL, \
+             snoozed_until = NULL WHERE id = $2",
+        ),
+        _ => (
+            "UPDATE alerts SET status = 'acknowledged', updated_at = $1 WHERE id = $2",
+            "UPDATE oncall_incidents SET status = 'acknowledged', acknowledged_at = $1, acknowledged_by = NULL, \
+             snoozed_until = NULL WHERE id = $2",
+        ),
+    };
+    tx.execute(sql(alert_sql).bind(now).bind(alert)).await?;
+    let channel = &target.channel;
+    if let Some(iid) = parent {
+        let kind = format!("alert_{}", to.as_str());
+        add_event(tx, iid, &kind, None, channel, Some(alert), &json!({}), now).await?;
+    }
+    if let Some(iid) = incident {
+        tx.execute(sql(incident_sql).bind(now).bind(iid)).await?;
+        add_event(
+            tx,
+            iid,
+            to.as_str(),
+            None,
+            channel,
+            Some(alert),
+            &json!({}),
+            now,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Details as stored: a JSON text, or the text itself for a plain string (old probe errors).
