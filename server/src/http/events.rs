@@ -38,9 +38,8 @@ pub async fn status(
     headers: HeaderMap,
     Query(known): Query<Known>,
 ) -> Response {
-    let slot = match stream_slot(&state, peer, &headers) {
-        Ok(s) => s,
-        Err(refused) => return refused,
+    let Some(slot) = stream_slot(&state, peer, &headers) else {
+        return too_many_streams();
     };
     let rx = state.live.subscribe(&Topic::StatusPage);
     let current = state.hub.current().version;
@@ -71,13 +70,14 @@ pub async fn status(
         .into_response()
 }
 
-/// One of the client's live-stream slots (address, or /64 for IPv6), or the 429 that refuses
-/// one more than `max_streams_per_ip`. The slot is freed when it is dropped.
+/// One of the client's live-stream slots (address, or /64 for IPv6); `None` when the client
+/// holds `max_streams_per_ip` already ([`too_many_streams`] is the answer). The slot is freed
+/// when it is dropped.
 pub fn stream_slot(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
-) -> Result<crate::conn::StreamSlot, Response> {
+) -> Option<crate::conn::StreamSlot> {
     let client = super::status_public::rate_key(super::client_ip::client_ip(
         peer.ip(),
         headers,
@@ -86,14 +86,16 @@ pub fn stream_slot(
     state
         .live_streams
         .try_open(client, state.config.conn.max_streams_per_ip)
-        .ok_or_else(|| {
-            (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, "30")],
-                "Too many live streams from your network.",
-            )
-                .into_response()
-        })
+}
+
+/// The 429 for a client over its live streams.
+pub fn too_many_streams() -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        [(header::RETRY_AFTER, "30")],
+        "Too many live streams from your network.",
+    )
+        .into_response()
 }
 
 /// `GET /status/live`: the live body (HTML fragment) of the current version, compressed, with

@@ -210,9 +210,8 @@ async fn versions(
     incident: Option<String>,
     known: Option<String>,
 ) -> Response {
-    let slot = match super::events::stream_slot(&state, peer, headers) {
-        Ok(s) => s,
-        Err(refused) => return refused,
+    let Some(slot) = super::events::stream_slot(&state, peer, headers) else {
+        return super::events::too_many_streams();
     };
     let rx = state.live.subscribe(&topic);
     let mut shutdown = state.shutdown.clone();
