@@ -674,11 +674,17 @@ pub fn ServicePage(
                                             <span class="tag">{k.kind}</span>
                                             {k.revoked.map(|r| view! { <span class="tag state-resolved">{format!("revoked {r}")}</span> })}
                                         </div>
-                                        {(!revoked).then(|| view! {
-                                            <p class="small">"URL: "<code class="wrap">{k.url}</code></p>
-                                            <p class="small">"Key: "<code class="wrap">{k.key}</code></p>
-                                            <details><summary>"Configuration to paste"</summary><pre class="copy wrap">{k.snippet}</pre></details>
-                                        })}
+                                        {match (revoked, k.key.is_empty()) {
+                                            (true, _) => None,
+                                            (false, true) => Some(view! {
+                                                <p class="small muted">"Its URL and key are shown to admins."</p>
+                                            }.into_any()),
+                                            (false, false) => Some(view! {
+                                                <p class="small">"URL: "<code class="wrap">{k.url}</code></p>
+                                                <p class="small">"Key: "<code class="wrap">{k.key}</code></p>
+                                                <details><summary>"Configuration to paste"</summary><pre class="copy wrap">{k.snippet}</pre></details>
+                                            }.into_any()),
+                                        }}
                                         {(is_admin && !revoked).then(|| view! {
                                             <form method="post" action=revoke class="inline">
                                                 <input type="hidden" name="csrf" value=csrf/>

@@ -926,29 +926,26 @@ async fn service_page(
         .keys(id)
         .await?
         .into_iter()
-        .map(|k| KeyRow {
-            url: format!("{base}{}", k.kind.path(&k.key)),
-            // Only admins see the secrets (a viewer could otherwise send alerts).
-            snippet: if is_admin {
-                k.kind.snippet(base, &k.key)
+        .map(|k| {
+            // Only admins see the secrets (anyone holding one can send alerts).
+            let (url, snippet, key) = if is_admin {
+                (
+                    format!("{base}{}", k.kind.path(&k.key)),
+                    k.kind.snippet(base, &k.key),
+                    k.key.clone(),
+                )
             } else {
-                String::new()
-            },
-            key: if is_admin {
-                k.key.clone()
-            } else {
-                "(shown to admins)".into()
-            },
-            revoked: k.revoked_at.map(|r| display_time(r, tz)),
-            id: k.id,
-            name: k.name,
-            kind: k.kind.label().into(),
-        })
-        .map(|mut k| {
-            if !is_admin {
-                k.url = "(shown to admins)".into();
+                Default::default()
+            };
+            KeyRow {
+                url,
+                snippet,
+                key,
+                revoked: k.revoked_at.map(|r| display_time(r, tz)),
+                id: k.id,
+                name: k.name,
+                kind: k.kind.label().into(),
             }
-            k
         })
         .collect();
     let monitors = state

@@ -598,6 +598,8 @@ async fn services_are_configured_by_admins_only(backend: Backend) {
         .await
         .unwrap();
     assert!(!text.contains(&key));
+    assert!(text.contains("Its URL and key are shown to admins."));
+    assert!(!text.contains("Configuration to paste"));
     let r = r_client
         .post(app.url(&format!("/services/{sid}/keys")))
         .form(&[
