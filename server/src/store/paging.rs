@@ -705,11 +705,15 @@ impl Store {
         if team_id.is_empty() {
             return Ok(());
         }
-        let t: Option<(String,)> = tx
-            .fetch_optional(sql("SELECT id FROM teams WHERE id = $1").bind(team_id))
+        // A no-op write: it locks the team, so a concurrent delete of the team either waits
+        // for this service or has already removed the team (and this fails).
+        let n = tx
+            .execute(sql("UPDATE teams SET name = name WHERE id = $1").bind(team_id))
             .await?;
-        t.map(|_| ())
-            .ok_or_else(|| ValidationError::new("team_id", "no such team").into())
+        if n == 0 {
+            return Err(ValidationError::new("team_id", "no such team").into());
+        }
+        Ok(())
     }
 
     /// Creates a service from a normalized input.

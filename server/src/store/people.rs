@@ -548,10 +548,11 @@ impl Store {
     /// transaction); its memberships go with it. `Invalid` (field `team`) when it owns anything.
     pub async fn delete_team(&self, id: &str) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let exists: Option<(String,)> = tx
-            .fetch_optional(sql("SELECT id FROM teams WHERE id = $1").bind(id))
+        // Lock the team first: a service being given to it waits, and is counted.
+        let n = tx
+            .execute(sql("UPDATE teams SET name = name WHERE id = $1").bind(id))
             .await?;
-        if exists.is_none() {
+        if n == 0 {
             return Err(StoreError::NotFound);
         }
         let mut owned = Vec::new();
