@@ -514,6 +514,8 @@ pub struct KeyRow {
 /// A probe or heartbeat attached to a service.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MonitorView {
+    /// Id.
+    pub id: String,
     /// Name.
     pub name: String,
     /// `up`, `down` or `unknown`.
@@ -626,6 +628,7 @@ pub fn ServicePage(
     let id_rows = id.clone();
     let id_hb = id.clone();
     let csrf_hb = csrf.clone();
+    let csrf_mon = csrf.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Services>
             <p class="crumbs"><a href="/services">"Services"</a></p>
@@ -727,6 +730,12 @@ pub fn ServicePage(
                                         <span class="muted small">{m.detail}</span>
                                         {m.snippet.map(|snip| view! {
                                             <details><summary>"Configuration to paste"</summary><pre class="copy wrap">{snip}</pre></details>
+                                        })}
+                                        {is_admin.then(|| view! {
+                                            <form method="post" action=format!("/admin/monitors/{}/delete", m.id) class="inline">
+                                                <input type="hidden" name="csrf" value=csrf_mon.clone()/>
+                                                <button type="submit" class="button danger">"Remove"</button>
+                                            </form>
                                         })}
                                     </li>
                                 }

@@ -177,10 +177,15 @@ pub async fn delete(
     ValidForm(fields): ValidForm<Fields>,
 ) -> Result<Response, AppError> {
     admin.check_csrf(&field(&fields, "csrf"))?;
+    let token = state.store.monitor(&id).await?.token;
     state
         .store
         .delete_monitor(&id, state.clock.now_ms())
         .await?;
+    // A ping just before would otherwise still be answered from memory for a few seconds.
+    if let Some(t) = token {
+        state.heartbeats.release(&t);
+    }
     Ok(Redirect::to("/admin/monitors").into_response())
 }
 

@@ -971,6 +971,7 @@ async fn service_page(
                          30 2 * * * /usr/local/bin/backup && curl -fsS --retry 3 {url}\n"
                     )
                 }),
+                id: m.id,
                 name: m.name,
                 state: m.state.as_str().to_string(),
             }
