@@ -859,7 +859,10 @@ async fn heartbeats_are_added_on_the_service_page(backend: Backend) {
     // Removing it (revoking its URL) from the service page.
     assert!(page.contains(&format!("/admin/monitors/{}/delete", m.id)));
     let r = app
-        .post_form(&format!("/admin/monitors/{}/delete", m.id), &[("csrf", &csrf)])
+        .post_form(
+            &format!("/admin/monitors/{}/delete", m.id),
+            &[("csrf", &csrf)],
+        )
         .await;
     assert_eq!(r.status(), 303);
     let r = client().get(app.url(&url)).send().await.unwrap();
