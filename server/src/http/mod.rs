@@ -230,7 +230,18 @@ pub fn router(state: AppState) -> Router {
                     "/hooks/heartbeat/{token}",
                     get(status_public::heartbeat).post(status_public::heartbeat),
                 )
-                .layer(RequestBodyLimitLayer::new(ingest::EVENT_BODY_LIMIT)),
+                .layer(RequestBodyLimitLayer::new(ingest::EVENT_BODY_LIMIT))
+                // A sender that cannot finish in time gets 503 (retried), not the 408 every
+                // other path gets, which Alertmanager would drop: just inside the outer limit.
+                .layer(TimeoutLayer::with_status_code(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    state
+                        .config
+                        .conn
+                        .request_timeout
+                        .saturating_sub(std::time::Duration::from_millis(250))
+                        .max(std::time::Duration::from_millis(250)),
+                )),
         )
         // A request (its body included) must be answered within this time: a client that
         // trickles a body cannot hold a handler. Live streams return their response at once,

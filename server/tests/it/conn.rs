@@ -268,6 +268,21 @@ async fn one_client_cannot_take_every_connection() {
 }
 
 #[tokio::test]
+async fn a_trickled_alert_gets_503_which_senders_retry() {
+    let app =
+        TestApp::start_with(Backend::Sqlite, &[("FIRSTLINE_REQUEST_TIMEOUT_SECS", "1")]).await;
+    let mut s = connect(&app).await;
+    s.write_all(
+        b"POST /hooks/alertmanager/somekey HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"alerts\"",
+    )
+    .await
+    .unwrap();
+    let head = read_response(&mut s).await;
+    assert!(head.starts_with("HTTP/1.1 503"), "{head}");
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn a_trickled_request_body_gets_408() {
     let app =
         TestApp::start_with(Backend::Sqlite, &[("FIRSTLINE_REQUEST_TIMEOUT_SECS", "1")]).await;
