@@ -552,7 +552,14 @@ pub(crate) async fn apply_signal(
             applied.alert_id = Some(alert);
             applied.incident_id = incident;
         }
-        SignalOutcome::Acknowledge { alert, incident } => {
+        SignalOutcome::Acknowledge { alert, incident }
+        | SignalOutcome::Resolve { alert, incident } => {
+            // Only a resolve signal is ever decided a `Resolve`, an acknowledge an `Acknowledge`.
+            let to = if signal.action == Action::Resolve {
+                State::Resolved
+            } else {
+                State::Acknowledged
+            };
             let parent = open.as_ref().and_then(|a| a.incident.as_ref());
             let parent = parent.map(|i| i.id.clone());
             source_closes(
@@ -561,23 +568,7 @@ pub(crate) async fn apply_signal(
                 &alert,
                 parent.as_deref(),
                 incident.as_deref(),
-                State::Acknowledged,
-                now,
-            )
-            .await?;
-            applied.alert_id = Some(alert);
-            applied.incident_id = parent;
-        }
-        SignalOutcome::Resolve { alert, incident } => {
-            let parent = open.as_ref().and_then(|a| a.incident.as_ref());
-            let parent = parent.map(|i| i.id.clone());
-            source_closes(
-                tx,
-                target,
-                &alert,
-                parent.as_deref(),
-                incident.as_deref(),
-                State::Resolved,
+                to,
                 now,
             )
             .await?;
