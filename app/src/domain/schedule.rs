@@ -552,7 +552,7 @@ pub fn rotation_shifts(
 }
 
 /// The restriction windows of a layer within `window`, sorted, merged, and clipped to it.
-fn restriction_spans(
+pub(crate) fn restriction_spans(
     restrictions: &[Restriction],
     tz: &TimeZone,
     window: &Window,
