@@ -9,14 +9,15 @@
 
 use std::time::Duration;
 
-use crate::store::{Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Queue, StoreError};
+use crate::store::{
+    Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Page, Queue, StoreError, Work,
+};
 use anyhow::{anyhow, bail, Context};
 use app::domain::monitor::MonitorKind;
 use app::domain::subscription::{retry_delay_ms, wants, SubscriberKind};
 use async_trait::async_trait;
 use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::Message;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 
 use crate::state::AppState;
@@ -42,31 +43,11 @@ fn lease_ms(job_timeout: Duration) -> i64 {
         .saturating_add(60_000)
 }
 
-/// Wakes a queue's workers early (a job was just queued).
-#[derive(Default)]
-pub struct Wake {
-    pages: Notify,
-    subscribers: Notify,
-}
-
-impl Wake {
-    fn of(&self, queue: Queue) -> &Notify {
-        match queue {
-            Queue::Pages => &self.pages,
-            Queue::Subscribers => &self.subscribers,
-        }
-    }
-
-    /// Wakes the workers of `queue` (or, if they are busy, lets their next wait end at once).
-    pub fn queue(&self, queue: Queue) {
-        self.of(queue).notify_one();
-    }
-}
-
 /// Runs until the task is aborted.
 pub async fn run(state: AppState) {
     tokio::join!(
         tick_loop(state.clone()),
+        escalation_loop(state.clone()),
         work_queue(state.clone(), Queue::Pages),
         work_queue(state, Queue::Subscribers),
     );
@@ -100,6 +81,12 @@ async fn tick(state: &AppState, now: i64) {
     if let Err(e) = state.store.advance_maintenance(now).await {
         tracing::warn!(error = %e, "advancing maintenance failed");
     }
+    escalate(state, now).await;
+    match state.store.auto_resolve_due(now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(incidents = n, "on-call incidents resolved automatically"),
+        Err(e) => tracing::warn!(error = %e, "auto-resolving failed"),
+    }
     match state.store.wake_snoozed(now).await {
         Ok(0) => {}
         Ok(n) => tracing::info!(incidents = n, "snoozed on-call incidents triggered again"),
@@ -129,6 +116,33 @@ async fn tick(state: &AppState, now: i64) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "claiming heartbeats failed"),
+    }
+}
+
+/// Incidents decided per escalation round (one transaction).
+const ESCALATION_BATCH: i64 = 200;
+
+/// Runs escalation rounds at `now` until nothing is due.
+async fn escalate(state: &AppState, now: i64) {
+    loop {
+        match state.store.escalate_due(now, ESCALATION_BATCH).await {
+            Ok(round) if round.incidents as i64 >= ESCALATION_BATCH => continue,
+            Ok(_) => break,
+            Err(e) => {
+                tracing::warn!(error = %e, "escalating failed");
+                break;
+            }
+        }
+    }
+}
+
+/// Escalates the moment a commit makes an incident due (a new incident, "escalate now", a
+/// maintenance window ended), on this instance or, through PostgreSQL `NOTIFY`, another one:
+/// a page does not wait for the next tick. Delays that come due are the tick's.
+async fn escalation_loop(state: AppState) {
+    loop {
+        state.store.wakes().woken(Work::Escalation).await;
+        escalate(&state, state.clock.now_ms()).await;
     }
 }
 
@@ -224,7 +238,7 @@ async fn work_queue(state: AppState, queue: Queue) {
         }
         tokio::select! {
             Some(done) = running.join_next(), if !running.is_empty() => log_panic(queue, done),
-            _ = state.engine_wake.of(queue).notified() => {}
+            _ = state.store.wakes().woken(Work::Queue(queue)) => {}
             _ = tokio::time::sleep(TICK) => {}
         }
     }
@@ -289,6 +303,7 @@ async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<()> {
         Fanout::KIND => perform::<Fanout>(state, job).await,
         Confirm::KIND => perform::<Confirm>(state, job).await,
         Deliver::KIND => perform::<Deliver>(state, job).await,
+        Page::KIND => perform::<Page>(state, job).await,
         other => bail!(
             "unknown job kind {other:?} in queue {}: this version has no handler for it",
             job.queue
@@ -315,7 +330,7 @@ impl Perform for Fanout {
             )
             .await?;
         tracing::info!(update = %self.update_id, subscribers = n, "update fanned out");
-        state.engine_wake.queue(Deliver::QUEUE);
+        state.store.wakes().wake(Work::Queue(Deliver::QUEUE));
         Ok(())
     }
 }
@@ -415,6 +430,69 @@ impl Perform for Deliver {
                     bail!("webhook answered HTTP {code}");
                 }
                 Ok(())
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Perform for Page {
+    async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        let inc = match state.store.oncall_incident(&self.incident_id).await {
+            Ok(i) => i,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        // Acknowledged or resolved since the step fired: nobody needs waking.
+        if inc.state != app::domain::oncall::State::Triggered {
+            return Ok(());
+        }
+        let user = match state.store.user(&self.user_id).await {
+            Ok(u) => u,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut emails: Vec<String> = state
+            .store
+            .contact_methods(&user.id)
+            .await?
+            .into_iter()
+            .filter(|c| c.kind == "email" && c.verified_at.is_some())
+            .map(|c| c.target)
+            .collect();
+        if emails.is_empty() {
+            emails.push(user.email.clone());
+        }
+        let out = crate::services::Outgoing {
+            key: self.key.clone(),
+            incident_id: inc.id.clone(),
+            number: inc.number,
+            title: inc.title.clone(),
+            service: inc.service_name.clone(),
+            urgency: self.urgency.clone(),
+            since_ms: inc.created_at,
+            user_id: user.id.clone(),
+            user_name: user.name.clone(),
+            emails,
+            url: format!("{}/oncall/{}", state.config.base_url, inc.id),
+        };
+        let now = || state.clock.now_ms();
+        match state.services.notifier.page(&out).await {
+            Ok(via) => {
+                let body = serde_json::json!({ "user": user.id, "key": self.key });
+                state
+                    .store
+                    .note_oncall(&inc.id, "paged", &via, &body, now())
+                    .await?;
+                Ok(())
+            }
+            Err(e) => {
+                let body = serde_json::json!({ "user": user.id, "error": format!("{e:#}") });
+                state
+                    .store
+                    .note_oncall(&inc.id, "page_failed", "", &body, now())
+                    .await?;
+                Err(e)
             }
         }
     }

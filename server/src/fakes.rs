@@ -19,7 +19,7 @@ use crate::store::Monitor;
 use async_trait::async_trait;
 use lettre::Message;
 
-use crate::services::{Mailer, ProbeOutcome, Prober, Services, Webhooks};
+use crate::services::{Mailer, Notifier, Outgoing, ProbeOutcome, Prober, Services, Webhooks};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking test thread must not hide what was recorded from the others.
@@ -35,6 +35,8 @@ pub struct Fakes {
     pub webhooks: Arc<RecordingWebhooks>,
     /// Scripted probe results.
     pub probes: Arc<ScriptedProbes>,
+    /// Records pages.
+    pub pages: Arc<RecordingNotifier>,
     /// The system clock, unless made with [`Fakes::at`].
     pub clock: crate::clock::Clock,
 }
@@ -63,6 +65,7 @@ impl Fakes {
             mail: self.mail.clone(),
             webhooks: self.webhooks.clone(),
             probes: self.probes.clone(),
+            notifier: self.pages.clone(),
             clock: self.clock.clone(),
         }
     }
@@ -227,5 +230,64 @@ impl Prober for ScriptedProbes {
             .or_else(|| lock(&self.standing).get(&url).cloned())
             .unwrap_or(Ok(()));
         (result, 1)
+    }
+}
+
+/// One recorded page, with when it reached the notifier (wall clock, Unix ms with fraction).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SentPage {
+    /// What was sent.
+    pub page: Outgoing,
+    /// When the notifier was called (system time, for latency measurements).
+    pub at_ms: f64,
+}
+
+/// A notifier that records every page (and can be told to fail for someone).
+#[derive(Default)]
+pub struct RecordingNotifier {
+    sent: Mutex<Vec<SentPage>>,
+    failing: Mutex<HashSet<String>>,
+}
+
+impl RecordingNotifier {
+    /// Every page so far, oldest first (failed ones excluded).
+    pub fn sent(&self) -> Vec<SentPage> {
+        lock(&self.sent).clone()
+    }
+
+    /// `(user id, incident id)` of every page so far, oldest first.
+    pub fn who(&self) -> Vec<(String, String)> {
+        lock(&self.sent)
+            .iter()
+            .map(|p| (p.page.user_id.clone(), p.page.incident_id.clone()))
+            .collect()
+    }
+
+    /// Pages to `user_id` fail from now on (`false`: succeed again).
+    pub fn fail_for(&self, user_id: &str, fail: bool) {
+        let mut f = lock(&self.failing);
+        if fail {
+            f.insert(user_id.to_string());
+        } else {
+            f.remove(user_id);
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for RecordingNotifier {
+    async fn page(&self, page: &Outgoing) -> anyhow::Result<String> {
+        if lock(&self.failing).contains(&page.user_id) {
+            anyhow::bail!("the test provider refused the page");
+        }
+        let at_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .unwrap_or(0.0);
+        lock(&self.sent).push(SentPage {
+            page: page.clone(),
+            at_ms,
+        });
+        Ok("test notifier".to_string())
     }
 }

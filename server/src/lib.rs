@@ -125,7 +125,6 @@ pub async fn build_state(
         leptos,
         page_name,
         shutdown,
-        engine_wake: engine::Wake::default(),
         live_streams: conn::StreamLimiter::default(),
         heartbeats: Default::default(),
         ingest_limits: Default::default(),

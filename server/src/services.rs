@@ -38,6 +38,110 @@ pub trait Webhooks: Send + Sync {
     async fn post_json(&self, url: &str, body: Vec<u8>) -> anyhow::Result<u16>;
 }
 
+/// A page on its way to one person: everything its message says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The idempotency key (one per step firing and person); sent with the message, so a
+    /// receiver can drop a repeat.
+    pub key: String,
+    /// The on-call incident.
+    pub incident_id: String,
+    /// Its short number.
+    pub number: i64,
+    /// What is wrong.
+    pub title: String,
+    /// The service.
+    pub service: Option<String>,
+    /// `high` or `low`.
+    pub urgency: String,
+    /// When the incident opened (Unix ms).
+    pub since_ms: i64,
+    /// Who is paged (user id).
+    pub user_id: String,
+    /// Their name.
+    pub user_name: String,
+    /// Their email addresses to use (verified contact methods, else the login address).
+    pub emails: Vec<String>,
+    /// The incident's page.
+    pub url: String,
+}
+
+/// Reaches a person about an incident. Until the notification channels land, the production
+/// notifier is email; tests record.
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Sends one page; returns how it went out (`email to a@b`), or why it failed.
+    async fn page(&self, page: &Outgoing) -> anyhow::Result<String>;
+}
+
+/// Pages by email through the configured mailer.
+pub struct MailNotifier {
+    mail: Arc<dyn Mailer>,
+    from: String,
+}
+
+impl MailNotifier {
+    /// Pages through `mail`, from `from`.
+    pub fn new(mail: Arc<dyn Mailer>, from: &str) -> MailNotifier {
+        MailNotifier {
+            mail,
+            from: from.to_string(),
+        }
+    }
+}
+
+#[async_trait]
+impl Notifier for MailNotifier {
+    async fn page(&self, p: &Outgoing) -> anyhow::Result<String> {
+        let Some(to) = p.emails.first() else {
+            anyhow::bail!("{} has no email address to page", p.user_name);
+        };
+        let service = p.service.as_deref().unwrap_or("no service");
+        let since = jiff::Timestamp::from_millisecond(p.since_ms)
+            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+            .unwrap_or_default();
+        let subject = format!(
+            "[{}] #{} {}: {}",
+            p.urgency.to_uppercase(),
+            p.number,
+            service,
+            p.title
+        );
+        let text = format!(
+            "{}\n\nService: {service}\nUrgency: {}\nOpen since: {since}\n\nAcknowledge or resolve it here:\n{}\n",
+            p.title, p.urgency, p.url
+        );
+        // The key as Message-ID: a mail sent twice (a retry after a crash) is one message
+        // to the mail client.
+        let domain = self
+            .from
+            .rsplit_once('@')
+            .map(|(_, d)| d.trim_end_matches('>'))
+            .unwrap_or("firstline.invalid");
+        let id: String = p
+            .key
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
+            .collect();
+        let msg = Message::builder()
+            .from(
+                self.from
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?,
+            )
+            .to(to
+                .parse()
+                .map_err(|e| anyhow::anyhow!("address {to:?}: {e}"))?)
+            .subject(subject)
+            .message_id(Some(format!("<{id}@{domain}>")))
+            .header(lettre::message::header::ContentType::TEXT_PLAIN)
+            .body(text)
+            .map_err(|e| anyhow::anyhow!("building the mail: {e}"))?;
+        self.mail.send(msg).await?;
+        Ok(format!("email to {to}"))
+    }
+}
+
 /// What one probe found: `Ok` or why the check failed, and how long it took (ms).
 pub type ProbeOutcome = (Result<(), String>, i64);
 
@@ -57,6 +161,8 @@ pub struct Services {
     pub webhooks: Arc<dyn Webhooks>,
     /// HTTP probes.
     pub probes: Arc<dyn Prober>,
+    /// Pages people.
+    pub notifier: Arc<dyn Notifier>,
     /// Wall-clock time.
     pub clock: crate::clock::Clock,
 }
@@ -76,6 +182,7 @@ impl Services {
             }
         };
         Services {
+            notifier: Arc::new(MailNotifier::new(mail.clone(), &config.mail_from)),
             mail,
             webhooks: Arc::new(HttpWebhooks(outbound.clone())),
             probes: Arc::new(HttpProber(outbound)),

@@ -46,8 +46,6 @@ pub struct Inner {
     pub page_name: String,
     /// Flips to true when the server is shutting down; long-lived streams end on it.
     pub shutdown: watch::Receiver<bool>,
-    /// Wakes the background engine's queue workers early (a new job).
-    pub engine_wake: crate::engine::Wake,
     /// Outgoing HTTP under the outbound address policy (its policy checks URLs when saved).
     pub outbound: crate::outbound::Outbound,
     /// Mail, webhooks and probes: the real ones, or recording fakes in tests.

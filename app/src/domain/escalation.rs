@@ -24,6 +24,8 @@ pub const DELAY_MAX_MIN: i64 = 24 * 60;
 pub const REPEATS_MAX: i64 = 9;
 /// Longest acknowledgement timeout or auto-resolve, in minutes (one week).
 pub const TIMEOUT_MAX_MIN: i64 = 7 * 24 * 60;
+/// How long someone an incident is reassigned to has to acknowledge before escalation goes on.
+pub const REASSIGN_GRACE_MIN: i64 = 5;
 /// Longest maintenance window, in minutes (thirty days).
 pub const MAINTENANCE_MAX_MIN: i64 = 30 * 24 * 60;
 
@@ -289,8 +291,76 @@ impl WorkingHours {
     }
 }
 
+/// How a service pages: its policy, which severities are high urgency, working hours for low
+/// urgency, acknowledgement timeout and auto-resolve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServicePaging {
+    /// The escalation policy; `None`: incidents open but page nobody.
+    pub policy_id: Option<String>,
+    /// Alerts of this severity or worse are high urgency.
+    pub high_urgency_from: Severity,
+    /// Low-urgency incidents wait for these hours; `None`: they page at once.
+    pub low_urgency_hours: Option<WorkingHours>,
+    /// An acknowledgement older than this many minutes triggers the incident again.
+    pub ack_timeout_min: Option<i64>,
+    /// An incident with no new alert for this many minutes resolves itself.
+    pub auto_resolve_min: Option<i64>,
+}
+
+impl Default for ServicePaging {
+    fn default() -> Self {
+        ServicePaging {
+            policy_id: None,
+            high_urgency_from: Severity::Error,
+            low_urgency_hours: None,
+            ack_timeout_min: None,
+            auto_resolve_min: None,
+        }
+    }
+}
+
+impl ServicePaging {
+    /// Checks the hours and the two timeouts (`ack_timeout_min`, `auto_resolve_min`: 1 minute
+    /// to a week).
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if let Some(h) = &self.low_urgency_hours {
+            h.validate()?;
+        }
+        for (field, v) in [
+            ("ack_timeout_min", self.ack_timeout_min),
+            ("auto_resolve_min", self.auto_resolve_min),
+        ] {
+            if v.is_some_and(|m| !(1..=TIMEOUT_MAX_MIN).contains(&m)) {
+                return Err(ValidationError::new(
+                    field,
+                    format!("must be between 1 and {TIMEOUT_MAX_MIN} minutes (or empty for never)"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A service's maintenance window: alerts are recorded, nobody is paged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MaintenanceWindow {
+    /// Its id.
+    pub id: String,
+    /// The service.
+    pub service_id: String,
+    /// From (Unix ms).
+    pub starts_at: i64,
+    /// Until (Unix ms).
+    pub ends_at: i64,
+    /// Why.
+    pub reason: String,
+    /// Who set it.
+    pub created_by: Option<String>,
+}
+
 /// Why the engine will look at an incident again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Wait {
     /// Nothing pending (acknowledged, resolved, or not escalating).
     Idle,

@@ -119,8 +119,16 @@ pub struct OncallIncident {
     pub resolved_by: Option<String>,
     /// Acknowledged until then.
     pub snoozed_until: Option<i64>,
-    /// Escalation steps taken.
+    /// The next escalation step (0 first).
     pub escalation_level: i64,
+    /// High or low urgency.
+    pub urgency: super::escalation::Urgency,
+    /// What its escalation waits for.
+    pub esc_wait: super::escalation::Wait,
+    /// When its escalation moves next (Unix ms).
+    pub esc_due_at: Option<i64>,
+    /// The pass through its policy (0 first).
+    pub esc_pass: i64,
     /// The public status-page incident it opened or updates.
     pub status_incident_id: Option<String>,
     /// Opened.
@@ -205,6 +213,16 @@ impl TimelineEvent {
                 .unwrap_or_default()
                 .to_string()
         };
+        let num = |k: &str| self.body.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+        let pass = || match num("pass") {
+            0 => String::new(),
+            p => format!(" (repeat {p})"),
+        };
+        let when = |ms: i64| {
+            jiff::Timestamp::from_millisecond(ms)
+                .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default()
+        };
         match self.kind.as_str() {
             "opened" => format!("Incident opened{via}"),
             "alert_triggered" => format!("Alert received{via}: {}", text("summary")),
@@ -224,6 +242,59 @@ impl TimelineEvent {
             ),
             "snooze_ended" => "Snooze ended: triggered again".to_string(),
             "escalated" => format!("{who} escalated it now{via}"),
+            "step_fired" => {
+                let names: Vec<String> = self
+                    .body
+                    .get("users")
+                    .and_then(|v| v.as_array())
+                    .map(|a| a.iter().filter_map(|u| u.as_str()).map(&name_of).collect())
+                    .unwrap_or_default();
+                let last = if self.body.get("last").and_then(|v| v.as_bool()) == Some(true) {
+                    " (the last step)"
+                } else {
+                    ""
+                };
+                format!(
+                    "Escalation step {}{}: paging {}{last}",
+                    num("step") + 1,
+                    pass(),
+                    names.join(", ")
+                )
+            }
+            "step_empty" => format!(
+                "Escalation step {}{}: nobody is on call there; going on to the next step",
+                num("step") + 1,
+                pass()
+            ),
+            "paged" => format!("Paged {}{via}", name_of(&text("user"))),
+            "page_failed" => format!(
+                "Paging {} failed: {}",
+                name_of(&text("user")),
+                text("error")
+            ),
+            "escalation_held" => {
+                let until = when(num("until"));
+                match text("why").as_str() {
+                    "maintenance" => {
+                        format!("Not paging: the service is in maintenance until {until}")
+                    }
+                    _ => format!("Low urgency: waiting for working hours, paging at {until}"),
+                }
+            }
+            "escalation_exhausted" => format!(
+                "Escalation exhausted: nobody acknowledged after {} passes through the policy. \
+                 The incident stays open; nobody more is paged",
+                num("passes")
+            ),
+            "nobody_to_page" => {
+                "Escalation stopped: no step of the policy has anyone to page right now".to_string()
+            }
+            "no_policy" => "Nobody was paged: the service has no escalation policy".to_string(),
+            "ack_timeout" => {
+                "The acknowledgement timed out: triggered again, escalating from the first step"
+                    .to_string()
+            }
+            "auto_resolved" => "Resolved automatically: no new alerts for a while".to_string(),
             "note" => format!("{who} noted{via}"),
             "status_posted" => format!("{who} posted to the status page: {}", text("status")),
             "alerts_truncated" => format!(
@@ -512,9 +583,9 @@ pub fn on_action(inc: &IncidentNow, act: &Act, now: i64) -> Result<Transition, V
             if resolved {
                 return refuse("it cannot be escalated");
             }
+            // The escalation engine fires the next step at once.
             next.state = State::Triggered;
             next.snoozed_until = None;
-            next.escalation_level = inc.escalation_level + 1;
         }
     }
     t.next = next;
@@ -703,7 +774,7 @@ mod tests {
         assert!(snooze_over(&t.next, now + 30 * 60_000));
         assert!(!snooze_over(&t.next, now + 30 * 60_000 - 1));
         let e = on_action(&inc(Triggered), &Act::EscalateNow, now).unwrap();
-        assert_eq!(e.next.escalation_level, 1);
+        assert_eq!((e.changed, e.next.state), (true, Triggered));
         // Acknowledging ends a snooze; the same person reassigned is no change.
         let ack = on_action(&t.next, &Act::Acknowledge, now).unwrap();
         assert!(ack.changed && ack.next.snoozed_until.is_none());

@@ -217,7 +217,10 @@ pub async fn subscribe(
             subscriber_id: sub.id.clone(),
         };
         state.store.enqueue(&job, now).await?;
-        state.engine_wake.queue(Confirm::QUEUE);
+        state
+            .store
+            .wakes()
+            .wake(crate::store::Work::Queue(Confirm::QUEUE));
     }
     Ok(message(
         &state,

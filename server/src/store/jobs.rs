@@ -203,6 +203,9 @@ pub(crate) async fn enqueue_in<J: JobSpec>(
             .bind(job.dedup_key()),
         )
         .await?;
+    if id.is_some() {
+        tx.wake(super::Work::Queue(J::QUEUE));
+    }
     Ok(id.map(|(id,)| id))
 }
 

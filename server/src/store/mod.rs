@@ -134,6 +134,66 @@ pub trait Announce: Send + Sync + 'static {
 struct LiveHooks {
     instance: String,
     announcer: OnceLock<Arc<dyn Announce>>,
+    wake: Wake,
+}
+
+/// Background work a commit can make due at once, so its workers start now instead of at
+/// their next tick: on this instance directly, on the others through [`LIVE_CHANNEL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Work {
+    /// The escalation engine (an incident's escalation is due).
+    Escalation,
+    /// A job queue's workers (a job was queued).
+    Queue(Queue),
+}
+
+impl Work {
+    fn key(self) -> &'static str {
+        match self {
+            Work::Escalation => "wake:escalation",
+            Work::Queue(Queue::Pages) => "wake:pages",
+            Work::Queue(Queue::Subscribers) => "wake:subscribers",
+        }
+    }
+
+    fn parse(key: &str) -> Option<Work> {
+        [
+            Work::Escalation,
+            Work::Queue(Queue::Pages),
+            Work::Queue(Queue::Subscribers),
+        ]
+        .into_iter()
+        .find(|w| w.key() == key)
+    }
+}
+
+/// Wakes background workers early. Each wait ends at the next [`Wake::wake`] (or at once, if
+/// one came while the worker was busy).
+#[derive(Debug, Default)]
+pub struct Wake {
+    escalation: tokio::sync::Notify,
+    pages: tokio::sync::Notify,
+    subscribers: tokio::sync::Notify,
+}
+
+impl Wake {
+    fn of(&self, work: Work) -> &tokio::sync::Notify {
+        match work {
+            Work::Escalation => &self.escalation,
+            Work::Queue(Queue::Pages) => &self.pages,
+            Work::Queue(Queue::Subscribers) => &self.subscribers,
+        }
+    }
+
+    /// Wakes the workers of `work`.
+    pub fn wake(&self, work: Work) {
+        self.of(work).notify_one();
+    }
+
+    /// Waits for the next wake of `work`.
+    pub async fn woken(&self, work: Work) {
+        self.of(work).notified().await
+    }
 }
 
 impl std::fmt::Debug for LiveHooks {
@@ -256,6 +316,7 @@ impl Store {
             live: Arc::new(LiveHooks {
                 instance: new_id(),
                 announcer: OnceLock::new(),
+                wake: Wake::default(),
             }),
         }
     }
@@ -267,12 +328,22 @@ impl Store {
 
     /// Reads a message from [`LIVE_CHANNEL`]: the topic, unless this instance sent it (it has
     /// already heard its own commits) or the message is not one of ours.
+    /// A wake for background work (`wake:...`) wakes this instance's workers and reads as `None`.
     pub fn read_live_message(&self, payload: &str) -> Option<Topic> {
         let (instance, key) = payload.split_once(' ')?;
         if instance == self.live.instance {
             return None;
         }
+        if let Some(work) = Work::parse(key) {
+            self.live.wake.wake(work);
+            return None;
+        }
         Topic::parse(key)
+    }
+
+    /// This instance's background-work wakes (its own commits and, on PostgreSQL, its peers').
+    pub fn wakes(&self) -> &Wake {
+        &self.live.wake
     }
 
     /// Which backend this store talks to.
@@ -564,6 +635,7 @@ impl Store {
 
 mod audit;
 mod components;
+mod escalation;
 mod incidents;
 mod jobs;
 mod monitors;
@@ -578,6 +650,7 @@ pub use app::domain::monitor::{Alert, Monitor};
 pub use app::domain::status::{Component, ComponentGroup};
 pub use app::domain::subscription::Subscriber;
 pub use audit::{AuditEntry, AuditFilter, AuditRecord};
+pub use escalation::{Page, Round};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, OncallFilter};

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use super::tx::{sql, Tx};
 use super::{map_unique, new_id, Store, StoreError};
+use app::domain::escalation::{urgency_of, Change, Urgency, Wait, REASSIGN_GRACE_MIN};
 use app::domain::incident::{NewIncident, NewUpdate};
 use app::domain::ingest::{Action, Link, Severity, Signal};
 use app::domain::live::Topic;
@@ -19,6 +20,9 @@ use app::domain::oncall::{
 };
 use app::domain::service::{ChangeEvent, IntegrationKey, KeyKind, Service, ServiceInput};
 use app::domain::ValidationError;
+
+use super::escalation::{react_in, service_paging_in, Page};
+use super::jobs::enqueue_in;
 
 fn corrupt(what: &str, v: &str) -> StoreError {
     StoreError::Corrupt(format!("{what} {v:?}"))
@@ -104,6 +108,10 @@ struct IncidentRow {
     resolved_by: Option<String>,
     snoozed_until: Option<i64>,
     escalation_level: i64,
+    urgency: String,
+    esc_wait: String,
+    esc_due_at: Option<i64>,
+    esc_pass: i64,
     status_incident_id: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -127,6 +135,11 @@ impl TryFrom<IncidentRow> for OncallIncident {
             resolved_by: r.resolved_by,
             snoozed_until: r.snoozed_until,
             escalation_level: r.escalation_level,
+            urgency: Urgency::parse(&r.urgency).ok_or_else(|| corrupt("urgency", &r.urgency))?,
+            esc_wait: Wait::parse(&r.esc_wait)
+                .ok_or_else(|| corrupt("escalation wait", &r.esc_wait))?,
+            esc_due_at: r.esc_due_at,
+            esc_pass: r.esc_pass,
             status_incident_id: r.status_incident_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -137,7 +150,7 @@ impl TryFrom<IncidentRow> for OncallIncident {
 const INCIDENT_SELECT: &str =
     "SELECT i.id, i.number, i.service_id, s.name AS service_name, i.title, i.severity, \
      i.status, i.assigned_to, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, \
-     i.snoozed_until, i.escalation_level, i.status_incident_id, i.created_at, i.updated_at \
+     i.snoozed_until, i.escalation_level, i.urgency, i.esc_wait, i.esc_due_at, i.esc_pass, i.status_incident_id, i.created_at, i.updated_at \
      FROM oncall_incidents i LEFT JOIN services s ON s.id = i.service_id";
 
 #[derive(sqlx::FromRow)]
@@ -453,6 +466,23 @@ pub(crate) async fn apply_signal(
                                 .bind(&iid),
                         )
                         .await?;
+                        if let Some(sid) = &target.service_id {
+                            let paging = service_paging_in(tx, sid).await?;
+                            if urgency_of(signal.severity, paging.high_urgency_from)
+                                == Urgency::High
+                            {
+                                // Now high urgency: an incident waiting for working hours pages now.
+                                tx.execute(
+                                    sql("UPDATE oncall_incidents SET urgency = 'high', \
+                                         esc_due_at = CASE WHEN esc_wait = 'hold' THEN $1 ELSE esc_due_at END \
+                                         WHERE id = $2 AND urgency = 'low'")
+                                        .bind(now)
+                                        .bind(&iid),
+                                )
+                                .await?;
+                                tx.wake(super::Work::Escalation);
+                            }
+                        }
                     }
                     Some(iid)
                 }
@@ -463,17 +493,21 @@ pub(crate) async fn apply_signal(
                             "UPDATE counters SET value = value + 1 WHERE name = 'oncall_incident' RETURNING value",
                         ))
                         .await?;
+                    let paging = service_paging_in(tx, sid).await?;
+                    let urgency = urgency_of(signal.severity, paging.high_urgency_from);
                     tx.execute(
-                        sql("INSERT INTO oncall_incidents (id, number, service_id, title, severity, status, created_at, updated_at) \
-                             VALUES ($1, $2, $3, $4, $5, 'triggered', $6, $6)")
+                        sql("INSERT INTO oncall_incidents (id, number, service_id, title, severity, status, created_at, updated_at, urgency) \
+                             VALUES ($1, $2, $3, $4, $5, 'triggered', $6, $6, $7)")
                         .bind(&iid)
                         .bind(number)
                         .bind(sid)
                         .bind(&signal.summary)
                         .bind(signal.severity.as_str())
-                        .bind(now),
+                        .bind(now)
+                        .bind(urgency.as_str()),
                     )
                     .await?;
+                    react_in(tx, &iid, Change::Opened, now).await?;
                     add_event(
                         tx,
                         &iid,
@@ -524,6 +558,9 @@ pub(crate) async fn apply_signal(
                 )
                 .await?;
             }
+            if let (Some(iid), Some(sid)) = (&incident_id, &target.service_id) {
+                refresh_auto_resolve(tx, iid, sid, now).await?;
+            }
             applied.alert_id = Some(alert_id);
             applied.incident_id = incident_id;
         }
@@ -548,6 +585,9 @@ pub(crate) async fn apply_signal(
                     now,
                 )
                 .await?;
+            }
+            if let (Some(iid), Some(sid)) = (&incident, &target.service_id) {
+                refresh_auto_resolve(tx, iid, sid, now).await?;
             }
             applied.alert_id = Some(alert);
             applied.incident_id = incident;
@@ -579,6 +619,26 @@ pub(crate) async fn apply_signal(
     Ok(applied)
 }
 
+/// A new alert on an incident: its auto-resolve (if its service has one) counts from now.
+async fn refresh_auto_resolve(
+    tx: &mut Tx,
+    incident_id: &str,
+    service_id: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        sql(
+            "UPDATE oncall_incidents SET auto_resolve_at = $1 + 60000 * \
+             (SELECT auto_resolve_min FROM services WHERE id = $2) WHERE id = $3",
+        )
+        .bind(now)
+        .bind(service_id)
+        .bind(incident_id),
+    )
+    .await?;
+    Ok(())
+}
+
 /// The source acknowledged or resolved `alert` (`to`): the alert moves, its incident `parent`
 /// notes it, and `incident` (the parent, when the rules say it moves too) follows, by its source.
 async fn source_closes(
@@ -594,7 +654,7 @@ async fn source_closes(
         State::Resolved => (
             "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 WHERE id = $2",
             "UPDATE oncall_incidents SET status = 'resolved', resolved_at = $1, resolved_by = NULL, \
-             snoozed_until = NULL WHERE id = $2",
+             snoozed_until = NULL, auto_resolve_at = NULL WHERE id = $2",
         ),
         _ => (
             "UPDATE alerts SET status = 'acknowledged', updated_at = $1 WHERE id = $2",
@@ -610,6 +670,11 @@ async fn source_closes(
     }
     if let Some(iid) = incident {
         tx.execute(sql(incident_sql).bind(now).bind(iid)).await?;
+        let change = match to {
+            State::Resolved => Change::Resolved,
+            _ => Change::Acknowledged,
+        };
+        react_in(tx, iid, change, now).await?;
         add_event(
             tx,
             iid,
@@ -1078,16 +1143,16 @@ impl Store {
         let moved = !matches!(act, Act::Note(_));
         if moved {
             tx.execute(
-            sql("UPDATE oncall_incidents SET status = $1, assigned_to = $2, snoozed_until = $3, escalation_level = $4, \
-                 acknowledged_at = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $5 ELSE acknowledged_at END, \
-                 acknowledged_by = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $6 ELSE acknowledged_by END, \
-                 resolved_at = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_at ELSE $5 END, \
-                 resolved_by = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_by ELSE $6 END \
-                 WHERE id = $7")
+            sql("UPDATE oncall_incidents SET status = $1, assigned_to = $2, snoozed_until = $3, \
+                 auto_resolve_at = CASE WHEN $1 = 'resolved' THEN NULL ELSE auto_resolve_at END, \
+                 acknowledged_at = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $4 ELSE acknowledged_at END, \
+                 acknowledged_by = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $5 ELSE acknowledged_by END, \
+                 resolved_at = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_at ELSE $4 END, \
+                 resolved_by = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_by ELSE $5 END \
+                 WHERE id = $6")
             .bind(next.state.as_str())
             .bind(&next.assigned_to)
             .bind(next.snoozed_until)
-            .bind(next.escalation_level)
             .bind(now)
             .bind(actor)
             .bind(id),
@@ -1115,6 +1180,30 @@ impl Store {
                 )
                 .await?;
             }
+        }
+        let change = match act {
+            Act::Acknowledge => Some(Change::Acknowledged),
+            Act::Resolve => Some(Change::Resolved),
+            Act::Retrigger => Some(Change::Retriggered),
+            Act::Snooze(_) => Some(Change::Snoozed),
+            Act::EscalateNow => Some(Change::EscalateNow),
+            Act::Reassign(_) => Some(Change::Reassigned {
+                grace_ms: REASSIGN_GRACE_MIN * 60_000,
+            }),
+            Act::Note(_) => None,
+        };
+        if let Some(change) = change {
+            react_in(&mut tx, id, change, now).await?;
+        }
+        if let Act::Reassign(user) = act {
+            // The new owner is paged directly, once per reassignment.
+            let page = Page {
+                incident_id: id.to_string(),
+                user_id: user.clone(),
+                key: format!("reassign:{id}:{}:{user}", new_id()),
+                urgency: inc.urgency.as_str().to_string(),
+            };
+            enqueue_in(&mut tx, &page, now).await?;
         }
         let body = match act {
             Act::Note(text) => json!({ "text": text }),
@@ -1174,6 +1263,7 @@ impl Store {
                 )
                 .await?;
             if n == 1 {
+                react_in(&mut tx, &inc.id, Change::Retriggered, now).await?;
                 add_event(
                     &mut tx,
                     &inc.id,

@@ -18,10 +18,14 @@ use super::{found, map_unique, new_id, Store, StoreError, Team, UserRow, USER_CO
 
 /// Every table that can point at a team, as (what it is called, a count of the team's rows
 /// with the team id as `$1`). A team owning anything cannot be deleted.
-pub const TEAM_OWNERS: &[(&str, &str)] = &[(
-    "services",
-    "SELECT COUNT(*) FROM services WHERE team_id = $1",
-)];
+pub const TEAM_OWNERS: &[(&str, &str)] = &[
+    ("services", "SELECT COUNT(*) FROM services WHERE team_id = $1"),
+    (
+        "escalation policies",
+        // Steps are JSON; a team target is written `{"kind":"team","id":"ID"}`.
+        "SELECT COUNT(*) FROM escalation_policies WHERE steps LIKE '%\"kind\":\"team\",\"id\":\"' || $1 || '\"%'",
+    ),
+];
 
 /// An invitation to join (never its token: only the token's hash is stored).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -104,6 +104,8 @@ impl<T> Row for T where T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, 
 pub(crate) struct Tx {
     db: TxDb,
     topics: Vec<Topic>,
+    /// Background work its commit makes due.
+    wakes: Vec<super::Work>,
     /// Row locks this transaction already holds (see [`Tx::first_time`]).
     held: std::collections::HashSet<String>,
     store: Store,
@@ -211,17 +213,29 @@ impl Tx {
         }
     }
 
+    /// Records that this write makes `work` due; its workers are woken once the write commits.
+    pub(crate) fn wake(&mut self, work: super::Work) {
+        if !self.wakes.contains(&work) {
+            self.wakes.push(work);
+        }
+    }
+
     /// Makes every write in it durable at once, then announces its topics: to the other
     /// instances through PostgreSQL `NOTIFY` (sent by the commit itself, so peers never hear of
     /// a change that rolled back), and to this instance's live hub before returning.
     pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
         let topics = std::mem::take(&mut self.topics);
+        let wakes = std::mem::take(&mut self.wakes);
         let instance = self.store.live.instance.clone();
         if let TxDb::Postgres(t) = &mut self.db {
-            for topic in &topics {
+            let keys = topics
+                .iter()
+                .map(Topic::key)
+                .chain(wakes.iter().map(|w| w.key().to_string()));
+            for key in keys {
                 sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(LIVE_CHANNEL)
-                    .bind(format!("{instance} {}", topic.key()))
+                    .bind(format!("{instance} {key}"))
                     .execute(&mut **t)
                     .await?;
             }
@@ -229,6 +243,9 @@ impl Tx {
         match self.db {
             TxDb::Sqlite(t) => t.commit().await?,
             TxDb::Postgres(t) => t.commit().await?,
+        }
+        for w in wakes {
+            self.store.live.wake.wake(w);
         }
         if !topics.is_empty() {
             if let Some(a) = self.store.live.announcer.get() {
@@ -249,6 +266,7 @@ impl Store {
         Ok(Tx {
             db,
             topics: Vec::new(),
+            wakes: Vec::new(),
             held: Default::default(),
             store: self.clone(),
         })
