@@ -27,6 +27,7 @@ mod conn;
 mod crash;
 mod durability;
 mod errors;
+mod escalation;
 mod heartbeats;
 mod holds;
 mod http;

@@ -1,0 +1,591 @@
+//! Escalation scenarios on a fake clock, through the real server (ingestion over HTTP, the
+//! engine, the page queue) with a recording notifier: step after step until someone
+//! acknowledges, repeats then "exhausted", schedule targets resolved at the instant a step
+//! fires (hand-offs and overrides made between steps), round robin, acknowledgement timeout,
+//! maintenance, duplicates, low urgency outside working hours, failed pages. No test sleeps to
+//! let time pass: the clock is moved and the engine's round awaited.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::domain::escalation::{PolicyInput, ServicePaging, Step, Target, TargetKind, WorkingHours};
+use app::domain::ingest::Severity;
+use app::domain::oncall::{Act, State};
+use app::domain::schedule::{Override, Restriction, ShiftLength};
+use app::domain::service::KeyKind;
+use firstline::clock::FakeClock;
+use firstline::fakes::Fakes;
+use firstline::store::{LayerDraft, Store};
+use jiff::civil::{time, Weekday};
+use jiff::Timestamp;
+use serde_json::json;
+
+use crate::common::{client, eventually, ticked, Backend, TestApp};
+use crate::ingest::service_with_key;
+
+const MIN: i64 = 60_000;
+/// Monday 2026-11-30, 03:10 in Berlin: the middle of the night.
+const T0: &str = "2026-11-30T02:10:00Z";
+
+struct Esc {
+    app: TestApp,
+    fakes: Fakes,
+    clock: Arc<FakeClock>,
+    t0: i64,
+}
+
+impl Esc {
+    async fn start(backend: Backend) -> Esc {
+        let t0 = T0.parse::<Timestamp>().unwrap().as_millisecond();
+        let (fakes, clock) = Fakes::at(t0);
+        let app = TestApp::start_with_services(backend, &[], fakes.services()).await;
+        for who in ["jonas", "maya", "aisha", "ben"] {
+            app.create_user(
+                &format!("{who}@example.org"),
+                "a long test password",
+                "responder",
+            )
+            .await;
+        }
+        Esc {
+            app,
+            fakes,
+            clock,
+            t0,
+        }
+    }
+
+    fn store(&self) -> &Store {
+        &self.app.state().store
+    }
+
+    async fn user(&self, who: &str) -> String {
+        self.store()
+            .user_by_email(&format!("{who}@example.org"))
+            .await
+            .unwrap()
+            .expect("user")
+            .id
+    }
+
+    async fn person(&self, who: &str) -> Target {
+        Target {
+            kind: TargetKind::User,
+            id: self.user(who).await,
+        }
+    }
+
+    async fn policy(
+        &self,
+        steps: Vec<(Vec<Target>, i64)>,
+        repeats: i64,
+        round_robin: bool,
+    ) -> String {
+        let input = PolicyInput {
+            name: format!("Policy {}", firstline::store::new_id()),
+            description: String::new(),
+            repeats,
+            steps: steps
+                .into_iter()
+                .map(|(targets, delay_min)| Step {
+                    targets,
+                    delay_min,
+                    round_robin,
+                })
+                .collect(),
+        }
+        .normalize()
+        .unwrap();
+        self.store().create_policy(&input, 1).await.unwrap().id
+    }
+
+    /// A service with a PagerDuty key and `paging` (its policy `policy`); returns (id, secret).
+    async fn service(
+        &self,
+        name: &str,
+        policy: &str,
+        mut paging: ServicePaging,
+    ) -> (String, String) {
+        let (svc, key) = service_with_key(self.store(), name, KeyKind::Pagerduty).await;
+        paging.policy_id = Some(policy.to_string());
+        paging.validate().unwrap();
+        self.store()
+            .set_service_paging(&svc.id, &paging, 1)
+            .await
+            .unwrap();
+        (svc.id, key.key)
+    }
+
+    async fn send(&self, key: &str, action: &str, dedup: &str, severity: &str) {
+        let r = client()
+            .post(self.app.url("/v2/enqueue"))
+            .json(&json!({
+                "routing_key": key, "event_action": action, "dedup_key": dedup,
+                "payload": { "summary": format!("{dedup} is failing"), "source": "db1", "severity": severity }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202, "{action} {dedup}");
+    }
+
+    /// Moves the clock to `t0 + minutes` once the engine has settled at the current time (a
+    /// page still running when the fake clock leaps minutes ahead would outlive its lease, which
+    /// real time never allows), and waits for the engine's round there.
+    async fn at(&self, minutes: i64) {
+        self.settle().await;
+        let t = self.t0 + minutes * MIN;
+        self.clock.set(t);
+        ticked(&self.app, t).await;
+        self.settle().await;
+    }
+
+    /// Waits until nothing is due: no escalation due now (a round woken by a commit may still be
+    /// running when the tick's round ends) and every queued page run.
+    async fn settle(&self) {
+        eventually(10, "escalation and the page queue to settle", || async {
+            let now = self.clock.now_ms();
+            let due = self.store().next_escalation_due().await.unwrap();
+            let (pending, _) = self.store().job_backlog().await.unwrap();
+            (pending == 0 && due.is_none_or(|d| d > now)).then_some(())
+        })
+        .await;
+    }
+
+    /// Pages so far, as user ids, once the engine has settled.
+    async fn paged(&self) -> Vec<String> {
+        self.settle().await;
+        self.fakes.pages.who().into_iter().map(|(u, _)| u).collect()
+    }
+
+    async fn incidents(&self) -> Vec<app::domain::oncall::OncallIncident> {
+        self.store()
+            .oncall_incidents(&firstline::store::OncallFilter {
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+    }
+
+    async fn kinds(&self, incident: &str) -> Vec<String> {
+        self.store()
+            .timeline(incident)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+}
+
+async fn steps_until_acknowledged(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let (jonas, maya) = (e.user("jonas").await, e.user("maya").await);
+    let team = e.store().create_team("Volunteers", None, 1).await.unwrap();
+    for who in ["aisha", "ben"] {
+        e.store()
+            .add_team_member(&team, &e.user(who).await)
+            .await
+            .unwrap();
+    }
+    let policy = e
+        .policy(
+            vec![
+                (vec![e.person("jonas").await], 5),
+                (vec![e.person("maya").await], 5),
+                (
+                    vec![Target {
+                        kind: TargetKind::Team,
+                        id: team,
+                    }],
+                    5,
+                ),
+            ],
+            0,
+            false,
+        )
+        .await;
+    let (_, key) = e
+        .service("Sparse index", &policy, ServicePaging::default())
+        .await;
+    e.send(&key, "trigger", "5xx", "critical").await;
+    // Step 1 pages without the clock moving: the commit woke the engine, no tick was needed.
+    let first = eventually(10, "step 1's page", || async {
+        let who = e.fakes.pages.who();
+        (!who.is_empty()).then_some(who)
+    })
+    .await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].0, jonas);
+    e.at(4).await;
+    assert_eq!(e.paged().await, vec![jonas.clone()], "not before the delay");
+    e.at(5).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), maya.clone()],
+        "step 2 at 5 min"
+    );
+    let inc = e.incidents().await.remove(0);
+    e.store()
+        .act_on_incident(&inc.id, &maya, "web", &Act::Acknowledge, e.t0 + 6 * MIN)
+        .await
+        .unwrap();
+    e.at(10).await;
+    e.at(60).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas, maya],
+        "an acknowledgement stops it"
+    );
+    let kinds = e.kinds(&inc.id).await;
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "step_fired").count(),
+        2,
+        "{kinds:?}"
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "paged").count(),
+        2,
+        "{kinds:?}"
+    );
+    let inc = e.store().oncall_incident(&inc.id).await.unwrap();
+    assert_eq!((inc.state, inc.esc_due_at), (State::Acknowledged, None));
+    // The page shows who was paged.
+    e.app
+        .login("jonas@example.org", "a long test password")
+        .await;
+    let page = e.app.get_text(&format!("/oncall/{}", inc.id)).await;
+    assert!(page.contains("Escalation step 2: paging"), "{page}");
+    e.app.stop().await;
+}
+on_both_backends!(steps_until_acknowledged);
+
+async fn repeats_then_exhausted(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let policy = e
+        .policy(vec![(vec![e.person("jonas").await], 5)], 2, false)
+        .await;
+    let (_, key) = e.service("API", &policy, ServicePaging::default()).await;
+    e.send(&key, "trigger", "down", "critical").await;
+    for m in [0, 5, 10, 15, 20, 40] {
+        e.at(m).await;
+    }
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), jonas.clone(), jonas],
+        "three passes, no more"
+    );
+    let inc = e.incidents().await.remove(0);
+    assert_eq!(inc.state, State::Triggered, "it stays open");
+    assert!(e
+        .kinds(&inc.id)
+        .await
+        .contains(&"escalation_exhausted".to_string()));
+    e.app
+        .login("jonas@example.org", "a long test password")
+        .await;
+    let page = e.app.get_text(&format!("/oncall/{}", inc.id)).await;
+    assert!(page.contains("Escalation exhausted"), "{page}");
+    e.app.stop().await;
+}
+on_both_backends!(repeats_then_exhausted);
+
+async fn schedule_target_is_whoever_is_on_call_when_the_step_fires(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let (jonas, maya, aisha) = (
+        e.user("jonas").await,
+        e.user("maya").await,
+        e.user("aisha").await,
+    );
+    let store = e.store();
+    let sched = store
+        .create_schedule("First line", None, "Europe/Berlin", 1)
+        .await
+        .unwrap();
+    // Daily shifts handing off at 03:13 Berlin: Jonas until 03:13 on Monday, then Maya.
+    let draft = LayerDraft {
+        name: "Daily".into(),
+        time_zone: "Europe/Berlin".into(),
+        start: "2026-11-29T03:13".parse().unwrap(),
+        shift: ShiftLength::Days(1),
+        restrictions: vec![],
+    };
+    store
+        .create_layer(&sched, &draft, &[jonas.clone(), maya.clone()], 1)
+        .await
+        .unwrap();
+    let target = Target {
+        kind: TargetKind::Schedule,
+        id: sched.clone(),
+    };
+    let policy = e
+        .policy(
+            vec![
+                (vec![target.clone()], 5),
+                (vec![target.clone()], 5),
+                (vec![target], 5),
+            ],
+            0,
+            false,
+        )
+        .await;
+    let (_, key) = e.service("Web UI", &policy, ServicePaging::default()).await;
+    e.send(&key, "trigger", "ui", "critical").await;
+    e.at(0).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone()],
+        "03:10: Jonas is on call"
+    );
+    e.at(5).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), maya.clone()],
+        "03:15: after the hand-off, Maya"
+    );
+    // An override made between the steps: Aisha covers from 03:16.
+    let o = Override {
+        id: firstline::store::new_id(),
+        user: aisha.clone(),
+        start: Timestamp::from_millisecond(e.t0 + 6 * MIN).unwrap(),
+        end: Timestamp::from_millisecond(e.t0 + 60 * MIN).unwrap(),
+        replaces: None,
+    };
+    store
+        .create_override(&sched, &o, None, None, 1)
+        .await
+        .unwrap();
+    e.at(10).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas, maya, aisha],
+        "03:20: the override's Aisha"
+    );
+    e.app.stop().await;
+}
+on_both_backends!(schedule_target_is_whoever_is_on_call_when_the_step_fires);
+
+async fn round_robin_takes_turns_per_incident(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let people = vec![
+        e.person("jonas").await,
+        e.person("maya").await,
+        e.person("aisha").await,
+    ];
+    let ids: Vec<String> = people.iter().map(|t| t.id.clone()).collect();
+    let policy = e.policy(vec![(people, 5)], 0, true).await;
+    let (_, key) = e.service("Docs", &policy, ServicePaging::default()).await;
+    for n in 0..4 {
+        let dedup = format!("d{n}");
+        e.send(&key, "trigger", &dedup, "critical").await;
+        eventually(10, "the incident's page", || async {
+            (e.fakes.pages.who().len() > n).then_some(())
+        })
+        .await;
+        e.send(&key, "resolve", &dedup, "critical").await;
+    }
+    // Incidents #1..#4 start their turn at their number: Maya, Aisha, Jonas, Maya.
+    let paged = e.paged().await;
+    assert_eq!(
+        paged,
+        vec![
+            ids[1].clone(),
+            ids[2].clone(),
+            ids[0].clone(),
+            ids[1].clone()
+        ]
+    );
+    e.app.stop().await;
+}
+on_both_backends!(round_robin_takes_turns_per_incident);
+
+async fn acknowledgement_timeout_triggers_again(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let policy = e
+        .policy(
+            vec![
+                (vec![e.person("jonas").await], 5),
+                (vec![e.person("maya").await], 5),
+            ],
+            0,
+            false,
+        )
+        .await;
+    let paging = ServicePaging {
+        ack_timeout_min: Some(10),
+        ..ServicePaging::default()
+    };
+    let (_, key) = e.service("Index", &policy, paging).await;
+    e.send(&key, "trigger", "lag", "critical").await;
+    assert_eq!(e.paged().await, vec![jonas.clone()]);
+    let inc = e.incidents().await.remove(0);
+    e.store()
+        .act_on_incident(&inc.id, &jonas, "web", &Act::Acknowledge, e.t0 + MIN)
+        .await
+        .unwrap();
+    e.at(10).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone()],
+        "still acknowledged at 10 min"
+    );
+    e.at(11).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), jonas],
+        "at 11 min: triggered again, step 1 again"
+    );
+    let inc = e.store().oncall_incident(&inc.id).await.unwrap();
+    assert_eq!(inc.state, State::Triggered);
+    assert!(e.kinds(&inc.id).await.contains(&"ack_timeout".to_string()));
+    e.app.stop().await;
+}
+on_both_backends!(acknowledgement_timeout_triggers_again);
+
+async fn maintenance_pages_nobody_until_it_ends(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let policy = e
+        .policy(vec![(vec![e.person("jonas").await], 5)], 0, false)
+        .await;
+    let (quiet, key) = e.service("Mirror", &policy, ServicePaging::default()).await;
+    let (other_sid, other) = e
+        .service("Resolved meanwhile", &policy, ServicePaging::default())
+        .await;
+    for sid in [&quiet, &other_sid] {
+        e.store()
+            .add_maintenance(sid, e.t0, e.t0 + 30 * MIN, "upgrade", None, e.t0)
+            .await
+            .unwrap();
+    }
+    e.send(&key, "trigger", "sync", "critical").await;
+    e.send(&other, "trigger", "flap", "critical").await;
+    e.at(1).await;
+    assert!(
+        e.paged().await.is_empty(),
+        "nobody is paged during maintenance"
+    );
+    let incs = e.incidents().await;
+    assert_eq!(incs.len(), 2, "the alerts are recorded and shown");
+    e.send(&other, "resolve", "flap", "critical").await;
+    e.at(30).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas],
+        "what still fires when it ends pages then; the resolved one does not"
+    );
+    e.app.stop().await;
+}
+on_both_backends!(maintenance_pages_nobody_until_it_ends);
+
+async fn duplicates_open_one_incident_and_one_page_sequence(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let (jonas, maya) = (e.user("jonas").await, e.user("maya").await);
+    let policy = e
+        .policy(
+            vec![
+                (vec![e.person("jonas").await], 5),
+                (vec![e.person("maya").await], 5),
+            ],
+            0,
+            false,
+        )
+        .await;
+    let (_, key) = e.service("Crates", &policy, ServicePaging::default()).await;
+    for dedup in ["a", "a", "a", "b", "c", "a"] {
+        e.send(&key, "trigger", dedup, "critical").await;
+    }
+    e.at(0).await;
+    assert_eq!(e.incidents().await.len(), 1);
+    assert_eq!(e.paged().await, vec![jonas.clone()]);
+    e.at(5).await;
+    e.at(30).await;
+    assert_eq!(e.paged().await, vec![jonas, maya]);
+    e.app.stop().await;
+}
+on_both_backends!(duplicates_open_one_incident_and_one_page_sequence);
+
+async fn low_urgency_waits_for_working_hours(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let policy = e
+        .policy(vec![(vec![e.person("jonas").await], 5)], 0, false)
+        .await;
+    let hours = WorkingHours {
+        time_zone: "Europe/Berlin".into(),
+        window: Restriction {
+            days: vec![
+                Weekday::Monday,
+                Weekday::Tuesday,
+                Weekday::Wednesday,
+                Weekday::Thursday,
+                Weekday::Friday,
+            ],
+            start: time(9, 0, 0, 0),
+            end: time(17, 0, 0, 0),
+        },
+    };
+    let paging = ServicePaging {
+        high_urgency_from: Severity::Error,
+        low_urgency_hours: Some(hours),
+        ..ServicePaging::default()
+    };
+    let (_, key) = e.service("Stats", &policy, paging.clone()).await;
+    let (_, loud) = e.service("Downloads", &policy, paging).await;
+    e.send(&key, "trigger", "slow", "warning").await;
+    e.at(1).await;
+    assert!(
+        e.paged().await.is_empty(),
+        "a warning at 03:11 wakes nobody"
+    );
+    let inc = e.incidents().await.remove(0);
+    assert_eq!(inc.urgency.as_str(), "low");
+    e.send(&loud, "trigger", "down", "critical").await;
+    e.at(2).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone()],
+        "a critical alert pages at once"
+    );
+    // 09:00 Berlin is 08:00 UTC, 5 h 50 min after T0.
+    e.at(350).await;
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), jonas],
+        "the warning pages when working hours begin"
+    );
+    e.app.stop().await;
+}
+on_both_backends!(low_urgency_waits_for_working_hours);
+
+async fn a_failed_page_is_on_the_timeline_and_retried(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let policy = e
+        .policy(vec![(vec![e.person("jonas").await], 30)], 0, false)
+        .await;
+    let (_, key) = e.service("Search", &policy, ServicePaging::default()).await;
+    e.fakes.pages.fail_for(&jonas, true);
+    e.send(&key, "trigger", "q", "critical").await;
+    let inc = eventually(10, "the incident", || async { e.incidents().await.pop() }).await;
+    eventually(10, "the failure on the timeline", || async {
+        e.kinds(&inc.id)
+            .await
+            .contains(&"page_failed".to_string())
+            .then_some(())
+    })
+    .await;
+    e.fakes.pages.fail_for(&jonas, false);
+    e.clock.advance(Duration::from_secs(11));
+    let who = eventually(10, "the retry", || async {
+        let who = e.fakes.pages.who();
+        (!who.is_empty()).then_some(who)
+    })
+    .await;
+    assert_eq!(who.len(), 1);
+    e.app.stop().await;
+}
+on_both_backends!(a_failed_page_is_on_the_timeline_and_retried);
