@@ -683,6 +683,36 @@ pub fn react(state: EscState, change: Change, ack_timeout_ms: Option<i64>, now: 
     }
 }
 
+/// The one line an incident's page says about its escalation, given when it moves next
+/// (`due`, already written in the reader's zone); `None` when there is nothing to say.
+pub fn status_line(state: State, wait: Wait, pass: i64, due: Option<&str>) -> Option<String> {
+    if state == State::Resolved {
+        return None;
+    }
+    let due = due.unwrap_or("now");
+    let repeat = if pass > 0 {
+        format!(" (repeat {pass})")
+    } else {
+        String::new()
+    };
+    match (wait, state) {
+        (Wait::Step, State::Triggered) => Some(format!(
+            "Escalating: the next step pages at {due}{repeat} unless someone acknowledges"
+        )),
+        (Wait::Hold, _) => Some(format!(
+            "Nobody is paged until {due} (see the timeline for why)"
+        )),
+        (Wait::AckTimeout, State::Acknowledged) => Some(format!(
+            "The acknowledgement runs out at {due}: then it triggers again unless resolved"
+        )),
+        (Wait::Exhausted, State::Triggered) => Some(
+            "Escalation exhausted: nobody more will be paged. Acknowledge it, or escalate now to start again"
+                .to_string(),
+        ),
+        _ => None,
+    }
+}
+
 /// One step as the editor and the service page preview it: who would be paged if it fired now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepPreview {
@@ -1039,6 +1069,19 @@ mod tests {
             react(run, Change::Reassigned { grace_ms: 5 }, None, 7).due_at,
             Some(12)
         );
+    }
+
+    #[test]
+    fn status_lines() {
+        let at = Some("03:15 CET");
+        let line = |st, w, pass| status_line(st, w, pass, at).unwrap_or_default();
+        assert!(line(State::Triggered, Wait::Step, 0).starts_with("Escalating: the next step pages at 03:15 CET unless"));
+        assert!(line(State::Triggered, Wait::Step, 1).contains("(repeat 1)"));
+        assert!(line(State::Triggered, Wait::Hold, 0).starts_with("Nobody is paged until 03:15 CET"));
+        assert!(line(State::Acknowledged, Wait::AckTimeout, 0).contains("runs out at 03:15 CET"));
+        assert!(line(State::Triggered, Wait::Exhausted, 0).starts_with("Escalation exhausted"));
+        assert_eq!(status_line(State::Acknowledged, Wait::Idle, 0, at), None);
+        assert_eq!(status_line(State::Resolved, Wait::Step, 0, at), None);
     }
 
     #[test]

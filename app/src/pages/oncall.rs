@@ -224,6 +224,10 @@ pub struct IncidentHead {
     pub state: String,
     /// Severity word.
     pub severity: String,
+    /// `high` or `low`.
+    pub urgency: String,
+    /// Where its escalation stands, in a sentence.
+    pub escalation: Option<String>,
     /// Opened.
     pub opened: i64,
     /// Opened, absolute.
@@ -260,10 +264,11 @@ pub fn IncidentLive(head: IncidentHead, csrf: String, now: i64, may_act: bool) -
     };
     view! {
         <section class=cls aria-labelledby="inc-title">
-            <p class="muted small">{format!("#{} · {} · {}", head.number, head.service, head.severity)}</p>
+            <p class="muted small">{format!("#{} · {} · {} · {} urgency", head.number, head.service, head.severity, head.urgency)}</p>
             <h1 id="inc-title" class="incident-title">{head.title.clone()}</h1>
             <p><span class=state_cls>{head.state.clone()}</span>" opened "<Ago at=head.opened now=now absolute=head.opened_abs.clone()/></p>
             {head.standing.clone().map(|s| view! { <p class="small">{s}</p> })}
+            {head.escalation.clone().map(|s| view! { <p class="small escalation-line">{s}</p> })}
             {head.status_post.clone().map(|(href, title)| view! {
                 <p class="small">"Status page: "<a href=href>{title}</a></p>
             })}

@@ -343,7 +343,15 @@ async fn incident_head(
         },
         None => None,
     };
+    let escalation = app::domain::escalation::status_line(
+        inc.state,
+        inc.esc_wait,
+        inc.esc_pass,
+        inc.esc_due_at.map(|d| display_time(d, tz)).as_deref(),
+    );
     let head = IncidentHead {
+        escalation,
+        urgency: inc.urgency.as_str().into(),
         id: inc.id.clone(),
         number: inc.number,
         title: inc.title.clone(),
@@ -693,6 +701,13 @@ fn incident_json(i: &OncallIncident) -> Value {
         "resolved_at": i.resolved_at.map(iso),
         "resolved_by": i.resolved_by,
         "snoozed_until": i.snoozed_until.map(iso),
+        "urgency": i.urgency.as_str(),
+        "escalation": {
+            "next_step": i.escalation_level + 1,
+            "pass": i.esc_pass + 1,
+            "waiting_for": i.esc_wait,
+            "due_at": i.esc_due_at.map(iso),
+        },
         "escalation_level": i.escalation_level,
         "status_page_incident_id": i.status_incident_id,
         "created_at": iso(i.created_at),
