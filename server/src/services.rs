@@ -100,12 +100,18 @@ impl Notifier for MailNotifier {
         let since = jiff::Timestamp::from_millisecond(p.since_ms)
             .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
             .unwrap_or_default();
+        // The title comes from the alert: no control character may shape the header.
+        let clean = |s: &str| -> String {
+            s.chars()
+                .map(|c| if c.is_control() { ' ' } else { c })
+                .collect()
+        };
         let subject = format!(
             "[{}] #{} {}: {}",
             p.urgency.to_uppercase(),
             p.number,
-            service,
-            p.title
+            clean(service),
+            clean(&p.title)
         );
         let text = format!(
             "{}\n\nService: {service}\nUrgency: {}\nOpen since: {since}\n\nAcknowledge or resolve it here:\n{}\n",
@@ -288,5 +294,54 @@ impl Prober for HttpProber {
         }
         .await;
         (result, started.elapsed().as_millis() as i64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn outgoing(title: &str) -> Outgoing {
+        Outgoing {
+            key: "page:inc1:1:0:2:u1".into(),
+            incident_id: "inc1".into(),
+            number: 12,
+            title: title.into(),
+            service: Some("Sparse index".into()),
+            urgency: "high".into(),
+            since_ms: 1_764_468_600_000,
+            user_id: "u1".into(),
+            user_name: "Jonas".into(),
+            emails: vec!["jonas@example.org".into()],
+            url: "https://firstline.example/oncall/inc1".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_page_mail_names_the_incident_and_keeps_alert_text_out_of_the_headers() {
+        let mail = Arc::new(crate::fakes::RecordingMailer::default());
+        let n = MailNotifier::new(mail.clone(), "Firstline <pager@firstline.example>");
+        let via = n
+            .page(&outgoing("5xx above 5%\r\nBcc: thief@evil.example"))
+            .await
+            .unwrap();
+        assert_eq!(via, "email to jonas@example.org");
+        let sent = mail.sent();
+        assert_eq!(sent[0].to, vec!["jonas@example.org".to_string()]);
+        let text = &sent[0].text;
+        let headers = text.split("\n\n").next().unwrap_or_default();
+        assert!(
+            !headers.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            "{text}"
+        );
+        assert!(text.contains("Subject: [HIGH] #12 Sparse index: 5xx above 5%"), "{text}");
+        assert!(text.contains("Message-ID: <page.inc1.1.0.2.u1@firstline.example>"), "{text}");
+        assert!(text.contains("https://firstline.example/oncall/inc1"), "{text}");
+        let nobody = Outgoing {
+            emails: vec![],
+            ..outgoing("x")
+        };
+        let err = n.page(&nobody).await.unwrap_err().to_string();
+        assert!(err.contains("Jonas has no email address"), "{err}");
     }
 }

@@ -1075,9 +1075,12 @@ mod tests {
     fn status_lines() {
         let at = Some("03:15 CET");
         let line = |st, w, pass| status_line(st, w, pass, at).unwrap_or_default();
-        assert!(line(State::Triggered, Wait::Step, 0).starts_with("Escalating: the next step pages at 03:15 CET unless"));
+        assert!(line(State::Triggered, Wait::Step, 0)
+            .starts_with("Escalating: the next step pages at 03:15 CET unless"));
         assert!(line(State::Triggered, Wait::Step, 1).contains("(repeat 1)"));
-        assert!(line(State::Triggered, Wait::Hold, 0).starts_with("Nobody is paged until 03:15 CET"));
+        assert!(
+            line(State::Triggered, Wait::Hold, 0).starts_with("Nobody is paged until 03:15 CET")
+        );
         assert!(line(State::Acknowledged, Wait::AckTimeout, 0).contains("runs out at 03:15 CET"));
         assert!(line(State::Triggered, Wait::Exhausted, 0).starts_with("Escalation exhausted"));
         assert_eq!(status_line(State::Acknowledged, Wait::Idle, 0, at), None);
