@@ -331,12 +331,23 @@ mod tests {
         let text = &sent[0].text;
         let headers = text.split("\n\n").next().unwrap_or_default();
         assert!(
-            !headers.lines().any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
+            !headers
+                .lines()
+                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
             "{text}"
         );
-        assert!(text.contains("Subject: [HIGH] #12 Sparse index: 5xx above 5%"), "{text}");
-        assert!(text.contains("Message-ID: <page.inc1.1.0.2.u1@firstline.example>"), "{text}");
-        assert!(text.contains("https://firstline.example/oncall/inc1"), "{text}");
+        assert!(
+            text.contains("Subject: [HIGH] #12 Sparse index: 5xx above 5%"),
+            "{text}"
+        );
+        assert!(
+            text.contains("Message-ID: <page.inc1.1.0.2.u1@firstline.example>"),
+            "{text}"
+        );
+        assert!(
+            text.contains("https://firstline.example/oncall/inc1"),
+            "{text}"
+        );
         let nobody = Outgoing {
             emails: vec![],
             ..outgoing("x")
