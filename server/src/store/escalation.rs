@@ -464,6 +464,8 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        // The service first, as every writer of its incidents does (see the lock order).
+        super::paging::lock_service(&mut tx, service_id).await?;
         let n = tx
             .execute(
                 sql("DELETE FROM service_maintenance WHERE id = $1 AND service_id = $2 AND starts_at > $3")

@@ -589,3 +589,75 @@ async fn a_failed_page_is_on_the_timeline_and_retried(backend: Backend) {
     e.app.stop().await;
 }
 on_both_backends!(a_failed_page_is_on_the_timeline_and_retried);
+
+/// Across instances: a commit that makes an escalation due on one instance wakes the engine of
+/// another through PostgreSQL `NOTIFY` (heard as a wake, not as a live topic), so whichever
+/// instance claims it does so at once instead of at its next tick.
+#[tokio::test]
+async fn a_due_escalation_wakes_the_other_instances() {
+    use firstline::store::{Work, LIVE_CHANNEL};
+    let db = crate::common::TestDb::new(Backend::Postgres);
+    let (a, b) = (db.store().await, db.store().await);
+    let mut listener = b
+        .listener(LIVE_CHANNEL)
+        .await
+        .unwrap()
+        .expect("PostgreSQL listens");
+    let (svc, key) = service_with_key(&a, "Registry", KeyKind::Pagerduty).await;
+    let input = PolicyInput {
+        name: "Someone".into(),
+        description: String::new(),
+        repeats: 0,
+        steps: vec![Step {
+            targets: vec![Target {
+                kind: TargetKind::Team,
+                id: a.create_team("Ops", None, 1).await.unwrap(),
+            }],
+            delay_min: 5,
+            round_robin: false,
+        }],
+    };
+    let policy = a
+        .create_policy(&input.normalize().unwrap(), 1)
+        .await
+        .unwrap();
+    let paging = ServicePaging {
+        policy_id: Some(policy.id),
+        ..ServicePaging::default()
+    };
+    a.set_service_paging(&svc.id, &paging, 1).await.unwrap();
+    let signal = app::domain::ingest::parse_pagerduty(
+        &json!({ "routing_key": key.key, "event_action": "trigger",
+                 "payload": { "summary": "down", "source": "x", "severity": "critical" } })
+        .to_string()
+        .as_bytes(),
+    )
+    .expect("valid event");
+    let batch = vec![firstline::store::Ingest::Signal {
+        key_id: key.id.clone(),
+        signal: signal.signal,
+        truncated: 0,
+    }];
+    a.ingest(&batch, Timestamp::now().as_millisecond())
+        .await
+        .unwrap();
+    let woke = tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            let n = listener.recv().await.unwrap();
+            // Reading the message is what wakes B's workers.
+            if b.read_live_message(n.payload()).is_none()
+                && n.payload().ends_with("wake:escalation")
+            {
+                break;
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(1), b.wakes().woken(Work::Escalation)).await
+    })
+    .await
+    .expect("B hears of the due escalation");
+    assert!(woke.is_ok(), "B's escalation worker is woken");
+    // A woke its own worker directly too.
+    tokio::time::timeout(Duration::from_secs(1), a.wakes().woken(Work::Escalation))
+        .await
+        .expect("A's escalation worker is woken");
+}
