@@ -156,17 +156,17 @@ pub async fn follow_peers(state: AppState) {
         let heard = match listener.as_mut() {
             Some(l) => tokio::select! {
                 r = l.recv() => r.map(|n| state.store.read_live_message(n.payload())).map_err(|e| e.to_string()),
-                _ = tick.tick() => Ok(Some(Topic::StatusPage)),
+                _ = tick.tick() => Ok(vec![Topic::StatusPage]),
             },
             None => {
                 tick.tick().await;
-                Ok(Some(Topic::StatusPage))
+                Ok(vec![Topic::StatusPage])
             }
         };
         match heard {
-            Ok(Some(topic)) => refresh_topics(&state, &[topic]).await,
-            // Our own commit (already heard), or not one of ours.
-            Ok(None) => {}
+            Ok(topics) if !topics.is_empty() => refresh_topics(&state, &topics).await,
+            // Our own commit (already heard), only wakes, or not one of ours.
+            Ok(_) => {}
             Err(e) => {
                 tracing::warn!(error = %e, "LISTEN connection lost; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;

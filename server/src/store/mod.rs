@@ -205,7 +205,7 @@ impl std::fmt::Debug for LiveHooks {
 }
 
 /// The PostgreSQL channel on which every committed write announces its topics to all
-/// instances, as `INSTANCE TOPIC` ([`Store::read_live_message`]).
+/// instances, as `INSTANCE KEY KEY ...` ([`Store::read_live_message`]).
 pub const LIVE_CHANNEL: &str = "firstline_live";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
@@ -326,19 +326,24 @@ impl Store {
         let _ = self.live.announcer.set(announcer);
     }
 
-    /// Reads a message from [`LIVE_CHANNEL`]: the topic, unless this instance sent it (it has
-    /// already heard its own commits) or the message is not one of ours.
-    /// A wake for background work (`wake:...`) wakes this instance's workers and reads as `None`.
-    pub fn read_live_message(&self, payload: &str) -> Option<Topic> {
-        let (instance, key) = payload.split_once(' ')?;
-        if instance == self.live.instance {
-            return None;
+    /// Reads a message from [`LIVE_CHANNEL`]: `INSTANCE KEY KEY ...` (one commit's keys, space
+    /// separated). Returns the topics, none when this instance sent it (it has already heard its
+    /// own commits); a wake for background work (`wake:...`) wakes this instance's workers, and
+    /// a key that is not one of ours is skipped.
+    pub fn read_live_message(&self, payload: &str) -> Vec<Topic> {
+        let mut keys = payload.split(' ');
+        if keys.next() == Some(self.live.instance.as_str()) {
+            return Vec::new();
         }
-        if let Some(work) = Work::parse(key) {
-            self.live.wake.wake(work);
-            return None;
+        let mut topics = Vec::new();
+        for key in keys {
+            if let Some(work) = Work::parse(key) {
+                self.live.wake.wake(work);
+            } else if let Some(t) = Topic::parse(key) {
+                topics.push(t);
+            }
         }
-        Topic::parse(key)
+        topics
     }
 
     /// This instance's background-work wakes (its own commits and, on PostgreSQL, its peers').

@@ -232,12 +232,19 @@ impl Tx {
                 .iter()
                 .map(Topic::key)
                 .chain(wakes.iter().map(|w| w.key().to_string()));
+            // As few notifications as fit: a batch touching 500 incidents sends a handful, not
+            // a thousand round trips (a payload must stay under PostgreSQL's 8000 bytes).
+            let mut payload = instance.clone();
             for key in keys {
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(LIVE_CHANNEL)
-                    .bind(format!("{instance} {key}"))
-                    .execute(&mut **t)
-                    .await?;
+                if payload.len() + 1 + key.len() > NOTIFY_MAX && payload.len() > instance.len() {
+                    notify(t, &payload).await?;
+                    payload = instance.clone();
+                }
+                payload.push(' ');
+                payload.push_str(&key);
+            }
+            if payload.len() > instance.len() {
+                notify(t, &payload).await?;
             }
         }
         match self.db {
@@ -254,6 +261,18 @@ impl Tx {
         }
         Ok(())
     }
+}
+
+/// The longest `NOTIFY` payload sent (PostgreSQL refuses 8000 bytes or more).
+const NOTIFY_MAX: usize = 7000;
+
+async fn notify(t: &mut Transaction<'static, Postgres>, payload: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(LIVE_CHANNEL)
+        .bind(payload)
+        .execute(&mut **t)
+        .await
+        .map(|_| ())
 }
 
 impl Store {
