@@ -712,3 +712,50 @@ async fn a_big_commit_announces_every_topic_in_few_messages() {
     }
     assert!(messages <= 10, "{messages} messages for one commit");
 }
+
+async fn escalate_now_and_reassign(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let [jonas, maya, aisha, ben] = [
+        e.user("jonas").await,
+        e.user("maya").await,
+        e.user("aisha").await,
+        e.user("ben").await,
+    ];
+    let policy = e
+        .policy(
+            vec![
+                (vec![e.person("jonas").await], 30),
+                (vec![e.person("maya").await], 30),
+                (vec![e.person("aisha").await], 30),
+            ],
+            0,
+            false,
+        )
+        .await;
+    let (_, key) = e.service("Sparse", &policy, ServicePaging::default()).await;
+    e.send(&key, "trigger", "x", "critical").await;
+    assert_eq!(e.paged().await, vec![jonas.clone()]);
+    let inc = e.incidents().await.remove(0);
+    // "Escalate now": step 2 at once, without the clock moving.
+    e.store()
+        .act_on_incident(&inc.id, &jonas, "web", &Act::EscalateNow, e.t0)
+        .await
+        .unwrap();
+    assert_eq!(e.paged().await, vec![jonas.clone(), maya.clone()]);
+    // Reassigned to Ben: he is paged at once; if he does not acknowledge, step 3 follows after
+    // the grace period.
+    e.store()
+        .act_on_incident(&inc.id, &maya, "web", &Act::Reassign(ben.clone()), e.t0)
+        .await
+        .unwrap();
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), maya.clone(), ben.clone()]
+    );
+    e.at(4).await;
+    assert_eq!(e.paged().await.len(), 3);
+    e.at(5).await;
+    assert_eq!(e.paged().await, vec![jonas, maya, ben, aisha]);
+    e.app.stop().await;
+}
+on_both_backends!(escalate_now_and_reassign);
