@@ -28,6 +28,7 @@ mod crash;
 mod durability;
 mod errors;
 mod escalation_crash;
+mod escalation_faults;
 mod escalation_load;
 mod escalation_multi;
 mod heartbeats;
