@@ -479,11 +479,16 @@ impl Perform for Page {
         let now = || state.clock.now_ms();
         match state.services.notifier.page(&out).await {
             Ok(via) => {
+                // The page is out: failing the job now would send it again on the retry. A
+                // timeline entry that could not be written is only logged.
                 let body = serde_json::json!({ "user": user.id, "key": self.key });
-                state
+                if let Err(e) = state
                     .store
                     .note_oncall(&inc.id, "paged", &via, &body, now())
-                    .await?;
+                    .await
+                {
+                    tracing::warn!(error = %e, key = %self.key, "page sent; noting it on the timeline failed");
+                }
                 Ok(())
             }
             Err(e) => {

@@ -583,7 +583,55 @@ impl Store {
     /// each ([`advance`]) and writes the result with its pages and timeline, in one
     /// transaction. Returns what it did; fewer than `limit` incidents means none are left due.
     pub async fn escalate_due(&self, now: i64, limit: i64) -> Result<Round, StoreError> {
-        let mut tx = self.begin().await?;
+        // Who each target means now is read before the write transaction, on the pool: inside
+        // it (SQLite's one write lock held) a read on another pool connection can wait for a
+        // connection that is itself waiting for that lock, and nothing moves until the busy
+        // timeout fails the waiters. Targets of the due incidents' policies first; one added
+        // meanwhile (a policy edited) is resolved and the round begun again.
+        let mut resolved = self
+            .resolve_targets(&self.due_targets(now).await?, now)
+            .await?;
+        loop {
+            let mut tx = self.begin().await?;
+            match self.escalate_in(&mut tx, now, limit, &resolved).await? {
+                Ok(round) => {
+                    tx.commit().await?;
+                    return Ok(round);
+                }
+                Err(missing) => {
+                    drop(tx);
+                    resolved.extend(self.resolve_targets(&missing, now).await?);
+                }
+            }
+        }
+    }
+
+    /// The targets of the policies of the services whose incidents are due at `now`.
+    async fn due_targets(&self, now: i64) -> Result<Vec<Target>, StoreError> {
+        let rows: Vec<(String,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT steps FROM escalation_policies WHERE id IN \
+             (SELECT s.policy_id FROM services s JOIN oncall_incidents i ON i.service_id = s.id \
+              WHERE i.esc_due_at <= $1)")
+            .bind(now).fetch_all(p).await)?;
+        let mut targets = Vec::new();
+        for (steps,) in rows {
+            let steps: Vec<Step> =
+                serde_json::from_str(&steps).map_err(|_| corrupt("policy steps", &steps))?;
+            targets.extend(steps.into_iter().flat_map(|s| s.targets));
+        }
+        Ok(targets)
+    }
+
+    /// The round of [`Store::escalate_due`] in `tx`, with the targets resolved up front; or
+    /// the targets of the claimed incidents' policies missing from `resolved` (nothing is
+    /// written then).
+    async fn escalate_in(
+        &self,
+        tx: &mut Tx,
+        now: i64,
+        limit: i64,
+        resolved: &HashMap<Target, Vec<String>>,
+    ) -> Result<Result<Round, Vec<Target>>, StoreError> {
         let claim = format!(
             "SELECT id, number, service_id, status, snoozed_until, urgency, esc_gen, esc_pass, \
              escalation_level, esc_due_at, esc_wait FROM oncall_incidents \
@@ -596,7 +644,7 @@ impl Store {
             pages: 0,
         };
         if due.is_empty() {
-            return Ok(round);
+            return Ok(Ok(round));
         }
         // Per service: settings, its policy, and the maintenance covering now. Per target: who
         // it means now. Read once for the round.
@@ -608,7 +656,7 @@ impl Store {
             if services.contains_key(sid) {
                 continue;
             }
-            let paging = service_paging_in(&mut tx, sid).await?;
+            let paging = service_paging_in(tx, sid).await?;
             let policy = match &paging.policy_id {
                 Some(pid) => match policies.get(pid) {
                     Some(p) => p.clone(),
@@ -623,15 +671,18 @@ impl Store {
                 },
                 None => None,
             };
-            let until = maintenance_until_in(&mut tx, sid, now).await?;
+            let until = maintenance_until_in(tx, sid, now).await?;
             services.insert(sid.clone(), (paging, policy, until));
         }
-        let targets: Vec<Target> = services
+        let missing: Vec<Target> = services
             .values()
             .filter_map(|(_, p, _)| p.as_ref())
             .flat_map(|p| p.steps.iter().flat_map(|s| s.targets.iter().cloned()))
+            .filter(|t| !resolved.contains_key(t))
             .collect();
-        let resolved = self.resolve_targets(&targets, now).await?;
+        if !missing.is_empty() {
+            return Ok(Err(missing));
+        }
         let oncall = |t: &Target| resolved.get(t).cloned().unwrap_or_default();
         for row in due {
             let status: State = row
@@ -671,7 +722,7 @@ impl Store {
                         .await?;
                     }
                     Effect::Note { kind, body } => {
-                        add_event(&mut tx, &row.id, kind, None, "", None, body, now).await?;
+                        add_event(tx, &row.id, kind, None, "", None, body, now).await?;
                     }
                     Effect::Page {
                         user,
@@ -685,7 +736,7 @@ impl Store {
                             key: format!("page:{}:{gen}:{pass}:{step}:{user}", row.id),
                             urgency: sit.urgency.as_str().to_string(),
                         };
-                        if enqueue_in(&mut tx, &page, now).await?.is_some() {
+                        if enqueue_in(tx, &page, now).await?.is_some() {
                             round.pages += 1;
                         }
                     }
@@ -708,8 +759,7 @@ impl Store {
             )
             .await?;
         }
-        tx.commit().await?;
-        Ok(round)
+        Ok(Ok(round))
     }
 
     /// When the next escalation is due (Unix ms), if any: the engine sleeps until then.
