@@ -339,7 +339,10 @@ async fn a_page_is_claimed_while_subscriber_sends_hang() {
         .await
         .unwrap()
         .expect("queued");
-    app.state().engine_wake.queue(Queue::Pages);
+    app.state()
+        .store
+        .wakes()
+        .wake(firstline::store::Work::Queue(Queue::Pages));
     let row = eventually(5, "the page job is claimed", || async {
         let row = store.job(page).await.unwrap();
         (row.attempts >= 1 && row.last_error.is_some()).then_some(row)
@@ -373,7 +376,10 @@ async fn one_hanging_send_delays_no_other_delivery() {
         email_subscriber(store, &format!("reader{i}@example.org"), 2).await;
     }
     incident(store, &ids[0], true).await;
-    app.state().engine_wake.queue(Queue::Subscribers);
+    app.state()
+        .store
+        .wakes()
+        .wake(firstline::store::Work::Queue(Queue::Subscribers));
     eventually(10, "every other delivery is sent and finished", || async {
         let (pending, _) = store.job_backlog().await.unwrap();
         (fakes.mail.sent().len() == 30 && pending == 1).then_some(())
@@ -427,7 +433,10 @@ async fn a_send_that_times_out_is_retried() {
         .await
         .unwrap()
         .expect("queued");
-    app.state().engine_wake.queue(Queue::Subscribers);
+    app.state()
+        .store
+        .wakes()
+        .wake(firstline::store::Work::Queue(Queue::Subscribers));
     let row = eventually(10, "the hanging send times out", || async {
         let row = store.job(id).await.unwrap();
         row.last_error.is_some().then_some(row)
