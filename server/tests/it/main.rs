@@ -39,6 +39,7 @@ mod outbound;
 mod paging;
 mod people;
 mod permissions;
+mod policies;
 mod public_api;
 mod schedules;
 mod services;
