@@ -81,7 +81,12 @@ async fn world(backend: Backend) -> World {
         end: "10:00".parse().unwrap(),
     };
     store
-        .create_layer(&gappy, &layer(vec![monday]), &[ben.clone()], now)
+        .create_layer(
+            &gappy,
+            &layer(vec![monday]),
+            std::slice::from_ref(&ben),
+            now,
+        )
         .await
         .unwrap();
     let volunteers = store.create_team("Volunteers", None, now).await.unwrap();
