@@ -644,7 +644,7 @@ pub fn ServicePage(
             <p><a href=format!("/oncall?state=all&service={id}")>"This service's incidents"</a></p>
             {message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
             {error.map(|e| view! { <p class="alert" role="alert">{format!("{}: {}", e.field, e.message)}</p> })}
-            {paging.map(|p| view! { <super::policies::PagingSection service_id=id_paging paging=p is_admin=is_admin csrf=csrf_paging/> })}
+            {paging.map(|p| view! { <super::policies::PagingSection service_id=id_paging paging=p is_admin=is_admin csrf=csrf_paging/> }.into_any())}
             {is_admin.then(|| view! {
                 <details class="card">
                     <summary><h2 class="inline-h">"Edit this service"</h2></summary>

@@ -246,6 +246,7 @@ pub fn PolicyPage(viewer: Viewer, editor: PolicyEditor) -> impl IntoView {
                 {warn}
             </section>
         }
+        .into_any()
     });
     let used = (!services.is_empty()).then(|| {
         view! {
@@ -347,16 +348,19 @@ pub fn PolicyPage(viewer: Viewer, editor: PolicyEditor) -> impl IntoView {
         .into_any()
     };
     let delete = match (&id, may_edit) {
-        (Some(id), true) => Some(view! {
-            <section class="card" aria-labelledby="h-delete">
-                <h2 id="h-delete">"Delete this policy"</h2>
-                <p class="field-error" id="p-policy-error" role="alert">{policy_err}</p>
-                <form method="post" action=format!("/policies/{id}/delete") class="inline">
-                    <input type="hidden" name="csrf" value=csrf/>
-                    <button type="submit" class="button danger">"Delete policy"</button>
-                </form>
-            </section>
-        }),
+        (Some(id), true) => Some(
+            view! {
+                <section class="card" aria-labelledby="h-delete">
+                    <h2 id="h-delete">"Delete this policy"</h2>
+                    <p class="field-error" id="p-policy-error" role="alert">{policy_err}</p>
+                    <form method="post" action=format!("/policies/{id}/delete") class="inline">
+                        <input type="hidden" name="csrf" value=csrf/>
+                        <button type="submit" class="button danger">"Delete policy"</button>
+                    </form>
+                </section>
+            }
+            .into_any(),
+        ),
         _ => None,
     };
     view! {
@@ -371,6 +375,7 @@ pub fn PolicyPage(viewer: Viewer, editor: PolicyEditor) -> impl IntoView {
             {delete}
         </Shell>
     }
+    .into_any()
 }
 
 /// A service's paging settings as typed.
@@ -542,6 +547,7 @@ pub fn PagingSection(
                 <li>{format!("Auto-resolve: {}.", mins(&form.auto_resolve))}</li>
             </ul>
         }
+        .into_any()
     };
     let settings = is_admin.then(|| {
         let hours_mode = form.low_mode == "hours";
@@ -603,6 +609,7 @@ pub fn PagingSection(
                 <button type="submit" class="button primary">"Save paging settings"</button>
             </form>
         }
+        .into_any()
     });
     let mw_rows = (!maintenance.is_empty()).then(|| {
         let sid = service_id.clone();
@@ -669,6 +676,7 @@ pub fn PagingSection(
                 </form>
             </details>
         }
+        .into_any()
     });
     view! {
         <section class="card" aria-labelledby="h-paging" id="paging">
@@ -690,4 +698,5 @@ pub fn PagingSection(
             {mw_forms}
         </section>
     }
+    .into_any()
 }
