@@ -275,12 +275,11 @@ pub fn PolicyPage(viewer: Viewer, editor: PolicyEditor) -> impl IntoView {
                 view! {
                     <fieldset class="step" data-step=n.to_string() aria-describedby=t_err_desc>
                         <legend>{legend}</legend>
-                        <p class="small muted">"Page:"</p>
                         {group(n, "Schedules (whoever is on call)", &choices.schedules, &s.targets, true)}
                         {group(n, "Teams (every member)", &choices.teams, &s.targets, false)}
                         {group(n, "People", &choices.people, &s.targets, false)}
                         <p class="field-error" id=t_err_id>{t_err.clone()}</p>
-                        <label for=delay_id.clone()>"Minutes to wait for an acknowledgement before the next step"</label>
+                        <label for=delay_id.clone()>"Wait for an acknowledgement (minutes) before the next step"</label>
                         <input id=delay_id name=format!("s{n}_delay") value=s.delay.clone() inputmode="numeric"
                             maxlength="4" aria-invalid=invalid(&d_err) aria-describedby=d_err_id.clone()/>
                         <p class="field-error" id=d_err_id>{d_err.clone()}</p>
