@@ -738,3 +738,63 @@ async fn markup_in_a_policy_name_is_shown_escaped(backend: Backend) {
     w.app.stop().await;
 }
 on_both_backends!(markup_in_a_policy_name_is_shown_escaped);
+
+async fn saving_is_audited_and_the_editor_buttons_are_not(backend: Backend) {
+    let w = world(backend).await;
+    let first = w.sched(&w.first_line);
+    for op in ["add", "preview", "remove:1"] {
+        let (status, _, _) = w
+            .post(
+                "/policies",
+                &[
+                    ("op", op),
+                    ("step_count", "1"),
+                    ("name", "Pager"),
+                    ("s1_target", &first),
+                    ("s1_delay", "5"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 200, "{op}");
+    }
+    let id = pager(&w, "Pager").await;
+    let (status, _, _) = w
+        .post(
+            &format!("/services/{}/paging", w.service),
+            &[("policy_id", &id), ("high_urgency_from", "error")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (status, _, _) = w
+        .post(
+            &format!("/services/{}/maintenance", w.service),
+            &[("mode", "now"), ("hours", "1")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let mut rows = w
+        .app
+        .state()
+        .store
+        .audit_entries(&firstline::store::AuditFilter {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    rows.reverse();
+    let seen: Vec<(String, String)> = rows
+        .into_iter()
+        .map(|r| (r.entry.kind, r.entry.action))
+        .filter(|(k, _)| k != "session")
+        .collect();
+    let want = [
+        ("policy", "create"),
+        ("service", "set_paging"),
+        ("service_maintenance", "create"),
+    ]
+    .map(|(k, a)| (k.to_string(), a.to_string()));
+    assert_eq!(seen, want);
+    w.app.stop().await;
+}
+on_both_backends!(saving_is_audited_and_the_editor_buttons_are_not);
