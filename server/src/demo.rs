@@ -204,9 +204,10 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
             .await?;
     }
     store.setting_or_insert("page_name", "crates.io").await?;
-    seed_schedules(store, now).await?;
+    let (primary, secondary) = seed_schedules(store, now).await?;
     seed_status_history(store, now).await?;
-    seed_paging(store, &first_line, now).await?;
+    let services = seed_paging(store, &first_line, now).await?;
+    seed_escalation(store, &services, &primary, &secondary, &volunteers, now).await?;
     println!(
         "\nDemo data created: the crates.io volunteers and their first-line team.\n\
          Log in as {ADMIN_EMAIL} with password: {password}\n"
@@ -217,14 +218,57 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
     }))
 }
 
+/// The crates.io escalation: the contractors' first line, then the volunteers' secondary, then
+/// every volunteer, 5 minutes apart, twice more; set on every service of the demo.
+async fn seed_escalation(
+    store: &Store,
+    services: &[String],
+    first_line: &str,
+    secondary: &str,
+    volunteers: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    use app::domain::escalation::{PolicyInput, ServicePaging, Step, Target, TargetKind};
+    let step = |kind, id: &str| Step {
+        targets: vec![Target {
+            kind,
+            id: id.to_string(),
+        }],
+        delay_min: 5,
+        round_robin: false,
+    };
+    let input = PolicyInput {
+        name: "crates.io escalation".into(),
+        description: "First line, then the volunteer secondary, then every volunteer.".into(),
+        repeats: 2,
+        steps: vec![
+            step(TargetKind::Schedule, first_line),
+            step(TargetKind::Schedule, secondary),
+            step(TargetKind::Team, volunteers),
+        ],
+    }
+    .normalize()?;
+    let policy = store.create_policy(&input, now).await?;
+    for s in services {
+        let paging = ServicePaging {
+            policy_id: Some(policy.id.clone()),
+            ..ServicePaging::default()
+        };
+        store.set_service_paging(s, &paging, now).await?;
+    }
+    Ok(())
+}
+
 /// Services the first line is paged about, with their integration keys, and a past on-call
 /// incident: Alertmanager fired, Jonas acknowledged and noted, the alert resolved itself.
-async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<()> {
+/// Returns the services' ids.
+async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<Vec<String>> {
     use crate::store::Ingest;
     use app::domain::ingest::{Action, Link, Severity, Signal};
     use app::domain::oncall::Act;
     use app::domain::service::{KeyKind, ServiceInput};
     let mut keys = Vec::new();
+    let mut services = Vec::new();
     for (name, description, kind, key_name) in [
         (
             "Sparse index",
@@ -261,6 +305,7 @@ async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<()> 
                 .create_key(&s.id, kind, key_name, now - 30 * DAY)
                 .await?,
         );
+        services.push(s.id);
     }
     let sparse = &keys[0];
     let at = now - 3 * DAY - 5 * 3_600_000;
@@ -312,7 +357,7 @@ async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<()> 
         };
         store.ingest(&[resolve], at + 1_500_000).await?;
     }
-    Ok(())
+    Ok(services)
 }
 
 async fn id_of(store: &Store, email: &str) -> anyhow::Result<String> {
@@ -325,8 +370,9 @@ async fn id_of(store: &Store, email: &str) -> anyhow::Result<String> {
 
 /// The two schedules of the story: the contractors' 24/7 weekly rotation (hand-off Monday 09:00
 /// Berlin), and the volunteers' secondary (a weekly rotation around the clock, with a New York
-/// business-hours layer on top); one override next week and one open swap request.
-async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<()> {
+/// business-hours layer on top); one override next week and one open swap request. Returns
+/// the two schedules' ids.
+async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<(String, String)> {
     let now = Timestamp::from_millisecond(now_ms)?;
     let mut first_line = Vec::new();
     for p in FIRST_LINE {
@@ -460,7 +506,7 @@ async fn seed_schedules(store: &Store, now_ms: i64) -> anyhow::Result<()> {
             )
             .await?;
     }
-    Ok(())
+    Ok((primary, secondary))
 }
 
 /// Past incidents with full timelines (they shape the uptime bars) and a maintenance next week.

@@ -11,6 +11,7 @@ pub mod monitor;
 pub mod oncall;
 pub mod people;
 pub mod permission;
+pub mod policy_text;
 pub mod schedule;
 pub mod service;
 pub mod status;

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod oncall;
 pub mod people;
+pub mod policies;
 pub mod schedule;
 pub mod schedule_admin;
 pub mod status;

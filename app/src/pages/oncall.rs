@@ -542,6 +542,7 @@ pub fn ServicesPage(
     error: Option<ValidationError>,
 ) -> impl IntoView {
     let is_admin = viewer.is_admin;
+    let viewer_responder = viewer.is_responder;
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let err = |f: &str| {
         error
@@ -555,6 +556,7 @@ pub fn ServicesPage(
         <Shell viewer=viewer nav=Nav::Services>
             <h1 class="page-title">"Services"</h1>
             <p class="muted small">"A service is what responders are paged about. Monitoring tools send alerts to a service through its integration keys."</p>
+            {viewer_responder.then(|| view! { <p><a href="/policies">"Escalation policies"</a>" · who is paged when a service alerts"</p> })}
             <section class="card">
                 {if services.is_empty() {
                     view! { <p class="muted">"No services yet."</p> }.into_any()
@@ -622,6 +624,9 @@ pub fn ServicePage(
     /// Its team's id, or empty.
     #[prop(optional)]
     team_id: String,
+    /// Its escalation chain, paging settings and maintenance.
+    #[prop(optional)]
+    paging: Option<super::policies::PagingView>,
 ) -> impl IntoView {
     let is_admin = viewer.is_admin;
     let csrf = viewer.csrf.clone().unwrap_or_default();
@@ -634,6 +639,8 @@ pub fn ServicePage(
     let id_hb = id.clone();
     let csrf_hb = csrf.clone();
     let csrf_mon = csrf.clone();
+    let csrf_paging = csrf.clone();
+    let id_paging = id.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Services>
             <p class="crumbs"><a href="/services">"Services"</a></p>
@@ -642,6 +649,7 @@ pub fn ServicePage(
             <p><a href=format!("/oncall?state=all&service={id}")>"This service's incidents"</a></p>
             {message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
             {error.map(|e| view! { <p class="alert" role="alert">{format!("{}: {}", e.field, e.message)}</p> })}
+            {paging.map(|p| view! { <super::policies::PagingSection service_id=id_paging paging=p is_admin=is_admin csrf=csrf_paging/> }.into_any())}
             {is_admin.then(|| view! {
                 <details class="card">
                     <summary><h2 class="inline-h">"Edit this service"</h2></summary>

@@ -339,6 +339,31 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
         "POST",
         "/services/{id}/keys/{key}/revoke",
         Change("integration_key", Is("revoke"), No),
+    ),    (
+        "POST",
+        "/policies",
+        Change("policy", Is("create"), PathAfter("/policies/")),
+    ),
+    ("POST", "/policies/{id}", Change("policy", Is("update"), No)),
+    (
+        "POST",
+        "/policies/{id}/delete",
+        Change("policy", Is("delete"), No),
+    ),
+    (
+        "POST",
+        "/services/{id}/paging",
+        Change("service", Is("set_paging"), No),
+    ),
+    (
+        "POST",
+        "/services/{id}/maintenance",
+        Change("service_maintenance", Is("create"), No),
+    ),
+    (
+        "POST",
+        "/services/{id}/maintenance/{window}/end",
+        Change("service_maintenance", Is("end"), No),
     ),
 ];
 

@@ -15,6 +15,7 @@ pub mod monitors;
 pub mod oncall;
 pub mod pages;
 pub mod people;
+pub mod policies;
 pub mod public_api;
 pub mod schedule_admin;
 pub mod schedules;
@@ -137,6 +138,19 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/services/{id}",
             get(oncall::service).post(oncall::update_service),
+        )
+        .route("/policies", get(policies::list).post(policies::create))
+        .route("/policies/new", get(policies::new_form))
+        .route("/policies/{id}", get(policies::show).post(policies::update))
+        .route("/policies/{id}/delete", post(policies::delete))
+        .route("/services/{id}/paging", post(policies::set_paging))
+        .route(
+            "/services/{id}/maintenance",
+            post(policies::add_maintenance),
+        )
+        .route(
+            "/services/{id}/maintenance/{window}/end",
+            post(policies::end_maintenance),
         )
         .route("/services/{id}/keys", post(oncall::add_key))
         .route("/services/{id}/heartbeats", post(oncall::add_heartbeat))

@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Path, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Json;
@@ -32,6 +32,7 @@ use app::pages::oncall::{
     AlertCard, ChangeRow, IncidentHead, IncidentList, IncidentLive, IncidentPage, IncidentRow,
     IncidentsPage, KeyRow, ListFilter, MonitorView, ServicePage, ServicesPage, TimelineRow,
 };
+use app::pages::policies::PagingView;
 use app::pages::render_document;
 
 use super::error::AppError;
@@ -919,6 +920,32 @@ async fn service_page(
     message: Option<String>,
     error: Option<ValidationError>,
 ) -> Result<Response, AppError> {
+    let code = super::error::form_status(&error);
+    let paging = super::policies::paging_view(state, me, id, None, None, None).await?;
+    render_service(state, me, id, message, error, paging, code).await
+}
+
+/// A service's page with its paging part as given (what was typed, with its error).
+pub(crate) async fn service_page_with(
+    state: &AppState,
+    me: &SessionInfo,
+    id: &str,
+    message: Option<String>,
+    paging: PagingView,
+    code: StatusCode,
+) -> Result<Response, AppError> {
+    render_service(state, me, id, message, None, paging, code).await
+}
+
+async fn render_service(
+    state: &AppState,
+    me: &SessionInfo,
+    id: &str,
+    message: Option<String>,
+    error: Option<ValidationError>,
+    paging: PagingView,
+    code: StatusCode,
+) -> Result<Response, AppError> {
     let s = state.store.service(id).await?;
     let all_teams: Vec<(String, String)> = state
         .store
@@ -1005,7 +1032,6 @@ async fn service_page(
             source: c.source,
         })
         .collect();
-    let code = super::error::form_status(&error);
     let v = viewer(me);
     let (sid, name, description) = (s.id, s.name, s.description);
     let html = render_document(
@@ -1016,7 +1042,7 @@ async fn service_page(
             view! {
                 <ServicePage viewer=v id=sid name=name description=description team=team keys=keys
                     monitors=monitors changes=changes message=message error=error
-                teams=all_teams team_id=team_id/>
+                teams=all_teams team_id=team_id paging=paging/>
             }
         },
     );
@@ -1036,6 +1062,9 @@ pub async fn service(
         "key" => Some("Key added. Paste its configuration into the tool; its first alert opens an incident here.".to_string()),
         "revoked" => Some("Key revoked: events with it are refused from now on.".to_string()),
         "saved" => Some("Saved.".to_string()),
+        "paging" => Some("Paging settings saved.".to_string()),
+        "maintenance" => Some("Maintenance set: alerts are recorded but nobody is paged while it lasts.".to_string()),
+        "maintenance_ended" => Some("Maintenance ended: alerts page again.".to_string()),
         "heartbeat" => Some("Heartbeat added. Paste its line into the job; a missed ping opens an incident here.".to_string()),
         _ => None,
     };

@@ -44,6 +44,7 @@ mod outbound;
 mod paging;
 mod people;
 mod permissions;
+mod policies;
 mod public_api;
 mod schedules;
 mod services;
