@@ -871,8 +871,18 @@ mod tests {
         };
         let mut snoozed = acked.clone();
         snoozed.snoozed = true;
+        /// Name, state, situation, now, effects, next due, next wait.
+        type Case<'a> = (
+            &'a str,
+            EscState,
+            Situation,
+            i64,
+            Vec<&'a str>,
+            Option<i64>,
+            Wait,
+        );
         #[rustfmt::skip]
-        let cases: Vec<(&str, EscState, Situation, i64, Vec<&str>, Option<i64>, Wait)> = vec![
+        let cases: Vec<Case> = vec![
             ("not due yet", step(0, 10 * MIN), sit(State::Triggered), 9 * MIN, vec![], Some(10 * MIN), Wait::Step),
             ("due: first step", step(0, 0), sit(State::Triggered), 0, vec!["step_fired", "page"], Some(5 * MIN), Wait::Step),
             ("late step runs at once, once", step(1, 5 * MIN), sit(State::Triggered), 60 * MIN, vec!["step_fired", "page"], Some(65 * MIN), Wait::Step),
