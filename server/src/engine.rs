@@ -263,7 +263,23 @@ async fn run_job(state: AppState, job: Job, timeout: Duration) {
     };
     let now = state.clock.now_ms();
     let recorded = match result {
-        Ok(()) => state.store.finish_job(&job, now).await,
+        Ok(None) => state.store.finish_job(&job, now).await,
+        Ok(Some(n)) => {
+            match state
+                .store
+                .finish_job_noting(&job, &n.incident_id, n.kind, &n.channel, &n.body, now)
+                .await
+            {
+                Err(StoreError::LeaseLost) => Err(StoreError::LeaseLost),
+                Err(e) => {
+                    // The work is done (a page out): recorded done without the entry, so no
+                    // retry repeats it.
+                    tracing::warn!(error = %e, job = job.id, "noting a finished job on the timeline failed");
+                    state.store.finish_job(&job, now).await
+                }
+                Ok(()) => Ok(()),
+            }
+        }
         Err(e) => {
             let msg = format!("{e:#}");
             let retry = retry_delay_ms(job.attempts).map(|d| now + d);
@@ -288,17 +304,36 @@ async fn run_job(state: AppState, job: Job, timeout: Duration) {
 
 /// How the engine performs one kind of job.
 #[async_trait]
-pub trait Perform: JobSpec {
+pub trait Perform: JobSpec + Sized {
     /// Does the work. An error fails this attempt; the job is retried with backoff.
     async fn perform(self, state: &AppState) -> anyhow::Result<()>;
+
+    /// Does the work, and returns a timeline entry to write in the same commit that records
+    /// the job done (a page sent), if any. By default [`Perform::perform`], nothing to note.
+    async fn perform_noting(self, state: &AppState) -> anyhow::Result<Option<Noted>> {
+        self.perform(state).await.map(|()| None)
+    }
 }
 
-async fn perform<J: Perform>(state: &AppState, job: &Job) -> anyhow::Result<()> {
-    job.payload::<J>()?.perform(state).await
+/// A timeline entry for an on-call incident, written with the job's finish.
+#[derive(Debug, Clone)]
+pub struct Noted {
+    /// The on-call incident.
+    pub incident_id: String,
+    /// The entry's kind (`paged`).
+    pub kind: &'static str,
+    /// How it went out.
+    pub channel: String,
+    /// Its details.
+    pub body: serde_json::Value,
+}
+
+async fn perform<J: Perform>(state: &AppState, job: &Job) -> anyhow::Result<Option<Noted>> {
+    job.payload::<J>()?.perform_noting(state).await
 }
 
 /// Runs a claimed job by its kind.
-async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<()> {
+async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<Option<Noted>> {
     match job.kind.as_str() {
         Fanout::KIND => perform::<Fanout>(state, job).await,
         Confirm::KIND => perform::<Confirm>(state, job).await,
@@ -438,18 +473,23 @@ impl Perform for Deliver {
 #[async_trait]
 impl Perform for Page {
     async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        self.perform_noting(state).await.map(|_| ())
+    }
+
+    /// Pages; the `paged` entry is written with the job's finish (one commit).
+    async fn perform_noting(self, state: &AppState) -> anyhow::Result<Option<Noted>> {
         let inc = match state.store.oncall_incident(&self.incident_id).await {
             Ok(i) => i,
-            Err(StoreError::NotFound) => return Ok(()),
+            Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         // Acknowledged or resolved since the step fired: nobody needs waking.
         if inc.state != app::domain::oncall::State::Triggered {
-            return Ok(());
+            return Ok(None);
         }
         let user = match state.store.user(&self.user_id).await {
             Ok(u) => u,
-            Err(StoreError::NotFound) => return Ok(()),
+            Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
         let mut emails: Vec<String> = state
@@ -478,19 +518,15 @@ impl Perform for Page {
         };
         let now = || state.clock.now_ms();
         match state.services.notifier.page(&out).await {
-            Ok(via) => {
-                // The page is out: failing the job now would send it again on the retry. A
-                // timeline entry that could not be written is only logged.
-                let body = serde_json::json!({ "user": user.id, "key": self.key });
-                if let Err(e) = state
-                    .store
-                    .note_oncall(&inc.id, "paged", &via, &body, now())
-                    .await
-                {
-                    tracing::warn!(error = %e, key = %self.key, "page sent; noting it on the timeline failed");
-                }
-                Ok(())
-            }
+            // The page is out: from here nothing may fail the job (its retry would page again).
+            // The entry is written with the finish; if that write fails the job is still
+            // recorded done (see `run_job`).
+            Ok(via) => Ok(Some(Noted {
+                incident_id: inc.id.clone(),
+                kind: "paged",
+                channel: via,
+                body: serde_json::json!({ "user": user.id, "key": self.key }),
+            })),
             Err(e) => {
                 let body = serde_json::json!({ "user": user.id, "error": format!("{e:#}") });
                 state

@@ -901,103 +901,28 @@ mod tests {
         };
         let mut snoozed = acked.clone();
         snoozed.snoozed = true;
+        /// Name, state, situation, now, effects, next due, next wait.
+        type Case<'a> = (
+            &'a str,
+            EscState,
+            Situation,
+            i64,
+            Vec<&'a str>,
+            Option<i64>,
+            Wait,
+        );
         #[rustfmt::skip]
-        // (case, state, situation, now, what happens, due next, waiting for)
-        type Case<'a> = (&'a str, EscState, Situation, i64, Vec<&'a str>, Option<i64>, Wait);
         let cases: Vec<Case> = vec![
-            (
-                "not due yet",
-                step(0, 10 * MIN),
-                sit(State::Triggered),
-                9 * MIN,
-                vec![],
-                Some(10 * MIN),
-                Wait::Step,
-            ),
-            (
-                "due: first step",
-                step(0, 0),
-                sit(State::Triggered),
-                0,
-                vec!["step_fired", "page"],
-                Some(5 * MIN),
-                Wait::Step,
-            ),
-            (
-                "late step runs at once, once",
-                step(1, 5 * MIN),
-                sit(State::Triggered),
-                60 * MIN,
-                vec!["step_fired", "page"],
-                Some(65 * MIN),
-                Wait::Step,
-            ),
-            (
-                "acknowledged stops it",
-                step(1, 5 * MIN),
-                sit(State::Acknowledged),
-                5 * MIN,
-                vec![],
-                None,
-                Wait::Idle,
-            ),
-            (
-                "resolved stops it",
-                step(1, 5 * MIN),
-                sit(State::Resolved),
-                5 * MIN,
-                vec![],
-                None,
-                Wait::Idle,
-            ),
-            (
-                "maintenance holds to its end",
-                step(0, 0),
-                held.clone(),
-                0,
-                vec!["escalation_held"],
-                Some(100 * MIN),
-                Wait::Hold,
-            ),
-            (
-                "after maintenance it pages",
-                EscState {
-                    wait: Wait::Hold,
-                    ..step(0, 100 * MIN)
-                },
-                held,
-                100 * MIN,
-                vec!["step_fired", "page"],
-                Some(105 * MIN),
-                Wait::Step,
-            ),
-            (
-                "ack timeout re-triggers from step 1",
-                timeout,
-                acked.clone(),
-                40 * MIN,
-                vec!["ack_timeout", "retrigger", "step_fired", "page"],
-                Some(45 * MIN),
-                Wait::Step,
-            ),
-            (
-                "a snooze is not an ack timeout",
-                timeout,
-                snoozed,
-                40 * MIN,
-                vec![],
-                None,
-                Wait::Idle,
-            ),
-            (
-                "last step done: exhausted",
-                step(2, 10 * MIN),
-                sit(State::Triggered),
-                10 * MIN,
-                vec!["escalation_exhausted"],
-                None,
-                Wait::Exhausted,
-            ),
+            ("not due yet", step(0, 10 * MIN), sit(State::Triggered), 9 * MIN, vec![], Some(10 * MIN), Wait::Step),
+            ("due: first step", step(0, 0), sit(State::Triggered), 0, vec!["step_fired", "page"], Some(5 * MIN), Wait::Step),
+            ("late step runs at once, once", step(1, 5 * MIN), sit(State::Triggered), 60 * MIN, vec!["step_fired", "page"], Some(65 * MIN), Wait::Step),
+            ("acknowledged stops it", step(1, 5 * MIN), sit(State::Acknowledged), 5 * MIN, vec![], None, Wait::Idle),
+            ("resolved stops it", step(1, 5 * MIN), sit(State::Resolved), 5 * MIN, vec![], None, Wait::Idle),
+            ("maintenance holds to its end", step(0, 0), held.clone(), 0, vec!["escalation_held"], Some(100 * MIN), Wait::Hold),
+            ("after maintenance it pages", EscState { wait: Wait::Hold, ..step(0, 100 * MIN) }, held, 100 * MIN, vec!["step_fired", "page"], Some(105 * MIN), Wait::Step),
+            ("ack timeout re-triggers from step 1", timeout, acked.clone(), 40 * MIN, vec!["ack_timeout", "retrigger", "step_fired", "page"], Some(45 * MIN), Wait::Step),
+            ("a snooze is not an ack timeout", timeout, snoozed, 40 * MIN, vec![], None, Wait::Idle),
+            ("last step done: exhausted", step(2, 10 * MIN), sit(State::Triggered), 10 * MIN, vec!["escalation_exhausted"], None, Wait::Exhausted),
         ];
         for (name, st, s, now, want, due, wait) in cases {
             let a = advance(st, &s, Some(&p), &on, now);

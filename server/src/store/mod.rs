@@ -135,6 +135,10 @@ struct LiveHooks {
     instance: String,
     announcer: OnceLock<Arc<dyn Announce>>,
     wake: Wake,
+    /// SQLite has one writer: this process's write transactions queue here, in order, for
+    /// [`Store::begin`], instead of in SQLite's busy handler (which polls with sleeps of up to
+    /// 100 ms, so under contention a write waited far longer than the writes before it took).
+    write_gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Background work a commit can make due at once, so its workers start now instead of at
@@ -317,6 +321,7 @@ impl Store {
                 instance: new_id(),
                 announcer: OnceLock::new(),
                 wake: Wake::default(),
+                write_gate: Arc::default(),
             }),
         }
     }

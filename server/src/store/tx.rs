@@ -109,6 +109,9 @@ pub(crate) struct Tx {
     /// Row locks this transaction already holds (see [`Tx::first_time`]).
     held: std::collections::HashSet<String>,
     store: Store,
+    /// SQLite: this process's turn to write, held until the transaction ends (after `db`, so
+    /// released after the commit or rollback).
+    turn: Option<tokio::sync::OwnedMutexGuard<()>>,
 }
 
 enum TxDb {
@@ -251,6 +254,8 @@ impl Tx {
             TxDb::Sqlite(t) => t.commit().await?,
             TxDb::Postgres(t) => t.commit().await?,
         }
+        // The next writer's turn: announcing and waking need no lock.
+        self.turn.take();
         for w in wakes {
             self.store.live.wake.wake(w);
         }
@@ -277,10 +282,15 @@ async fn notify(t: &mut Transaction<'static, Postgres>, payload: &str) -> Result
 
 impl Store {
     /// Opens a write transaction.
+    /// On SQLite, waits first for this process's turn to write (before taking a pool
+    /// connection, so waiting writers do not hold the pool's connections).
     pub(crate) async fn begin(&self) -> Result<Tx, StoreError> {
-        let db = match &self.db {
-            Db::Sqlite(p) => TxDb::Sqlite(begin_write(p).await?),
-            Db::Postgres(p) => TxDb::Postgres(begin_write(p).await?),
+        let (db, turn) = match &self.db {
+            Db::Sqlite(p) => {
+                let turn = self.live.write_gate.clone().lock_owned().await;
+                (TxDb::Sqlite(begin_write(p).await?), Some(turn))
+            }
+            Db::Postgres(p) => (TxDb::Postgres(begin_write(p).await?), None),
         };
         Ok(Tx {
             db,
@@ -288,6 +298,7 @@ impl Store {
             wakes: Vec::new(),
             held: Default::default(),
             store: self.clone(),
+            turn,
         })
     }
 }

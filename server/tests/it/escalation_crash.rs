@@ -42,7 +42,7 @@ async fn start(db_url: &str, smtp: &SmtpSink) -> (Proc, String) {
         .env("FIRSTLINE_SMTP_URL", smtp.url())
         .env("FIRSTLINE_MAIL_FROM", "Firstline <pager@example.org>")
         .env("RUST_LOG", "warn")
-        .stdout(Stdio::inherit())
+        .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
         .expect("spawn firstline");
