@@ -206,8 +206,9 @@ pub async fn seed_if_empty(store: &Store, _config: &Config) -> anyhow::Result<Op
     store.setting_or_insert("page_name", "crates.io").await?;
     let (primary, secondary) = seed_schedules(store, now).await?;
     seed_status_history(store, now).await?;
-    let services = seed_paging(store, &first_line, now).await?;
+    let (services, keys) = seed_services(store, &first_line, now).await?;
     seed_escalation(store, &services, &primary, &secondary, &volunteers, now).await?;
+    seed_worked_incident(store, &keys[0], &primary, now).await?;
     println!(
         "\nDemo data created: the crates.io volunteers and their first-line team.\n\
          Log in as {ADMIN_EMAIL} with password: {password}\n"
@@ -259,13 +260,13 @@ async fn seed_escalation(
     Ok(())
 }
 
-/// Services the first line is paged about, with their integration keys, and a past on-call
-/// incident: Alertmanager fired, Jonas acknowledged and noted, the alert resolved itself.
-/// Returns the services' ids.
-async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<Vec<String>> {
-    use crate::store::Ingest;
-    use app::domain::ingest::{Action, Link, Severity, Signal};
-    use app::domain::oncall::Act;
+/// Services the first line is paged about, with their integration keys. Returns the services'
+/// ids and their keys.
+async fn seed_services(
+    store: &Store,
+    team: &str,
+    now: i64,
+) -> anyhow::Result<(Vec<String>, Vec<app::domain::service::IntegrationKey>)> {
     use app::domain::service::{KeyKind, ServiceInput};
     let mut keys = Vec::new();
     let mut services = Vec::new();
@@ -307,7 +308,21 @@ async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<Vec<
         );
         services.push(s.id);
     }
-    let sparse = &keys[0];
+    Ok((services, keys))
+}
+
+/// A past on-call incident on the sparse index: Alertmanager fired, the escalation paged the
+/// first line's person on call, who acknowledged and noted; the alert resolved itself.
+async fn seed_worked_incident(
+    store: &Store,
+    sparse: &app::domain::service::IntegrationKey,
+    first_line: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    use crate::store::Ingest;
+    use app::domain::escalation::{Target, TargetKind};
+    use app::domain::ingest::{Action, Link, Severity, Signal};
+    use app::domain::oncall::Act;
     let at = now - 3 * DAY - 5 * 3_600_000;
     let signal = |action| Signal {
         action,
@@ -337,14 +352,26 @@ async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<Vec<
         _ => None,
     };
     if let Some(id) = incident {
-        let jonas = id_of(store, "jonas@firstline-contractors.example").await?;
+        // The engine's first step, as it ran then: it pages whoever was on call.
+        store.escalate_due(at, 10).await?;
+        let on_call = Target {
+            kind: TargetKind::Schedule,
+            id: first_line.to_string(),
+        };
+        let paged = store
+            .resolve_targets(std::slice::from_ref(&on_call), at)
+            .await?;
+        let responder = match paged.get(&on_call).and_then(|u| u.first()) {
+            Some(u) => u.clone(),
+            None => id_of(store, "jonas@firstline-contractors.example").await?,
+        };
         store
-            .act_on_incident(&id, &jonas, "web", &Act::Acknowledge, at + 100_000)
+            .act_on_incident(&id, &responder, "web", &Act::Acknowledge, at + 100_000)
             .await?;
         store
             .act_on_incident(
                 &id,
-                &jonas,
+                &responder,
                 "web",
                 &Act::Note("Index node 2 out of disk; rotating logs and moving traffic.".into()),
                 at + 400_000,
@@ -357,7 +384,7 @@ async fn seed_paging(store: &Store, team: &str, now: i64) -> anyhow::Result<Vec<
         };
         store.ingest(&[resolve], at + 1_500_000).await?;
     }
-    Ok(services)
+    Ok(())
 }
 
 async fn id_of(store: &Store, email: &str) -> anyhow::Result<String> {

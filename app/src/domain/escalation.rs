@@ -713,6 +713,16 @@ pub fn status_line(state: State, wait: Wait, pass: i64, due: Option<&str>) -> Op
     }
 }
 
+/// For a service with no escalation policy: an escalation that would start paging now stops
+/// there instead, exhausted (the caller says so on the timeline); `None` when nothing starts.
+pub fn starts_unstaffed(next: EscState, now: i64) -> Option<EscState> {
+    (next.wait == Wait::Step && next.due_at.is_some_and(|d| d <= now)).then_some(EscState {
+        due_at: None,
+        wait: Wait::Exhausted,
+        ..next
+    })
+}
+
 /// One step as the editor and the service page preview it: who would be paged if it fired now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StepPreview {
@@ -1079,6 +1089,27 @@ mod tests {
             react(run, Change::Reassigned { grace_ms: 5 }, None, 7).due_at,
             Some(12)
         );
+    }
+
+    #[test]
+    fn without_a_policy_nothing_starts() {
+        let started = react(EscState::IDLE, Change::Opened, None, 7);
+        assert_eq!(
+            starts_unstaffed(started, 7),
+            Some(EscState {
+                due_at: None,
+                wait: Wait::Exhausted,
+                ..started
+            })
+        );
+        let acked = react(started, Change::Acknowledged, Some(60_000), 8);
+        assert_eq!(
+            starts_unstaffed(acked, 8),
+            None,
+            "an ack timeout is not a start"
+        );
+        let later = react(started, Change::Reassigned { grace_ms: 5 }, None, 8);
+        assert_eq!(starts_unstaffed(later, 8), None);
     }
 
     #[test]

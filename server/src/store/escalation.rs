@@ -19,8 +19,8 @@ use super::paging::add_event;
 use super::tx::{sql, Tx};
 use super::{map_unique, new_id, Store, StoreError, Work};
 use app::domain::escalation::{
-    advance, react, Change, Effect, EscState, MaintenanceWindow, Policy, PolicyInput,
-    ServicePaging, Situation, Step, Target, TargetKind, Urgency, Wait, WorkingHours,
+    advance, react, starts_unstaffed, Change, Effect, EscState, MaintenanceWindow, Policy,
+    PolicyInput, ServicePaging, Situation, Step, Target, TargetKind, Urgency, Wait, WorkingHours,
 };
 use app::domain::ingest::Severity;
 use app::domain::oncall::State;
@@ -190,24 +190,37 @@ pub(crate) async fn react_in(
     now: i64,
 ) -> Result<EscState, StoreError> {
     let st = esc_state_in(tx, incident_id).await?;
-    let ack_timeout_ms = match change {
-        Change::Acknowledged => {
-            let sid: Option<(Option<String>,)> = tx
-                .fetch_optional(
-                    sql("SELECT service_id FROM oncall_incidents WHERE id = $1").bind(incident_id),
-                )
-                .await?;
-            match sid.and_then(|(s,)| s) {
-                Some(sid) => service_paging_in(tx, &sid)
-                    .await?
-                    .ack_timeout_min
-                    .map(|m| m * 60_000),
-                None => None,
-            }
-        }
-        _ => None,
+    let sid: Option<(Option<String>,)> = tx
+        .fetch_optional(
+            sql("SELECT service_id FROM oncall_incidents WHERE id = $1").bind(incident_id),
+        )
+        .await?;
+    let paging = match sid.and_then(|(s,)| s) {
+        Some(sid) => Some(service_paging_in(tx, &sid).await?),
+        None => None,
     };
-    let next = react(st, change, ack_timeout_ms, now);
+    let ack_timeout_ms = paging
+        .as_ref()
+        .and_then(|p| p.ack_timeout_min)
+        .map(|m| m * 60_000);
+    let mut next = react(st, change, ack_timeout_ms, now);
+    if paging.is_some_and(|p| p.policy_id.is_none()) {
+        // Said at once, in the same commit: nobody will be paged.
+        if let Some(stopped) = starts_unstaffed(next, now) {
+            next = stopped;
+            add_event(
+                tx,
+                incident_id,
+                "no_policy",
+                None,
+                "",
+                None,
+                &json!({}),
+                now,
+            )
+            .await?;
+        }
+    }
     if next != st {
         set_esc_state(tx, incident_id, &next, now).await?;
     }

@@ -507,7 +507,6 @@ pub(crate) async fn apply_signal(
                         .bind(urgency.as_str()),
                     )
                     .await?;
-                    react_in(tx, &iid, Change::Opened, now).await?;
                     add_event(
                         tx,
                         &iid,
@@ -560,6 +559,10 @@ pub(crate) async fn apply_signal(
             }
             if let (Some(iid), Some(sid)) = (&incident_id, &target.service_id) {
                 refresh_auto_resolve(tx, iid, sid, now).await?;
+            }
+            if let (Some(iid), None) = (&incident_id, &service_open) {
+                // A new incident starts escalating (after its first alert is on the timeline).
+                react_in(tx, iid, Change::Opened, now).await?;
             }
             applied.alert_id = Some(alert_id);
             applied.incident_id = incident_id;

@@ -36,17 +36,24 @@ struct Esc {
 
 impl Esc {
     async fn start(backend: Backend) -> Esc {
+        let e = Esc::empty(backend).await;
+        for who in ["jonas", "maya", "aisha", "ben"] {
+            e.app
+                .create_user(
+                    &format!("{who}@example.org"),
+                    "a long test password",
+                    "responder",
+                )
+                .await;
+        }
+        e
+    }
+
+    /// Without anyone in it (the demo seeds only an empty database).
+    async fn empty(backend: Backend) -> Esc {
         let t0 = T0.parse::<Timestamp>().unwrap().as_millisecond();
         let (fakes, clock) = Fakes::at(t0);
         let app = TestApp::start_with_services(backend, &[], fakes.services()).await;
-        for who in ["jonas", "maya", "aisha", "ben"] {
-            app.create_user(
-                &format!("{who}@example.org"),
-                "a long test password",
-                "responder",
-            )
-            .await;
-        }
         Esc {
             app,
             fakes,
@@ -759,3 +766,130 @@ async fn escalate_now_and_reassign(backend: Backend) {
     e.app.stop().await;
 }
 on_both_backends!(escalate_now_and_reassign);
+
+/// The demo's story end to end, on the fake clock: an Alertmanager alert on the sparse index at
+/// 03:10 Berlin pages the first line's person on call; nobody acknowledges; 5 minutes later the
+/// volunteers' secondary on call is paged, 5 more and every volunteer; one acknowledges and
+/// the pages stop.
+async fn the_demo_story_runs_end_to_end(backend: Backend) {
+    let e = Esc::empty(backend).await;
+    let store = e.store();
+    firstline::demo::seed_if_empty(store, &e.app.state().config)
+        .await
+        .unwrap()
+        .expect("the demo is seeded");
+    let services = store.services().await.unwrap();
+    let sparse = services.iter().find(|s| s.name == "Sparse index").unwrap();
+    let policy = store
+        .policy(
+            store
+                .service_paging(&sparse.id)
+                .await
+                .unwrap()
+                .policy_id
+                .as_deref()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!((policy.steps.len(), policy.repeats), (3, 2), "{policy:?}");
+    let key = store.keys(&sparse.id).await.unwrap().remove(0);
+    let who_at = |step: usize, minutes: i64| {
+        let targets = policy.steps[step].targets.clone();
+        async move {
+            let at = e.t0 + minutes * MIN;
+            let map = store.resolve_targets(&targets, at).await.unwrap();
+            let mut users = Vec::new();
+            for t in &targets {
+                users.extend(map[t].clone());
+            }
+            users
+        }
+    };
+    let first = who_at(0, 0).await;
+    let second = who_at(1, 5).await;
+    let everyone = who_at(2, 10).await;
+    assert_eq!((first.len(), second.len()), (1, 1));
+    assert!(everyone.len() >= 2, "{everyone:?}");
+    let body = json!({
+        "version": "4", "groupKey": "{}:{alertname=\"SparseIndex5xx\"}", "status": "firing",
+        "receiver": "firstline", "groupLabels": { "alertname": "SparseIndex5xx" },
+        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://alertmanager.example.org",
+        "alerts": [{
+            "status": "firing",
+            "labels": { "alertname": "SparseIndex5xx", "severity": "critical" },
+            "annotations": { "summary": "Sparse index 5xx above 5%" },
+            "startsAt": "2026-11-30T02:09:00Z", "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example.org/graph", "fingerprint": "5xx1"
+        }]
+    });
+    let r = client()
+        .post(e.app.url(&format!("/hooks/alertmanager/{}", key.key)))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    // The story's incident (the demo's own, resolved long ago, may have paged while being
+    // seeded into this running server: only the story's pages count).
+    let story = eventually(10, "the story's incident", || async {
+        e.incidents()
+            .await
+            .into_iter()
+            .find(|i| i.state == State::Triggered)
+    })
+    .await;
+    let pages = |n: usize| {
+        let (f, id) = (&e.fakes, story.id.clone());
+        async move {
+            eventually(10, "the pages", || async {
+                let who: Vec<String> = f
+                    .pages
+                    .who()
+                    .into_iter()
+                    .filter(|(_, i)| *i == id)
+                    .map(|(u, _)| u)
+                    .collect();
+                (who.len() >= n).then_some(who)
+            })
+            .await
+        }
+    };
+    assert_eq!(pages(1).await, first, "03:10: the first line");
+    e.clock.set(e.t0 + 5 * MIN);
+    ticked(&e.app, e.t0 + 5 * MIN).await;
+    assert_eq!(
+        pages(2).await[1..],
+        second[..],
+        "03:15: the volunteers' secondary"
+    );
+    e.clock.set(e.t0 + 10 * MIN);
+    ticked(&e.app, e.t0 + 10 * MIN).await;
+    let all = pages(1 + 1 + everyone.len()).await;
+    let mut third = all[2..].to_vec();
+    let mut want = everyone.clone();
+    third.sort();
+    want.sort();
+    assert_eq!(third, want, "03:20: every volunteer");
+    store
+        .act_on_incident(
+            &story.id,
+            &everyone[0],
+            "web",
+            &Act::Acknowledge,
+            e.t0 + 11 * MIN,
+        )
+        .await
+        .unwrap();
+    for m in [15, 20, 45] {
+        e.clock.set(e.t0 + m * MIN);
+        ticked(&e.app, e.t0 + m * MIN).await;
+    }
+    assert_eq!(
+        pages(0).await.len(),
+        all.len(),
+        "the acknowledgement stopped it"
+    );
+    e.app.stop().await;
+}
+on_both_backends!(the_demo_story_runs_end_to_end);

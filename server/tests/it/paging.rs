@@ -319,7 +319,16 @@ async fn json_api_lists_shows_and_acts(backend: Backend) {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["opened", "alert_triggered", "acknowledged", "note"]);
+    assert_eq!(
+        kinds,
+        [
+            "opened",
+            "alert_triggered",
+            "no_policy",
+            "acknowledged",
+            "note"
+        ]
+    );
     assert_eq!(
         detail["incident"]["alerts"][0]["details"]["custom_details"]["rate"],
         "5.3%"
@@ -754,23 +763,24 @@ async fn the_demo_has_services_keys_and_a_worked_incident(backend: Backend) {
         .unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].state.as_str(), "resolved");
-    let kinds: Vec<String> = store
-        .timeline(&list[0].id)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.kind)
-        .collect();
+    let timeline = store.timeline(&list[0].id).await.unwrap();
+    let kinds: Vec<&str> = timeline.iter().map(|e| e.kind.as_str()).collect();
     assert_eq!(
         kinds,
         [
             "opened",
             "alert_triggered",
+            "step_fired",
             "acknowledged",
             "note",
             "alert_resolved",
             "resolved"
         ]
+    );
+    // The person the policy's first step paged is the one who acknowledged.
+    assert_eq!(
+        timeline[2].body["users"][0].as_str(),
+        timeline[3].actor_id.as_deref()
     );
 }
 on_both_backends!(the_demo_has_services_keys_and_a_worked_incident);
