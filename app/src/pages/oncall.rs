@@ -629,6 +629,7 @@ pub fn ServicePage(
     paging: Option<super::policies::PagingView>,
 ) -> impl IntoView {
     let is_admin = viewer.is_admin;
+    let viewer_reads_policies = viewer.is_responder;
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_rows = csrf.clone();
     let csrf_edit = csrf.clone();
@@ -649,7 +650,7 @@ pub fn ServicePage(
             <p><a href=format!("/oncall?state=all&service={id}")>"This service's incidents"</a></p>
             {message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
             {error.map(|e| view! { <p class="alert" role="alert">{format!("{}: {}", e.field, e.message)}</p> })}
-            {paging.map(|p| view! { <super::policies::PagingSection service_id=id_paging paging=p is_admin=is_admin csrf=csrf_paging/> }.into_any())}
+            {paging.map(|p| view! { <super::policies::PagingSection service_id=id_paging paging=p is_admin=is_admin may_read_policies=viewer_reads_policies csrf=csrf_paging/> }.into_any())}
             {is_admin.then(|| view! {
                 <details class="card">
                     <summary><h2 class="inline-h">"Edit this service"</h2></summary>

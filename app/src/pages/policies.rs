@@ -463,6 +463,8 @@ pub fn PagingSection(
     service_id: String,
     paging: PagingView,
     is_admin: bool,
+    /// Responders and admins read policies (viewers are not shown the link).
+    may_read_policies: bool,
     csrf: String,
 ) -> impl IntoView {
     let PagingView {
@@ -684,7 +686,7 @@ pub fn PagingSection(
             {in_maintenance.then(|| view! { <p class="warn">"In maintenance: alerts are recorded, nobody is paged."</p> })}
             {settings}
             {(!is_admin).then_some(read_only)}
-            <p class="small"><a href="/policies">"Escalation policies"</a></p>
+            {may_read_policies.then(|| view! { <p class="small"><a href="/policies">"Escalation policies"</a></p> })}
         </section>
         <section class="card" aria-labelledby="h-maint" id="maintenance">
             <h2 id="h-maint">"Maintenance"</h2>

@@ -448,6 +448,21 @@ async fn responders_read_policies_but_cannot_change_them(backend: Backend) {
     let (vic, _) = w.app.login_client("vic@example.org", PASSWORD).await;
     let r = vic.get(w.app.url("/policies")).send().await.unwrap();
     assert_eq!(r.status(), 403);
+    // ... and are not offered the link from the service page they may read.
+    assert!(
+        page.contains(r#"href="/policies""#),
+        "responders get the link"
+    );
+    let theirs = vic
+        .get(w.app.url(&format!("/services/{}", w.service)))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(theirs.contains("Paging"), "{theirs}");
+    assert!(!theirs.contains(r#"href="/policies""#), "{theirs}");
     let _ = &w.maya;
     w.app.stop().await;
 }
