@@ -634,7 +634,7 @@ async fn a_due_escalation_wakes_the_other_instances() {
     };
     a.set_service_paging(&svc.id, &paging, 1).await.unwrap();
     let signal = app::domain::ingest::parse_pagerduty(
-        &json!({ "routing_key": key.key, "event_action": "trigger",
+        json!({ "routing_key": key.key, "event_action": "trigger",
                  "payload": { "summary": "down", "source": "x", "severity": "critical" } })
         .to_string()
         .as_bytes(),
