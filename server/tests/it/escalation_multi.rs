@@ -48,7 +48,7 @@ async fn wait_for_pages(s: &Setup, n: usize, what: &str) {
         let open = strings(
             Backend::Postgres,
             url,
-            "SELECT dedup_key FROM jobs WHERE kind = 'page' AND done_at IS NULL",
+            "SELECT CAST(id AS TEXT) FROM jobs WHERE kind = 'page' AND done_at IS NULL",
         )
         .await;
         open.is_empty().then_some(())
