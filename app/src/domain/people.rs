@@ -385,9 +385,12 @@ pub fn team_deletable(owned: &[(&str, i64)]) -> Result<(), ValidationError> {
     let things: Vec<String> = owned
         .iter()
         .filter(|(_, n)| *n > 0)
-        // `what` is a plural ("services"); one of them drops the final "s".
+        // `what` is a plural ("services", "escalation policies"); one of them is singular.
         .map(|(what, n)| match n {
-            1 => format!("1 {}", what.strip_suffix('s').unwrap_or(what)),
+            1 => match what.strip_suffix("ies") {
+                Some(stem) => format!("1 {stem}y"),
+                None => format!("1 {}", what.strip_suffix('s').unwrap_or(what)),
+            },
             _ => format!("{n} {what}"),
         })
         .collect();
@@ -763,6 +766,12 @@ mod tests {
         assert_eq!(team_name(" ").unwrap_err().field, "name");
         assert!(team_deletable(&[]).is_ok());
         assert!(team_deletable(&[("services", 0)]).is_ok());
+        let e = team_deletable(&[("services", 0), ("escalation policies", 1)]).unwrap_err();
+        assert!(
+            e.message.contains("owns 1 escalation policy;"),
+            "{}",
+            e.message
+        );
         let e = team_deletable(&[("services", 2)]).unwrap_err();
         assert!(e.message.contains("2 services"), "{e}");
         let e = team_deletable(&[("services", 1)]).unwrap_err();

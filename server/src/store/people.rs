@@ -22,8 +22,10 @@ pub const TEAM_OWNERS: &[(&str, &str)] = &[
     ("services", "SELECT COUNT(*) FROM services WHERE team_id = $1"),
     (
         "escalation policies",
-        // Steps are JSON; a team target is written `{"kind":"team","id":"ID"}`.
-        "SELECT COUNT(*) FROM escalation_policies WHERE steps LIKE '%\"kind\":\"team\",\"id\":\"' || $1 || '\"%'",
+        // Steps are JSON; a team target is `{"id":"ID","kind":"team"}` (keys sorted as stored;
+        // the other order too, should a writer keep its fields' order).
+        "SELECT COUNT(*) FROM escalation_policies WHERE steps LIKE '%\"id\":\"' || $1 || '\",\"kind\":\"team\"%' \
+         OR steps LIKE '%\"kind\":\"team\",\"id\":\"' || $1 || '\"%'",
     ),
 ];
 

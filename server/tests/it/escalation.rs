@@ -893,3 +893,29 @@ async fn the_demo_story_runs_end_to_end(backend: Backend) {
     e.app.stop().await;
 }
 on_both_backends!(the_demo_story_runs_end_to_end);
+
+async fn a_team_an_escalation_policy_pages_cannot_be_deleted(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let store = e.store();
+    let team = store.create_team("Volunteers", None, 1).await.unwrap();
+    let _policy = e
+        .policy(
+            vec![(
+                vec![Target {
+                    kind: TargetKind::Team,
+                    id: team.clone(),
+                }],
+                5,
+            )],
+            0,
+            false,
+        )
+        .await;
+    let err = store.delete_team(&team).await.unwrap_err().to_string();
+    assert!(err.contains("1 escalation policy"), "{err}");
+    assert!(store.team(&team).await.is_ok(), "the team is kept");
+    let other = store.create_team("Unused", None, 1).await.unwrap();
+    store.delete_team(&other).await.unwrap();
+    e.app.stop().await;
+}
+on_both_backends!(a_team_an_escalation_policy_pages_cannot_be_deleted);

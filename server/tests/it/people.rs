@@ -718,13 +718,14 @@ async fn teams_crud_and_members(backend: Backend) {
     ));
     assert!(store.team_ids_of(&ana).await.unwrap().is_empty());
     assert_eq!(store.list_teams().await.unwrap().len(), 1);
-    // Services are what teams own today (the paging tests check the refusal).
+    // Services and escalation policies are what teams own today (the paging and escalation
+    // tests check the refusals).
     assert_eq!(
         firstline::store::TEAM_OWNERS
             .iter()
             .map(|(what, _)| *what)
             .collect::<Vec<_>>(),
-        ["services"]
+        ["services", "escalation policies"]
     );
     f.app.stop().await;
 }
