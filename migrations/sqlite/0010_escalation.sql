@@ -50,3 +50,6 @@ ALTER TABLE oncall_incidents ADD COLUMN esc_wait TEXT NOT NULL DEFAULT '';
 ALTER TABLE oncall_incidents ADD COLUMN auto_resolve_at INTEGER;
 CREATE INDEX oncall_incidents_esc_due ON oncall_incidents (esc_due_at) WHERE esc_due_at IS NOT NULL;
 CREATE INDEX oncall_incidents_auto_resolve ON oncall_incidents (auto_resolve_at) WHERE auto_resolve_at IS NOT NULL;
+-- `escalation_level` meant "steps taken" before (only "escalate now" raised it); it is the next
+-- step now. Incidents from before start from the first step should anyone escalate them.
+UPDATE oncall_incidents SET escalation_level = 0;

@@ -483,8 +483,11 @@ impl Perform for Page {
             Err(StoreError::NotFound) => return Ok(None),
             Err(e) => return Err(e.into()),
         };
-        // Acknowledged or resolved since the step fired: nobody needs waking.
-        if inc.state != app::domain::oncall::State::Triggered {
+        // Acknowledged or resolved since the step fired, or triggered again since (its run has
+        // paged afresh): nobody needs waking by this page.
+        if inc.state != app::domain::oncall::State::Triggered
+            || self.gen.is_some_and(|g| g != inc.esc_gen)
+        {
             return Ok(None);
         }
         let user = match state.store.user(&self.user_id).await {

@@ -93,9 +93,9 @@ impl MailNotifier {
 #[async_trait]
 impl Notifier for MailNotifier {
     async fn page(&self, p: &Outgoing) -> anyhow::Result<String> {
-        let Some(to) = p.emails.first() else {
+        if p.emails.is_empty() {
             anyhow::bail!("{} has no email address to page", p.user_name);
-        };
+        }
         let service = p.service.as_deref().unwrap_or("no service");
         let since = jiff::Timestamp::from_millisecond(p.since_ms)
             .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
@@ -129,22 +129,25 @@ impl Notifier for MailNotifier {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
             .collect();
-        let msg = Message::builder()
-            .from(
-                self.from
-                    .parse()
-                    .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?,
-            )
-            .to(to
+        let mut msg = Message::builder().from(
+            self.from
                 .parse()
-                .map_err(|e| anyhow::anyhow!("address {to:?}: {e}"))?)
+                .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?,
+        );
+        // Every address the person gave: one message, so the key stays one Message-ID.
+        for a in &p.emails {
+            msg = msg.to(a
+                .parse()
+                .map_err(|e| anyhow::anyhow!("address {a:?}: {e}"))?);
+        }
+        let msg = msg
             .subject(subject)
             .message_id(Some(format!("<{id}@{domain}>")))
             .header(lettre::message::header::ContentType::TEXT_PLAIN)
             .body(text)
             .map_err(|e| anyhow::anyhow!("building the mail: {e}"))?;
         self.mail.send(msg).await?;
-        Ok(format!("email to {to}"))
+        Ok(format!("email to {}", p.emails.join(", ")))
     }
 }
 
@@ -312,7 +315,7 @@ mod tests {
             since_ms: 1_764_468_600_000,
             user_id: "u1".into(),
             user_name: "Jonas".into(),
-            emails: vec!["jonas@example.org".into()],
+            emails: vec!["jonas@example.org".into(), "jonas@phone.example".into()],
             url: "https://firstline.example/oncall/inc1".into(),
         }
     }
@@ -325,9 +328,16 @@ mod tests {
             .page(&outgoing("5xx above 5%\r\nBcc: thief@evil.example"))
             .await
             .unwrap();
-        assert_eq!(via, "email to jonas@example.org");
+        assert_eq!(via, "email to jonas@example.org, jonas@phone.example");
         let sent = mail.sent();
-        assert_eq!(sent[0].to, vec!["jonas@example.org".to_string()]);
+        assert_eq!(sent.len(), 1);
+        assert_eq!(
+            sent[0].to,
+            vec![
+                "jonas@example.org".to_string(),
+                "jonas@phone.example".to_string()
+            ]
+        );
         let text = &sent[0].text;
         let headers = text.split("\n\n").next().unwrap_or_default();
         assert!(

@@ -372,6 +372,9 @@ pub enum Wait {
     AckTimeout,
     /// Every pass of the policy is done: nobody more is paged.
     Exhausted,
+    /// A responder asked to escalate now: the next step fires at the due time even during
+    /// maintenance or outside working hours.
+    Forced,
 }
 
 impl Wait {
@@ -383,6 +386,7 @@ impl Wait {
             Wait::Hold => "hold",
             Wait::AckTimeout => "ack_timeout",
             Wait::Exhausted => "exhausted",
+            Wait::Forced => "forced",
         }
     }
 
@@ -394,6 +398,7 @@ impl Wait {
             "hold" => Wait::Hold,
             "ack_timeout" => Wait::AckTimeout,
             "exhausted" => Wait::Exhausted,
+            "forced" => Wait::Forced,
             _ => return None,
         })
     }
@@ -533,13 +538,15 @@ pub fn advance(
             effects.push(Effect::Retrigger);
             st = st.restart(now);
         }
-        Wait::AckTimeout | Wait::Step | Wait::Hold => {
+        Wait::AckTimeout | Wait::Step | Wait::Hold | Wait::Forced => {
             if sit.status == State::Acknowledged {
                 return done(st.stop(Wait::Idle), effects);
             }
         }
     }
-    if let Some(until) = sit.maintenance_until.filter(|u| *u > now) {
+    // A responder's "escalate now" is not held back.
+    let forced = st.wait == Wait::Forced;
+    if let Some(until) = sit.maintenance_until.filter(|u| *u > now && !forced) {
         effects.push(note(
             "escalation_held",
             json!({ "why": "maintenance", "until": until }),
@@ -548,7 +555,7 @@ pub fn advance(
         st.due_at = Some(until);
         return done(st, effects);
     }
-    if sit.urgency == Urgency::Low {
+    if sit.urgency == Urgency::Low && !forced {
         if let Some(until) = sit.hours.as_ref().and_then(|h| h.next_open(now)) {
             if until > now {
                 effects.push(note(
@@ -664,14 +671,17 @@ pub fn react(state: EscState, change: Change, ack_timeout_ms: Option<i64>, now: 
             None => state.stop(Wait::Idle),
         },
         Change::Snoozed | Change::Resolved => state.stop(Wait::Idle),
-        Change::EscalateNow => match state.wait {
-            Wait::Exhausted => state.restart(now),
-            _ => EscState {
+        Change::EscalateNow => {
+            let from = match state.wait {
+                Wait::Exhausted => state.restart(now),
+                _ => state,
+            };
+            EscState {
                 due_at: Some(now),
-                wait: Wait::Step,
-                ..state
-            },
-        },
+                wait: Wait::Forced,
+                ..from
+            }
+        }
         Change::Reassigned { grace_ms } => match state.wait {
             Wait::Exhausted => state,
             _ => EscState {
@@ -683,22 +693,44 @@ pub fn react(state: EscState, change: Change, ack_timeout_ms: Option<i64>, now: 
     }
 }
 
+/// The step and pass that fire next (0-based), as [`advance`] will see them: past the last
+/// step of a policy of `shape` (`steps`, `repeats`) is the next pass's first step.
+pub fn upcoming(esc: &EscState, shape: Option<(i64, i64)>) -> (i64, i64) {
+    match shape {
+        Some((steps, _)) if steps > 0 && esc.step >= steps => (0, esc.pass + 1),
+        _ => (esc.step, esc.pass),
+    }
+}
+
 /// The one line an incident's page says about its escalation, given when it moves next
-/// (`due`, already written in the reader's zone); `None` when there is nothing to say.
-pub fn status_line(state: State, wait: Wait, pass: i64, due: Option<&str>) -> Option<String> {
+/// (`due`, already written in the reader's zone) and its policy's shape (`steps`, `repeats`),
+/// when it has one; `None` when there is nothing to say.
+pub fn status_line(
+    state: State,
+    esc: &EscState,
+    shape: Option<(i64, i64)>,
+    due: Option<&str>,
+) -> Option<String> {
     if state == State::Resolved {
         return None;
     }
     let due = due.unwrap_or("now");
+    let (step, pass) = upcoming(esc, shape);
+    let over = shape.is_some_and(|(_, repeats)| pass > repeats);
     let repeat = if pass > 0 {
         format!(" (repeat {pass})")
     } else {
         String::new()
     };
-    match (wait, state) {
-        (Wait::Step, State::Triggered) => Some(format!(
-            "Escalating: the next step pages at {due}{repeat} unless someone acknowledges"
+    match (esc.wait, state) {
+        (Wait::Step, State::Triggered) if over => Some(format!(
+            "Every step has paged: if nobody acknowledges by {due}, escalation is exhausted"
         )),
+        (Wait::Step, State::Triggered) => Some(format!(
+            "Escalating: step {} pages at {due}{repeat} unless someone acknowledges",
+            step + 1
+        )),
+        (Wait::Forced, State::Triggered) => Some("Escalating now, as asked".to_string()),
         (Wait::Hold, _) => Some(format!(
             "Nobody is paged until {due} (see the timeline for why)"
         )),
@@ -911,6 +943,27 @@ mod tests {
         };
         let mut snoozed = acked.clone();
         snoozed.snoozed = true;
+        let mut held_too = sit(State::Triggered);
+        held_too.maintenance_until = Some(100 * MIN);
+        // Low urgency at midnight UTC (time 0), hours 09:00-17:00 UTC every day.
+        let mut low_at_night = sit(State::Triggered);
+        low_at_night.urgency = Urgency::Low;
+        low_at_night.hours = Some(WorkingHours {
+            time_zone: "UTC".into(),
+            window: Restriction {
+                days: vec![
+                    Weekday::Monday,
+                    Weekday::Tuesday,
+                    Weekday::Wednesday,
+                    Weekday::Thursday,
+                    Weekday::Friday,
+                    Weekday::Saturday,
+                    Weekday::Sunday,
+                ],
+                start: time(9, 0, 0, 0),
+                end: time(17, 0, 0, 0),
+            },
+        });
         /// Name, state, situation, now, effects, next due, next wait.
         type Case<'a> = (
             &'a str,
@@ -930,6 +983,9 @@ mod tests {
             ("resolved stops it", step(1, 5 * MIN), sit(State::Resolved), 5 * MIN, vec![], None, Wait::Idle),
             ("maintenance holds to its end", step(0, 0), held.clone(), 0, vec!["escalation_held"], Some(100 * MIN), Wait::Hold),
             ("after maintenance it pages", EscState { wait: Wait::Hold, ..step(0, 100 * MIN) }, held, 100 * MIN, vec!["step_fired", "page"], Some(105 * MIN), Wait::Step),
+            ("escalate now is not held by maintenance", EscState { wait: Wait::Forced, ..step(0, 0) }, held_too.clone(), 0, vec!["step_fired", "page"], Some(5 * MIN), Wait::Step),
+            ("nor by working hours", EscState { wait: Wait::Forced, ..step(0, 0) }, low_at_night.clone(), 0, vec!["step_fired", "page"], Some(5 * MIN), Wait::Step),
+            ("an incident opened at night waits", step(0, 0), low_at_night, 0, vec!["escalation_held"], Some(9 * 60 * MIN), Wait::Hold),
             ("ack timeout re-triggers from step 1", timeout, acked.clone(), 40 * MIN, vec!["ack_timeout", "retrigger", "step_fired", "page"], Some(45 * MIN), Wait::Step),
             ("a snooze is not an ack timeout", timeout, snoozed, 40 * MIN, vec![], None, Wait::Idle),
             ("last step done: exhausted", step(2, 10 * MIN), sit(State::Triggered), 10 * MIN, vec!["escalation_exhausted"], None, Wait::Exhausted),
@@ -1076,6 +1132,7 @@ mod tests {
             react(run, Change::EscalateNow, None, 7),
             EscState {
                 due_at: Some(7),
+                wait: Wait::Forced,
                 ..run
             }
         );
@@ -1115,17 +1172,37 @@ mod tests {
     #[test]
     fn status_lines() {
         let at = Some("03:15 CET");
-        let line = |st, w, pass| status_line(st, w, pass, at).unwrap_or_default();
-        assert!(line(State::Triggered, Wait::Step, 0)
-            .starts_with("Escalating: the next step pages at 03:15 CET unless"));
-        assert!(line(State::Triggered, Wait::Step, 1).contains("(repeat 1)"));
-        assert!(
-            line(State::Triggered, Wait::Hold, 0).starts_with("Nobody is paged until 03:15 CET")
+        let esc = |step, pass, wait| EscState {
+            gen: 1,
+            pass,
+            step,
+            due_at: Some(1),
+            wait,
+        };
+        let line = |st, e: EscState, shape| status_line(st, &e, shape, at).unwrap_or_default();
+        let three_twice = Some((3, 1));
+        assert_eq!(
+            line(State::Triggered, esc(1, 0, Wait::Step), three_twice),
+            "Escalating: step 2 pages at 03:15 CET unless someone acknowledges"
         );
-        assert!(line(State::Acknowledged, Wait::AckTimeout, 0).contains("runs out at 03:15 CET"));
-        assert!(line(State::Triggered, Wait::Exhausted, 0).starts_with("Escalation exhausted"));
-        assert_eq!(status_line(State::Acknowledged, Wait::Idle, 0, at), None);
-        assert_eq!(status_line(State::Resolved, Wait::Step, 0, at), None);
+        assert!(line(State::Triggered, esc(3, 0, Wait::Step), three_twice)
+            .contains("step 1 pages at 03:15 CET (repeat 1)"));
+        assert!(line(State::Triggered, esc(3, 1, Wait::Step), three_twice)
+            .starts_with("Every step has paged: if nobody acknowledges by 03:15 CET"));
+        assert!(line(State::Triggered, esc(0, 0, Wait::Hold), None)
+            .starts_with("Nobody is paged until 03:15 CET"));
+        assert!(line(State::Acknowledged, esc(1, 0, Wait::AckTimeout), None)
+            .contains("runs out at 03:15 CET"));
+        assert!(line(State::Triggered, esc(0, 0, Wait::Exhausted), None)
+            .starts_with("Escalation exhausted"));
+        assert_eq!(
+            status_line(State::Acknowledged, &esc(0, 0, Wait::Idle), None, at),
+            None
+        );
+        assert_eq!(
+            status_line(State::Resolved, &esc(0, 0, Wait::Step), None, at),
+            None
+        );
     }
 
     #[test]
@@ -1183,7 +1260,7 @@ mod tests {
             let mut acks = acks.into_iter().peekable();
             // (gen, pass, step) fired or found empty, in order, with the time.
             let mut fired: Vec<(i64, i64, i64, i64)> = Vec::new();
-            let mut last_fire: Option<(i64, i64)> = None;
+            let mut last_fire: Option<(i64, i64, i64)> = None;
             let mut guard = 0;
             while let Some(due) = st.due_at {
                 guard += 1;
@@ -1214,15 +1291,12 @@ mod tests {
                         _ => {}
                     }
                 }
-                if let Some(Effect::Page { gen, pass, step, .. }) = a.effects.iter().find(|e| matches!(e, Effect::Page { .. })) {
-                    if let Some((t, delay)) = last_fire.filter(|_| *step > 0 || *pass > 0) {
+                // Within a run, a step fires no earlier than the previous one's delay after it.
+                if let Some(Effect::Page { gen, step, .. }) = a.effects.iter().find(|e| matches!(e, Effect::Page { .. })) {
+                    if let Some((_, t, delay)) = last_fire.filter(|(g, _, _)| g == gen) {
                         prop_assert!(due >= t + delay, "fired early");
                     }
-                    let _ = gen;
-                    last_fire = Some((due, delays[*step as usize] * MIN));
-                }
-                if a.effects.iter().any(|e| matches!(e, Effect::Retrigger)) {
-                    last_fire = None;
+                    last_fire = Some((*gen, due, delays[*step as usize] * MIN));
                 }
                 st = a.state;
             }

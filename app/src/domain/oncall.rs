@@ -129,6 +129,8 @@ pub struct OncallIncident {
     pub esc_due_at: Option<i64>,
     /// The pass through its policy (0 first).
     pub esc_pass: i64,
+    /// Its escalation run: raised each time the policy starts again.
+    pub esc_gen: i64,
     /// The public status-page incident it opened or updates.
     pub status_incident_id: Option<String>,
     /// Opened.

@@ -108,13 +108,15 @@ pub fn preview_text(steps: &[StepNow], repeats: i64) -> String {
     if steps.is_empty() {
         return "This policy has no steps: an alert would page nobody.".to_string();
     }
+    let at = firing_minutes(steps);
     let mut parts = Vec::with_capacity(steps.len());
     for (i, s) in steps.iter().enumerate() {
         let n = i + 1;
         let when = match i {
             0 => String::new(),
-            1 => format!("after {} min, ", steps[0].delay_min),
-            _ => format!("after {} more min, ", steps[i - 1].delay_min),
+            _ if at[i] == at[i - 1] => "at once, ".to_string(),
+            _ if at[i - 1] == 0 => format!("after {} min, ", at[i]),
+            _ => format!("after {} more min, ", at[i] - at[i - 1]),
         };
         parts.push(format!("{when}step {n} pages {}", step_phrase(s)));
     }
@@ -131,6 +133,22 @@ pub fn preview_text(steps: &[StepNow], repeats: i64) -> String {
         ),
     };
     format!("If an alert came in now: {}. {end}", parts.join("; "))
+}
+
+/// When each step would fire, in minutes from the alert: a step that pages nobody takes no time
+/// (the engine goes on to the next step at once), the others wait their delay.
+fn firing_minutes(steps: &[StepNow]) -> Vec<i64> {
+    let mut at = 0;
+    steps
+        .iter()
+        .map(|s| {
+            let now = at;
+            if !s.pages_nobody() {
+                at += s.delay_min;
+            }
+            now
+        })
+        .collect()
 }
 
 /// Who a step pages, said shortly for the service page: people's names, "team X (A, B)".
@@ -163,17 +181,26 @@ pub fn chain_sentence(steps: &[StepNow]) -> String {
     if steps.is_empty() {
         return NO_POLICY.to_string();
     }
+    let at = firing_minutes(steps);
     let mut out = String::from("If this alerts now: ");
-    let mut after = 0;
-    for (i, s) in steps.iter().enumerate() {
+    let mut first = true;
+    // Steps that page nobody now are left out (the warnings name them): the engine skips them.
+    for (i, s) in steps.iter().enumerate().filter(|(_, s)| !s.pages_nobody()) {
         let who = short_phrase(s);
-        if i == 0 {
+        if first {
             let verb = if who.contains(" and ") { "are" } else { "is" };
             out.push_str(&format!("{who} {verb} paged"));
+            if at[i] > 0 {
+                out.push_str(&format!(" after {} min", at[i]));
+            }
+            first = false;
         } else {
-            out.push_str(&format!(", then {who} after {after} min"));
+            out.push_str(&format!(", then {who} after {} min", at[i]));
         }
-        after += s.delay_min;
+    }
+    if first {
+        return "If this alerts now: nobody would be paged (none of its steps has anyone now)."
+            .to_string();
     }
     out.push('.');
     out
@@ -285,6 +312,46 @@ mod tests {
     }
 
     #[test]
+    fn a_step_that_pages_nobody_takes_no_time() {
+        let jonas = TargetNow {
+            kind: TargetKind::User,
+            name: "Jonas".into(),
+            people: vec!["Jonas".into()],
+        };
+        let gap = TargetNow {
+            kind: TargetKind::Schedule,
+            name: "Secondary".into(),
+            people: vec![],
+        };
+        let maya = TargetNow {
+            kind: TargetKind::User,
+            name: "Maya".into(),
+            people: vec!["Maya".into()],
+        };
+        let steps = vec![
+            step(vec![jonas], 5),
+            step(vec![gap], 5),
+            step(vec![maya], 5),
+        ];
+        let text = preview_text(&steps, 0);
+        assert!(text.contains("after 5 min, step 2 pages nobody"), "{text}");
+        assert!(text.contains("at once, step 3 pages Maya"), "{text}");
+        assert_eq!(
+            chain_sentence(&steps),
+            "If this alerts now: Jonas is paged, then Maya after 5 min."
+        );
+        let empty = vec![step(
+            vec![TargetNow {
+                kind: TargetKind::Schedule,
+                name: "S".into(),
+                people: vec![],
+            }],
+            5,
+        )];
+        assert!(chain_sentence(&empty).contains("nobody would be paged"));
+    }
+
+    #[test]
     fn preview_delays_are_those_of_the_previous_step() {
         let mut s = demo();
         s[0].delay_min = 3;
@@ -335,7 +402,10 @@ mod tests {
     #[test]
     fn nobody_is_said_plainly() {
         let s = vec![step(vec![t(TargetKind::Schedule, "Night", &[])], 5)];
-        assert_eq!(chain_sentence(&s), "If this alerts now: nobody is paged.");
+        assert_eq!(
+            chain_sentence(&s),
+            "If this alerts now: nobody would be paged (none of its steps has anyone now)."
+        );
         assert!(
             preview_text(&s, 0).contains("step 1 pages nobody (nobody is on call on Night now)")
         );

@@ -490,15 +490,10 @@ pub fn PagingSection(
     let (hours_err, starts_err, ends_err, reason_err, mw_err) = (
         e("hours"),
         e("starts"),
-        e("ends_at"),
+        e("ends"),
         e("reason"),
         e("maintenance"),
     );
-    let ends_err = if ends_err.is_empty() {
-        e("ends")
-    } else {
-        ends_err
-    };
     let chain_view = match chain {
         Some(c) => view! {
             <p class="chain" data-chain="">{c}" "

@@ -346,8 +346,8 @@ async fn incident_head(
     };
     let escalation = app::domain::escalation::status_line(
         inc.state,
-        inc.esc_wait,
-        inc.esc_pass,
+        &esc_of(&inc),
+        policy_shape(state, &inc).await?,
         inc.esc_due_at.map(|d| display_time(d, tz)).as_deref(),
     );
     let head = IncidentHead {
@@ -688,7 +688,40 @@ pub async fn post_status(
 
 // ---- the JSON API ----
 
-fn incident_json(i: &OncallIncident) -> Value {
+/// The escalation state an incident shows.
+fn esc_of(i: &OncallIncident) -> app::domain::escalation::EscState {
+    app::domain::escalation::EscState {
+        gen: 0,
+        pass: i.esc_pass,
+        step: i.escalation_level,
+        due_at: i.esc_due_at,
+        wait: i.esc_wait,
+    }
+}
+
+/// The shape (steps, repeats) of the policy escalating an incident now, if any.
+async fn policy_shape(
+    state: &AppState,
+    i: &OncallIncident,
+) -> Result<Option<(i64, i64)>, AppError> {
+    let Some(sid) = &i.service_id else {
+        return Ok(None);
+    };
+    let pid = match state.store.service_paging(sid).await {
+        Ok(p) => p.policy_id,
+        Err(StoreError::NotFound) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let Some(pid) = pid else { return Ok(None) };
+    match state.store.policy(&pid).await {
+        Ok(p) => Ok(Some((p.steps.len() as i64, p.repeats))),
+        Err(StoreError::NotFound) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn incident_json(i: &OncallIncident, shape: Option<(i64, i64)>) -> Value {
+    let next = app::domain::escalation::upcoming(&esc_of(i), shape);
     json!({
         "id": i.id,
         "number": i.number,
@@ -704,8 +737,8 @@ fn incident_json(i: &OncallIncident) -> Value {
         "snoozed_until": i.snoozed_until.map(iso),
         "urgency": i.urgency.as_str(),
         "escalation": {
-            "next_step": i.escalation_level + 1,
-            "pass": i.esc_pass + 1,
+            "next_step": next.0 + 1,
+            "pass": next.1 + 1,
             "waiting_for": i.esc_wait,
             "due_at": i.esc_due_at.map(iso),
         },
@@ -731,9 +764,22 @@ pub async fn api_list(
 ) -> Result<Json<Value>, AppError> {
     allow(&me, Permission::View)?;
     let list = state.store.oncall_incidents(&q.filter()?).await?;
-    Ok(Json(
-        json!({ "incidents": list.iter().map(incident_json).collect::<Vec<_>>() }),
-    ))
+    // One policy lookup per service, not per incident.
+    let mut shapes = std::collections::HashMap::new();
+    let mut out = Vec::with_capacity(list.len());
+    for i in &list {
+        let key = i.service_id.clone().unwrap_or_default();
+        let shape = match shapes.get(&key) {
+            Some(s) => *s,
+            None => {
+                let s = policy_shape(&state, i).await?;
+                shapes.insert(key, s);
+                s
+            }
+        };
+        out.push(incident_json(i, shape));
+    }
+    Ok(Json(json!({ "incidents": out })))
 }
 
 /// `GET /api/v1/incidents/{id}`: the incident with its alerts and timeline.
@@ -746,7 +792,7 @@ pub async fn api_get(
     let inc = state.store.oncall_incident(&id).await?;
     let alerts = state.store.incident_alerts(&id).await?;
     let timeline = state.store.timeline(&id).await?;
-    let mut out = incident_json(&inc);
+    let mut out = incident_json(&inc, policy_shape(&state, &inc).await?);
     out["alerts"] = json!(alerts
         .iter()
         .map(|a| json!({
@@ -820,7 +866,7 @@ pub async fn api_act(
     let changed = apply(&state, &me, &id, &act, "api").await?;
     let inc = state.store.oncall_incident(&id).await?;
     Ok(Json(
-        json!({ "changed": changed, "incident": incident_json(&inc) }),
+        json!({ "changed": changed, "incident": incident_json(&inc, policy_shape(&state, &inc).await?) }),
     ))
 }
 

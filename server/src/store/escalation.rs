@@ -44,6 +44,11 @@ pub struct Page {
     pub key: String,
     /// `high` or `low`.
     pub urgency: String,
+    /// The escalation run (`esc_gen`) that decided it; a page still retrying from an earlier run
+    /// (the incident was acknowledged and triggered again since) is dropped. `None` for a
+    /// reassignment's page.
+    #[serde(default)]
+    pub gen: Option<i64>,
 }
 
 impl JobSpec for Page {
@@ -403,13 +408,17 @@ impl Store {
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         if let Some(pid) = &s.policy_id {
-            let (n,): (i64,) = tx
-                .fetch_one(sql("SELECT COUNT(*) FROM escalation_policies WHERE id = $1").bind(pid))
+            // A no-op write: it locks the policy, so a concurrent delete of it either waits for
+            // this save (and then counts this service) or has already removed it.
+            let n = tx
+                .execute(sql("UPDATE escalation_policies SET name = name WHERE id = $1").bind(pid))
                 .await?;
             if n == 0 {
                 return Err(ValidationError::new("policy_id", "no such escalation policy").into());
             }
         }
+        super::paging::lock_service(&mut tx, service_id).await?;
+        let before = service_paging_in(&mut tx, service_id).await?;
         let hours = s.low_urgency_hours.as_ref().map(|h| json!(h).to_string());
         let n = tx
             .execute(
@@ -425,6 +434,48 @@ impl Store {
             )
             .await?;
         super::found(n)?;
+        // Open incidents follow the new settings: urgency is rated again, a held one is looked
+        // at again now (the hours may have changed), and one that paged nobody for want of a
+        // policy starts escalating under the new one.
+        let open: Vec<(String, String, String, String, String)> = tx
+            .fetch_all(
+                sql(
+                    "SELECT id, severity, urgency, status, esc_wait FROM oncall_incidents \
+                     WHERE service_id = $1 AND status <> 'resolved'",
+                )
+                .bind(service_id),
+            )
+            .await?;
+        for (id, severity, urgency, status, wait) in open {
+            let sev =
+                Severity::parse_loose(&severity).ok_or_else(|| corrupt("severity", &severity))?;
+            let rated = app::domain::escalation::urgency_of(sev, s.high_urgency_from);
+            if rated.as_str() != urgency {
+                tx.execute(
+                    sql("UPDATE oncall_incidents SET urgency = $1 WHERE id = $2")
+                        .bind(rated.as_str())
+                        .bind(&id),
+                )
+                .await?;
+            }
+            if status != "triggered" {
+                continue;
+            }
+            if wait == Wait::Hold.as_str() {
+                tx.execute(
+                    sql("UPDATE oncall_incidents SET esc_due_at = $1 WHERE id = $2")
+                        .bind(now)
+                        .bind(&id),
+                )
+                .await?;
+                tx.wake(Work::Escalation);
+            } else if wait == Wait::Exhausted.as_str()
+                && before.policy_id.is_none()
+                && s.policy_id.is_some()
+            {
+                react_in(&mut tx, &id, Change::Retriggered, now).await?;
+            }
+        }
         tx.commit().await
     }
 
@@ -439,10 +490,10 @@ impl Store {
         now: i64,
     ) -> Result<String, StoreError> {
         if ends_at <= starts_at {
-            return Err(ValidationError::new("ends_at", "the end must be after the start").into());
+            return Err(ValidationError::new("ends", "the end must be after the start").into());
         }
         if ends_at <= now {
-            return Err(ValidationError::new("ends_at", "the window is already over").into());
+            return Err(ValidationError::new("ends", "the window is already over").into());
         }
         let id = new_id();
         let mut tx = self.begin().await?;
@@ -748,6 +799,7 @@ impl Store {
                             user_id: user.clone(),
                             key: format!("page:{}:{gen}:{pass}:{step}:{user}", row.id),
                             urgency: sit.urgency.as_str().to_string(),
+                            gen: Some(*gen),
                         };
                         if enqueue_in(tx, &page, now).await?.is_some() {
                             round.pages += 1;
@@ -761,21 +813,13 @@ impl Store {
                 // Never due again at the same instant: that would spin.
                 next.due_at = Some(now + 1);
             }
-            tx.execute(
-                sql("UPDATE oncall_incidents SET esc_gen = $1, esc_pass = $2, escalation_level = $3, esc_due_at = $4, esc_wait = $5 WHERE id = $6")
-                    .bind(next.gen)
-                    .bind(next.pass)
-                    .bind(next.step)
-                    .bind(next.due_at)
-                    .bind(next.wait.as_str())
-                    .bind(&row.id),
-            )
-            .await?;
+            set_esc_state(tx, &row.id, &next, now).await?;
         }
         Ok(Ok(round))
     }
 
-    /// When the next escalation is due (Unix ms), if any: the engine sleeps until then.
+    /// When the next escalation is due (Unix ms), if any (for tests and benchmarks; the engine
+    /// runs on its tick and on wakes).
     pub async fn next_escalation_due(&self) -> Result<Option<i64>, StoreError> {
         let (due,): (Option<i64>,) = on_pool!(self, p => sqlx::query_as(
             "SELECT MIN(esc_due_at) FROM oncall_incidents WHERE esc_due_at IS NOT NULL")

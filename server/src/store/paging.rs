@@ -112,6 +112,7 @@ struct IncidentRow {
     esc_wait: String,
     esc_due_at: Option<i64>,
     esc_pass: i64,
+    esc_gen: i64,
     status_incident_id: Option<String>,
     created_at: i64,
     updated_at: i64,
@@ -140,6 +141,7 @@ impl TryFrom<IncidentRow> for OncallIncident {
                 .ok_or_else(|| corrupt("escalation wait", &r.esc_wait))?,
             esc_due_at: r.esc_due_at,
             esc_pass: r.esc_pass,
+            esc_gen: r.esc_gen,
             status_incident_id: r.status_incident_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -150,7 +152,7 @@ impl TryFrom<IncidentRow> for OncallIncident {
 const INCIDENT_SELECT: &str =
     "SELECT i.id, i.number, i.service_id, s.name AS service_name, i.title, i.severity, \
      i.status, i.assigned_to, i.acknowledged_at, i.acknowledged_by, i.resolved_at, i.resolved_by, \
-     i.snoozed_until, i.escalation_level, i.urgency, i.esc_wait, i.esc_due_at, i.esc_pass, i.status_incident_id, i.created_at, i.updated_at \
+     i.snoozed_until, i.escalation_level, i.urgency, i.esc_wait, i.esc_due_at, i.esc_pass, i.esc_gen, i.status_incident_id, i.created_at, i.updated_at \
      FROM oncall_incidents i LEFT JOIN services s ON s.id = i.service_id";
 
 #[derive(sqlx::FromRow)]
@@ -1205,6 +1207,7 @@ impl Store {
                 user_id: user.clone(),
                 key: format!("reassign:{id}:{}:{user}", new_id()),
                 urgency: inc.urgency.as_str().to_string(),
+                gen: None,
             };
             enqueue_in(&mut tx, &page, now).await?;
         }

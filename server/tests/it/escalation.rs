@@ -919,3 +919,79 @@ async fn a_team_an_escalation_policy_pages_cannot_be_deleted(backend: Backend) {
     e.app.stop().await;
 }
 on_both_backends!(a_team_an_escalation_policy_pages_cannot_be_deleted);
+
+async fn settings_changes_reach_open_incidents_and_escalate_now_is_not_held(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let policy = e
+        .policy(vec![(vec![e.person("jonas").await], 30)], 0, false)
+        .await;
+    // A service without a policy: its incident pages nobody, and says so.
+    let (svc, key) = service_with_key(e.store(), "Late policy", KeyKind::Pagerduty).await;
+    e.send(&key.key, "trigger", "a", "critical").await;
+    let inc = eventually(10, "the incident", || async { e.incidents().await.pop() }).await;
+    assert!(e.kinds(&inc.id).await.contains(&"no_policy".to_string()));
+    assert!(e.paged().await.is_empty());
+    // Given a policy, its open incident starts escalating at once.
+    let paging = ServicePaging {
+        policy_id: Some(policy.clone()),
+        ..ServicePaging::default()
+    };
+    e.store()
+        .set_service_paging(&svc.id, &paging, e.t0)
+        .await
+        .unwrap();
+    assert_eq!(e.paged().await, vec![jonas.clone()]);
+    // In maintenance, a new incident is held; "escalate now" pages anyway.
+    let (quiet, qkey) = e.service("Quiet", &policy, ServicePaging::default()).await;
+    e.store()
+        .add_maintenance(&quiet, e.t0, e.t0 + 60 * MIN, "upgrade", None, e.t0)
+        .await
+        .unwrap();
+    e.send(&qkey, "trigger", "b", "critical").await;
+    e.at(1).await;
+    assert_eq!(e.paged().await.len(), 1, "held by maintenance");
+    let held = e
+        .incidents()
+        .await
+        .into_iter()
+        .find(|i| i.service_id.as_deref() == Some(quiet.as_str()))
+        .unwrap();
+    e.store()
+        .act_on_incident(&held.id, &jonas, "web", &Act::EscalateNow, e.t0 + MIN)
+        .await
+        .unwrap();
+    assert_eq!(
+        e.paged().await,
+        vec![jonas.clone(), jonas.clone()],
+        "escalate now is not held"
+    );
+    // Low urgency held for working hours pages at once when the hours are taken away.
+    let hours = WorkingHours {
+        time_zone: "Europe/Berlin".into(),
+        window: Restriction {
+            days: vec![Weekday::Monday],
+            start: time(9, 0, 0, 0),
+            end: time(17, 0, 0, 0),
+        },
+    };
+    let night = ServicePaging {
+        low_urgency_hours: Some(hours),
+        ..ServicePaging::default()
+    };
+    let (stats, skey) = e.service("Stats", &policy, night).await;
+    e.send(&skey, "trigger", "c", "warning").await;
+    e.at(2).await;
+    assert_eq!(e.paged().await.len(), 2, "held for working hours");
+    let at_once = ServicePaging {
+        policy_id: Some(policy),
+        ..ServicePaging::default()
+    };
+    e.store()
+        .set_service_paging(&stats, &at_once, e.t0 + 2 * MIN)
+        .await
+        .unwrap();
+    assert_eq!(e.paged().await.len(), 3, "pages once the hours are gone");
+    e.app.stop().await;
+}
+on_both_backends!(settings_changes_reach_open_incidents_and_escalate_now_is_not_held);

@@ -83,7 +83,13 @@ async fn round_beside_busy_writers_does_not_stall(backend: Backend) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let mut decided = 0;
+    let mut rounds = 0;
     while decided < ids.len() {
+        rounds += 1;
+        assert!(
+            rounds <= 10 * ids.len(),
+            "rounds stopped deciding incidents"
+        );
         let round = store
             .escalate_due(now + 1, 4)
             .await
