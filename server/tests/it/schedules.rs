@@ -397,10 +397,19 @@ async fn oncall_user(f: &Fixture, at: &str) -> String {
 async fn overrides_and_swaps_change_who_is_on_call(backend: Backend) {
     let f = fixture(backend).await;
     let now = jiff::Timestamp::now();
-    // A shift next week: find who is on call then.
-    let at = (now + jiff::SignedDuration::from_hours(24 * 8))
-        .round(jiff::Unit::Hour)
-        .unwrap();
+    // A shift next week, on a Wednesday at noon UTC: far from the Monday 09:00 hand-off, so the
+    // four hours asked about below are one person's whatever the day and hour the test runs.
+    let mut day = (now + jiff::SignedDuration::from_hours(24 * 7))
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    while day.weekday() != jiff::civil::Weekday::Wednesday {
+        day = day.tomorrow().unwrap();
+    }
+    let at = day
+        .at(12, 0, 0, 0)
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp();
     let owner = oncall_user(&f, &at.to_string()).await;
     let (owner_email, other) = {
         let e = f
