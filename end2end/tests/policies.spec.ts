@@ -52,7 +52,7 @@ test("the demo's escalation policy, built in the editor and previewed", async ({
   await expect(preview).toContainText("it repeats 2 more times");
   await expect(page.getByLabel("Name", { exact: true })).toHaveValue(name);
   await expectAccessible(page);
-  await page.screenshot({ path: `../docs/screenshots/policy-editor-${project}.png`, fullPage: true });
+  await page.screenshot({ path: testInfo.outputPath(`policy-editor-${project}.png`), fullPage: true });
 
   await page.getByRole("button", { name: "Save policy" }).click();
   await expect(page).toHaveURL(/\/policies\/[0-9a-z]+\?done=created$/);
