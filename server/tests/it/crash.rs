@@ -24,6 +24,12 @@ fn free_port() -> u16 {
 
 /// Starts `firstline serve` on a free port; returns it with its base URL once it is ready.
 async fn start(db_url: &str) -> (Child, String) {
+    start_with_env(db_url, &[]).await
+}
+
+/// Starts `firstline serve` on a free port with `env` set besides; returns it with its base URL
+/// once it is ready.
+pub(crate) async fn start_with_env(db_url: &str, env: &[(&str, String)]) -> (Child, String) {
     let port = free_port();
     let child = Command::new(BIN)
         .arg("serve")
@@ -31,6 +37,7 @@ async fn start(db_url: &str) -> (Child, String) {
         .env("FIRSTLINE_LISTEN", format!("127.0.0.1:{port}"))
         .env("FIRSTLINE_INGEST_RATE_PER_MIN", "100000")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()

@@ -8,10 +8,10 @@
 //! there this checks what the process does around its commits, not the disk.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::common::{eventually, Backend, SmtpSink, TestDb};
 use crate::ingest::service_with_key;
@@ -20,46 +20,18 @@ use app::domain::service::{IntegrationKey, KeyKind};
 use firstline::store::Store;
 use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_firstline");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
-}
-
 /// Starts `firstline serve` on a free port, mailing through `smtp`; returns it with its base
 /// URL once it is ready.
 async fn start(db_url: &str, smtp: &SmtpSink) -> (Proc, String) {
-    let port = free_port();
-    let child = Command::new(BIN)
-        .arg("serve")
-        .env("FIRSTLINE_DATABASE_URL", db_url)
-        .env("FIRSTLINE_LISTEN", format!("127.0.0.1:{port}"))
-        .env("FIRSTLINE_INGEST_RATE_PER_MIN", "100000")
-        .env("FIRSTLINE_SMTP_URL", smtp.url())
-        .env("FIRSTLINE_MAIL_FROM", "Firstline <pager@example.org>")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn firstline");
-    let child = Proc(child);
-    let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(r) = client.get(format!("{base}/readyz")).send().await {
-            if r.status() == 200 {
-                break;
-            }
-        }
-        assert!(Instant::now() < deadline, "firstline did not become ready");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    (child, base)
+    let env = [
+        ("FIRSTLINE_SMTP_URL", smtp.url()),
+        (
+            "FIRSTLINE_MAIL_FROM",
+            "Firstline <pager@example.org>".to_string(),
+        ),
+    ];
+    let (child, base) = crate::crash::start_with_env(db_url, &env).await;
+    (Proc(child), base)
 }
 
 /// The server process; killed with the test if a check fails first.
