@@ -34,32 +34,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-start_postgres() {
-  pgbin="$(pg_config --bindir 2>/dev/null || true)"
-  [ -x "$pgbin/initdb" ] || pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  mkdir -p "$work/pg"
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg"
-  as_pg "$pgbin/initdb" -A trust -U postgres -E UTF8 -D "$work/pg/data" >/dev/null
-  # Default durability: fsync on, synchronous_commit on, full_page_writes on.
-  as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
-    -k "$work/pg" -c max_connections=100 >"$work/pg.log" 2>&1 &
-  pg_pid=$!
-  for _ in $(seq 100); do
-    psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'CREATE DATABASE bench' >/dev/null
-}
 
 say "Escalation: $RATE triggers/s for ${SECONDS_}s (latency), $N incidents due at once (throughput)"
 for b in $BACKENDS; do
   case "$b" in
     sqlite) url="sqlite://$work/bench.db" ;;
-    postgres) start_postgres; url="postgres://postgres@127.0.0.1:$PG_PORT/bench" ;;
+    postgres) start_postgres bench; url="postgres://postgres@127.0.0.1:$PG_PORT/bench" ;;
     *) echo "unknown backend $b" >&2; exit 2 ;;
   esac
   echo "$b"

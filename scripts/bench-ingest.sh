@@ -70,26 +70,6 @@ function request()
 end
 LUA
 
-as_pg() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
-}
-
-start_postgres() {
-  pgbin="$(pg_config --bindir 2>/dev/null || true)"
-  [ -x "$pgbin/initdb" ] || pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
-  mkdir -p "$work/pg"
-  [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg"
-  as_pg "$pgbin/initdb" -A trust -U postgres -E UTF8 -D "$work/pg/data" >/dev/null
-  # Default durability: fsync on, synchronous_commit on, full_page_writes on.
-  as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
-    -k "$work/pg" -c max_connections=100 >"$work/pg.log" 2>&1 &
-  pg_pid=$!
-  for _ in $(seq 100); do
-    psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1 && break
-    sleep 0.1
-  done
-  psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'CREATE DATABASE bench' -c 'CREATE DATABASE raw' >/dev/null
-}
 
 # Runs one backend: the server under wrk, then the raw insert rate; prints one line each.
 run() {
@@ -101,7 +81,7 @@ run() {
       count() { sqlite3 "$work/bench.db" 'SELECT COUNT(*) FROM alerts'; }
       ;;
     postgres)
-      start_postgres
+      start_postgres bench raw
       url="postgres://postgres@127.0.0.1:$PG_PORT/bench"
       raw_url="postgres://postgres@127.0.0.1:$PG_PORT/raw"
       count() { psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -d bench -c 'SELECT COUNT(*) FROM alerts'; }

@@ -121,6 +121,34 @@ build_live() {
     && rm -rf target/live.new)
 }
 
+# Runs a command as the postgres user when root (initdb refuses root).
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# For the benchmarks: a throwaway PostgreSQL cluster under "$work/pg" on port $PG_PORT with
+# default durability, and the databases named as arguments. Sets pgbin and pg_pid (the caller
+# stops it with pg_ctl).
+start_postgres() {
+  pgbin="$(pg_config --bindir 2>/dev/null || true)"
+  [ -x "$pgbin/initdb" ] || pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+  mkdir -p "$work/pg"
+  [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg"
+  as_pg "$pgbin/initdb" -A trust -U postgres -E UTF8 -D "$work/pg/data" >/dev/null
+  # Default durability: fsync on, synchronous_commit on, full_page_writes on.
+  as_pg "$pgbin/postgres" -D "$work/pg/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
+    -k "$work/pg" -c max_connections=100 >"$work/pg.log" 2>&1 &
+  pg_pid=$!
+  for _ in $(seq 100); do
+    psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -c 'SELECT 1' >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  local db
+  for db in "$@"; do
+    psql -qAt -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE $db" >/dev/null
+  done
+}
+
 build_release() {
   build_live
   say "Building Firstline (release)"
