@@ -173,16 +173,18 @@ async fn latency(url: &str, rate: usize, seconds: usize) -> anyhow::Result<()> {
     let sending = started.elapsed().as_secs_f64();
     let accepted = times.lock().unwrap_or_else(|e| e.into_inner()).len();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while fakes.pages.sent().len() < accepted && Instant::now() < deadline {
+    while fakes.pages.who().len() < accepted && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let pages = fakes.pages.sent();
     let times = times.lock().unwrap_or_else(|e| e.into_inner()).clone();
     let (mut from_202, mut from_sent) = (Vec::new(), Vec::new());
     for p in &pages {
-        if let Some((sent, got)) = p.page.service.as_ref().and_then(|s| times.get(s)) {
-            from_202.push(p.at_ms - got);
-            from_sent.push(p.at_ms - sent);
+        for item in &p.page.items {
+            if let Some((sent, got)) = item.about.service.as_ref().and_then(|s| times.get(s)) {
+                from_202.push(p.at_ms - got);
+                from_sent.push(p.at_ms - sent);
+            }
         }
     }
     println!(

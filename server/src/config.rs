@@ -39,6 +39,9 @@ pub struct Config {
     pub ingest_rate_per_min: u32,
     /// Days an invitation link works (`invitation_expiry_days`, default 7).
     pub invitation_expiry_days: u32,
+    /// The window of each contact method's rate limit: a few messages in it, then the rest wait
+    /// and go out bundled (`notify_window_secs`, default 60).
+    pub notify_window: std::time::Duration,
 }
 
 /// The TOML file's shape; every key is optional.
@@ -63,6 +66,7 @@ pub struct FileConfig {
     job_timeout_secs: Option<u64>,
     ingest_rate_per_min: Option<u64>,
     invitation_expiry_days: Option<u64>,
+    notify_window_secs: Option<u64>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -108,7 +112,11 @@ Configuration (a TOML file given with --config; environment variables override i
                                         events one integration key may send per minute, per instance;
                                         more get 429 with Retry-After and are not stored (default 120)
   FIRSTLINE_INVITATION_EXPIRY_DAYS invitation_expiry_days
-                                        days an invitation link to join works (default 7, at most 90)";
+                                        days an invitation link to join works (default 7, at most 90)
+  FIRSTLINE_NOTIFY_WINDOW_SECS notify_window_secs
+                                        each contact method sends at most 3 messages in this many
+                                        seconds; what comes due meanwhile goes out as one bundle
+                                        (default 60, at most 3600)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -267,7 +275,15 @@ impl Config {
             u64::from(app::domain::people::INVITE_EXPIRY_DAYS_DEFAULT),
             u64::from(app::domain::people::INVITE_EXPIRY_DAYS_MAX),
         )? as u32;
+        let notify_window = std::time::Duration::from_secs(number(
+            "FIRSTLINE_NOTIFY_WINDOW_SECS",
+            file.notify_window_secs,
+            "notify_window_secs",
+            60,
+            3600,
+        )?);
         Ok(Config {
+            notify_window,
             conn,
             job_timeout,
             ingest_rate_per_min,

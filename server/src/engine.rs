@@ -9,11 +9,14 @@
 
 use std::time::Duration;
 
+use crate::notify::{Outgoing, Purpose, SendFailure};
 use crate::store::{
-    Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Page, Queue, StoreError, Work,
+    Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Notify, Page, Planned, Queue, StoreError, Work,
 };
 use anyhow::{anyhow, bail, Context};
+use app::domain::escalation::Urgency;
 use app::domain::monitor::MonitorKind;
+use app::domain::notify::{self, About, Rule};
 use app::domain::subscription::{retry_delay_ms, wants, SubscriberKind};
 use async_trait::async_trait;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -339,6 +342,7 @@ async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<Option<Noted>> 
         Confirm::KIND => perform::<Confirm>(state, job).await,
         Deliver::KIND => perform::<Deliver>(state, job).await,
         Page::KIND => perform::<Page>(state, job).await,
+        Notify::KIND => perform::<Notify>(state, job).await,
         other => bail!(
             "unknown job kind {other:?} in queue {}: this version has no handler for it",
             job.queue
@@ -472,15 +476,12 @@ impl Perform for Deliver {
 
 #[async_trait]
 impl Perform for Page {
+    /// Turns a page into the person's plan (their rules for its urgency, or the defaults): one
+    /// outbox row and [`Notify`] job per method, due when the rule says.
     async fn perform(self, state: &AppState) -> anyhow::Result<()> {
-        self.perform_noting(state).await.map(|_| ())
-    }
-
-    /// Pages; the `paged` entry is written with the job's finish (one commit).
-    async fn perform_noting(self, state: &AppState) -> anyhow::Result<Option<Noted>> {
         let inc = match state.store.oncall_incident(&self.incident_id).await {
             Ok(i) => i,
-            Err(StoreError::NotFound) => return Ok(None),
+            Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
         // Acknowledged or resolved since the step fired, or triggered again since (its run has
@@ -488,55 +489,175 @@ impl Perform for Page {
         if inc.state != app::domain::oncall::State::Triggered
             || self.gen.is_some_and(|g| g != inc.esc_gen)
         {
-            return Ok(None);
+            return Ok(());
         }
         let user = match state.store.user(&self.user_id).await {
             Ok(u) => u,
-            Err(StoreError::NotFound) => return Ok(None),
+            Err(StoreError::NotFound) => return Ok(()),
             Err(e) => return Err(e.into()),
         };
-        let mut emails: Vec<String> = state
+        let urgency = Urgency::parse(&self.urgency).unwrap_or(Urgency::High);
+        let contacts = state.store.contact_methods(&user.id).await?;
+        let methods: Vec<_> = contacts.iter().filter_map(|c| c.method()).collect();
+        let rules: Vec<Rule> = state
             .store
-            .contact_methods(&user.id)
+            .notification_rules(&user.id)
             .await?
             .into_iter()
-            .filter(|c| c.kind == "email" && c.verified_at.is_some())
-            .map(|c| c.target)
+            .filter(|r| r.urgency == urgency.as_str())
+            .map(|r| Rule {
+                contact_id: r.contact_id,
+                delay_min: r.delay_min,
+            })
             .collect();
-        if emails.is_empty() {
-            emails.push(user.email.clone());
+        let plan: Vec<Planned> = notify::plan(&rules, &methods, urgency)
+            .into_iter()
+            .filter_map(|rule| {
+                let c = contacts.iter().find(|c| c.id == rule.contact_id)?;
+                Some(Planned {
+                    kind: c.kind.clone(),
+                    label: c.label.clone(),
+                    rule,
+                })
+            })
+            .collect();
+        let now = state.clock.now_ms();
+        if plan.is_empty() {
+            let body = serde_json::json!({
+                "user": user.id,
+                "error": format!("{} has no verified contact method", user.name),
+            });
+            state
+                .store
+                .note_oncall(&inc.id, "page_failed", "", &body, now)
+                .await?;
+            return Ok(());
         }
-        let out = crate::services::Outgoing {
-            key: self.key.clone(),
-            incident_id: inc.id.clone(),
-            number: inc.number,
-            title: inc.title.clone(),
-            service: inc.service_name.clone(),
-            urgency: self.urgency.clone(),
-            since_ms: inc.created_at,
+        state
+            .store
+            .plan_page(&inc.id, &user.id, &self.key, self.gen, urgency, &plan, now)
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Perform for Notify {
+    /// Sends what one contact method owes now: one message, or one bundle when several pages
+    /// came due together or the method's rate limit held them back.
+    async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        let contact = match state.store.contact(&self.contact_id).await {
+            Ok(c) => c,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let Some(to) = contact.contact() else {
+            return Ok(());
+        };
+        let now = state.clock.now_ms();
+        let window = i64::try_from(state.config.notify_window.as_millis()).unwrap_or(60_000);
+        let recent = state.store.recent_sends(&contact.id, now - window).await?;
+        if let Some(at) = notify::throttled_until(&recent, now, window) {
+            state.store.send_later(&contact.id, at).await?;
+            return Ok(());
+        }
+        let token = format!("{}{}", crate::store::new_id(), crate::store::new_id());
+        let rows = state
+            .store
+            .claim_outbox(&contact.id, &token, now, lease_ms(state.config.job_timeout))
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(());
+        };
+        let user = state.store.user(&first.user_id).await?;
+        let mut items = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let inc = match state.store.oncall_incident(&r.incident_id).await {
+                Ok(i) => i,
+                Err(StoreError::NotFound) => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let url = format!("{}/oncall/{}", state.config.base_url, inc.id);
+            items.push(crate::notify::Item {
+                about: About {
+                    number: inc.number,
+                    title: inc.title.clone(),
+                    service: inc.service_name.clone(),
+                },
+                since_ms: inc.created_at,
+                ack_url: crate::notify::links::action_url(
+                    state, &inc.id, &user.id, "ack", to.kind, now,
+                ),
+                resolve_url: crate::notify::links::action_url(
+                    state, &inc.id, &user.id, "resolve", to.kind, now,
+                ),
+                incident_id: inc.id,
+                url,
+            });
+        }
+        let urgency = if rows.iter().any(|r| r.urgency == "high") {
+            Urgency::High
+        } else {
+            Urgency::Low
+        };
+        let open = usize::try_from(state.store.open_paged(&user.id).await?).unwrap_or(0);
+        let about: Vec<About> = items.iter().map(|i| i.about.clone()).collect();
+        let words = notify::words(&about, open, urgency);
+        let (key, url) = match items.as_slice() {
+            [one] => (
+                format!("{}:{}", first.page_key, to.kind.as_str()),
+                one.url.clone(),
+            ),
+            _ => (
+                format!("bundle:{}:{}", to.id, first.id),
+                format!("{}/oncall", state.config.base_url),
+            ),
+        };
+        let out = Outgoing {
+            key,
             user_id: user.id.clone(),
             user_name: user.name.clone(),
-            emails,
-            url: format!("{}/oncall/{}", state.config.base_url, inc.id),
+            contact: to.clone(),
+            purpose: Purpose::Page,
+            urgency,
+            subject: words.subject,
+            lines: words.lines,
+            items,
+            open,
+            url,
         };
-        let now = || state.clock.now_ms();
-        match state.services.notifier.page(&out).await {
-            // The page is out: from here nothing may fail the job (its retry would page again).
-            // The entry is written with the finish; if that write fails the job is still
-            // recorded done (see `run_job`).
-            Ok(via) => Ok(Some(Noted {
-                incident_id: inc.id.clone(),
-                kind: "paged",
-                channel: via,
-                body: serde_json::json!({ "user": user.id, "key": self.key }),
-            })),
-            Err(e) => {
-                let body = serde_json::json!({ "user": user.id, "error": format!("{e:#}") });
+        let kind = to.kind.as_str();
+        match state.services.notifier.send(&out).await {
+            Ok(sent) => {
+                // The message is out: from here nothing may fail the job (its retry would
+                // send again).
+                let now = state.clock.now_ms();
+                if let Err(e) = state
+                    .store
+                    .outbox_sent(&token, kind, &sent.via, sent.provider_ref.as_deref(), now)
+                    .await
+                {
+                    tracing::error!(error = %e, contact = %to.id, "noting a sent message failed");
+                    if let Err(e) = state.store.outbox_mark_sent(&token, now).await {
+                        tracing::error!(error = %e, contact = %to.id, "recording a sent message failed");
+                    }
+                }
+                Ok(())
+            }
+            Err(SendFailure::Gone(why)) => {
                 state
                     .store
-                    .note_oncall(&inc.id, "page_failed", "", &body, now())
+                    .outbox_failed(&token, &to.id, &why, true, state.clock.now_ms())
                     .await?;
-                Err(e)
+                tracing::warn!(contact = %to.id, error = %why, "a contact method is gone; disabled");
+                Ok(())
+            }
+            Err(SendFailure::Retry(why)) => {
+                state
+                    .store
+                    .outbox_failed(&token, &to.id, &why, false, state.clock.now_ms())
+                    .await?;
+                Err(anyhow!("{kind}: {why}"))
             }
         }
     }

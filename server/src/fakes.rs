@@ -19,7 +19,8 @@ use crate::store::Monitor;
 use async_trait::async_trait;
 use lettre::Message;
 
-use crate::services::{Mailer, Notifier, Outgoing, ProbeOutcome, Prober, Services, Webhooks};
+use crate::notify::{Notifier, Outgoing, Purpose, SendFailure, Sent};
+use crate::services::{Mailer, ProbeOutcome, Prober, Services, Webhooks};
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panicking test thread must not hide what was recorded from the others.
@@ -233,7 +234,7 @@ impl Prober for ScriptedProbes {
     }
 }
 
-/// One recorded page, with when it reached the notifier (wall clock, Unix ms with fraction).
+/// One recorded message, with when it reached the notifier (wall clock, Unix ms with fraction).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SentPage {
     /// What was sent.
@@ -242,28 +243,45 @@ pub struct SentPage {
     pub at_ms: f64,
 }
 
-/// A notifier that records every page (and can be told to fail for someone).
+/// A notifier that records every message (and can be told to fail for someone, or to report
+/// a method gone).
 #[derive(Default)]
 pub struct RecordingNotifier {
     sent: Mutex<Vec<SentPage>>,
     failing: Mutex<HashSet<String>>,
+    gone: Mutex<HashSet<String>>,
 }
 
 impl RecordingNotifier {
-    /// Every page so far, oldest first (failed ones excluded).
+    /// Every message so far, oldest first (failed ones excluded).
     pub fn sent(&self) -> Vec<SentPage> {
         lock(&self.sent).clone()
     }
 
-    /// `(user id, incident id)` of every page so far, oldest first.
-    pub fn who(&self) -> Vec<(String, String)> {
+    /// Pages only (no codes, tests or notices), oldest first.
+    pub fn pages(&self) -> Vec<SentPage> {
         lock(&self.sent)
             .iter()
-            .map(|p| (p.page.user_id.clone(), p.page.incident_id.clone()))
+            .filter(|p| p.page.purpose == Purpose::Page)
+            .cloned()
             .collect()
     }
 
-    /// Pages to `user_id` fail from now on (`false`: succeed again).
+    /// `(user id, incident id)` for every incident of every page so far (a bundle counts each
+    /// incident it names), oldest first.
+    pub fn who(&self) -> Vec<(String, String)> {
+        lock(&self.sent)
+            .iter()
+            .flat_map(|p| {
+                p.page
+                    .items
+                    .iter()
+                    .map(|i| (p.page.user_id.clone(), i.incident_id.clone()))
+            })
+            .collect()
+    }
+
+    /// Messages to `user_id` fail from now on (`false`: succeed again).
     pub fn fail_for(&self, user_id: &str, fail: bool) {
         let mut f = lock(&self.failing);
         if fail {
@@ -272,22 +290,37 @@ impl RecordingNotifier {
             f.remove(user_id);
         }
     }
+
+    /// Messages to contact method `contact_id` answer "gone" from now on.
+    pub fn gone(&self, contact_id: &str) {
+        lock(&self.gone).insert(contact_id.to_string());
+    }
 }
 
 #[async_trait]
 impl Notifier for RecordingNotifier {
-    async fn page(&self, page: &Outgoing) -> anyhow::Result<String> {
-        if lock(&self.failing).contains(&page.user_id) {
-            anyhow::bail!("the test provider refused the page");
+    async fn send(&self, out: &Outgoing) -> Result<Sent, SendFailure> {
+        if lock(&self.failing).contains(&out.user_id) {
+            return Err(SendFailure::Retry(
+                "the test provider refused the message".into(),
+            ));
+        }
+        if lock(&self.gone).contains(&out.contact.id) {
+            return Err(SendFailure::Gone(
+                "the test provider says it is gone".into(),
+            ));
         }
         let at_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_secs_f64() * 1000.0)
             .unwrap_or(0.0);
         lock(&self.sent).push(SentPage {
-            page: page.clone(),
+            page: out.clone(),
             at_ms,
         });
-        Ok("test notifier".to_string())
+        Ok(Sent {
+            via: format!("test {}", out.contact.kind.as_str()),
+            provider_ref: None,
+        })
     }
 }

@@ -14,6 +14,7 @@ pub mod hub;
 pub mod ingest;
 pub mod live;
 pub mod markdown;
+pub mod notify;
 pub mod oncall;
 pub mod outbound;
 pub mod services;

@@ -38,119 +38,6 @@ pub trait Webhooks: Send + Sync {
     async fn post_json(&self, url: &str, body: Vec<u8>) -> anyhow::Result<u16>;
 }
 
-/// A page on its way to one person: everything its message says.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outgoing {
-    /// The idempotency key (one per step firing and person); sent with the message, so a
-    /// receiver can drop a repeat.
-    pub key: String,
-    /// The on-call incident.
-    pub incident_id: String,
-    /// Its short number.
-    pub number: i64,
-    /// What is wrong.
-    pub title: String,
-    /// The service.
-    pub service: Option<String>,
-    /// `high` or `low`.
-    pub urgency: String,
-    /// When the incident opened (Unix ms).
-    pub since_ms: i64,
-    /// Who is paged (user id).
-    pub user_id: String,
-    /// Their name.
-    pub user_name: String,
-    /// Their email addresses to use (verified contact methods, else the login address).
-    pub emails: Vec<String>,
-    /// The incident's page.
-    pub url: String,
-}
-
-/// Reaches a person about an incident. Until the notification channels land, the production
-/// notifier is email; tests record.
-#[async_trait]
-pub trait Notifier: Send + Sync {
-    /// Sends one page; returns how it went out (`email to a@b`), or why it failed.
-    async fn page(&self, page: &Outgoing) -> anyhow::Result<String>;
-}
-
-/// Pages by email through the configured mailer.
-pub struct MailNotifier {
-    mail: Arc<dyn Mailer>,
-    from: String,
-}
-
-impl MailNotifier {
-    /// Pages through `mail`, from `from`.
-    pub fn new(mail: Arc<dyn Mailer>, from: &str) -> MailNotifier {
-        MailNotifier {
-            mail,
-            from: from.to_string(),
-        }
-    }
-}
-
-#[async_trait]
-impl Notifier for MailNotifier {
-    async fn page(&self, p: &Outgoing) -> anyhow::Result<String> {
-        if p.emails.is_empty() {
-            anyhow::bail!("{} has no email address to page", p.user_name);
-        }
-        let service = p.service.as_deref().unwrap_or("no service");
-        let since = jiff::Timestamp::from_millisecond(p.since_ms)
-            .map(|t| t.strftime("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
-        // The title comes from the alert: no control character may shape the header.
-        let clean = |s: &str| -> String {
-            s.chars()
-                .map(|c| if c.is_control() { ' ' } else { c })
-                .collect()
-        };
-        let subject = format!(
-            "[{}] #{} {}: {}",
-            p.urgency.to_uppercase(),
-            p.number,
-            clean(service),
-            clean(&p.title)
-        );
-        let text = format!(
-            "{}\n\nService: {service}\nUrgency: {}\nOpen since: {since}\n\nAcknowledge or resolve it here:\n{}\n",
-            p.title, p.urgency, p.url
-        );
-        // The key as Message-ID: a mail sent twice (a retry after a crash) is one message
-        // to the mail client.
-        let domain = self
-            .from
-            .rsplit_once('@')
-            .map(|(_, d)| d.trim_end_matches('>'))
-            .unwrap_or("firstline.invalid");
-        let id: String = p
-            .key
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '.' })
-            .collect();
-        let mut msg = Message::builder().from(
-            self.from
-                .parse()
-                .map_err(|e| anyhow::anyhow!("mail_from: {e}"))?,
-        );
-        // Every address the person gave: one message, so the key stays one Message-ID.
-        for a in &p.emails {
-            msg = msg.to(a
-                .parse()
-                .map_err(|e| anyhow::anyhow!("address {a:?}: {e}"))?);
-        }
-        let msg = msg
-            .subject(subject)
-            .message_id(Some(format!("<{id}@{domain}>")))
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(text)
-            .map_err(|e| anyhow::anyhow!("building the mail: {e}"))?;
-        self.mail.send(msg).await?;
-        Ok(format!("email to {}", p.emails.join(", ")))
-    }
-}
-
 /// What one probe found: `Ok` or why the check failed, and how long it took (ms).
 pub type ProbeOutcome = (Result<(), String>, i64);
 
@@ -170,8 +57,8 @@ pub struct Services {
     pub webhooks: Arc<dyn Webhooks>,
     /// HTTP probes.
     pub probes: Arc<dyn Prober>,
-    /// Pages people.
-    pub notifier: Arc<dyn Notifier>,
+    /// Sends messages to people's contact methods (pages, codes, notices).
+    pub notifier: Arc<dyn crate::notify::Notifier>,
     /// Wall-clock time.
     pub clock: crate::clock::Clock,
 }
@@ -191,7 +78,13 @@ impl Services {
             }
         };
         Services {
-            notifier: Arc::new(MailNotifier::new(mail.clone(), &config.mail_from)),
+            notifier: Arc::new(crate::notify::Channels {
+                email: Some(Arc::new(crate::notify::email::EmailChannel::new(
+                    mail.clone(),
+                    &config.mail_from,
+                ))),
+                ..Default::default()
+            }),
             mail,
             webhooks: Arc::new(HttpWebhooks(outbound.clone())),
             probes: Arc::new(HttpProber(outbound)),
@@ -297,72 +190,5 @@ impl Prober for HttpProber {
         }
         .await;
         (result, started.elapsed().as_millis() as i64)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn outgoing(title: &str) -> Outgoing {
-        Outgoing {
-            key: "page:inc1:1:0:2:u1".into(),
-            incident_id: "inc1".into(),
-            number: 12,
-            title: title.into(),
-            service: Some("Sparse index".into()),
-            urgency: "high".into(),
-            since_ms: 1_764_468_600_000,
-            user_id: "u1".into(),
-            user_name: "Jonas".into(),
-            emails: vec!["jonas@example.org".into(), "jonas@phone.example".into()],
-            url: "https://firstline.example/oncall/inc1".into(),
-        }
-    }
-
-    #[tokio::test]
-    async fn a_page_mail_names_the_incident_and_keeps_alert_text_out_of_the_headers() {
-        let mail = Arc::new(crate::fakes::RecordingMailer::default());
-        let n = MailNotifier::new(mail.clone(), "Firstline <pager@firstline.example>");
-        let via = n
-            .page(&outgoing("5xx above 5%\r\nBcc: thief@evil.example"))
-            .await
-            .unwrap();
-        assert_eq!(via, "email to jonas@example.org, jonas@phone.example");
-        let sent = mail.sent();
-        assert_eq!(sent.len(), 1);
-        assert_eq!(
-            sent[0].to,
-            vec![
-                "jonas@example.org".to_string(),
-                "jonas@phone.example".to_string()
-            ]
-        );
-        let text = &sent[0].text;
-        let headers = text.split("\n\n").next().unwrap_or_default();
-        assert!(
-            !headers
-                .lines()
-                .any(|l| l.to_ascii_lowercase().starts_with("bcc:")),
-            "{text}"
-        );
-        assert!(
-            text.contains("Subject: [HIGH] #12 Sparse index: 5xx above 5%"),
-            "{text}"
-        );
-        assert!(
-            text.contains("Message-ID: <page.inc1.1.0.2.u1@firstline.example>"),
-            "{text}"
-        );
-        assert!(
-            text.contains("https://firstline.example/oncall/inc1"),
-            "{text}"
-        );
-        let nobody = Outgoing {
-            emails: vec![],
-            ..outgoing("x")
-        };
-        let err = n.page(&nobody).await.unwrap_err().to_string();
-        assert!(err.contains("Jonas has no email address"), "{err}");
     }
 }

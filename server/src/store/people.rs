@@ -111,7 +111,38 @@ pub struct ContactMethod {
     pub verified_at: Option<i64>,
     /// When it was added, Unix ms.
     pub created_at: i64,
+    /// Per kind settings (JSON): push keys, chat flavour, webhook secret.
+    pub config: String,
+    /// Why it stopped working (a push subscription gone), if it did.
+    pub disabled_reason: Option<String>,
 }
+
+impl ContactMethod {
+    /// As the notification rules see it.
+    pub fn method(&self) -> Option<app::domain::notify::Method> {
+        Some(app::domain::notify::Method {
+            id: self.id.clone(),
+            kind: app::domain::notify::MethodKind::parse(&self.kind)?,
+            verified: self.verified_at.is_some(),
+            disabled: self.disabled_reason.is_some(),
+        })
+    }
+
+    /// As a channel needs it.
+    pub fn contact(&self) -> Option<crate::notify::Contact> {
+        Some(crate::notify::Contact {
+            id: self.id.clone(),
+            kind: app::domain::notify::MethodKind::parse(&self.kind)?,
+            target: self.target.clone(),
+            label: self.label.clone(),
+            config: serde_json::from_str(&self.config).unwrap_or_default(),
+        })
+    }
+}
+
+/// The columns [`ContactMethod`] reads.
+pub(crate) const CONTACT_COLS: &str =
+    "id, kind, target, label, verified_at, created_at, config, disabled_reason";
 
 /// What a deactivation did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -633,8 +664,8 @@ impl Store {
     /// A person's contact methods, oldest first.
     pub async fn contact_methods(&self, user_id: &str) -> Result<Vec<ContactMethod>, StoreError> {
         Ok(on_pool!(self, p => sqlx::query_as(
-            "SELECT id, kind, target, label, verified_at, created_at FROM contact_methods \
-             WHERE user_id = $1 ORDER BY created_at, id")
+            &format!("SELECT {CONTACT_COLS} FROM contact_methods \
+             WHERE user_id = $1 ORDER BY created_at, id"))
             .bind(user_id)
             .fetch_all(p)
             .await)?)

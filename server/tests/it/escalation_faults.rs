@@ -1,5 +1,5 @@
 //! A page that went out is not sent again when what follows it fails: here the timeline entry
-//! saying it was sent cannot be written (the events table is moved away inside the notifier
+//! saying it was sent cannot be written (the message is still recorded sent) (the events table is moved away inside the notifier
 //! call). Before, the page job failed on that and its retry paged the person a second time.
 
 use std::sync::{Arc, OnceLock};
@@ -9,7 +9,8 @@ use crate::common::{eventually, ticked, Backend, TestApp};
 use crate::escalation_crash::{exec, paged_service, policy, responder, strings, trigger};
 use async_trait::async_trait;
 use firstline::fakes::{Fakes, RecordingNotifier};
-use firstline::services::{Notifier, Outgoing, Services};
+use firstline::notify::{Notifier, Outgoing, SendFailure, Sent};
+use firstline::services::Services;
 
 /// Records pages; on the first, moves the timeline table away so noting the page fails.
 struct BreaksTimeline {
@@ -19,8 +20,8 @@ struct BreaksTimeline {
 
 #[async_trait]
 impl Notifier for BreaksTimeline {
-    async fn page(&self, page: &Outgoing) -> anyhow::Result<String> {
-        let via = self.pages.page(page).await?;
+    async fn send(&self, page: &Outgoing) -> Result<Sent, SendFailure> {
+        let via = self.pages.send(page).await?;
         if self.pages.sent().len() == 1 {
             let (backend, url) = self.db.get().expect("set after start");
             exec(
@@ -60,11 +61,11 @@ async fn page_sent_then_note_failed_is_not_sent_again(backend: Backend) {
         .expect("trigger");
     assert_eq!(r.status(), 202);
     let url = &app.db.url;
-    eventually(10, "the page job ran", || async move {
+    eventually(10, "the send job ran", || async move {
         let ran = strings(
             backend,
             url,
-            "SELECT dedup_key FROM jobs WHERE kind = 'page' AND (done_at IS NOT NULL OR last_error IS NOT NULL)",
+            "SELECT dedup_key FROM jobs WHERE kind = 'send' AND (done_at IS NOT NULL OR last_error IS NOT NULL)",
         )
         .await;
         (ran.len() == 1).then_some(())

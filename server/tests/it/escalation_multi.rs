@@ -131,7 +131,10 @@ fn assert_exactly_once(s: &Setup, allowed_twice: &BTreeSet<(String, String)>) {
                     .pages
                     .sent()
                     .into_iter()
-                    .filter(|p| &p.page.incident_id == *inc && &p.page.user_id == user)
+                    .filter(|p| {
+                        &p.page.user_id == user
+                            && p.page.items.iter().any(|i| &i.incident_id == *inc)
+                    })
                     .map(|p| p.page.key)
                     .collect();
                 assert_eq!(n, 1, "{inc} paged {user} {n} times: {keys:?}");
@@ -164,7 +167,7 @@ async fn two_instances_page_each_step_exactly_once() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_exactly_once(&s, &BTreeSet::new());
-    assert_eq!(s.fakes.pages.sent().len(), 3 * INCIDENTS, "no page twice");
+    assert_eq!(s.fakes.pages.who().len(), 3 * INCIDENTS, "no page twice");
     a.stop().await.expect("stop a");
     b.stop().await.expect("stop b");
 }
@@ -244,7 +247,7 @@ async fn one_instance_stopped_halfway_loses_no_page() {
     }
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_exactly_once(&s, &in_flight);
-    let extra = s.fakes.pages.sent().len() - 3 * INCIDENTS;
+    let extra = s.fakes.pages.who().len() - 3 * INCIDENTS;
     eprintln!(
         "{} page jobs in flight when B stopped; {extra} of them paged again after the lease",
         in_flight.len()

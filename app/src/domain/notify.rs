@@ -1,0 +1,459 @@
+//! Reaching a person: the kinds of contact method, personal notification rules ("high
+//! urgency: push at once, SMS after 2 min, email after 5"), the defaults for someone who set
+//! none, the per-method rate limit that turns an alert storm into a few bundled messages, and
+//! the words those messages say. Pure: the engine hands in what is stored and the time.
+
+use serde::{Deserialize, Serialize};
+
+use super::escalation::Urgency;
+use super::ValidationError;
+
+/// How a contact method reaches its person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MethodKind {
+    /// Mail through the configured SMTP server.
+    Email,
+    /// Web Push to a browser or installed web app (one device).
+    Push,
+    /// A text message through the SMS provider.
+    Sms,
+    /// A chat incoming webhook (Slack, Mattermost, Discord, Zulip).
+    Chat,
+    /// A signed JSON POST to the person's own URL.
+    Webhook,
+}
+
+impl MethodKind {
+    /// Every kind, in the order a profile lists them.
+    pub const ALL: [MethodKind; 5] = [
+        MethodKind::Push,
+        MethodKind::Sms,
+        MethodKind::Email,
+        MethodKind::Chat,
+        MethodKind::Webhook,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MethodKind::Email => "email",
+            MethodKind::Push => "push",
+            MethodKind::Sms => "sms",
+            MethodKind::Chat => "chat",
+            MethodKind::Webhook => "webhook",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<MethodKind> {
+        MethodKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// What a person calls it ("push", "SMS").
+    pub fn label(self) -> &'static str {
+        match self {
+            MethodKind::Email => "email",
+            MethodKind::Push => "push",
+            MethodKind::Sms => "SMS",
+            MethodKind::Chat => "chat",
+            MethodKind::Webhook => "webhook",
+        }
+    }
+}
+
+/// A contact method as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Method {
+    /// Its id.
+    pub id: String,
+    /// Its kind.
+    pub kind: MethodKind,
+    /// A message reached it and its person said so (the code came back).
+    pub verified: bool,
+    /// It stopped working (a push subscription gone); never used until added again.
+    pub disabled: bool,
+}
+
+impl Method {
+    /// Whether messages may go to it.
+    pub fn usable(&self) -> bool {
+        self.verified && !self.disabled
+    }
+}
+
+/// Longest delay a rule may have, in minutes.
+pub const RULE_DELAY_MAX_MIN: i64 = 120;
+
+/// One step of a person's own plan: use this method this many minutes after being paged.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rule {
+    /// The contact method.
+    pub contact_id: String,
+    /// Minutes after the page.
+    pub delay_min: i64,
+}
+
+/// A notification rule as a form posts it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RuleInput {
+    /// `high` or `low`.
+    #[serde(default)]
+    pub urgency: String,
+    /// The contact method's id.
+    #[serde(default)]
+    pub contact_id: String,
+    /// Minutes, as typed.
+    #[serde(default)]
+    pub delay_min: String,
+}
+
+/// A validated rule for one urgency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRule {
+    /// For which urgency.
+    pub urgency: Urgency,
+    /// The rule.
+    pub rule: Rule,
+}
+
+impl RuleInput {
+    /// Checks the form against the person's own methods.
+    pub fn normalize(&self, methods: &[Method]) -> Result<NewRule, ValidationError> {
+        let urgency = Urgency::parse(self.urgency.trim())
+            .ok_or_else(|| ValidationError::new("urgency", "choose high or low urgency"))?;
+        let contact_id = self.contact_id.trim();
+        let Some(m) = methods.iter().find(|m| m.id == contact_id) else {
+            return Err(ValidationError::new(
+                "contact_id",
+                "choose one of your contact methods",
+            ));
+        };
+        if !m.verified {
+            return Err(ValidationError::new(
+                "contact_id",
+                "verify this contact method first: enter the code it was sent",
+            ));
+        }
+        let delay = self.delay_min.trim();
+        let delay_min: i64 = if delay.is_empty() {
+            0
+        } else {
+            delay.parse().map_err(|_| {
+                ValidationError::new("delay_min", "enter the delay as whole minutes, like 2")
+            })?
+        };
+        if !(0..=RULE_DELAY_MAX_MIN).contains(&delay_min) {
+            return Err(ValidationError::new(
+                "delay_min",
+                format!("the delay is between 0 and {RULE_DELAY_MAX_MIN} minutes"),
+            ));
+        }
+        Ok(NewRule {
+            urgency,
+            rule: Rule {
+                contact_id: m.id.clone(),
+                delay_min,
+            },
+        })
+    }
+}
+
+/// What a person gets without rules of their own. High urgency: every push device and chat
+/// or webhook at once; SMS at once, or after 2 min when a push device comes first; email at
+/// once, or after 5 min when something faster comes first. Low urgency: email, else the same
+/// as high.
+pub fn default_rules(methods: &[Method], urgency: Urgency) -> Vec<Rule> {
+    let usable = |k: MethodKind| methods.iter().filter(move |m| m.usable() && m.kind == k);
+    let has = |k: MethodKind| usable(k).next().is_some();
+    let mut out = Vec::new();
+    if urgency == Urgency::Low && has(MethodKind::Email) {
+        out.extend(usable(MethodKind::Email).map(|m| rule(m, 0)));
+        return out;
+    }
+    for k in [MethodKind::Push, MethodKind::Chat, MethodKind::Webhook] {
+        out.extend(usable(k).map(|m| rule(m, 0)));
+    }
+    let sms_delay = if has(MethodKind::Push) { 2 } else { 0 };
+    out.extend(usable(MethodKind::Sms).map(|m| rule(m, sms_delay)));
+    let email_delay = if out.is_empty() { 0 } else { 5 };
+    out.extend(usable(MethodKind::Email).map(|m| rule(m, email_delay)));
+    out
+}
+
+fn rule(m: &Method, delay_min: i64) -> Rule {
+    Rule {
+        contact_id: m.id.clone(),
+        delay_min,
+    }
+}
+
+/// The plan for one page: the person's own rules for its urgency that point at usable
+/// methods, soonest first; the defaults when none do (nobody becomes unreachable by removing a
+/// method their rules used).
+pub fn plan(rules: &[Rule], methods: &[Method], urgency: Urgency) -> Vec<Rule> {
+    let usable = |id: &str| methods.iter().any(|m| m.id == id && m.usable());
+    let mut own: Vec<Rule> = rules
+        .iter()
+        .filter(|r| usable(&r.contact_id))
+        .cloned()
+        .collect();
+    if own.is_empty() {
+        own = default_rules(methods, urgency);
+    }
+    own.sort_by(|a, b| (a.delay_min, &a.contact_id).cmp(&(b.delay_min, &b.contact_id)));
+    own.dedup();
+    own
+}
+
+/// Messages one contact method may send within [`THROTTLE_WINDOW_MS`] before the rest wait
+/// and go out together.
+pub const THROTTLE_BURST: usize = 3;
+
+/// The rate limit's window (default; a setting).
+pub const THROTTLE_WINDOW_MS: i64 = 60_000;
+
+/// Whether a method may send at `now`, given when it sent recently (any order): `None` when
+/// it may, else the time the oldest counted send leaves the window. Messages owed meanwhile
+/// wait and go out as one.
+pub fn throttled_until(recent: &[i64], now: i64, window_ms: i64) -> Option<i64> {
+    let mut inside: Vec<i64> = recent
+        .iter()
+        .copied()
+        .filter(|t| *t > now - window_ms && *t <= now)
+        .collect();
+    if inside.len() < THROTTLE_BURST {
+        return None;
+    }
+    inside.sort_unstable();
+    // Sending becomes possible when enough sends have left the window to make room for one.
+    let must_leave = inside.len() + 1 - THROTTLE_BURST;
+    Some(inside[must_leave - 1] + window_ms)
+}
+
+/// One incident a message is about.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct About {
+    /// Its short number.
+    pub number: i64,
+    /// What is wrong.
+    pub title: String,
+    /// The service, if any.
+    pub service: Option<String>,
+}
+
+/// The words of one message: a subject line, and a text short enough for an SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Words {
+    /// One line: "[HIGH] #12 Sparse index: 5xx above 5%" or "[HIGH] 5 new incidents, 37 open".
+    pub subject: String,
+    /// The first lines of the body: one incident, or a list of the new ones.
+    pub lines: Vec<String>,
+}
+
+/// How many incidents a bundled message lists by name.
+pub const BUNDLE_LISTED: usize = 10;
+
+/// The words for a message about `new` incidents (oldest first) when `open` incidents are
+/// open for the person in all. Text from alerts is stripped of control characters, so it
+/// cannot shape a header or a line.
+pub fn words(new: &[About], open: usize, urgency: Urgency) -> Words {
+    let tag = match urgency {
+        Urgency::High => "[HIGH]",
+        Urgency::Low => "[low]",
+    };
+    let line = |a: &About| match &a.service {
+        Some(s) => format!("#{} {}: {}", a.number, clean(s), clean(&a.title)),
+        None => format!("#{} {}", a.number, clean(&a.title)),
+    };
+    match new {
+        [one] => Words {
+            subject: format!("{tag} {}", line(one)),
+            lines: vec![clean(&one.title)],
+        },
+        many => {
+            let mut lines: Vec<String> = many.iter().take(BUNDLE_LISTED).map(line).collect();
+            if many.len() > BUNDLE_LISTED {
+                lines.push(format!("and {} more", many.len() - BUNDLE_LISTED));
+            }
+            let open = open.max(many.len());
+            Words {
+                subject: format!("{tag} {} new incidents, {open} open", many.len()),
+                lines,
+            }
+        }
+    }
+}
+
+/// Replaces control characters (newlines included) with spaces.
+pub fn clean(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(id: &str, kind: MethodKind) -> Method {
+        Method {
+            id: id.into(),
+            kind,
+            verified: true,
+            disabled: false,
+        }
+    }
+
+    fn r(id: &str, d: i64) -> Rule {
+        Rule {
+            contact_id: id.into(),
+            delay_min: d,
+        }
+    }
+
+    #[test]
+    fn defaults_by_what_a_person_has() {
+        use MethodKind::*;
+        let email = m("e", Email);
+        let push = m("p", Push);
+        let sms = m("s", Sms);
+        let unverified = Method {
+            verified: false,
+            ..m("p2", Push)
+        };
+        let gone = Method {
+            disabled: true,
+            ..m("p3", Push)
+        };
+        let cases: Vec<(Vec<Method>, Urgency, Vec<Rule>)> = vec![
+            (vec![email.clone()], Urgency::High, vec![r("e", 0)]),
+            (vec![email.clone()], Urgency::Low, vec![r("e", 0)]),
+            (
+                vec![email.clone(), push.clone(), sms.clone()],
+                Urgency::High,
+                vec![r("p", 0), r("s", 2), r("e", 5)],
+            ),
+            (
+                vec![email.clone(), sms.clone()],
+                Urgency::High,
+                vec![r("s", 0), r("e", 5)],
+            ),
+            (
+                vec![email.clone(), push.clone(), sms.clone()],
+                Urgency::Low,
+                vec![r("e", 0)],
+            ),
+            (vec![push.clone()], Urgency::Low, vec![r("p", 0)]),
+            (
+                vec![email.clone(), unverified, gone],
+                Urgency::High,
+                vec![r("e", 0)],
+            ),
+            (vec![], Urgency::High, vec![]),
+        ];
+        for (methods, urgency, want) in cases {
+            assert_eq!(
+                default_rules(&methods, urgency),
+                want,
+                "{methods:?} {urgency:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn own_rules_win_unless_they_reach_nobody() {
+        let methods = vec![
+            m("e", MethodKind::Email),
+            m("s", MethodKind::Sms),
+            Method {
+                disabled: true,
+                ..m("p", MethodKind::Push)
+            },
+        ];
+        // Sorted by delay.
+        assert_eq!(
+            plan(&[r("e", 5), r("s", 1)], &methods, Urgency::High),
+            vec![r("s", 1), r("e", 5)]
+        );
+        // Only a gone push device: the defaults.
+        assert_eq!(
+            plan(&[r("p", 0)], &methods, Urgency::High),
+            vec![r("s", 0), r("e", 5)]
+        );
+        // A method that no longer exists is skipped.
+        assert_eq!(
+            plan(&[r("x", 0), r("e", 3)], &methods, Urgency::High),
+            vec![r("e", 3)]
+        );
+    }
+
+    #[test]
+    fn rule_input_names_the_field() {
+        let methods = vec![
+            m("e", MethodKind::Email),
+            Method {
+                verified: false,
+                ..m("s", MethodKind::Sms)
+            },
+        ];
+        let input = |u: &str, c: &str, d: &str| RuleInput {
+            urgency: u.into(),
+            contact_id: c.into(),
+            delay_min: d.into(),
+        };
+        assert_eq!(
+            input("high", "e", " 5 ").normalize(&methods).unwrap(),
+            NewRule {
+                urgency: Urgency::High,
+                rule: r("e", 5)
+            }
+        );
+        assert_eq!(
+            input("low", "e", "").normalize(&methods).unwrap().rule,
+            r("e", 0)
+        );
+        for (i, field) in [
+            (input("urgent", "e", "0"), "urgency"),
+            (input("high", "nope", "0"), "contact_id"),
+            (input("high", "s", "0"), "contact_id"),
+            (input("high", "e", "two"), "delay_min"),
+            (input("high", "e", "-1"), "delay_min"),
+            (input("high", "e", "121"), "delay_min"),
+        ] {
+            assert_eq!(i.normalize(&methods).unwrap_err().field, field, "{i:?}");
+        }
+    }
+
+    #[test]
+    fn throttle_lets_a_burst_through_then_waits() {
+        let w = 60_000;
+        assert_eq!(throttled_until(&[], 1_000, w), None);
+        assert_eq!(throttled_until(&[0, 10], 1_000, w), None);
+        assert_eq!(throttled_until(&[0, 10, 20], 1_000, w), Some(60_000));
+        // Old sends leave the window.
+        assert_eq!(throttled_until(&[0, 10, 20], 60_005, w), None);
+        assert_eq!(
+            throttled_until(&[30, 0, 10, 20], 60_001, w),
+            Some(60_010),
+            "four inside: two must leave"
+        );
+    }
+
+    #[test]
+    fn words_for_one_and_for_a_bundle() {
+        let a = |n: i64| About {
+            number: n,
+            title: format!("disk full\r\nBcc: x@y #{n}"),
+            service: Some("API".into()),
+        };
+        let one = words(&[a(12)], 1, Urgency::High);
+        assert_eq!(one.subject, "[HIGH] #12 API: disk full  Bcc: x@y #12");
+        assert!(!one.subject.contains('\n'));
+        let many: Vec<About> = (1..=12).map(a).collect();
+        let b = words(&many, 37, Urgency::Low);
+        assert_eq!(b.subject, "[low] 12 new incidents, 37 open");
+        assert_eq!(b.lines.len(), BUNDLE_LISTED + 1);
+        assert_eq!(b.lines.last().map(String::as_str), Some("and 2 more"));
+    }
+}

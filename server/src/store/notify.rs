@@ -1,0 +1,412 @@
+//! Reaching people, stored: notification rules, and the outbox of messages each contact method
+//! owes. A page becomes one outbox row per method of the person's plan, due when the plan says,
+//! with one [`Notify`] job each; a send claims every due row of its method at once (one message,
+//! or a bundle) and records what happened on each incident's timeline. A failed send releases
+//! its rows for the retry and brings the person's later methods for the same pages forward.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::jobs::enqueue_in;
+use super::paging::add_event;
+use super::people::CONTACT_COLS;
+use super::tx::sql;
+use super::{new_id, ContactMethod, JobSpec, Queue, Store, StoreError};
+use app::domain::escalation::Urgency;
+use app::domain::notify::{NewRule, Rule};
+
+/// Sends what one contact method owes (every due outbox row at once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notify {
+    /// The contact method.
+    pub contact_id: String,
+    /// Makes the job unique: the outbox row it was queued for, or the throttle's wake-up.
+    pub key: String,
+}
+
+impl JobSpec for Notify {
+    const KIND: &'static str = "send";
+    const QUEUE: Queue = Queue::Pages;
+    const PRIORITY: i64 = 10;
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(format!("send:{}", self.key))
+    }
+}
+
+/// A stored notification rule.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredRule {
+    /// Id.
+    pub id: String,
+    /// `high` or `low`.
+    pub urgency: String,
+    /// The contact method.
+    pub contact_id: String,
+    /// Minutes after the page.
+    pub delay_min: i64,
+}
+
+/// One outbox row claimed for a send.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OutboxRow {
+    /// Id.
+    pub id: String,
+    /// Whom.
+    pub user_id: String,
+    /// About which incident.
+    pub incident_id: String,
+    /// The page's idempotency key.
+    pub page_key: String,
+    /// `high` or `low`.
+    pub urgency: String,
+}
+
+/// One step of a page's plan as it is written: the method, its kind's name, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Planned {
+    /// The rule (method and delay).
+    pub rule: Rule,
+    /// The method's kind, for the timeline ("push").
+    pub kind: String,
+    /// The method's label, if any.
+    pub label: Option<String>,
+}
+
+impl Store {
+    /// A contact method by id.
+    pub async fn contact(&self, id: &str) -> Result<ContactMethod, StoreError> {
+        let row: Option<ContactMethod> = on_pool!(self, p => sqlx::query_as(
+            &format!("SELECT {CONTACT_COLS} FROM contact_methods WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(p)
+            .await)?;
+        row.ok_or(StoreError::NotFound)
+    }
+
+    /// A person's notification rules.
+    pub async fn notification_rules(&self, user_id: &str) -> Result<Vec<StoredRule>, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query_as(
+            "SELECT id, urgency, contact_id, delay_min FROM notification_rules \
+             WHERE user_id = $1 ORDER BY urgency, delay_min, created_at, id")
+            .bind(user_id)
+            .fetch_all(p)
+            .await)?)
+    }
+
+    /// Adds a rule; `Conflict { field: "delay_min" }` when the same one exists.
+    pub async fn add_notification_rule(
+        &self,
+        user_id: &str,
+        rule: &NewRule,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO notification_rules (id, user_id, urgency, contact_id, delay_min, created_at) \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS \
+             (SELECT 1 FROM contact_methods WHERE id = $4 AND user_id = $2)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(rule.urgency.as_str())
+            .bind(&rule.rule.contact_id)
+            .bind(rule.rule.delay_min)
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| super::map_unique(e, "delay_min"))
+        .and_then(|n| if n == 0 { Err(StoreError::NotFound) } else { Ok(()) })?;
+        Ok(id)
+    }
+
+    /// Removes one of `user_id`'s rules (`NotFound` when it is not theirs).
+    pub async fn remove_notification_rule(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => sqlx::query(
+            "DELETE FROM notification_rules WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Writes a page's plan: one outbox row and one [`Send`] job per step, due `delay_min`
+    /// after `now`, and a `paged` timeline entry saying the plan. Written once per page key
+    /// (a re-run of the page changes nothing). Returns whether it was new.
+    #[expect(clippy::too_many_arguments, reason = "one page's facts")]
+    pub async fn plan_page(
+        &self,
+        incident_id: &str,
+        user_id: &str,
+        page_key: &str,
+        gen: Option<i64>,
+        urgency: Urgency,
+        plan: &[Planned],
+        now: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let mut steps = Vec::new();
+        for p in plan {
+            let id = new_id();
+            let due = now + p.rule.delay_min * 60_000;
+            let inserted: Option<(String,)> = tx
+                .fetch_optional(
+                    sql("INSERT INTO notify_outbox (id, user_id, contact_id, incident_id, page_key, gen, \
+                         urgency, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                         ON CONFLICT (page_key, contact_id) DO NOTHING RETURNING id")
+                    .bind(&id)
+                    .bind(user_id)
+                    .bind(&p.rule.contact_id)
+                    .bind(incident_id)
+                    .bind(page_key)
+                    .bind(gen)
+                    .bind(urgency.as_str())
+                    .bind(due)
+                    .bind(now),
+                )
+                .await?;
+            if inserted.is_some() {
+                enqueue_in(
+                    &mut tx,
+                    &Notify {
+                        contact_id: p.rule.contact_id.clone(),
+                        key: id,
+                    },
+                    due,
+                )
+                .await?;
+                steps.push(json!({
+                    "kind": p.kind, "label": p.label, "delay_min": p.rule.delay_min,
+                }));
+            }
+        }
+        let new = !steps.is_empty() || plan.is_empty();
+        if new {
+            add_event(
+                &mut tx,
+                incident_id,
+                "paged",
+                None,
+                "",
+                None,
+                &json!({ "user": user_id, "key": page_key, "plan": steps }),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(new)
+    }
+
+    /// When `contact_id` sent messages since `since` (the rate limit's window).
+    pub async fn recent_sends(&self, contact_id: &str, since: i64) -> Result<Vec<i64>, StoreError> {
+        let rows: Vec<(i64,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT DISTINCT sent_at FROM notify_outbox WHERE contact_id = $1 AND sent_at > $2")
+            .bind(contact_id)
+            .bind(since)
+            .fetch_all(p)
+            .await)?;
+        Ok(rows.into_iter().map(|(t,)| t).collect())
+    }
+
+    /// Claims every row `contact_id` owes at `now` for `lease_ms` under `token`: rows whose
+    /// incident was acknowledged, resolved or triggered again since their page are dropped
+    /// first (the person's rules stop the moment anyone acknowledges). A claim left by a
+    /// crashed send is taken over once it runs out.
+    pub async fn claim_outbox(
+        &self,
+        contact_id: &str,
+        token: &str,
+        now: i64,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let mut tx = self.begin().await?;
+        tx.execute(
+            sql("UPDATE notify_outbox SET state = 'dropped', claim = NULL WHERE contact_id = $1 \
+                 AND state = 'pending' AND due_at <= $2 AND EXISTS (SELECT 1 FROM oncall_incidents i \
+                 WHERE i.id = notify_outbox.incident_id AND (i.status <> 'triggered' \
+                 OR (notify_outbox.gen IS NOT NULL AND i.esc_gen <> notify_outbox.gen)))")
+            .bind(contact_id)
+            .bind(now),
+        )
+        .await?;
+        let claim = format!(
+            "UPDATE notify_outbox SET claim = $1, claimed_until = $2 WHERE id IN \
+             (SELECT id FROM notify_outbox WHERE contact_id = $3 AND state = 'pending' AND due_at <= $4 \
+             AND (claimed_until IS NULL OR claimed_until < $4) ORDER BY created_at, id{}) \
+             RETURNING id, user_id, incident_id, page_key, urgency",
+            tx.skip_locked()
+        );
+        let mut rows: Vec<OutboxRow> = tx
+            .fetch_all(
+                sql(claim)
+                    .bind(token)
+                    .bind(now + lease_ms)
+                    .bind(contact_id)
+                    .bind(now),
+            )
+            .await?;
+        tx.commit().await?;
+        rows.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(rows)
+    }
+
+    /// Incidents still open (triggered) that `user_id` was paged about.
+    pub async fn open_paged(&self, user_id: &str) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "SELECT COUNT(DISTINCT o.incident_id) FROM notify_outbox o JOIN oncall_incidents i \
+             ON i.id = o.incident_id WHERE o.user_id = $1 AND i.status = 'triggered'")
+            .bind(user_id)
+            .fetch_one(p)
+            .await)?;
+        Ok(n)
+    }
+
+    /// Records a claimed send as gone out: its rows are sent, and each incident's timeline says
+    /// through what (`notified`).
+    pub async fn outbox_sent(
+        &self,
+        token: &str,
+        kind: &str,
+        via: &str,
+        provider_ref: Option<&str>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<(String, String)> = tx
+            .fetch_all(
+                sql(
+                    "UPDATE notify_outbox SET state = 'sent', sent_at = $1, provider_ref = $2, \
+                     claim = NULL, claimed_until = NULL WHERE claim = $3 AND state = 'pending' \
+                     RETURNING incident_id, user_id",
+                )
+                .bind(now)
+                .bind(provider_ref)
+                .bind(token),
+            )
+            .await?;
+        let bundle = rows.len();
+        for (incident, user) in &rows {
+            let body = json!({ "user": user, "via": via, "bundle": bundle });
+            add_event(&mut tx, incident, "notified", None, kind, None, &body, now).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Marks a claimed send's rows sent, nothing else: the fallback when [`Store::outbox_sent`]
+    /// could not write the timeline, so no later send repeats the message.
+    pub async fn outbox_mark_sent(&self, token: &str, now: i64) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE notify_outbox SET state = 'sent', sent_at = $1, claim = NULL, claimed_until = NULL \
+             WHERE claim = $2 AND state = 'pending'")
+            .bind(now)
+            .bind(token)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
+    /// Records a claimed send as failed: each incident's timeline says why (`notify_failed`);
+    /// the rows wait for the retry (or, `gone`, are given up and the method disabled with the
+    /// reason). The person's later methods for the same pages become due at once; returns
+    /// their `(outbox id, contact id)` so their sends can be queued now.
+    pub async fn outbox_failed(
+        &self,
+        token: &str,
+        contact_id: &str,
+        error: &str,
+        gone: bool,
+        now: i64,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let mut tx = self.begin().await?;
+        let rows: Vec<(String, String, String)> = tx
+            .fetch_all(
+                sql(
+                    "UPDATE notify_outbox SET state = CASE WHEN $1 = 1 THEN 'failed' ELSE state END, \
+                     claim = NULL, claimed_until = NULL WHERE claim = $2 AND state = 'pending' \
+                     RETURNING incident_id, user_id, page_key",
+                )
+                .bind(gone)
+                .bind(token),
+            )
+            .await?;
+        let kind: Option<(String,)> = tx
+            .fetch_optional(sql("SELECT kind FROM contact_methods WHERE id = $1").bind(contact_id))
+            .await?;
+        let kind = kind.map(|(k,)| k).unwrap_or_default();
+        if gone {
+            tx.execute(
+                sql("UPDATE contact_methods SET disabled_at = $1, disabled_reason = $2 WHERE id = $3")
+                    .bind(now)
+                    .bind(error)
+                    .bind(contact_id),
+            )
+            .await?;
+        }
+        let mut sooner = Vec::new();
+        for (incident, user, key) in &rows {
+            let body = json!({ "user": user, "error": error, "gone": gone });
+            add_event(
+                &mut tx,
+                incident,
+                "notify_failed",
+                None,
+                &kind,
+                None,
+                &body,
+                now,
+            )
+            .await?;
+            let moved: Vec<(String, String)> = tx
+                .fetch_all(
+                    sql("UPDATE notify_outbox SET due_at = $1 WHERE user_id = $2 AND page_key = $3 \
+                         AND contact_id <> $4 AND state = 'pending' AND due_at > $1 \
+                         RETURNING id, contact_id")
+                    .bind(now)
+                    .bind(user)
+                    .bind(key)
+                    .bind(contact_id),
+                )
+                .await?;
+            for (id, contact) in &moved {
+                enqueue_in(
+                    &mut tx,
+                    &Notify {
+                        contact_id: contact.clone(),
+                        key: format!("{id}:sooner"),
+                    },
+                    now,
+                )
+                .await?;
+            }
+            sooner.extend(moved);
+        }
+        tx.commit().await?;
+        Ok(sooner)
+    }
+
+    /// Queues a [`Notify`] for `contact_id` at `at` (the rate limit's wake-up).
+    pub async fn send_later(&self, contact_id: &str, at: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        enqueue_in(
+            &mut tx,
+            &Notify {
+                contact_id: contact_id.to_string(),
+                key: format!("{contact_id}:at:{at}"),
+            },
+            at,
+        )
+        .await?;
+        tx.commit().await
+    }
+}
