@@ -581,7 +581,7 @@ async fn a_failed_page_is_on_the_timeline_and_retried(backend: Backend) {
     eventually(10, "the failure on the timeline", || async {
         e.kinds(&inc.id)
             .await
-            .contains(&"page_failed".to_string())
+            .contains(&"notify_failed".to_string())
             .then_some(())
     })
     .await;
