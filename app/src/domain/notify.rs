@@ -292,6 +292,53 @@ pub fn clean(s: &str) -> String {
         .collect()
 }
 
+/// How long a verification code works.
+pub const CODE_TTL_MS: i64 = 15 * 60_000;
+
+/// Wrong codes a contact method accepts before a new one must be sent.
+pub const CODE_MAX_ATTEMPTS: i64 = 5;
+
+/// A pending verification as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingCode {
+    /// SHA-256 (hex) of the code sent, if one is pending.
+    pub hash: Option<String>,
+    /// Until when it works.
+    pub expires_at: Option<i64>,
+    /// Wrong tries so far.
+    pub attempts: i64,
+}
+
+/// Whether `given_hash` (SHA-256 hex of what the person typed) verifies the method at `now`;
+/// the error is the sentence for the `code` field.
+pub fn check_code(
+    pending: &PendingCode,
+    given_hash: &str,
+    now: i64,
+) -> Result<(), ValidationError> {
+    let err = |m: &str| Err(ValidationError::new("code", m));
+    let Some(hash) = &pending.hash else {
+        return err("no code is waiting: send a new one");
+    };
+    if pending.attempts >= CODE_MAX_ATTEMPTS {
+        return err("too many wrong codes: send a new one");
+    }
+    if pending.expires_at.is_none_or(|e| e <= now) {
+        return err("this code has expired: send a new one");
+    }
+    // Both are hex digests of the same length; compared without an early exit.
+    let same = hash.len() == given_hash.len()
+        && hash
+            .bytes()
+            .zip(given_hash.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+    if !same {
+        return err("that code is not the one we sent");
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,6 +470,25 @@ mod tests {
         ] {
             assert_eq!(i.normalize(&methods).unwrap_err().field, field, "{i:?}");
         }
+    }
+
+    #[test]
+    fn codes_expire_and_count_wrong_tries() {
+        let p = |hash: Option<&str>, exp: i64, attempts: i64| PendingCode {
+            hash: hash.map(str::to_string),
+            expires_at: Some(exp),
+            attempts,
+        };
+        assert!(check_code(&p(Some("ab"), 100, 0), "ab", 99).is_ok());
+        let msg = |r: Result<(), ValidationError>| r.unwrap_err().message;
+        assert!(msg(check_code(&p(Some("ab"), 100, 0), "ab", 100)).contains("expired"));
+        assert!(msg(check_code(&p(Some("ab"), 100, 0), "ac", 50)).contains("not the one"));
+        assert!(msg(check_code(&p(Some("ab"), 100, 5), "ab", 50)).contains("too many"));
+        assert!(msg(check_code(&p(None, 100, 0), "ab", 50)).contains("no code"));
+        assert_eq!(
+            check_code(&p(None, 100, 0), "ab", 50).unwrap_err().field,
+            "code"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ use super::people::CONTACT_COLS;
 use super::tx::sql;
 use super::{new_id, ContactMethod, JobSpec, Queue, Store, StoreError};
 use app::domain::escalation::Urgency;
-use app::domain::notify::{NewRule, Rule};
+use app::domain::notify::{check_code, MethodKind, NewRule, PendingCode, Rule};
 
 /// Sends what one contact method owes (every due outbox row at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,6 +82,113 @@ impl Store {
             .fetch_optional(p)
             .await)?;
         row.ok_or(StoreError::NotFound)
+    }
+
+    /// Adds a contact method of any kind, not verified yet; `Conflict { field: "target" }` when
+    /// the person already has it. `config` is the kind's settings (JSON).
+    pub async fn add_contact(
+        &self,
+        user_id: &str,
+        kind: MethodKind,
+        target: &str,
+        label: Option<&str>,
+        config: &serde_json::Value,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        let id = new_id();
+        on_pool!(self, p => sqlx::query(
+            "INSERT INTO contact_methods (id, user_id, kind, target, label, config, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(&id)
+            .bind(user_id)
+            .bind(kind.as_str())
+            .bind(target)
+            .bind(label)
+            .bind(config.to_string())
+            .bind(now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))
+        .map_err(|e| super::map_unique(e, "target"))?;
+        Ok(id)
+    }
+
+    /// Stores a new pending code (its SHA-256 hex) for one of `user_id`'s methods; the old
+    /// one stops working. `NotFound` when the method is not theirs.
+    pub async fn set_verification(
+        &self,
+        user_id: &str,
+        contact_id: &str,
+        code_hash: &str,
+        expires_at: i64,
+    ) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE contact_methods SET verify_hash = $1, verify_expires_at = $2, verify_attempts = 0 \
+             WHERE id = $3 AND user_id = $4")
+            .bind(code_hash)
+            .bind(expires_at)
+            .bind(contact_id)
+            .bind(user_id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    /// Checks a typed code (its SHA-256 hex) against the pending one: right, the method is
+    /// verified (and working again if it was disabled); wrong, the try is counted and
+    /// `Invalid` (field `code`) says why. `NotFound` when the method is not theirs.
+    pub async fn verify_contact(
+        &self,
+        user_id: &str,
+        contact_id: &str,
+        given_hash: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let row: Option<(Option<String>, Option<i64>, i64)> = tx
+            .fetch_optional(
+                sql(
+                    "SELECT verify_hash, verify_expires_at, verify_attempts FROM contact_methods \
+                     WHERE id = $1 AND user_id = $2",
+                )
+                .bind(contact_id)
+                .bind(user_id),
+            )
+            .await?;
+        let (hash, expires_at, attempts) = row.ok_or(StoreError::NotFound)?;
+        let pending = PendingCode {
+            hash,
+            expires_at,
+            attempts,
+        };
+        match check_code(&pending, given_hash, now) {
+            Ok(()) => {
+                tx.execute(
+                    sql(
+                        "UPDATE contact_methods SET verified_at = $1, verify_hash = NULL, \
+                         verify_expires_at = NULL, verify_attempts = 0, disabled_at = NULL, \
+                         disabled_reason = NULL WHERE id = $2",
+                    )
+                    .bind(now)
+                    .bind(contact_id),
+                )
+                .await?;
+                tx.commit().await
+            }
+            Err(e) => {
+                tx.execute(
+                    sql("UPDATE contact_methods SET verify_attempts = verify_attempts + 1 WHERE id = $1")
+                        .bind(contact_id),
+                )
+                .await?;
+                tx.commit().await?;
+                Err(StoreError::Invalid(e))
+            }
+        }
     }
 
     /// A person's notification rules.
