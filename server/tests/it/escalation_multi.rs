@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use crate::common::{config, eventually, Backend, TestDb};
+use crate::common::{config_with, eventually, Backend, TestDb};
 use crate::escalation_crash::{paged_service, policy, responder, strings, trigger};
 use firstline::fakes::Fakes;
 use firstline::store::Store;
@@ -34,23 +34,39 @@ fn counts(fakes: &Fakes) -> BTreeMap<(String, String), usize> {
     out
 }
 
-/// Waits until `n` distinct pages are recorded and every page job is recorded done: the fake
-/// clock must not jump past the lease of a job still finishing (another instance would take
-/// it up again, as it should for a job whose worker died).
-async fn wait_for_pages(s: &Setup, n: usize, what: &str) {
-    eventually(30, what, || {
-        let got = counts(&s.fakes).len();
-        async move { (got >= n).then_some(()) }
-    })
-    .await;
-    let url = &s.db.url;
-    eventually(30, "the page jobs recorded done", || async move {
-        let open = strings(
-            Backend::Postgres,
-            url,
-            "SELECT CAST(id AS TEXT) FROM jobs WHERE kind = 'page' AND done_at IS NULL",
-        )
-        .await;
+/// Waits until `n` distinct pages are recorded and every page and send job is recorded done:
+/// the fake clock must not jump past the lease of a job still finishing (another instance
+/// would take it up again, as it should for a job whose worker died). The rate limit holds a
+/// person's later messages for a second of the fake clock (`notify_window_secs` 1) and then
+/// bundles them: while pages are missing, the clock moves on a second at a time (at most 30,
+/// far below the lease and the steps' delay).
+async fn wait_for_pages(s: &Setup, alive: &[&firstline::Running], n: usize, what: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut moved = 0;
+    while counts(&s.fakes).len() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: {} of {n}",
+            counts(&s.fakes).len()
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        if counts(&s.fakes).len() < n && moved < 30 {
+            moved += 1;
+            s.clock.advance(Duration::from_secs(1));
+            for r in alive {
+                ticked(&r.state, s.clock.now_ms()).await;
+            }
+        }
+    }
+    // Due ones, that is: a send the rate limit put off to a later second waits for the clock.
+    let due = format!(
+        "SELECT CAST(id AS TEXT) FROM jobs WHERE kind IN ('page', 'send') AND done_at IS NULL \
+         AND run_at <= {}",
+        s.clock.now_ms()
+    );
+    let (url, due) = (&s.db.url, &due);
+    eventually(30, "the page and send jobs recorded done", || async move {
+        let open = strings(Backend::Postgres, url, due).await;
         open.is_empty().then_some(())
     })
     .await;
@@ -93,7 +109,8 @@ async fn setup() -> Setup {
 
 async fn instance(s: &Setup) -> firstline::Running {
     let store = Store::connect(&s.db.url).await.expect("connect");
-    firstline::start_with(config(&s.db.url), store, s.fakes.services())
+    let config = config_with(&s.db.url, &[("FIRSTLINE_NOTIFY_WINDOW_SECS", "1")]);
+    firstline::start_with(config, store, s.fakes.services())
         .await
         .expect("start")
 }
@@ -150,13 +167,13 @@ async fn two_instances_page_each_step_exactly_once() {
     let a = instance(&s).await;
     let b = instance(&s).await;
     trigger_all(&s, &[&a, &b]).await;
-    wait_for_pages(&s, INCIDENTS, "step 1 of every incident").await;
+    wait_for_pages(&s, &[&a, &b], INCIDENTS, "step 1 of every incident").await;
     for step in 2..=3 {
         s.clock.advance(Duration::from_secs(DELAY_MIN as u64 * 60));
         let now = s.clock.now_ms();
         ticked(&a.state, now).await;
         ticked(&b.state, now).await;
-        wait_for_pages(&s, step * INCIDENTS, &format!("step {step}")).await;
+        wait_for_pages(&s, &[&a, &b], step * INCIDENTS, &format!("step {step}")).await;
     }
     // A few more rounds of both engines and queues: nothing is paged again.
     for _ in 0..3 {
@@ -179,7 +196,7 @@ async fn one_instance_stopped_halfway_loses_no_page() {
     let b = instance(&s).await;
     let job_timeout = a.state.config.job_timeout;
     trigger_all(&s, &[&a, &b]).await;
-    wait_for_pages(&s, INCIDENTS, "step 1 of every incident").await;
+    wait_for_pages(&s, &[&a, &b], INCIDENTS, "step 1 of every incident").await;
     // Step 2 comes due; B is stopped once some of its pages are out, with jobs in its hands.
     s.clock.advance(Duration::from_secs(DELAY_MIN as u64 * 60));
     let now = s.clock.now_ms();
@@ -192,8 +209,9 @@ async fn one_instance_stopped_halfway_loses_no_page() {
     .await;
     b.stop().await.expect("stop b");
     // Claimed and not recorded done when B stopped: the only pages that may go out twice (the
-    // notifier was called, the record was cut off).
-    let held: Vec<firstline::store::Page> = strings(
+    // notifier was called, the record was cut off). Page jobs B held, and outbox rows claimed
+    // by sends in flight.
+    let held_pages: Vec<firstline::store::Page> = strings(
         Backend::Postgres,
         &s.db.url,
         "SELECT payload FROM jobs WHERE kind = 'page' AND done_at IS NULL AND lease_until > 0",
@@ -202,25 +220,43 @@ async fn one_instance_stopped_halfway_loses_no_page() {
     .iter()
     .map(|p| serde_json::from_str(p).expect("page payload"))
     .collect();
-    let in_flight: BTreeSet<(String, String)> = held
+    let mut in_flight: BTreeSet<(String, String)> = held_pages
         .iter()
         .map(|p| (p.incident_id.clone(), p.user_id.clone()))
         .collect();
-    let held: BTreeSet<String> = held.into_iter().map(|p| p.key).collect();
+    for row in strings(
+        Backend::Postgres,
+        &s.db.url,
+        "SELECT incident_id || ' ' || user_id FROM notify_outbox WHERE claim IS NOT NULL",
+    )
+    .await
+    {
+        let (i, u) = row.split_once(' ').expect("pair");
+        in_flight.insert((i.to_string(), u.to_string()));
+    }
+    let held: BTreeSet<String> = strings(
+        Backend::Postgres,
+        &s.db.url,
+        "SELECT dedup_key FROM jobs WHERE kind IN ('page', 'send') AND done_at IS NULL AND lease_until > 0",
+    )
+    .await
+    .into_iter()
+    .collect();
     // A works off the rest of step 2 first: the clock must not jump past the lease of a job A
     // is still finishing. Left over then: jobs B held (A's own in flight at the stop finish in
     // milliseconds), unchanged for half a second.
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     let mut before = None;
+    let due = format!(
+        "SELECT dedup_key FROM jobs WHERE kind IN ('page', 'send') AND done_at IS NULL \
+         AND run_at <= {}",
+        s.clock.now_ms()
+    );
     loop {
-        let open: BTreeSet<String> = strings(
-            Backend::Postgres,
-            &s.db.url,
-            "SELECT dedup_key FROM jobs WHERE kind = 'page' AND done_at IS NULL",
-        )
-        .await
-        .into_iter()
-        .collect();
+        let open: BTreeSet<String> = strings(Backend::Postgres, &s.db.url, &due)
+            .await
+            .into_iter()
+            .collect();
         if open.is_subset(&held) && before.as_ref() == Some(&open) {
             break;
         }
@@ -236,11 +272,11 @@ async fn one_instance_stopped_halfway_loses_no_page() {
     assert!(lease < Duration::from_secs(DELAY_MIN as u64 * 60));
     s.clock.advance(lease);
     ticked(&a.state, s.clock.now_ms()).await;
-    wait_for_pages(&s, 2 * INCIDENTS, "all of step 2 on A alone").await;
+    wait_for_pages(&s, &[&a], 2 * INCIDENTS, "all of step 2 on A alone").await;
     s.clock
         .set(now + Duration::from_secs(DELAY_MIN as u64 * 60).as_millis() as i64);
     ticked(&a.state, s.clock.now_ms()).await;
-    wait_for_pages(&s, 3 * INCIDENTS, "step 3 on A alone").await;
+    wait_for_pages(&s, &[&a], 3 * INCIDENTS, "step 3 on A alone").await;
     for _ in 0..3 {
         s.clock.advance(Duration::from_secs(1));
         ticked(&a.state, s.clock.now_ms()).await;
