@@ -203,10 +203,14 @@ impl TimelineEvent {
     /// The sentence a timeline shows, given the actor's name (or `None` for the system).
     pub fn describe(&self, actor: Option<&str>, name_of: impl Fn(&str) -> String) -> String {
         let who = actor.unwrap_or("The source");
-        let via = if self.channel.is_empty() {
+        // A contact method's kind reads as people say it ("via SMS").
+        let channel = crate::domain::notify::MethodKind::parse(&self.channel)
+            .map(|k| k.label().to_string())
+            .unwrap_or_else(|| self.channel.clone());
+        let via = if channel.is_empty() {
             String::new()
         } else {
-            format!(" via {}", self.channel)
+            format!(" via {channel}")
         };
         let text = |k: &str| {
             self.body
@@ -268,7 +272,62 @@ impl TimelineEvent {
                 num("step") + 1,
                 pass()
             ),
-            "paged" => format!("Paged {}{via}", name_of(&text("user"))),
+            "paged" => {
+                let plan: Vec<String> = self
+                    .body
+                    .get("plan")
+                    .and_then(|v| v.as_array())
+                    .map(|steps| {
+                        steps
+                            .iter()
+                            .map(|st| {
+                                let kind = st.get("kind").and_then(|v| v.as_str()).unwrap_or("");
+                                let kind = crate::domain::notify::MethodKind::parse(kind)
+                                    .map(|k| k.label())
+                                    .unwrap_or(kind);
+                                let label = st
+                                    .get("label")
+                                    .and_then(|v| v.as_str())
+                                    .map(|l| format!(" ({l})"))
+                                    .unwrap_or_default();
+                                match st.get("delay_min").and_then(|v| v.as_i64()).unwrap_or(0) {
+                                    0 => format!("{kind}{label} at once"),
+                                    m => format!("{kind}{label} after {m} min"),
+                                }
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                if plan.is_empty() {
+                    format!("Paged {}{via}", name_of(&text("user")))
+                } else {
+                    format!("Paging {}: {}", name_of(&text("user")), plan.join(", "))
+                }
+            }
+            "notified" => {
+                let others = num("bundle") - 1;
+                let with = match others {
+                    n if n > 0 => format!(" (one message for {} incidents)", n + 1),
+                    _ => String::new(),
+                };
+                format!("Sent to {}: {}{with}", name_of(&text("user")), text("via"))
+            }
+            "notify_failed" => {
+                if self.body.get("gone").and_then(|v| v.as_bool()) == Some(true) {
+                    format!(
+                        "Could not reach {}{via}: {}. That method is switched off; the next one is tried now",
+                        name_of(&text("user")),
+                        text("error")
+                    )
+                } else {
+                    format!(
+                        "Could not reach {}{via}: {}. Trying again; the next method is tried now",
+                        name_of(&text("user")),
+                        text("error")
+                    )
+                }
+            }
+            "delivered" => format!("Delivered to {}{via}", name_of(&text("user"))),
             "page_failed" => format!(
                 "Paging {} failed: {}",
                 name_of(&text("user")),
@@ -603,6 +662,60 @@ pub fn snooze_over(inc: &IncidentNow, now: i64) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn delivery_entries_read_as_sentences() {
+        let ev = |kind: &str, channel: &str, body: serde_json::Value| TimelineEvent {
+            id: 1,
+            at: 0,
+            kind: kind.into(),
+            actor_id: None,
+            channel: channel.into(),
+            alert_id: None,
+            body,
+        };
+        let name = |id: &str| {
+            if id == "u1" {
+                "Jonas".to_string()
+            } else {
+                id.to_string()
+            }
+        };
+        let cases = [
+            (
+                ev("paged", "", serde_json::json!({"user": "u1", "plan": [
+                    {"kind": "push", "label": "Pixel 8", "delay_min": 0},
+                    {"kind": "sms", "label": null, "delay_min": 2},
+                    {"kind": "email", "label": "Login email", "delay_min": 5}]})),
+                "Paging Jonas: push (Pixel 8) at once, SMS after 2 min, email (Login email) after 5 min",
+            ),
+            (
+                ev("notified", "push", serde_json::json!({"user": "u1", "via": "push to Pixel 8", "bundle": 1})),
+                "Sent to Jonas: push to Pixel 8",
+            ),
+            (
+                ev("notified", "email", serde_json::json!({"user": "u1", "via": "email to j@x", "bundle": 4})),
+                "Sent to Jonas: email to j@x (one message for 4 incidents)",
+            ),
+            (
+                ev("notify_failed", "sms", serde_json::json!({"user": "u1", "error": "HTTP 503", "gone": false})),
+                "Could not reach Jonas via SMS: HTTP 503. Trying again; the next method is tried now",
+            ),
+            (
+                ev("notify_failed", "push", serde_json::json!({"user": "u1", "error": "gone", "gone": true})),
+                "Could not reach Jonas via push: gone. That method is switched off; the next one is tried now",
+            ),
+            (
+                ev("delivered", "sms", serde_json::json!({"user": "u1"})),
+                "Delivered to Jonas via SMS",
+            ),
+            (ev("acknowledged", "sms", serde_json::json!({})), "Acknowledged by Maya via SMS"),
+        ];
+        for (e, want) in cases {
+            let actor = (e.kind == "acknowledged").then_some("Maya");
+            assert_eq!(e.describe(actor, name), want);
+        }
+    }
 
     fn alert(state: State, inc: Option<(State, i64)>) -> OpenAlert {
         OpenAlert {
