@@ -40,7 +40,8 @@ CREATE TABLE notify_outbox (
     state        TEXT NOT NULL DEFAULT 'pending'
                  CHECK (state IN ('pending', 'sent', 'dropped', 'failed')),
     sent_at      INTEGER,
-    -- A send in progress holds its rows until `claimed_until` (a crashed one is taken over).
+    -- A send in progress holds its rows until `claimed_until` (a crashed one is taken over);
+    -- a sent row keeps its send's claim (one message per claim, for the rate limit).
     claim        TEXT,
     claimed_until INTEGER,
     -- The provider's id of the message (an SMS sid), for delivery reports.

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::notify::{Outgoing, Purpose, SendFailure};
 use crate::store::{
-    Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Notify, Page, Planned, Queue, StoreError, Work,
+    Claim, Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Notify, Page, Planned, Queue,
+    StoreError, Work,
 };
 use anyhow::{anyhow, bail, Context};
 use app::domain::escalation::Urgency;
@@ -556,16 +557,19 @@ impl Perform for Notify {
         };
         let now = state.clock.now_ms();
         let window = i64::try_from(state.config.notify_window.as_millis()).unwrap_or(60_000);
-        let recent = state.store.recent_sends(&contact.id, now - window).await?;
-        if let Some(at) = notify::throttled_until(&recent, now, window) {
-            state.store.send_later(&contact.id, at).await?;
-            return Ok(());
-        }
         let token = format!("{}{}", crate::store::new_id(), crate::store::new_id());
-        let rows = state
+        let lease = lease_ms(state.config.job_timeout);
+        let rows = match state
             .store
-            .claim_outbox(&contact.id, &token, now, lease_ms(state.config.job_timeout))
-            .await?;
+            .claim_outbox(&contact.id, &token, now, lease, window)
+            .await?
+        {
+            Claim::Rows(rows) => rows,
+            Claim::Later(at) => {
+                state.store.send_later(&contact.id, at).await?;
+                return Ok(());
+            }
+        };
         let Some(first) = rows.first() else {
             return Ok(());
         };

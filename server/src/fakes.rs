@@ -252,6 +252,9 @@ pub struct RecordingNotifier {
     gone: Mutex<HashSet<String>>,
 }
 
+/// Why a [`RecordingNotifier`] refuses: a person or a method marked failing.
+const REFUSED: &str = "the test provider refused the message";
+
 impl RecordingNotifier {
     /// Every message so far, oldest first (failed ones excluded).
     pub fn sent(&self) -> Vec<SentPage> {
@@ -291,6 +294,11 @@ impl RecordingNotifier {
         }
     }
 
+    /// Messages to contact method `contact_id` fail from now on (`false`: succeed again).
+    pub fn fail_contact(&self, contact_id: &str, fail: bool) {
+        self.fail_for(&format!("contact:{contact_id}"), fail);
+    }
+
     /// Messages to contact method `contact_id` answer "gone" from now on.
     pub fn gone(&self, contact_id: &str) {
         lock(&self.gone).insert(contact_id.to_string());
@@ -300,10 +308,13 @@ impl RecordingNotifier {
 #[async_trait]
 impl Notifier for RecordingNotifier {
     async fn send(&self, out: &Outgoing) -> Result<Sent, SendFailure> {
-        if lock(&self.failing).contains(&out.user_id) {
-            return Err(SendFailure::Retry(
-                "the test provider refused the message".into(),
-            ));
+        {
+            let failing = lock(&self.failing);
+            if failing.contains(&out.user_id)
+                || failing.contains(&format!("contact:{}", out.contact.id))
+            {
+                return Err(SendFailure::Retry(REFUSED.into()));
+            }
         }
         if lock(&self.gone).contains(&out.contact.id) {
             return Err(SendFailure::Gone(

@@ -393,6 +393,16 @@ impl Store {
             .await)?)
     }
 
+    /// Jobs due by `now` and not done (the work a settled engine has none of).
+    pub async fn due_jobs(&self, now: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = on_pool!(self, p => sqlx::query_as(
+            "SELECT COUNT(*) FROM jobs WHERE done_at IS NULL AND run_at <= $1")
+            .bind(now)
+            .fetch_one(p)
+            .await)?;
+        Ok(n)
+    }
+
     /// Deletes finished jobs older than `before`.
     pub async fn prune_jobs(&self, before: i64) -> Result<u64, StoreError> {
         Ok(

@@ -13,7 +13,7 @@ use super::people::CONTACT_COLS;
 use super::tx::sql;
 use super::{new_id, ContactMethod, JobSpec, Queue, Store, StoreError};
 use app::domain::escalation::Urgency;
-use app::domain::notify::{check_code, MethodKind, NewRule, PendingCode, Rule};
+use app::domain::notify::{check_code, throttled_until, MethodKind, NewRule, PendingCode, Rule};
 
 /// Sends what one contact method owes (every due outbox row at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,15 @@ impl JobSpec for Notify {
     fn dedup_key(&self) -> Option<String> {
         Some(format!("send:{}", self.key))
     }
+}
+
+/// What a send may take now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// These rows (none: nothing is owed).
+    Rows(Vec<OutboxRow>),
+    /// Nothing yet: the rate limit says to try again at this time.
+    Later(i64),
 }
 
 /// A stored notification rule.
@@ -314,29 +323,27 @@ impl Store {
         Ok(new)
     }
 
-    /// When `contact_id` sent messages since `since` (the rate limit's window).
-    pub async fn recent_sends(&self, contact_id: &str, since: i64) -> Result<Vec<i64>, StoreError> {
-        let rows: Vec<(i64,)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT DISTINCT sent_at FROM notify_outbox WHERE contact_id = $1 AND sent_at > $2")
-            .bind(contact_id)
-            .bind(since)
-            .fetch_all(p)
-            .await)?;
-        Ok(rows.into_iter().map(|(t,)| t).collect())
-    }
-
-    /// Claims every row `contact_id` owes at `now` for `lease_ms` under `token`: rows whose
+    /// Claims every row `contact_id` owes at `now` for `lease_ms` under `token`, unless the
+    /// method's rate limit (sends within `window_ms`, a send in progress counting as one now)
+    /// says to wait: then nothing is claimed and the answer is when to try again. Rows whose
     /// incident was acknowledged, resolved or triggered again since their page are dropped
     /// first (the person's rules stop the moment anyone acknowledges). A claim left by a
-    /// crashed send is taken over once it runs out.
+    /// crashed send is taken over once it runs out. The method's row is locked for the
+    /// decision, so sends for one method running at once cannot all slip under the limit.
     pub async fn claim_outbox(
         &self,
         contact_id: &str,
         token: &str,
         now: i64,
         lease_ms: i64,
-    ) -> Result<Vec<OutboxRow>, StoreError> {
+        window_ms: i64,
+    ) -> Result<Claim, StoreError> {
         let mut tx = self.begin().await?;
+        tx.execute(
+            sql("UPDATE contact_methods SET verify_attempts = verify_attempts WHERE id = $1")
+                .bind(contact_id),
+        )
+        .await?;
         tx.execute(
             sql("UPDATE notify_outbox SET state = 'dropped', claim = NULL WHERE contact_id = $1 \
                  AND state = 'pending' AND due_at <= $2 AND EXISTS (SELECT 1 FROM oncall_incidents i \
@@ -346,6 +353,34 @@ impl Store {
             .bind(now),
         )
         .await?;
+        // One entry per message (a sent row keeps its send's claim token: a bundle is one).
+        let sent: Vec<(i64,)> = tx
+            .fetch_all(
+                sql("SELECT MIN(sent_at) FROM notify_outbox WHERE contact_id = $1 AND sent_at > $2 \
+                     GROUP BY claim")
+                    .bind(contact_id)
+                    .bind(now - window_ms),
+            )
+            .await?;
+        let sending: Vec<(String,)> = tx
+            .fetch_all(
+                sql(
+                    "SELECT DISTINCT claim FROM notify_outbox WHERE contact_id = $1 \
+                     AND state = 'pending' AND claimed_until >= $2",
+                )
+                .bind(contact_id)
+                .bind(now),
+            )
+            .await?;
+        let recent: Vec<i64> = sent
+            .into_iter()
+            .map(|(t,)| t)
+            .chain(sending.iter().map(|_| now))
+            .collect();
+        if let Some(at) = throttled_until(&recent, now, window_ms) {
+            tx.commit().await?;
+            return Ok(Claim::Later(at.max(now + 1)));
+        }
         let claim = format!(
             "UPDATE notify_outbox SET claim = $1, claimed_until = $2 WHERE id IN \
              (SELECT id FROM notify_outbox WHERE contact_id = $3 AND state = 'pending' AND due_at <= $4 \
@@ -364,7 +399,7 @@ impl Store {
             .await?;
         tx.commit().await?;
         rows.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(rows)
+        Ok(Claim::Rows(rows))
     }
 
     /// Incidents still open (triggered) that `user_id` was paged about.
@@ -393,7 +428,7 @@ impl Store {
             .fetch_all(
                 sql(
                     "UPDATE notify_outbox SET state = 'sent', sent_at = $1, provider_ref = $2, \
-                     claim = NULL, claimed_until = NULL WHERE claim = $3 AND state = 'pending' \
+                     claimed_until = NULL WHERE claim = $3 AND state = 'pending' \
                      RETURNING incident_id, user_id",
                 )
                 .bind(now)
@@ -413,7 +448,7 @@ impl Store {
     /// could not write the timeline, so no later send repeats the message.
     pub async fn outbox_mark_sent(&self, token: &str, now: i64) -> Result<(), StoreError> {
         on_pool!(self, p => sqlx::query(
-            "UPDATE notify_outbox SET state = 'sent', sent_at = $1, claim = NULL, claimed_until = NULL \
+            "UPDATE notify_outbox SET state = 'sent', sent_at = $1, claimed_until = NULL \
              WHERE claim = $2 AND state = 'pending'")
             .bind(now)
             .bind(token)

@@ -27,15 +27,15 @@ const MIN: i64 = 60_000;
 /// Monday 2026-11-30, 03:10 in Berlin: the middle of the night.
 const T0: &str = "2026-11-30T02:10:00Z";
 
-struct Esc {
-    app: TestApp,
-    fakes: Fakes,
-    clock: Arc<FakeClock>,
-    t0: i64,
+pub(crate) struct Esc {
+    pub(crate) app: TestApp,
+    pub(crate) fakes: Fakes,
+    pub(crate) clock: Arc<FakeClock>,
+    pub(crate) t0: i64,
 }
 
 impl Esc {
-    async fn start(backend: Backend) -> Esc {
+    pub(crate) async fn start(backend: Backend) -> Esc {
         let e = Esc::empty(backend).await;
         for who in ["jonas", "maya", "aisha", "ben"] {
             e.app
@@ -50,7 +50,7 @@ impl Esc {
     }
 
     /// Without anyone in it (the demo seeds only an empty database).
-    async fn empty(backend: Backend) -> Esc {
+    pub(crate) async fn empty(backend: Backend) -> Esc {
         let t0 = T0.parse::<Timestamp>().unwrap().as_millisecond();
         let (fakes, clock) = Fakes::at(t0);
         let app = TestApp::start_with_services(backend, &[], fakes.services()).await;
@@ -62,11 +62,11 @@ impl Esc {
         }
     }
 
-    fn store(&self) -> &Store {
+    pub(crate) fn store(&self) -> &Store {
         &self.app.state().store
     }
 
-    async fn user(&self, who: &str) -> String {
+    pub(crate) async fn user(&self, who: &str) -> String {
         self.store()
             .user_by_email(&format!("{who}@example.org"))
             .await
@@ -75,14 +75,14 @@ impl Esc {
             .id
     }
 
-    async fn person(&self, who: &str) -> Target {
+    pub(crate) async fn person(&self, who: &str) -> Target {
         Target {
             kind: TargetKind::User,
             id: self.user(who).await,
         }
     }
 
-    async fn policy(
+    pub(crate) async fn policy(
         &self,
         steps: Vec<(Vec<Target>, i64)>,
         repeats: i64,
@@ -107,7 +107,7 @@ impl Esc {
     }
 
     /// A service with a PagerDuty key and `paging` (its policy `policy`); returns (id, secret).
-    async fn service(
+    pub(crate) async fn service(
         &self,
         name: &str,
         policy: &str,
@@ -123,7 +123,7 @@ impl Esc {
         (svc.id, key.key)
     }
 
-    async fn send(&self, key: &str, action: &str, dedup: &str, severity: &str) {
+    pub(crate) async fn send(&self, key: &str, action: &str, dedup: &str, severity: &str) {
         let r = client()
             .post(self.app.url("/v2/enqueue"))
             .json(&json!({
@@ -139,7 +139,7 @@ impl Esc {
     /// Moves the clock to `t0 + minutes` once the engine has settled at the current time (a
     /// page still running when the fake clock leaps minutes ahead would outlive its lease, which
     /// real time never allows), and waits for the engine's round there.
-    async fn at(&self, minutes: i64) {
+    pub(crate) async fn at(&self, minutes: i64) {
         self.settle().await;
         let t = self.t0 + minutes * MIN;
         self.clock.set(t);
@@ -148,24 +148,25 @@ impl Esc {
     }
 
     /// Waits until nothing is due: no escalation due now (a round woken by a commit may still be
-    /// running when the tick's round ends) and every queued page run.
-    async fn settle(&self) {
+    /// running when the tick's round ends) and every job due by now run (a message a rule
+    /// delays, or the rate limit holds, waits for its time).
+    pub(crate) async fn settle(&self) {
         eventually(10, "escalation and the page queue to settle", || async {
             let now = self.clock.now_ms();
             let due = self.store().next_escalation_due().await.unwrap();
-            let (pending, _) = self.store().job_backlog().await.unwrap();
+            let pending = self.store().due_jobs(now).await.unwrap();
             (pending == 0 && due.is_none_or(|d| d > now)).then_some(())
         })
         .await;
     }
 
     /// Pages so far, as user ids, once the engine has settled.
-    async fn paged(&self) -> Vec<String> {
+    pub(crate) async fn paged(&self) -> Vec<String> {
         self.settle().await;
         self.fakes.pages.who().into_iter().map(|(u, _)| u).collect()
     }
 
-    async fn incidents(&self) -> Vec<app::domain::oncall::OncallIncident> {
+    pub(crate) async fn incidents(&self) -> Vec<app::domain::oncall::OncallIncident> {
         self.store()
             .oncall_incidents(&firstline::store::OncallFilter {
                 limit: 100,
@@ -175,7 +176,7 @@ impl Esc {
             .unwrap()
     }
 
-    async fn kinds(&self, incident: &str) -> Vec<String> {
+    pub(crate) async fn kinds(&self, incident: &str) -> Vec<String> {
         self.store()
             .timeline(incident)
             .await

@@ -39,6 +39,7 @@ mod ical_feeds;
 mod ingest;
 mod jobs;
 mod login;
+mod notify;
 mod oncall;
 mod outbound;
 mod paging;
