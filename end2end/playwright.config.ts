@@ -1,11 +1,16 @@
 // Playwright runs Firstline's release binary on a fresh temporary SQLite database with the demo
 // data, and drives Debian's Chromium (never a downloaded browser) on a desktop and a phone.
+// Mail and Web Push go to local sinks (sinks.mjs) the tests read back.
 import { defineConfig, devices } from "@playwright/test";
 
 const PORT = 3197;
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const ADMIN_EMAIL = "aisha@crates-volunteers.example";
 export const ADMIN_PASSWORD = "e2e demo password";
+export const SINK_SMTP_PORT = 3525;
+export const SINK_HTTP_PORT = 3526;
+/// The sinks' HTTP side: `/mails`, `/pushes`, and `/push/<id>` as a push endpoint.
+export const SINK_URL = `http://127.0.0.1:${SINK_HTTP_PORT}`;
 
 const chromium = {
   executablePath: "/usr/bin/chromium",
@@ -43,18 +48,33 @@ export default defineConfig({
       use: { ...devices["Pixel 7"], launchOptions: chromium },
     },
   ],
-  webServer: {
-    command:
-      'd="$(mktemp -d)" && FIRSTLINE_DATABASE_URL="sqlite://$d/e2e.db" exec ../target/release/firstline demo',
-    url: `${BASE_URL}/readyz`,
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      FIRSTLINE_LISTEN: `127.0.0.1:${PORT}`,
-      FIRSTLINE_DEMO_PASSWORD: ADMIN_PASSWORD,
-      RUST_LOG: "warn",
+  webServer: [
+    {
+      command: "node sinks.mjs",
+      url: `${SINK_URL}/ready`,
+      reuseExistingServer: false,
+      timeout: 10_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: { SINK_SMTP_PORT: String(SINK_SMTP_PORT), SINK_HTTP_PORT: String(SINK_HTTP_PORT) },
     },
-  },
+    {
+      command:
+        'd="$(mktemp -d)" && FIRSTLINE_DATABASE_URL="sqlite://$d/e2e.db" exec ../target/release/firstline demo',
+      url: `${BASE_URL}/readyz`,
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+      env: {
+        FIRSTLINE_LISTEN: `127.0.0.1:${PORT}`,
+        FIRSTLINE_DEMO_PASSWORD: ADMIN_PASSWORD,
+        FIRSTLINE_SMTP_URL: `smtp://127.0.0.1:${SINK_SMTP_PORT}`,
+        FIRSTLINE_MAIL_FROM: "Firstline <pager@firstline.test>",
+        // The push sink is on this machine.
+        FIRSTLINE_OUTBOUND_ALLOW: "127.0.0.1",
+        RUST_LOG: "warn",
+      },
+    },
+  ],
 });
