@@ -166,6 +166,8 @@ async fn prune(state: &AppState, now: i64) {
         state.store.prune_jobs(now - week).await?;
         state.store.prune_rate_limits(now - 86_400_000).await?;
         state.store.prune_monitor_results(now - 2 * week).await?;
+        // Long past any rate-limit window; delivery reports come within days.
+        state.store.prune_outbox(now - 4 * week).await?;
         Ok::<(), crate::store::StoreError>(())
     }
     .await;

@@ -537,6 +537,16 @@ impl Store {
         Ok(sooner)
     }
 
+    /// Deletes outbox rows settled (sent, dropped, failed) before `before`.
+    pub async fn prune_outbox(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, p => sqlx::query(
+            "DELETE FROM notify_outbox WHERE state <> 'pending' AND created_at < $1")
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?)
+    }
+
     /// Queues a [`Notify`] for `contact_id` at `at` (the rate limit's wake-up).
     pub async fn send_later(&self, contact_id: &str, at: i64) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
