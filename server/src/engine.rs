@@ -165,6 +165,8 @@ async fn prune(state: &AppState, now: i64) {
         state.store.prune_jobs(now - week).await?;
         state.store.prune_rate_limits(now - 86_400_000).await?;
         state.store.prune_monitor_results(now - 2 * week).await?;
+        // A used link is refused as expired once it expires: its nonce is not needed then.
+        state.store.prune_link_uses(now).await?;
         Ok::<(), crate::store::StoreError>(())
     }
     .await;

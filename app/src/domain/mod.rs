@@ -10,6 +10,7 @@ pub mod login;
 pub mod monitor;
 pub mod notify;
 pub mod oncall;
+pub mod onetap;
 pub mod people;
 pub mod permission;
 pub mod policy_text;

@@ -206,7 +206,10 @@ impl TimelineEvent {
         let via = if self.channel.is_empty() {
             String::new()
         } else {
-            format!(" via {}", self.channel)
+            // Contact-method kinds read as people say them ("via SMS", "via push").
+            let channel = super::notify::MethodKind::parse(&self.channel)
+                .map_or(self.channel.as_str(), |k| k.label());
+            format!(" via {channel}")
         };
         let text = |k: &str| {
             self.body
@@ -603,6 +606,31 @@ pub fn snooze_over(inc: &IncidentNow, now: i64) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn timeline_names_the_channel_as_people_say_it() {
+        let ev = |channel: &str| TimelineEvent {
+            id: 1,
+            at: 0,
+            kind: "acknowledged".into(),
+            actor_id: Some("j".into()),
+            channel: channel.into(),
+            alert_id: None,
+            body: serde_json::json!({}),
+        };
+        let cases = [
+            ("push", "Acknowledged by Jonas via push"),
+            ("sms", "Acknowledged by Jonas via SMS"),
+            ("email", "Acknowledged by Jonas via email"),
+            ("chat", "Acknowledged by Jonas via chat"),
+            ("webhook", "Acknowledged by Jonas via webhook"),
+            ("web", "Acknowledged by Jonas via web"),
+            ("", "Acknowledged by Jonas"),
+        ];
+        for (channel, want) in cases {
+            assert_eq!(ev(channel).describe(Some("Jonas"), |u| u.into()), want);
+        }
+    }
 
     fn alert(state: State, inc: Option<(State, i64)>) -> OpenAlert {
         OpenAlert {

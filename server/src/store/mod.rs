@@ -665,6 +665,6 @@ pub use escalation::{Page, Round};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use notify::{Notify, OutboxRow, Planned, StoredRule};
-pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, OncallFilter};
+pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, LinkUse, OncallFilter};
 pub use people::{ContactMethod, DeactivateOutcome, Invitation, NewSession, TEAM_OWNERS};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};
