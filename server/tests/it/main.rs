@@ -38,6 +38,7 @@ mod http;
 mod ical_feeds;
 mod ingest;
 mod jobs;
+mod links;
 mod login;
 mod oncall;
 mod outbound;
