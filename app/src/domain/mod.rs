@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod live;
 pub mod login;
 pub mod monitor;
+pub mod notice;
 pub mod notify;
 pub mod oncall;
 pub mod onetap;

@@ -1,0 +1,177 @@
+//! Shift notices through the channels: the engine's [`ShiftNotice`] job (a person's
+//! low-urgency methods that are due at once, one send each), and the clock's round that queues
+//! reminders before shifts and hand-off summaries, once per shift start. What is due and what
+//! it says are decided in `app::domain::notice`; here things are only loaded, asked and queued.
+
+use anyhow::anyhow;
+use app::domain::escalation::Urgency;
+use app::domain::notice::{self, NoticeKind, OpenIncident, ShiftAbout};
+use app::domain::notify::{self as rules, Rule};
+use app::domain::schedule::{expand, Window};
+use async_trait::async_trait;
+use jiff::{SignedDuration, Timestamp};
+
+use super::{Outgoing, Purpose, SendFailure};
+use crate::engine::Perform;
+use crate::state::AppState;
+use crate::store::{OncallFilter, ShiftNotice, StoreError};
+
+/// How often the clock's round looks for shift starts.
+pub const ROUND_EVERY_MS: i64 = 60_000;
+
+#[async_trait]
+impl Perform for ShiftNotice {
+    async fn perform(self, state: &AppState) -> anyhow::Result<()> {
+        let user = match state.store.user(&self.user_id).await {
+            Ok(u) if u.is_active() => u,
+            Ok(_) | Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let contacts = state.store.contact_methods(&user.id).await?;
+        let Some(contact_id) = &self.contact_id else {
+            // The person's plan for low urgency, the methods it uses at once.
+            let methods: Vec<_> = contacts.iter().filter_map(|c| c.method()).collect();
+            let own: Vec<Rule> = state
+                .store
+                .notification_rules(&user.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.urgency == Urgency::Low.as_str())
+                .map(|r| Rule {
+                    contact_id: r.contact_id,
+                    delay_min: r.delay_min,
+                })
+                .collect();
+            let each: Vec<ShiftNotice> = rules::plan(&own, &methods, Urgency::Low)
+                .into_iter()
+                .filter(|r| r.delay_min == 0)
+                .map(|r| ShiftNotice {
+                    contact_id: Some(r.contact_id),
+                    ..self.clone()
+                })
+                .collect();
+            if each.is_empty() {
+                tracing::info!(user = %user.email, key = %self.key, "a shift notice has no method to go to; in-app only");
+            }
+            state
+                .store
+                .enqueue_notices(&each, state.clock.now_ms())
+                .await?;
+            return Ok(());
+        };
+        let Some(to) = contacts
+            .iter()
+            .find(|c| c.id == *contact_id)
+            .filter(|c| c.method().is_some_and(|m| m.usable()))
+            .and_then(|c| c.contact())
+        else {
+            // Removed or disabled meanwhile.
+            return Ok(());
+        };
+        let (subject, lines) = notice::words(&self.about, &user.time_zone);
+        let out = Outgoing {
+            key: format!("{}:{}", self.key, to.id),
+            user_id: user.id.clone(),
+            user_name: user.name.clone(),
+            contact: to.clone(),
+            purpose: Purpose::Notice,
+            urgency: Urgency::Low,
+            subject,
+            lines,
+            items: vec![],
+            open: 0,
+            url: format!("{}{}", state.config.base_url, self.about.link),
+        };
+        match state.services.notifier.send(&out).await {
+            Ok(sent) => {
+                tracing::info!(user = %user.email, key = %self.key, via = %sent.via, "shift notice sent");
+                Ok(())
+            }
+            Err(SendFailure::Gone(why)) => {
+                tracing::warn!(contact = %to.id, error = %why, "a shift notice found its method gone");
+                Ok(())
+            }
+            Err(SendFailure::Retry(why)) => Err(anyhow!("{}: {why}", to.kind.as_str())),
+        }
+    }
+}
+
+/// Queues the reminders and hand-off summaries due at `now` (each once per shift start: the
+/// job's key names schedule, person and start).
+pub async fn shift_round(state: &AppState, now: i64) -> anyhow::Result<()> {
+    let at = Timestamp::from_millisecond(now)?;
+    let window = Window::new(
+        at - SignedDuration::from_hours(1),
+        at + SignedDuration::from_millis(notice::REMINDER_LEAD_MS + ROUND_EVERY_MS),
+    )?;
+    let mut jobs = Vec::new();
+    let mut open: Option<Vec<OpenIncident>> = None;
+    for full in state.store.schedules_full(window.start, window.end).await? {
+        let shifts = expand(&full.schedule, &window);
+        let starts = notice::starts(&shifts, window.start);
+        let about = |kind, s: &notice::ShiftStart, open: Vec<OpenIncident>| ShiftAbout {
+            kind,
+            schedule: full.info.name.clone(),
+            by: None,
+            start_ms: s.start.as_millisecond(),
+            end_ms: s.end.as_millisecond(),
+            open,
+            link: format!("/schedules/{}", full.info.id),
+        };
+        for s in notice::reminders_due(&starts, at, notice::REMINDER_LEAD_MS) {
+            jobs.push(ShiftNotice {
+                user_id: s.user.clone(),
+                key: format!(
+                    "reminder:{}:{}:{}",
+                    full.info.id,
+                    s.user,
+                    s.start.as_millisecond()
+                ),
+                about: about(NoticeKind::Reminder, &s, vec![]),
+                contact_id: None,
+            });
+        }
+        for s in notice::handoffs_due(&starts, at) {
+            if open.is_none() {
+                open = Some(open_incidents(state).await?);
+            }
+            let mut a = about(NoticeKind::Handoff, &s, open.clone().unwrap_or_default());
+            a.link = "/oncall".into();
+            jobs.push(ShiftNotice {
+                user_id: s.user.clone(),
+                key: format!(
+                    "handoff:{}:{}:{}",
+                    full.info.id,
+                    s.user,
+                    s.start.as_millisecond()
+                ),
+                about: a,
+                contact_id: None,
+            });
+        }
+    }
+    state.store.enqueue_notices(&jobs, now).await?;
+    Ok(())
+}
+
+/// Every open on-call incident (triggered or acknowledged), oldest first.
+async fn open_incidents(state: &AppState) -> Result<Vec<OpenIncident>, StoreError> {
+    let mut list = state
+        .store
+        .oncall_incidents(&OncallFilter {
+            open_only: true,
+            limit: 200,
+            ..Default::default()
+        })
+        .await?;
+    list.sort_by_key(|i| i.number);
+    Ok(list
+        .into_iter()
+        .map(|i| OpenIncident {
+            number: i.number,
+            title: i.title,
+            service: i.service_name,
+            state: i.state.as_str().to_string(),
+        })
+        .collect())
+}
