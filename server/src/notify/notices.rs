@@ -100,9 +100,11 @@ impl Perform for ShiftNotice {
 /// job's key names schedule, person and start).
 pub async fn shift_round(state: &AppState, now: i64) -> anyhow::Result<()> {
     let at = Timestamp::from_millisecond(now)?;
+    // From an hour back (a shift that started before is no start), far enough ahead that a
+    // starting shift's end is its own, not the window's.
     let window = Window::new(
         at - SignedDuration::from_hours(1),
-        at + SignedDuration::from_millis(notice::REMINDER_LEAD_MS + ROUND_EVERY_MS),
+        at + SignedDuration::from_hours(24 * crate::oncall::HORIZON_DAYS),
     )?;
     let mut jobs = Vec::new();
     let mut open: Option<Vec<OpenIncident>> = None;

@@ -40,6 +40,7 @@ mod ingest;
 mod jobs;
 mod links;
 mod login;
+mod notices;
 mod oncall;
 mod outbound;
 mod paging;
