@@ -54,6 +54,9 @@ export default defineConfig({
     env: {
       FIRSTLINE_LISTEN: `127.0.0.1:${PORT}`,
       FIRSTLINE_DEMO_PASSWORD: ADMIN_PASSWORD,
+      // Mail goes to the SMTP sink onetap.spec.ts runs while it needs it (refused otherwise:
+      // the mail is retried, nothing else changes).
+      FIRSTLINE_SMTP_URL: "smtp://127.0.0.1:3198",
       RUST_LOG: "warn",
     },
   },
