@@ -258,3 +258,25 @@ async fn reminder_once_before_a_shift_across_dst_and_a_handoff_summary(backend: 
     );
 }
 on_both_backends!(reminder_once_before_a_shift_across_dst_and_a_handoff_summary);
+
+async fn a_failed_notice_is_retried(backend: Backend) {
+    let n = N::start(backend).await;
+    n.settle().await;
+    n.fakes.pages.fail_for(&n.ana, true);
+    let t = ms("2026-03-29T06:31:00Z");
+    n.clock.set(t);
+    ticked(&n.app, t).await;
+    // The send failed: the job holds the provider's error and waits for its retry.
+    eventually(10, "the failed send recorded on its job", || async {
+        let (pending, failed) = n.store().job_backlog().await.unwrap();
+        (pending == 1 && failed == 1).then_some(())
+    })
+    .await;
+    assert!(n.notices(&n.ana).is_empty());
+    n.fakes.pages.fail_for(&n.ana, false);
+    n.at("2026-03-29T06:31:30Z").await;
+    assert_eq!(n.notices(&n.ana).len(), 1, "sent on the retry");
+    n.at("2026-03-29T06:40:00Z").await;
+    assert_eq!(n.notices(&n.ana).len(), 1, "and only once");
+}
+on_both_backends!(a_failed_notice_is_retried);
