@@ -5,7 +5,7 @@
 // logged-in context with the incident open sees "Acknowledged by ... via email" live; the link
 // then says it was already used; axe passes on the confirmation and result pages.
 import { execFileSync } from "node:child_process";
-import net from "node:net";
+import * as net from "node:net";
 import { BASE_URL } from "../playwright.config";
 import { expect, expectAccessible, loginAsAdmin, test } from "./helpers";
 
@@ -14,7 +14,10 @@ const SMTP_PORT = 3198;
 /** A local SMTP server that accepts every message and keeps its text (dot-unstuffed). */
 class SmtpSink {
   mails: string[] = [];
+  private sockets = new Set<net.Socket>();
   private server = net.createServer((sock) => {
+    this.sockets.add(sock);
+    sock.on("close", () => this.sockets.delete(sock));
     let buf = "";
     let inData = false;
     let data: string[] = [];
@@ -56,8 +59,12 @@ class SmtpSink {
     });
   }
 
+  /** Stops listening and drops open connections (the server's mail pool keeps one open). */
   stop(): Promise<void> {
-    return new Promise((resolve) => this.server.close(() => resolve()));
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const s of this.sockets) s.destroy();
+    });
   }
 }
 

@@ -227,7 +227,10 @@ pub async fn page(
             Ok(Answer {
                 code: StatusCode::OK,
                 title: onetap::question(action, &inc),
-                lines: vec![format!("Signed in or not, this acts as {}.", user.name)],
+                lines: vec![format!(
+                    "The button acts as {}, signed in or not.",
+                    user.name
+                )],
                 incident: Some(shown),
                 button: Some(action.verb().to_string()),
             })
