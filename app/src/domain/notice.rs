@@ -7,6 +7,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
+use super::escalation::{Policy, TargetKind};
 use super::notify::clean;
 use super::onetap::local_time;
 use super::schedule::Shift;
@@ -115,9 +116,13 @@ pub fn words(a: &ShiftAbout, zone: &str) -> (String, Vec<String>) {
         NoticeKind::Handoff => {
             let mut lines = vec![format!("Your shift on {s} started: {when}.")];
             match a.open.len() {
-                0 => lines.push("Nothing is open. Quiet shift, hopefully.".to_string()),
-                1 => lines.push("1 incident is open:".to_string()),
-                n => lines.push(format!("{n} incidents are open:")),
+                0 => lines.push(format!(
+                    "Nothing is open on the services {s} pages for. Quiet shift, hopefully."
+                )),
+                1 => lines.push(format!("1 incident is open on the services {s} pages for:")),
+                n => lines.push(format!(
+                    "{n} incidents are open on the services {s} pages for:"
+                )),
             }
             for i in a.open.iter().take(HANDOFF_LISTED) {
                 let service = i
@@ -142,6 +147,31 @@ pub fn words(a: &ShiftAbout, zone: &str) -> (String, Vec<String>) {
             (subject, lines)
         }
     }
+}
+
+/// The services whose escalation policy pages schedule `schedule_id` at some step, given every
+/// policy and each service's `(id, policy id)`: a hand-off summary lists their open incidents.
+pub fn services_paging(
+    schedule_id: &str,
+    policies: &[Policy],
+    services: &[(String, Option<String>)],
+) -> Vec<String> {
+    let paging: Vec<&str> = policies
+        .iter()
+        .filter(|p| {
+            p.steps.iter().any(|st| {
+                st.targets
+                    .iter()
+                    .any(|t| t.kind == TargetKind::Schedule && t.id == schedule_id)
+            })
+        })
+        .map(|p| p.id.as_str())
+        .collect();
+    services
+        .iter()
+        .filter(|(_, p)| p.as_deref().is_some_and(|p| paging.contains(&p)))
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 /// A shift start: someone comes on call (from someone else, a gap, or nobody).
@@ -232,6 +262,50 @@ mod tests {
             start: t(a),
             end: t(b),
         }
+    }
+
+    #[test]
+    fn a_handoff_covers_the_services_that_page_the_schedule() {
+        use crate::domain::escalation::{Step, Target};
+        let step = |kind, id: &str| Step {
+            targets: vec![Target {
+                kind,
+                id: id.into(),
+            }],
+            delay_min: 5,
+            round_robin: false,
+        };
+        let policy = |id: &str, steps| Policy {
+            id: id.into(),
+            name: id.into(),
+            description: String::new(),
+            repeats: 0,
+            steps,
+        };
+        let policies = vec![
+            policy(
+                "p1",
+                vec![
+                    step(TargetKind::User, "ana"),
+                    step(TargetKind::Schedule, "first"),
+                ],
+            ),
+            policy("p2", vec![step(TargetKind::Schedule, "second")]),
+            policy("p3", vec![step(TargetKind::Team, "first")]),
+        ];
+        let services = vec![
+            ("index".to_string(), Some("p1".to_string())),
+            ("cdn".to_string(), Some("p2".to_string())),
+            ("docs".to_string(), Some("p3".to_string())),
+            ("api".to_string(), Some("p1".to_string())),
+            ("none".to_string(), None),
+        ];
+        assert_eq!(
+            services_paging("first", &policies, &services),
+            vec!["index".to_string(), "api".to_string()]
+        );
+        assert_eq!(services_paging("second", &policies, &services), vec!["cdn"]);
+        assert!(services_paging("other", &policies, &services).is_empty());
     }
 
     #[test]
@@ -330,7 +404,10 @@ mod tests {
             .collect();
         let (s, l) = words(&h, "UTC");
         assert_eq!(s, "[shift] You are on call for First line; 12 open");
-        assert_eq!(l[1], "12 incidents are open:");
+        assert_eq!(
+            l[1],
+            "12 incidents are open on the services First line pages for:"
+        );
         assert_eq!(
             l[2],
             "#1 Problem 1 with a newline (Sparse index): triggered"
@@ -340,6 +417,9 @@ mod tests {
         h.open.clear();
         let (s, l) = words(&h, "UTC");
         assert_eq!(s, "[shift] You are on call for First line; nothing is open");
-        assert_eq!(l[1], "Nothing is open. Quiet shift, hopefully.");
+        assert_eq!(
+            l[1],
+            "Nothing is open on the services First line pages for. Quiet shift, hopefully."
+        );
     }
 }

@@ -107,7 +107,7 @@ pub async fn shift_round(state: &AppState, now: i64) -> anyhow::Result<()> {
         at + SignedDuration::from_hours(24 * crate::oncall::HORIZON_DAYS),
     )?;
     let mut jobs = Vec::new();
-    let mut open: Option<Vec<OpenIncident>> = None;
+    let mut paging: Option<Paging> = None;
     for full in state.store.schedules_full(window.start, window.end).await? {
         let shifts = expand(&full.schedule, &window);
         let starts = notice::starts(&shifts, window.start);
@@ -134,10 +134,14 @@ pub async fn shift_round(state: &AppState, now: i64) -> anyhow::Result<()> {
             });
         }
         for s in notice::handoffs_due(&starts, at) {
-            if open.is_none() {
-                open = Some(open_incidents(state).await?);
+            if paging.is_none() {
+                paging = Some(Paging::load(state).await?);
             }
-            let mut a = about(NoticeKind::Handoff, &s, open.clone().unwrap_or_default());
+            let open = paging
+                .as_ref()
+                .map(|p| p.open_for(&full.info.id))
+                .unwrap_or_default();
+            let mut a = about(NoticeKind::Handoff, &s, open);
             a.link = "/oncall".into();
             jobs.push(ShiftNotice {
                 user_id: s.user.clone(),
@@ -156,24 +160,50 @@ pub async fn shift_round(state: &AppState, now: i64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every open on-call incident (triggered or acknowledged), oldest first.
-async fn open_incidents(state: &AppState) -> Result<Vec<OpenIncident>, StoreError> {
-    let mut list = state
-        .store
-        .oncall_incidents(&OncallFilter {
-            open_only: true,
-            limit: 200,
-            ..Default::default()
+/// What hand-off summaries are made from: the open on-call incidents, the policies and which
+/// service uses which.
+struct Paging {
+    open: Vec<app::domain::oncall::OncallIncident>,
+    policies: Vec<app::domain::escalation::Policy>,
+    services: Vec<(String, Option<String>)>,
+}
+
+impl Paging {
+    async fn load(state: &AppState) -> Result<Paging, StoreError> {
+        let mut open = state
+            .store
+            .oncall_incidents(&OncallFilter {
+                open_only: true,
+                limit: 500,
+                ..Default::default()
+            })
+            .await?;
+        open.sort_by_key(|i| i.number);
+        let policies = state.store.policies().await?;
+        let mut services = Vec::new();
+        for s in state.store.services().await? {
+            let policy = state.store.service_paging(&s.id).await?.policy_id;
+            services.push((s.id, policy));
+        }
+        Ok(Paging {
+            open,
+            policies,
+            services,
         })
-        .await?;
-    list.sort_by_key(|i| i.number);
-    Ok(list
-        .into_iter()
-        .map(|i| OpenIncident {
-            number: i.number,
-            title: i.title,
-            service: i.service_name,
-            state: i.state.as_str().to_string(),
-        })
-        .collect())
+    }
+
+    /// The open incidents on the services whose policy pages `schedule_id`, oldest first.
+    fn open_for(&self, schedule_id: &str) -> Vec<OpenIncident> {
+        let services = notice::services_paging(schedule_id, &self.policies, &self.services);
+        self.open
+            .iter()
+            .filter(|i| i.service_id.as_ref().is_some_and(|s| services.contains(s)))
+            .map(|i| OpenIncident {
+                number: i.number,
+                title: i.title.clone(),
+                service: i.service_name.clone(),
+                state: i.state.as_str().to_string(),
+            })
+            .collect()
+    }
 }

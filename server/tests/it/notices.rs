@@ -1,10 +1,12 @@
 //! Shift notices through the contact methods, on a fake clock with a recording notifier: a swap
 //! request reaches the teammates asked and the answer the requester, each in their own time
 //! zone (named); the reminder 30 minutes before a shift comes once, at the right instant across
-//! the spring daylight-saving change; the hand-off summary lists what is open, once.
+//! the spring daylight-saving change; the hand-off summary lists what is open on the services
+//! that page the schedule, once.
 
 use std::sync::Arc;
 
+use app::domain::escalation::{PolicyInput, ServicePaging, Step, Target, TargetKind};
 use app::domain::schedule::ShiftLength;
 use app::domain::service::KeyKind;
 use firstline::clock::FakeClock;
@@ -210,19 +212,51 @@ on_both_backends!(a_swap_request_reaches_the_asked_in_their_zone);
 
 async fn reminder_once_before_a_shift_across_dst_and_a_handoff_summary(backend: Backend) {
     let n = N::start(backend).await;
-    // Something is open when Ana comes on call.
-    let (_, key) = service_with_key(n.store(), "Sparse index", KeyKind::Pagerduty).await;
-    let r = client()
-        .post(n.app.url("/v2/enqueue"))
-        .json(&json!({
-            "routing_key": key.key, "event_action": "trigger", "dedup_key": "5xx",
-            "payload": { "summary": "5xx above 5%", "source": "lb1", "severity": "critical" }
-        }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
-    n.settle().await;
+    // Something is open when Ana comes on call: on a service whose policy pages her schedule,
+    // and on one whose policy does not (not hers to hear about).
+    let policy = PolicyInput {
+        name: "First line".into(),
+        description: String::new(),
+        repeats: 0,
+        steps: vec![Step {
+            targets: vec![Target {
+                kind: TargetKind::Schedule,
+                id: n.schedule.clone(),
+            }],
+            delay_min: 5,
+            round_robin: false,
+        }],
+    }
+    .normalize()
+    .unwrap();
+    let policy = n.store().create_policy(&policy, 1).await.unwrap().id;
+    for (service, summary, pages_her) in [
+        ("Sparse index", "5xx above 5%", true),
+        ("Docs", "docs build failing", false),
+    ] {
+        let (svc, key) = service_with_key(n.store(), service, KeyKind::Pagerduty).await;
+        if pages_her {
+            let paging = ServicePaging {
+                policy_id: Some(policy.clone()),
+                ..Default::default()
+            };
+            n.store()
+                .set_service_paging(&svc.id, &paging, 1)
+                .await
+                .unwrap();
+        }
+        let r = client()
+            .post(n.app.url("/v2/enqueue"))
+            .json(&json!({
+                "routing_key": key.key, "event_action": "trigger", "dedup_key": summary,
+                "payload": { "summary": summary, "source": "lb1", "severity": "critical" }
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 202);
+        n.settle().await;
+    }
     // Ana's Sunday shift starts at 09:00 CEST = 07:00 UTC (in winter time it would be 08:00 UTC).
     n.at("2026-03-29T06:29:00Z").await;
     assert!(n.notices(&n.ana).is_empty(), "31 minutes ahead: not yet");
@@ -252,7 +286,7 @@ async fn reminder_once_before_a_shift_across_dst_and_a_handoff_summary(backend: 
         lines,
         &vec![
             "Your shift on First line started: Sun 29 Mar, 09:00 CEST (Europe/Berlin) to Mon 30 Mar, 09:00 CEST (Europe/Berlin).".to_string(),
-            "1 incident is open:".to_string(),
+            "1 incident is open on the services First line pages for:".to_string(),
             "#1 5xx above 5% (Sparse index): triggered".to_string(),
         ]
     );
