@@ -175,12 +175,7 @@ fn shown(
     user: &app::domain::account::User,
     now: i64,
 ) -> LinkIncident {
-    let name_of = |u: &str| {
-        names
-            .get(u)
-            .cloned()
-            .unwrap_or_else(|| "(removed user)".into())
-    };
+    let name_of = |u: &str| name(names, u);
     LinkIncident {
         heading: format!("#{} {}", inc.number, inc.title),
         service: inc.service_name.clone(),
@@ -194,6 +189,13 @@ fn shown(
         state_line: onetap::state_line(inc, &user.id, name_of, &user.time_zone, now),
         url: format!("/oncall/{}", inc.id),
     }
+}
+
+fn name(names: &Names, id: &str) -> String {
+    names
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| "(removed user)".into())
 }
 
 async fn name_map(state: &AppState) -> Names {
@@ -235,7 +237,7 @@ pub async fn page(
                 button: Some(action.verb().to_string()),
             })
         } else {
-            let name_of = |u: &str| names.get(u).cloned().unwrap_or_default();
+            let name_of = |u: &str| name(&names, u);
             Ok(Answer {
                 code: StatusCode::OK,
                 title: format!("#{} needs nothing more", inc.number),
@@ -309,7 +311,7 @@ pub async fn act(
         };
         tracing::info!(incident = %inc.id, user = %user.email, action = action.verb(), channel = %claims.channel, acted, "one-tap link used");
         let names = name_map(&state).await;
-        let name_of = |u: &str| names.get(u).cloned().unwrap_or_default();
+        let name_of = |u: &str| name(&names, u);
         let line = onetap::outcome(action, acted, &inc, &user.id, name_of, &user.time_zone, now);
         let shown = shown(&names, &inc, &user, now);
         Ok(Answer {
