@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::notify::{Outgoing, Purpose, SendFailure};
 use crate::store::{
     Claim, Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Notify, Page, Planned, Queue,
-    StoreError, Work,
+    ShiftNotice, StoreError, Work,
 };
 use anyhow::{anyhow, bail, Context};
 use app::domain::escalation::Urgency;
@@ -59,9 +59,19 @@ pub async fn run(state: AppState) {
 
 async fn tick_loop(state: AppState) {
     let mut last_prune = state.clock.now_ms();
+    let mut last_shifts = i64::MIN;
     loop {
         let now = state.clock.now_ms();
         tick(&state, now).await;
+        // Shift reminders and hand-off summaries: once a minute is enough (each is queued once).
+        if now.saturating_sub(last_shifts) >= crate::notify::notices::ROUND_EVERY_MS
+            || now < last_shifts
+        {
+            last_shifts = now;
+            if let Err(e) = crate::notify::notices::shift_round(&state, now).await {
+                tracing::warn!(error = %e, "queueing shift notices failed");
+            }
+        }
         if now - last_prune > 3_600_000 {
             last_prune = now;
             prune(&state, now).await;
@@ -168,6 +178,8 @@ async fn prune(state: &AppState, now: i64) {
         state.store.prune_monitor_results(now - 2 * week).await?;
         // Long past any rate-limit window; delivery reports come within days.
         state.store.prune_outbox(now - 4 * week).await?;
+        // A used link is refused as expired once it expires: its nonce is not needed then.
+        state.store.prune_link_uses(now).await?;
         Ok::<(), crate::store::StoreError>(())
     }
     .await;
@@ -346,6 +358,7 @@ async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<Option<Noted>> 
         Deliver::KIND => perform::<Deliver>(state, job).await,
         Page::KIND => perform::<Page>(state, job).await,
         Notify::KIND => perform::<Notify>(state, job).await,
+        ShiftNotice::KIND => perform::<ShiftNotice>(state, job).await,
         other => bail!(
             "unknown job kind {other:?} in queue {}: this version has no handler for it",
             job.queue

@@ -717,6 +717,31 @@ mod tests {
         }
     }
 
+    #[test]
+    fn timeline_names_the_channel_as_people_say_it() {
+        let ev = |channel: &str| TimelineEvent {
+            id: 1,
+            at: 0,
+            kind: "acknowledged".into(),
+            actor_id: Some("j".into()),
+            channel: channel.into(),
+            alert_id: None,
+            body: serde_json::json!({}),
+        };
+        let cases = [
+            ("push", "Acknowledged by Jonas via push"),
+            ("sms", "Acknowledged by Jonas via SMS"),
+            ("email", "Acknowledged by Jonas via email"),
+            ("chat", "Acknowledged by Jonas via chat"),
+            ("webhook", "Acknowledged by Jonas via webhook"),
+            ("web", "Acknowledged by Jonas via web"),
+            ("", "Acknowledged by Jonas"),
+        ];
+        for (channel, want) in cases {
+            assert_eq!(ev(channel).describe(Some("Jonas"), |u| u.into()), want);
+        }
+    }
+
     fn alert(state: State, inc: Option<(State, i64)>) -> OpenAlert {
         OpenAlert {
             id: "a".into(),

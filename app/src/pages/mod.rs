@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod dashboard;
 pub mod oncall;
+pub mod onetap;
 pub mod people;
 pub mod policies;
 pub mod schedule;

@@ -260,6 +260,11 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/a/{token}",
+        Skip("a one-tap link: the path holds a signed token; the incident timeline records the action, who and through which channel"),
+    ),
+    (
+        "POST",
         "/heartbeat/{token}",
         Skip("a monitor's check-in, not a change; the path holds a secret token"),
     ),

@@ -10,6 +10,7 @@ pub mod health;
 pub mod ical;
 pub mod incidents;
 pub mod ingest;
+pub mod links;
 pub mod login_guard;
 pub mod monitors;
 pub mod oncall;
@@ -170,6 +171,7 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(status_public::unsubscribe_page).post(status_public::unsubscribe),
         )
+        .route("/a/{token}", get(links::page).post(links::act))
         .route("/swaps", get(schedules::all_swaps))
         .route("/my/shifts", get(schedules::my_shifts))
         .route(

@@ -1108,128 +1108,76 @@ impl Store {
         now: i64,
     ) -> Result<Transition, StoreError> {
         let mut tx = self.begin().await?;
-        // Locks in the one order (service, then incident): a signal for the same service waits
-        // for this action and sees its result, and two responders' actions queue up.
-        let svc: Option<(Option<String>,)> = tx
-            .fetch_optional(sql("SELECT service_id FROM oncall_incidents WHERE id = $1").bind(id))
+        let t = act_in(&mut tx, id, actor, channel, act, now).await?;
+        tx.commit().await?;
+        Ok(t)
+    }
+
+    /// A one-tap link's action: remembers the link's `nonce` as used (until `expires_at`) and
+    /// acts as [`Store::act_on_incident`] does, in one transaction, so a link is spent exactly
+    /// when its action is recorded. [`LinkUse::Used`] when the nonce was used before (nothing
+    /// changes); [`LinkUse::Unchanged`] when there was nothing to do (someone else acknowledged
+    /// or resolved it first), with the incident as it stands.
+    #[expect(clippy::too_many_arguments, reason = "one link's facts")]
+    pub async fn act_by_link(
+        &self,
+        nonce: &str,
+        expires_at: i64,
+        id: &str,
+        actor: &str,
+        channel: &str,
+        act: &Act,
+        now: i64,
+    ) -> Result<LinkUse, StoreError> {
+        let mut tx = self.begin().await?;
+        let fresh: Option<(String,)> = tx
+            .fetch_optional(
+                sql("INSERT INTO action_link_uses (nonce, used_at, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (nonce) DO NOTHING RETURNING nonce")
+                .bind(nonce)
+                .bind(now)
+                .bind(expires_at),
+            )
             .await?;
-        let (svc,) = svc.ok_or(StoreError::NotFound)?;
-        if let Some(sid) = &svc {
-            lock_service(&mut tx, sid).await?;
+        if fresh.is_none() {
+            return Ok(LinkUse::Used);
         }
-        let n = tx
-            .execute(sql("UPDATE oncall_incidents SET status = status WHERE id = $1").bind(id))
-            .await?;
-        super::found(n)?;
+        let changed = match act_in(&mut tx, id, actor, channel, act, now).await {
+            Ok(t) => t.changed,
+            // Nothing to do in its state (acknowledging a resolved incident): said as such.
+            Err(StoreError::Invalid(_)) => false,
+            Err(e) => return Err(e),
+        };
         let q = format!("{INCIDENT_SELECT} WHERE i.id = $1");
         let row: IncidentRow = tx.fetch_one(sql(q).bind(id)).await?;
         let inc = OncallIncident::try_from(row)?;
-        if let Act::Reassign(user) = act {
-            let u: Option<(String,)> = tx
-                .fetch_optional(
-                    sql("SELECT id FROM users WHERE id = $1 AND deactivated_at IS NULL AND role <> 'viewer'")
-                        .bind(user),
-                )
-                .await?;
-            if u.is_none() {
-                return Err(ValidationError::new(
-                    "user",
-                    "no active responder or admin with this id",
-                )
-                .into());
-            }
-        }
-        let t = on_action(&inc.now(), act, now)?;
-        if !t.changed {
-            return Ok(t);
-        }
-        let next = &t.next;
-        // A note changes nothing but the timeline.
-        let moved = !matches!(act, Act::Note(_));
-        if moved {
-            tx.execute(
-            sql("UPDATE oncall_incidents SET status = $1, assigned_to = $2, snoozed_until = $3, \
-                 auto_resolve_at = CASE WHEN $1 = 'resolved' THEN NULL ELSE auto_resolve_at END, \
-                 acknowledged_at = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $4 ELSE acknowledged_at END, \
-                 acknowledged_by = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $5 ELSE acknowledged_by END, \
-                 resolved_at = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_at ELSE $4 END, \
-                 resolved_by = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_by ELSE $5 END \
-                 WHERE id = $6")
-            .bind(next.state.as_str())
-            .bind(&next.assigned_to)
-            .bind(next.snoozed_until)
-            .bind(now)
-            .bind(actor)
-            .bind(id),
-        )
-        .await?;
-            if t.resolve_alerts {
-                tx.execute(
-                    sql(
-                        "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
-                     WHERE incident_id = $2 AND status <> 'resolved'",
-                    )
-                    .bind(now)
-                    .bind(id),
-                )
-                .await?;
-            }
-            if t.acknowledge_alerts {
-                tx.execute(
-                    sql(
-                        "UPDATE alerts SET status = 'acknowledged', updated_at = $1 \
-                     WHERE incident_id = $2 AND status = 'triggered'",
-                    )
-                    .bind(now)
-                    .bind(id),
-                )
-                .await?;
-            }
-        }
-        let change = match act {
-            Act::Acknowledge => Some(Change::Acknowledged),
-            Act::Resolve => Some(Change::Resolved),
-            Act::Retrigger => Some(Change::Retriggered),
-            Act::Snooze(_) => Some(Change::Snoozed),
-            Act::EscalateNow => Some(Change::EscalateNow),
-            Act::Reassign(_) => Some(Change::Reassigned {
-                grace_ms: REASSIGN_GRACE_MIN * 60_000,
-            }),
-            Act::Note(_) => None,
-        };
-        if let Some(change) = change {
-            react_in(&mut tx, id, change, now).await?;
-        }
-        if let Act::Reassign(user) = act {
-            // The new owner is paged directly, once per reassignment.
-            let page = Page {
-                incident_id: id.to_string(),
-                user_id: user.clone(),
-                key: format!("reassign:{id}:{}:{user}", new_id()),
-                urgency: inc.urgency.as_str().to_string(),
-                gen: None,
-            };
-            enqueue_in(&mut tx, &page, now).await?;
-        }
-        let body = match act {
-            Act::Note(text) => json!({ "text": text }),
-            Act::Reassign(user) => json!({ "user": user }),
-            Act::Snooze(m) => json!({ "minutes": m }),
-            _ => json!({}),
-        };
-        add_event(
-            &mut tx,
-            id,
-            act.kind(),
-            Some(actor),
-            channel,
-            None,
-            &body,
-            now,
-        )
-        .await?;
         tx.commit().await?;
-        Ok(t)
+        Ok(if changed {
+            LinkUse::Acted(inc)
+        } else {
+            LinkUse::Unchanged(inc)
+        })
+    }
+
+    /// Whether the one-tap link with `nonce` was used.
+    pub async fn link_used(&self, nonce: &str) -> Result<bool, StoreError> {
+        let row: Option<(String,)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT nonce FROM action_link_uses WHERE nonce = $1")
+            .bind(nonce)
+            .fetch_optional(p)
+            .await)?;
+        Ok(row.is_some())
+    }
+
+    /// Forgets used one-tap links that expired before `before` (they are refused as expired).
+    pub async fn prune_link_uses(&self, before: i64) -> Result<u64, StoreError> {
+        Ok(
+            on_pool!(self, p => sqlx::query("DELETE FROM action_link_uses WHERE expires_at < $1")
+            .bind(before)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?,
+        )
     }
 
     /// Triggers again every snoozed incident whose snooze is over. Returns how many.
@@ -1384,4 +1332,135 @@ pub struct OncallFilter {
     pub team_id: Option<String>,
     /// At most this many.
     pub limit: i64,
+}
+
+/// What a one-tap link did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkUse {
+    /// It was used before: nothing changed.
+    Used,
+    /// Its action was done; the incident after it.
+    Acted(OncallIncident),
+    /// There was nothing to do (someone else acknowledged or resolved it first); the incident.
+    Unchanged(OncallIncident),
+}
+
+/// A responder's action in the caller's transaction (see [`Store::act_on_incident`]).
+async fn act_in(
+    tx: &mut Tx,
+    id: &str,
+    actor: &str,
+    channel: &str,
+    act: &Act,
+    now: i64,
+) -> Result<Transition, StoreError> {
+    // Locks in the one order (service, then incident): a signal for the same service waits
+    // for this action and sees its result, and two responders' actions queue up.
+    let svc: Option<(Option<String>,)> = tx
+        .fetch_optional(sql("SELECT service_id FROM oncall_incidents WHERE id = $1").bind(id))
+        .await?;
+    let (svc,) = svc.ok_or(StoreError::NotFound)?;
+    if let Some(sid) = &svc {
+        lock_service(tx, sid).await?;
+    }
+    let n = tx
+        .execute(sql("UPDATE oncall_incidents SET status = status WHERE id = $1").bind(id))
+        .await?;
+    super::found(n)?;
+    let q = format!("{INCIDENT_SELECT} WHERE i.id = $1");
+    let row: IncidentRow = tx.fetch_one(sql(q).bind(id)).await?;
+    let inc = OncallIncident::try_from(row)?;
+    if let Act::Reassign(user) = act {
+        let u: Option<(String,)> = tx
+            .fetch_optional(
+                sql("SELECT id FROM users WHERE id = $1 AND deactivated_at IS NULL AND role <> 'viewer'")
+                    .bind(user),
+            )
+            .await?;
+        if u.is_none() {
+            return Err(
+                ValidationError::new("user", "no active responder or admin with this id").into(),
+            );
+        }
+    }
+    let t = on_action(&inc.now(), act, now)?;
+    if !t.changed {
+        return Ok(t);
+    }
+    let next = &t.next;
+    // A note changes nothing but the timeline.
+    let moved = !matches!(act, Act::Note(_));
+    if moved {
+        tx.execute(
+        sql("UPDATE oncall_incidents SET status = $1, assigned_to = $2, snoozed_until = $3, \
+             auto_resolve_at = CASE WHEN $1 = 'resolved' THEN NULL ELSE auto_resolve_at END, \
+             acknowledged_at = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $4 ELSE acknowledged_at END, \
+             acknowledged_by = CASE WHEN $1 = 'acknowledged' AND status <> 'acknowledged' THEN $5 ELSE acknowledged_by END, \
+             resolved_at = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_at ELSE $4 END, \
+             resolved_by = CASE WHEN $1 <> 'resolved' THEN NULL WHEN status = 'resolved' THEN resolved_by ELSE $5 END \
+             WHERE id = $6")
+        .bind(next.state.as_str())
+        .bind(&next.assigned_to)
+        .bind(next.snoozed_until)
+        .bind(now)
+        .bind(actor)
+        .bind(id),
+    )
+    .await?;
+        if t.resolve_alerts {
+            tx.execute(
+                sql(
+                    "UPDATE alerts SET status = 'resolved', resolved_at = $1, updated_at = $1 \
+                 WHERE incident_id = $2 AND status <> 'resolved'",
+                )
+                .bind(now)
+                .bind(id),
+            )
+            .await?;
+        }
+        if t.acknowledge_alerts {
+            tx.execute(
+                sql(
+                    "UPDATE alerts SET status = 'acknowledged', updated_at = $1 \
+                 WHERE incident_id = $2 AND status = 'triggered'",
+                )
+                .bind(now)
+                .bind(id),
+            )
+            .await?;
+        }
+    }
+    let change = match act {
+        Act::Acknowledge => Some(Change::Acknowledged),
+        Act::Resolve => Some(Change::Resolved),
+        Act::Retrigger => Some(Change::Retriggered),
+        Act::Snooze(_) => Some(Change::Snoozed),
+        Act::EscalateNow => Some(Change::EscalateNow),
+        Act::Reassign(_) => Some(Change::Reassigned {
+            grace_ms: REASSIGN_GRACE_MIN * 60_000,
+        }),
+        Act::Note(_) => None,
+    };
+    if let Some(change) = change {
+        react_in(tx, id, change, now).await?;
+    }
+    if let Act::Reassign(user) = act {
+        // The new owner is paged directly, once per reassignment.
+        let page = Page {
+            incident_id: id.to_string(),
+            user_id: user.clone(),
+            key: format!("reassign:{id}:{}:{user}", new_id()),
+            urgency: inc.urgency.as_str().to_string(),
+            gen: None,
+        };
+        enqueue_in(tx, &page, now).await?;
+    }
+    let body = match act {
+        Act::Note(text) => json!({ "text": text }),
+        Act::Reassign(user) => json!({ "user": user }),
+        Act::Snooze(m) => json!({ "minutes": m }),
+        _ => json!({}),
+    };
+    add_event(tx, id, act.kind(), Some(actor), channel, None, &body, now).await?;
+    Ok(t)
 }

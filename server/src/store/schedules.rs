@@ -94,6 +94,9 @@ pub struct NoticeDraft {
     pub message: String,
     /// Where it leads.
     pub link: Option<String>,
+    /// The same news for the person's contact methods (a [`super::ShiftNotice`], queued with
+    /// the in-app notice), if it goes there too.
+    pub about: Option<app::domain::notice::ShiftAbout>,
 }
 
 /// Override notes by override id, as in [`ScheduleFull::override_notes`].
@@ -812,9 +815,19 @@ impl Store {
 /// the notice commit together.
 async fn insert_notices(tx: &mut Tx, notices: &[NoticeDraft], now: i64) -> Result<(), StoreError> {
     for n in notices {
+        let id = new_id();
+        if let Some(about) = &n.about {
+            let job = super::ShiftNotice {
+                user_id: n.user_id.clone(),
+                key: format!("notice:{id}"),
+                about: about.clone(),
+                contact_id: None,
+            };
+            super::notices::enqueue_notice_in(tx, &job, now).await?;
+        }
         tx.execute(
             sql(INSERT_NOTICE)
-                .bind(new_id())
+                .bind(id)
                 .bind(&n.user_id)
                 .bind(&n.message)
                 .bind(&n.link)

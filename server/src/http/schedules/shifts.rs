@@ -1,6 +1,7 @@
 //! One shift: its page, covering it (an override) and my shifts across schedules.
 
 use crate::store::NoticeDraft;
+use app::domain::notice::{NoticeKind, ShiftAbout};
 use app::domain::permission::{self, Action, Cover, Relation};
 use app::domain::schedule::{expand, Override, Shift, Window};
 use app::pages::render_document;
@@ -130,6 +131,15 @@ pub async fn create_override(
             user_id: r.clone(),
             message: format!("{coverer} covers your shift on {}: {when}", info.name),
             link: link.clone(),
+            about: Some(ShiftAbout {
+                kind: NoticeKind::Covered,
+                schedule: info.name.clone(),
+                by: Some(coverer.clone()),
+                start_ms: start.as_millisecond(),
+                end_ms: end.as_millisecond(),
+                open: vec![],
+                link: format!("/schedules/{id}"),
+            }),
         });
     }
     if user != me.user.id {
@@ -137,6 +147,15 @@ pub async fn create_override(
             user_id: user.clone(),
             message: format!("You cover a shift on {}: {when}", info.name),
             link,
+            about: Some(ShiftAbout {
+                kind: NoticeKind::Covering,
+                schedule: info.name.clone(),
+                by: Some(me.user.name.clone()),
+                start_ms: start.as_millisecond(),
+                end_ms: end.as_millisecond(),
+                open: vec![],
+                link: format!("/schedules/{id}"),
+            }),
         });
     }
     // The override and its notices commit together.

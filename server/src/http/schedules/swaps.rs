@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use crate::store::{NoticeDraft, SessionInfo, StoreError};
+use app::domain::notice::{NoticeKind, ShiftAbout};
 use app::domain::permission::{self, Action, Relation};
 use app::domain::schedule::{SwapRequest, SwapState, Window};
 use app::domain::ValidationError;
@@ -70,6 +71,15 @@ pub async fn create_swap(
                 me.user.name, info.name
             ),
             link: Some(format!("/schedules/{id}/swaps")),
+            about: Some(ShiftAbout {
+                kind: NoticeKind::SwapAsked,
+                schedule: info.name.clone(),
+                by: Some(me.user.name.clone()),
+                start_ms: window.start.as_millisecond(),
+                end_ms: window.end.as_millisecond(),
+                open: vec![],
+                link: format!("/schedules/{id}/swaps"),
+            }),
         })
         .collect();
     // The request and the notices asking the teammates commit together.
@@ -228,11 +238,21 @@ pub async fn swap_action(
                     user_id: req.requester.clone(),
                     message: format!("{} took your shift {when} on {}", me.user.name, info.name),
                     link: link.clone(),
+                    about: Some(ShiftAbout {
+                        kind: NoticeKind::SwapTaken,
+                        schedule: info.name.clone(),
+                        by: Some(me.user.name.clone()),
+                        start_ms: req.start.as_millisecond(),
+                        end_ms: req.end.as_millisecond(),
+                        open: vec![],
+                        link: format!("/schedules/{id}"),
+                    }),
                 },
                 NoticeDraft {
                     user_id: me.user.id.clone(),
                     message: format!("You took {when} on {}", info.name),
                     link,
+                    about: None,
                 },
             ];
             state
@@ -247,6 +267,15 @@ pub async fn swap_action(
                 user_id: req.requester.clone(),
                 message: format!("{} can't take {when} on {}", me.user.name, info.name),
                 link: swaps_link,
+                about: Some(ShiftAbout {
+                    kind: NoticeKind::SwapDeclined,
+                    schedule: info.name.clone(),
+                    by: Some(me.user.name.clone()),
+                    start_ms: req.start.as_millisecond(),
+                    end_ms: req.end.as_millisecond(),
+                    open: vec![],
+                    link: format!("/schedules/{id}/swaps"),
+                }),
             };
             state
                 .store
