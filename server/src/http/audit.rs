@@ -295,6 +295,16 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/webhooks/sms",
+        Skip("signed by the SMS provider, not a session; an action it takes is on the incident's timeline"),
+    ),
+    (
+        "POST",
+        "/webhooks/sms/status",
+        Skip("signed delivery reports from the SMS provider; recorded on the incidents' timelines"),
+    ),
+    (
+        "POST",
         "/oncall/{id}/act",
         Change("oncall_incident", Is("act"), No),
     ),

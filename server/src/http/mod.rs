@@ -21,6 +21,7 @@ pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
 pub mod status_public;
+pub mod sms;
 pub mod teams;
 
 use axum::extract::Request;
@@ -240,6 +241,8 @@ pub fn router(state: AppState) -> Router {
                 .route("/hooks/alertmanager/{key}", post(ingest::alertmanager))
                 .route("/hooks/grafana/{key}", post(ingest::alertmanager))
                 .route("/hooks/generic/{key}", post(ingest::generic))
+                .route("/webhooks/sms", post(sms::reply))
+                .route("/webhooks/sms/status", post(sms::status))
                 .route(
                     "/hooks/heartbeat/{token}",
                     get(status_public::heartbeat).post(status_public::heartbeat),
