@@ -20,8 +20,8 @@ pub mod public_api;
 pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
-pub mod status_public;
 pub mod sms;
+pub mod status_public;
 pub mod teams;
 
 use axum::extract::Request;

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use crate::notify::sms::{twiml, verify_signature};
 use crate::state::AppState;
 use app::domain::account::Role;
-use app::domain::notify::{decide_reply, parse_reply, ReplyAction, ReplyDecision};
+use app::domain::notify::{decide_reply, parse_reply, Reply, ReplyAction, ReplyDecision};
 use app::domain::oncall::Act;
 
 /// Replies one number may send per window before they are ignored.
@@ -115,8 +115,21 @@ async fn answer(
         ));
     }
     let open = state.store.sms_open_pages(&sender.contact_id).await?;
-    let about: Vec<_> = open.iter().map(|o| o.about.clone()).collect();
-    let (action, number) = match decide_reply(parse_reply(field(params, "Body")), &about) {
+    let reply = parse_reply(field(params, "Body"));
+    // A bare "1" is about what still needs someone; a number or "2" may name any open one.
+    let bare_ack = matches!(
+        reply,
+        Reply::Act {
+            action: ReplyAction::Acknowledge,
+            number: None
+        }
+    );
+    let about: Vec<_> = open
+        .iter()
+        .filter(|o| !(bare_ack && o.acknowledged))
+        .map(|o| o.about.clone())
+        .collect();
+    let (action, number) = match decide_reply(reply, &about) {
         ReplyDecision::Answer(text) => return Ok(Some(text)),
         ReplyDecision::Act(action, number) => (action, number),
     };
@@ -134,10 +147,13 @@ async fn answer(
         .await
     {
         Ok(t) if t.changed => Ok(Some(format!("{} #{number} {title}", action.done()))),
-        Ok(_) => Ok(Some(format!("#{number} {title} was already {}.", match action {
-            ReplyAction::Acknowledge => "acknowledged",
-            ReplyAction::Resolve => "resolved",
-        }))),
+        Ok(_) => Ok(Some(format!(
+            "#{number} {title} was already {}.",
+            match action {
+                ReplyAction::Acknowledge => "acknowledged",
+                ReplyAction::Resolve => "resolved",
+            }
+        ))),
         Err(crate::store::StoreError::Invalid(e)) => Ok(Some(format!("#{number}: {}", e.message))),
         Err(e) => Err(e),
     }

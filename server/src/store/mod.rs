@@ -667,6 +667,6 @@ pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use notify::{Notify, OutboxRow, Planned, StoredRule};
 pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, OncallFilter};
-pub use providers::{Delivery, PagedOpen, SmsSender, TeamChat};
 pub use people::{ContactMethod, DeactivateOutcome, Invitation, NewSession, TEAM_OWNERS};
+pub use providers::{Delivery, PagedOpen, SmsSender, TeamChat};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};

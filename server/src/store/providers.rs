@@ -27,6 +27,8 @@ pub struct PagedOpen {
     pub incident_id: String,
     /// Number, title, service.
     pub about: About,
+    /// Someone acknowledged it already.
+    pub acknowledged: bool,
 }
 
 /// What a delivery report changed.
@@ -63,8 +65,8 @@ impl Store {
 
     /// Incidents not resolved that `contact_id` was texted about, oldest first.
     pub async fn sms_open_pages(&self, contact_id: &str) -> Result<Vec<PagedOpen>, StoreError> {
-        let rows: Vec<(String, i64, String, Option<String>)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT i.id, i.number, i.title, s.name FROM oncall_incidents i \
+        let rows: Vec<(String, i64, String, Option<String>, String)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT i.id, i.number, i.title, s.name, i.status FROM oncall_incidents i \
              LEFT JOIN services s ON s.id = i.service_id \
              WHERE i.status <> 'resolved' AND i.id IN (SELECT o.incident_id FROM notify_outbox o \
              WHERE o.contact_id = $1 AND o.state = 'sent') ORDER BY i.created_at, i.id")
@@ -73,7 +75,8 @@ impl Store {
             .await)?;
         Ok(rows
             .into_iter()
-            .map(|(id, number, title, service)| PagedOpen {
+            .map(|(id, number, title, service, status)| PagedOpen {
+                acknowledged: status == "acknowledged",
                 incident_id: id,
                 about: About {
                     number,
@@ -97,17 +100,21 @@ impl Store {
         let mut tx = self.begin().await?;
         let rows: Vec<(String, String, String, String)> = if delivered {
             tx.fetch_all(
-                sql("UPDATE notify_outbox SET delivered_at = $1 WHERE provider_ref = $2 \
+                sql(
+                    "UPDATE notify_outbox SET delivered_at = $1 WHERE provider_ref = $2 \
                      AND state = 'sent' AND delivered_at IS NULL \
-                     RETURNING incident_id, user_id, page_key, contact_id")
+                     RETURNING incident_id, user_id, page_key, contact_id",
+                )
                 .bind(now)
                 .bind(provider_ref),
             )
             .await?
         } else {
             tx.fetch_all(
-                sql("UPDATE notify_outbox SET state = 'failed' WHERE provider_ref = $1 \
-                     AND state = 'sent' RETURNING incident_id, user_id, page_key, contact_id")
+                sql(
+                    "UPDATE notify_outbox SET state = 'failed' WHERE provider_ref = $1 \
+                     AND state = 'sent' RETURNING incident_id, user_id, page_key, contact_id",
+                )
                 .bind(provider_ref),
             )
             .await?
@@ -116,11 +123,31 @@ impl Store {
         for (incident, user, key, contact) in &rows {
             if delivered {
                 let body = json!({ "user": user, "via": "SMS", "ref": provider_ref });
-                add_event(&mut tx, incident, "delivered", None, "sms", None, &body, now).await?;
+                add_event(
+                    &mut tx,
+                    incident,
+                    "delivered",
+                    None,
+                    "sms",
+                    None,
+                    &body,
+                    now,
+                )
+                .await?;
             } else {
-                let body = json!({ "user": user, "error": error, "gone": false, "ref": provider_ref });
-                add_event(&mut tx, incident, "notify_failed", None, "sms", None, &body, now)
-                    .await?;
+                let body =
+                    json!({ "user": user, "error": error, "gone": false, "ref": provider_ref });
+                add_event(
+                    &mut tx,
+                    incident,
+                    "notify_failed",
+                    None,
+                    "sms",
+                    None,
+                    &body,
+                    now,
+                )
+                .await?;
                 let moved: Vec<(String, String)> = tx
                     .fetch_all(
                         sql("UPDATE notify_outbox SET due_at = $1 WHERE user_id = $2 AND page_key = $3 \
