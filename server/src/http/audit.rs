@@ -204,6 +204,46 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/profile/contacts/sms",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/chat",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/webhook",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/code",
+        Change("profile", Is("send_code"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/verify",
+        Change("profile", Is("verify_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/test",
+        Change("profile", Is("test_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/rules",
+        Change("profile", Is("add_rule"), No),
+    ),
+    (
+        "POST",
+        "/profile/rules/{id}/delete",
+        Change("profile", Is("remove_rule"), No),
+    ),
+    (
+        "POST",
         "/admin/people/invitations",
         Change("invitation", Is("create"), NewId::Query("i")),
     ),

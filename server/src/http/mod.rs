@@ -179,6 +179,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/profile/ical/rotate", post(schedules::rotate_ical))
         .route("/profile/contacts", post(schedules::add_contact))
+        .route("/profile/contacts/sms", post(schedules::add_sms))
+        .route("/profile/contacts/chat", post(schedules::add_chat))
+        .route("/profile/contacts/webhook", post(schedules::add_webhook))
+        .route(
+            "/profile/contacts/{id}/code",
+            post(schedules::send_method_code),
+        )
+        .route(
+            "/profile/contacts/{id}/verify",
+            post(schedules::verify_method),
+        )
+        .route("/profile/contacts/{id}/test", post(schedules::test_method))
+        .route("/profile/rules", post(schedules::add_rule))
+        .route("/profile/rules/{id}/delete", post(schedules::remove_rule))
         .route(
             "/profile/contacts/{id}/delete",
             post(schedules::remove_contact),
