@@ -259,7 +259,10 @@ pub fn ContactMethods(panel: ContactsPanel, csrf: String) -> impl IntoView {
                     </form>
                 }.into_any()
             } else {
-                view! { <p class="muted">"SMS is not set up on this server."</p> }.into_any()
+                view! {
+                    <p class="muted">"SMS is not set up on this server."</p>
+                    {field_error("phone-error".into(), phone_err)}
+                }.into_any()
             }}
             <form method="post" action="/profile/contacts/chat" class="stack" novalidate>
                 <input type="hidden" name="csrf" value=c3/>

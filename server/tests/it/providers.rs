@@ -481,3 +481,372 @@ async fn without_sms_settings_there_are_no_callbacks(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(without_sms_settings_there_are_no_callbacks);
+
+fn dummy_sms_env() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("FIRSTLINE_SMS_API_URL", "http://127.0.0.1:9"),
+        ("FIRSTLINE_SMS_ACCOUNT_SID", SID),
+        ("FIRSTLINE_SMS_AUTH_TOKEN", TOKEN),
+        ("FIRSTLINE_SMS_FROM", FROM),
+    ]
+}
+
+/// The code the (recording) notifier last sent to `contact`.
+fn last_code(fakes: &firstline::fakes::Fakes, contact: &str) -> String {
+    fakes
+        .pages
+        .sent()
+        .iter()
+        .rev()
+        .find_map(|p| match &p.page.purpose {
+            firstline::notify::Purpose::Verify { code } if p.page.contact.id == contact => {
+                Some(code.clone())
+            }
+            _ => None,
+        })
+        .expect("a code was sent")
+}
+
+/// The profile's contact methods and rules: add a phone (a wrong one is refused naming
+/// `phone`, what was typed kept), send a code, a wrong code names `code`, the right one
+/// verifies, a test says how it went, rules are added and removed (errors name the field),
+/// sends are rate-limited, and nobody touches someone else's methods.
+async fn profile_methods_and_rules(backend: Backend) {
+    let fakes = firstline::fakes::Fakes::new();
+    let app = TestApp::start_with_services(backend, &dummy_sms_env(), fakes.services()).await;
+    app.create_user("maya@example.org", "a long test password", "responder")
+        .await;
+    let csrf = app.login("maya@example.org", "a long test password").await;
+    let store = &app.state().store;
+    let maya = store
+        .user_by_email("maya@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let page = app.get_text("/profile").await;
+    assert!(page.contains("Add a phone number for SMS"), "{page}");
+    assert!(
+        page.contains(
+            "High urgency: using the defaults: Email (maya@example.org, Login email) at once"
+        ),
+        "{page}"
+    );
+
+    // A phone number without its country code.
+    let r = app
+        .post_form(
+            "/profile/contacts/sms",
+            &[("csrf", &csrf), ("phone", "0151 2345"), ("label", "Mine")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("phone: enter the number with its country code"),
+        "{text}"
+    );
+    assert!(
+        text.contains("value=\"0151 2345\""),
+        "what was typed is kept: {text}"
+    );
+    // Without CSRF: refused.
+    let r = app
+        .post_form("/profile/contacts/sms", &[("phone", "+49 151 2345 6789")])
+        .await;
+    assert_eq!(r.status(), 403);
+    let r = app
+        .post_form(
+            "/profile/contacts/sms",
+            &[
+                ("csrf", &csrf),
+                ("phone", "+49 151 2345 6789"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let sms = store
+        .contact_methods(&maya)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "sms")
+        .expect("the phone");
+    assert_eq!(sms.target, "+4915123456789");
+    assert!(sms.verified_at.is_none());
+    let page = app.get_text("/profile").await;
+    assert!(page.contains("SMS (+4915123456789)"), "{page}");
+    assert!(page.contains("not verified yet"), "{page}");
+
+    // Send a code; a wrong one names `code`; the right one verifies.
+    let r = app
+        .post_form(
+            &format!("/profile/contacts/{}/code", sms.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("Code sent by test sms. Enter it below."));
+    let code = last_code(&fakes, &sms.id);
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let r = app
+        .post_form(
+            &format!("/profile/contacts/{}/verify", sms.id),
+            &[("csrf", &csrf), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("code: that code is not the one we sent"));
+    let r = app
+        .post_form(
+            &format!("/profile/contacts/{}/verify", sms.id),
+            &[("csrf", &csrf), ("code", &code)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(store
+        .contact_methods(&maya)
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.id == sms.id && c.verified_at.is_some()));
+
+    // A test says what happened, and the provider's error when it fails.
+    let r = app
+        .post_form(
+            &format!("/profile/contacts/{}/test", sms.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("Test sent by test sms."));
+    fakes.pages.fail_for(&maya, true);
+    let r = app
+        .post_form(
+            &format!("/profile/contacts/{}/test", sms.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 502);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The test could not be sent: the test provider refused the message"));
+    fakes.pages.fail_for(&maya, false);
+
+    // Rules: errors name the field; added, shown, removed.
+    for (form, field) in [
+        (
+            vec![
+                ("urgency", "urgent"),
+                ("contact_id", sms.id.as_str()),
+                ("delay_min", "2"),
+            ],
+            "urgency",
+        ),
+        (
+            vec![
+                ("urgency", "high"),
+                ("contact_id", "nope"),
+                ("delay_min", "2"),
+            ],
+            "contact_id",
+        ),
+        (
+            vec![
+                ("urgency", "high"),
+                ("contact_id", sms.id.as_str()),
+                ("delay_min", "two"),
+            ],
+            "delay_min",
+        ),
+    ] {
+        let mut f = form.clone();
+        f.push(("csrf", &csrf));
+        let r = app.post_form("/profile/rules", &f).await;
+        assert_eq!(r.status(), 400, "{form:?}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(&format!("{field}: ")), "{field}: {text}");
+    }
+    let r = app
+        .post_form(
+            "/profile/rules",
+            &[
+                ("csrf", &csrf),
+                ("urgency", "high"),
+                ("contact_id", &sms.id),
+                ("delay_min", "2"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let page = app.get_text("/profile").await;
+    assert!(
+        page.contains("High urgency: SMS (+4915123456789) after 2 min"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Low urgency: using the defaults: Email"),
+        "{page}"
+    );
+    let rule = store.notification_rules(&maya).await.unwrap()[0].id.clone();
+
+    // Someone else cannot touch Maya's methods or rules.
+    app.create_user("jonas@example.org", "a long test password", "responder")
+        .await;
+    let (other, other_csrf) = app
+        .login_client("jonas@example.org", "a long test password")
+        .await;
+    for path in [
+        format!("/profile/contacts/{}/code", sms.id),
+        format!("/profile/contacts/{}/verify", sms.id),
+        format!("/profile/contacts/{}/test", sms.id),
+        format!("/profile/contacts/{}/delete", sms.id),
+        format!("/profile/rules/{rule}/delete"),
+    ] {
+        let r = other
+            .post(app.url(&path))
+            .form(&[("csrf", other_csrf.as_str()), ("code", code.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
+    assert_eq!(store.notification_rules(&maya).await.unwrap().len(), 1);
+    assert!(store
+        .contact_methods(&maya)
+        .await
+        .unwrap()
+        .iter()
+        .any(|c| c.id == sms.id));
+
+    let r = app
+        .post_form(&format!("/profile/rules/{rule}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(store.notification_rules(&maya).await.unwrap().is_empty());
+
+    // Codes and tests are rate-limited per person (two sent above, plus one refused test).
+    let mut last = 0;
+    for _ in 0..4 {
+        let r = app
+            .post_form(
+                &format!("/profile/contacts/{}/test", sms.id),
+                &[("csrf", &csrf)],
+            )
+            .await;
+        last = r.status().as_u16();
+        if last == 429 {
+            assert!(r
+                .text()
+                .await
+                .unwrap()
+                .contains("wait a few minutes, then try again"));
+            break;
+        }
+    }
+    assert_eq!(last, 429);
+
+    // A chat webhook: the URL and flavour are checked.
+    for (url, flavor, field) in [
+        ("ftp://chat.example.org/x", "", "url"),
+        ("https://chat.example.org/hooks/x", "irc", "flavor"),
+        ("http://169.254.169.254/latest", "", "url"),
+    ] {
+        let r = app
+            .post_form(
+                "/profile/contacts/chat",
+                &[
+                    ("csrf", &csrf),
+                    ("url", url),
+                    ("flavor", flavor),
+                    ("label", ""),
+                ],
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{url}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(&format!("{field}: ")), "{field}: {text}");
+    }
+    let r = app
+        .post_form(
+            "/profile/contacts/chat",
+            &[
+                ("csrf", &csrf),
+                ("url", "https://discord.com/api/webhooks/1/x"),
+                ("flavor", ""),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let chat = store
+        .contact_methods(&maya)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "chat")
+        .unwrap();
+    assert_eq!(chat.config, r#"{"flavor":"discord"}"#);
+
+    // A webhook: its secret is shown once.
+    let r = app
+        .post_form(
+            "/profile/contacts/webhook",
+            &[
+                ("csrf", &csrf),
+                ("url", "https://hooks.example.org/firstline"),
+                ("label", ""),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let hook = store
+        .contact_methods(&maya)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "webhook")
+        .unwrap();
+    let secret: serde_json::Value = serde_json::from_str(&hook.config).unwrap();
+    let secret = secret["secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 64);
+    assert!(text.contains(&secret), "{text}");
+    assert!(!app.get_text("/profile").await.contains(&secret));
+    app.stop().await;
+}
+on_both_backends!(profile_methods_and_rules);
+
+/// Without SMS settings the profile says so instead of offering a phone number.
+async fn profile_without_sms(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let csrf = app.login_admin().await;
+    let page = app.get_text("/profile").await;
+    assert!(page.contains("SMS is not set up on this server."), "{page}");
+    assert!(!page.contains("Add a phone number for SMS"), "{page}");
+    let r = app
+        .post_form(
+            "/profile/contacts/sms",
+            &[("csrf", &csrf), ("phone", "+49 151 2345 6789")],
+        )
+        .await;
+    assert_eq!(r.status(), 400);
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("phone: SMS is not set up on this server"));
+    app.stop().await;
+}
+on_both_backends!(profile_without_sms);
