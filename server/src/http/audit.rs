@@ -285,6 +285,11 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/admin/teams/{id}/chat",
+        Change("team", Is("set_chat"), No),
+    ),
+    (
+        "POST",
         "/subscribe",
         Skip("public and anonymous; rate-limited, and the subscribers table keeps the row"),
     ),

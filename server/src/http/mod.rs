@@ -213,6 +213,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/teams/{id}", post(teams::rename))
         .route("/admin/teams/{id}/members", post(teams::set_members))
         .route("/admin/teams/{id}/delete", post(teams::delete))
+        .route("/admin/teams/{id}/chat", post(teams::set_chat))
         .route("/ical/user/{file}", get(ical::user_feed))
         .route("/ical/schedule/{file}", get(ical::schedule_feed))
         .route("/api/v1/oncall", get(schedules::api_oncall))

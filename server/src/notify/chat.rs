@@ -205,6 +205,90 @@ impl Notifier for ChatChannel {
     }
 }
 
+/// The team channel's message: the incident, who the step paged, and its links.
+pub fn team_text(
+    flavor: ChatFlavor,
+    inc: &app::domain::oncall::OncallIncident,
+    paged: &[String],
+    url: &str,
+) -> String {
+    let about = app::domain::notify::About {
+        number: inc.number,
+        title: inc.title.clone(),
+        service: inc.service_name.clone(),
+    };
+    let words = app::domain::notify::words(&[about], 1, inc.urgency);
+    let who = if paged.is_empty() {
+        "nobody could be paged".to_string()
+    } else {
+        format!("paged {}", paged.join(", "))
+    };
+    format!(
+        "{} — {}\n{}",
+        bold(flavor, &esc(flavor, &short(&words.subject, 200))),
+        esc(flavor, &who),
+        link(flavor, url, "Open the incident")
+    )
+}
+
+#[async_trait]
+impl crate::engine::Perform for crate::store::TeamChatPost {
+    /// Posts to the team's channel, once per incident and step; nothing when the team has no
+    /// channel any more or the incident no longer needs anyone.
+    async fn perform(self, state: &crate::state::AppState) -> anyhow::Result<()> {
+        use crate::store::StoreError;
+        let chat = match state.store.team_chat(&self.team_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) | Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        let inc = match state.store.oncall_incident(&self.incident_id).await {
+            Ok(i) => i,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(e) => return Err(e.into()),
+        };
+        if inc.state != app::domain::oncall::State::Triggered {
+            return Ok(());
+        }
+        let mut names = Vec::new();
+        for u in &self.users {
+            if let Ok(user) = state.store.user(u).await {
+                names.push(user.name);
+            }
+        }
+        let flavor = ChatFlavor::parse(&chat.flavor).unwrap_or(ChatFlavor::Slack);
+        let url = format!("{}/oncall/{}", state.config.base_url, inc.id);
+        let body = payload(flavor, &team_text(flavor, &inc, &names, &url));
+        let now = || state.clock.now_ms();
+        match post(&state.outbound, &chat.url, &body).await {
+            Ok(()) => {
+                let note = json!({ "team": chat.team, "via": format!("chat channel of {}", chat.team), "bundle": 1 });
+                state
+                    .store
+                    .note_oncall(&inc.id, "notified", "chat", &note, now())
+                    .await?;
+                Ok(())
+            }
+            Err(SendFailure::Gone(why)) => {
+                let note = json!({ "team": chat.team, "error": why, "gone": true });
+                state
+                    .store
+                    .note_oncall(&inc.id, "notify_failed", "chat", &note, now())
+                    .await?;
+                Ok(())
+            }
+            Err(SendFailure::Retry(why)) => {
+                let note = json!({ "team": chat.team, "error": why, "gone": false });
+                state
+                    .store
+                    .note_oncall(&inc.id, "notify_failed", "chat", &note, now())
+                    .await?;
+                anyhow::bail!("team chat {}: {why}", chat.team)
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

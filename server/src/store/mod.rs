@@ -668,5 +668,5 @@ pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use notify::{Notify, OutboxRow, Planned, StoredRule};
 pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, OncallFilter};
 pub use people::{ContactMethod, DeactivateOutcome, Invitation, NewSession, TEAM_OWNERS};
-pub use providers::{Delivery, PagedOpen, SmsSender, TeamChat};
+pub use providers::{Delivery, PagedOpen, SmsSender, TeamChat, TeamChatPost};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};

@@ -2,14 +2,99 @@
 //! verified number, the incidents they were paged about by text and that are still open, a
 //! delivery report on each incident a message was about, and a team's chat webhook.
 
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::jobs::enqueue_in;
+use super::jobs::{enqueue_in, JobSpec, Queue};
 use super::notify::Notify;
 use super::paging::add_event;
 use super::tx::sql;
+use super::tx::Tx;
 use super::{Store, StoreError};
+use app::domain::escalation::{Effect, Policy, TargetKind};
 use app::domain::notify::About;
+
+/// Tells a team's chat channel that an escalation step paged the team (one message per
+/// incident and step firing: the key names both).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TeamChatPost {
+    /// The team.
+    pub team_id: String,
+    /// The on-call incident.
+    pub incident_id: String,
+    /// `teamchat:INCIDENT:GEN:PASS:STEP:TEAM`.
+    pub key: String,
+    /// Everyone the step paged (user ids).
+    pub users: Vec<String>,
+}
+
+impl JobSpec for TeamChatPost {
+    const KIND: &'static str = "team_chat";
+    const QUEUE: Queue = Queue::Pages;
+    const PRIORITY: i64 = 20;
+
+    fn dedup_key(&self) -> Option<String> {
+        Some(self.key.clone())
+    }
+}
+
+/// Queues a [`TeamChatPost`] for each team with a chat channel that a step in `effects`
+/// paged (a team target of that step of `policy`).
+pub(crate) async fn queue_team_chats(
+    tx: &mut Tx,
+    incident_id: &str,
+    policy: Option<&Policy>,
+    effects: &[Effect],
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(policy) = policy else {
+        return Ok(());
+    };
+    let mut steps: Vec<(i64, i64, i64)> = Vec::new();
+    for e in effects {
+        if let Effect::Page {
+            gen, pass, step, ..
+        } = e
+        {
+            if !steps.contains(&(*gen, *pass, *step)) {
+                steps.push((*gen, *pass, *step));
+            }
+        }
+    }
+    for (gen, pass, step) in steps {
+        let Some(s) = usize::try_from(step).ok().and_then(|i| policy.steps.get(i)) else {
+            continue;
+        };
+        let users: Vec<String> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Page {
+                    user,
+                    gen: g,
+                    pass: p,
+                    step: st,
+                } if (*g, *p, *st) == (gen, pass, step) => Some(user.clone()),
+                _ => None,
+            })
+            .collect();
+        for t in s.targets.iter().filter(|t| t.kind == TargetKind::Team) {
+            let chat: Option<(Option<String>,)> = tx
+                .fetch_optional(sql("SELECT chat_url FROM teams WHERE id = $1").bind(&t.id))
+                .await?;
+            if !matches!(chat, Some((Some(_),))) {
+                continue;
+            }
+            let job = TeamChatPost {
+                team_id: t.id.clone(),
+                incident_id: incident_id.to_string(),
+                key: format!("teamchat:{incident_id}:{gen}:{pass}:{step}:{}", t.id),
+                users: users.clone(),
+            };
+            enqueue_in(tx, &job, now).await?;
+        }
+    }
+    Ok(())
+}
 
 /// A verified SMS method and its person.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
@@ -41,8 +126,10 @@ pub struct Delivery {
 }
 
 /// A team's chat channel.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TeamChat {
+    /// The team's name (read only).
+    pub team: String,
     /// The incoming webhook's URL.
     pub url: String,
     /// `slack`, `mattermost`, `discord` or `zulip`.
@@ -180,13 +267,14 @@ impl Store {
 
     /// A team's chat channel, if it has one.
     pub async fn team_chat(&self, team_id: &str) -> Result<Option<TeamChat>, StoreError> {
-        let row: Option<(Option<String>, Option<String>)> = on_pool!(self, p => sqlx::query_as(
-            "SELECT chat_url, chat_flavor FROM teams WHERE id = $1")
+        let row: Option<(String, Option<String>, Option<String>)> = on_pool!(self, p => sqlx::query_as(
+            "SELECT name, chat_url, chat_flavor FROM teams WHERE id = $1")
             .bind(team_id)
             .fetch_optional(p)
             .await)?;
-        let (url, flavor) = row.ok_or(StoreError::NotFound)?;
+        let (team, url, flavor) = row.ok_or(StoreError::NotFound)?;
         Ok(url.map(|url| TeamChat {
+            team,
             url,
             flavor: flavor.unwrap_or_else(|| "slack".into()),
         }))
