@@ -850,3 +850,329 @@ async fn profile_without_sms(backend: Backend) {
     app.stop().await;
 }
 on_both_backends!(profile_without_sms);
+
+/// One request a sink received.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+}
+
+/// A local HTTP sink: records every POST and answers `status`.
+#[derive(Clone, Default)]
+pub struct Sink {
+    pub got: Arc<Mutex<Vec<Received>>>,
+    pub status: Arc<Mutex<u16>>,
+    pub url: String,
+}
+
+async fn sink_post(
+    AxState(s): AxState<Sink>,
+    uri: axum::http::Uri,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> axum::http::StatusCode {
+    s.got.lock().unwrap().push(Received {
+        path: uri.path().to_string(),
+        headers,
+        body: body.to_vec(),
+    });
+    axum::http::StatusCode::from_u16(*s.status.lock().unwrap()).unwrap()
+}
+
+impl Sink {
+    pub async fn start() -> Sink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut s = Sink {
+            url: format!("http://{}", listener.local_addr().unwrap()),
+            ..Default::default()
+        };
+        *s.status.lock().unwrap() = 200;
+        let router = axum::Router::new()
+            .route("/{*path}", post(sink_post))
+            .with_state(s.clone());
+        tokio::spawn(async move { axum::serve(listener, router).await });
+        s.url = s.url.clone();
+        s
+    }
+
+    pub fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    pub fn json(&self, i: usize) -> serde_json::Value {
+        serde_json::from_slice(&self.got()[i].body).unwrap()
+    }
+}
+
+fn outbound() -> firstline::outbound::Outbound {
+    let config = crate::common::config("sqlite::memory:");
+    firstline::outbound::Outbound::new(firstline::outbound::Policy::from_config(&config))
+}
+
+fn outgoing(
+    kind: MethodKind,
+    target: &str,
+    config: serde_json::Value,
+) -> firstline::notify::Outgoing {
+    use firstline::notify::{Contact, Item, Outgoing, Purpose};
+    let about = app::domain::notify::About {
+        number: 12,
+        title: "5xx above 5% @everyone <!channel> *now*".into(),
+        service: Some("Sparse index".into()),
+    };
+    let w = app::domain::notify::words(&[about.clone()], 1, app::domain::escalation::Urgency::High);
+    Outgoing {
+        key: "page:inc1:1:0:0:u1:chat".into(),
+        user_id: "u1".into(),
+        user_name: "Maya".into(),
+        contact: Contact {
+            id: "c1".into(),
+            kind,
+            target: target.into(),
+            label: None,
+            config,
+        },
+        purpose: Purpose::Page,
+        urgency: app::domain::escalation::Urgency::High,
+        subject: w.subject,
+        lines: w.lines,
+        items: vec![Item {
+            incident_id: "inc1".into(),
+            about,
+            since_ms: 1_764_468_600_000,
+            url: "https://firstline.example/oncall/inc1".into(),
+            ack_url: Some("https://firstline.example/a/ack".into()),
+            resolve_url: Some("https://firstline.example/a/res".into()),
+        }],
+        open: 1,
+        url: "https://firstline.example/oncall/inc1".into(),
+    }
+}
+
+/// Each chat flavour gets exactly the JSON its incoming webhook accepts, alert text escaped.
+#[tokio::test]
+async fn chat_sinks_get_each_flavours_json() {
+    use firstline::notify::Notifier;
+    let sink = Sink::start().await;
+    let chat = firstline::notify::chat::ChatChannel::new(outbound());
+    let slack_text = "*[HIGH] #12 Sparse index: 5xx above 5% @everyone &lt;!channel&gt; *now** (for Maya)\n\
+        <https://firstline.example/oncall/inc1|Open> · <https://firstline.example/a/ack|Acknowledge> · <https://firstline.example/a/res|Resolve>";
+    for (flavor, want) in [
+        ("slack", json!({ "text": slack_text })),
+        ("mattermost", json!({ "text": slack_text })),
+        ("zulip", json!({ "text": slack_text })),
+        (
+            "discord",
+            json!({
+                "content": "**\\[HIGH\\] \\#12 Sparse index\\: 5xx above 5% @\u{200b}everyone \\<!channel\\> \\*now\\*** (for Maya)\n\
+                    [Open](https://firstline.example/oncall/inc1) · [Acknowledge](https://firstline.example/a/ack) · [Resolve](https://firstline.example/a/res)",
+                "allowed_mentions": { "parse": [] },
+            }),
+        ),
+    ] {
+        let n = sink.got().len();
+        let out = outgoing(
+            MethodKind::Chat,
+            &format!("{}/hooks/{flavor}", sink.url),
+            json!({ "flavor": flavor }),
+        );
+        let sent = chat.send(&out).await.unwrap();
+        assert!(sent.via.starts_with("chat"), "{sent:?}");
+        let got = &sink.got()[n];
+        assert_eq!(got.path, format!("/hooks/{flavor}"));
+        assert_eq!(got.headers["content-type"], "application/json");
+        assert_eq!(sink.json(n), want, "{flavor}");
+    }
+    // A deleted webhook is gone; a 5xx is retried.
+    *sink.status.lock().unwrap() = 404;
+    let out = outgoing(
+        MethodKind::Chat,
+        &format!("{}/hooks/x", sink.url),
+        json!({}),
+    );
+    assert!(matches!(
+        chat.send(&out).await,
+        Err(firstline::notify::SendFailure::Gone(_))
+    ));
+    *sink.status.lock().unwrap() = 503;
+    assert!(matches!(
+        chat.send(&out).await,
+        Err(firstline::notify::SendFailure::Retry(_))
+    ));
+}
+
+/// A receiver checks the webhook the way docs/WEBHOOKS.md says: HMAC-SHA256 of "t.body" with
+/// the secret, hex, compared with v1; t within 5 minutes; the Idempotency-Key drops repeats.
+fn receiver_accepts(secret: &str, r: &Received, now_s: i64) -> Result<serde_json::Value, String> {
+    let header = r
+        .headers
+        .get("firstline-signature")
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no Firstline-Signature")?;
+    let mut t = None;
+    let mut v1 = None;
+    for part in header.split(',') {
+        match part.split_once('=') {
+            Some(("t", x)) => t = x.parse::<i64>().ok(),
+            Some(("v1", x)) => v1 = Some(x.to_string()),
+            _ => {}
+        }
+    }
+    let (t, v1) = (t.ok_or("no t")?, v1.ok_or("no v1")?);
+    if (now_s - t).abs() > 300 {
+        return Err("outside the replay window".into());
+    }
+    let mut m = <Hmac<sha2::Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    m.update(format!("{t}.").as_bytes());
+    m.update(&r.body);
+    let want: String = m
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if want != v1 {
+        return Err("bad signature".into());
+    }
+    serde_json::from_slice(&r.body).map_err(|e| e.to_string())
+}
+
+#[tokio::test]
+async fn webhooks_are_signed_the_documented_way() {
+    use firstline::notify::Notifier;
+    let sink = Sink::start().await;
+    let hook = firstline::notify::webhook::WebhookChannel::new(outbound());
+    let secret = firstline::notify::webhook::new_secret();
+    let out = outgoing(
+        MethodKind::Webhook,
+        &format!("{}/firstline", sink.url),
+        json!({ "secret": secret }),
+    );
+    let sent = hook.send(&out).await.unwrap();
+    assert_eq!(sent.via, "webhook to 127.0.0.1");
+    let got = &sink.got()[0];
+    assert_eq!(got.headers["idempotency-key"], "page:inc1:1:0:0:u1:chat");
+    let now = jiff::Timestamp::now().as_second();
+    let body = receiver_accepts(&secret, got, now).expect("a valid signature");
+    assert_eq!(body["event"], "page");
+    assert_eq!(body["user"], json!({"id": "u1", "name": "Maya"}));
+    assert_eq!(body["incidents"][0]["number"], 12);
+    assert_eq!(
+        body["incidents"][0]["ack_url"],
+        "https://firstline.example/a/ack"
+    );
+    assert_eq!(
+        body["incidents"][0]["resolve_url"],
+        "https://firstline.example/a/res"
+    );
+    assert_eq!(body["open"], 1);
+    // The checks bite: another secret, a changed body, an old timestamp.
+    assert!(receiver_accepts(&firstline::notify::webhook::new_secret(), got, now).is_err());
+    let mut changed = got.clone();
+    changed.body.push(b' ');
+    assert!(receiver_accepts(&secret, &changed, now).is_err());
+    assert!(receiver_accepts(&secret, got, now + 301).is_err());
+    // 410: gone; 500: retried.
+    *sink.status.lock().unwrap() = 410;
+    assert!(matches!(
+        hook.send(&out).await,
+        Err(firstline::notify::SendFailure::Gone(_))
+    ));
+    *sink.status.lock().unwrap() = 500;
+    assert!(matches!(
+        hook.send(&out).await,
+        Err(firstline::notify::SendFailure::Retry(_))
+    ));
+}
+
+/// When an escalation step pages a team, the team's chat channel gets one message per incident
+/// step naming who was paged; the URL is set by an admin and checked when saved.
+async fn a_team_step_posts_to_the_team_channel(backend: Backend) {
+    let sink = Sink::start().await;
+    let app = TestApp::start(backend).await;
+    let csrf = app.login_admin().await;
+    let store = &app.state().store;
+    app.create_user("maya@example.org", "a long test password", "responder")
+        .await;
+    let maya = store
+        .user_by_email("maya@example.org")
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let team = store.create_team("Storage", None, 1).await.unwrap();
+    store
+        .set_team_members(&team, &[maya.clone()])
+        .await
+        .unwrap();
+    // Checked when saved: a metadata address and an unknown flavour are refused.
+    for (url, flavor, field) in [
+        ("http://169.254.169.254/x", "", "url"),
+        (&format!("{}/team", sink.url) as &str, "irc", "flavor"),
+    ] {
+        let r = app
+            .post_form(
+                &format!("/admin/teams/{}/chat", team),
+                &[("csrf", &csrf), ("url", url), ("flavor", flavor)],
+            )
+            .await;
+        assert_eq!(r.status(), 400, "{url}");
+        let text = r.text().await.unwrap();
+        assert!(text.contains(&format!("{field}: ")), "{text}");
+    }
+    let r = app
+        .post_form(
+            &format!("/admin/teams/{}/chat", team),
+            &[
+                ("csrf", &csrf),
+                ("url", &format!("{}/team", sink.url)),
+                ("flavor", "discord"),
+            ],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    assert!(app
+        .get_text("/admin/teams")
+        .await
+        .contains(&format!("{}/team", sink.url)));
+    let key = paging_service(
+        &app,
+        "Storage",
+        vec![Target {
+            kind: TargetKind::Team,
+            id: team.clone(),
+        }],
+    )
+    .await;
+    trigger(&app, &key, "disk").await;
+    let inc = incident(&app, "disk").await;
+    eventually(15, "the team's chat message", || async {
+        (!sink.got().is_empty()).then_some(())
+    })
+    .await;
+    let url = format!("{}/oncall/{}", app.state().config.base_url, inc.id);
+    assert_eq!(
+        sink.json(0),
+        json!({
+            "content": format!(
+                "**\\[HIGH\\] \\#{} Storage\\: disk above 5%** — paged Test User\n[Open the incident]({url})",
+                inc.number
+            ),
+            "allowed_mentions": { "parse": [] },
+        })
+    );
+    eventually(10, "the timeline entry", || async {
+        let t = store.timeline(&inc.id).await.unwrap();
+        t.iter()
+            .any(|e| e.kind == "notified" && e.channel == "chat" && e.body["team"] == "Storage")
+            .then_some(())
+    })
+    .await;
+    // One message per incident step.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(sink.got().len(), 1);
+    app.stop().await;
+}
+on_both_backends!(a_team_step_posts_to_the_team_channel);
