@@ -36,9 +36,9 @@ fn signed_form(
     uri: &axum::http::Uri,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Vec<(String, String)>, Response> {
+) -> Result<Vec<(String, String)>, (StatusCode, &'static str)> {
     let Some(sms) = &state.config.sms else {
-        return Err((StatusCode::NOT_FOUND, "SMS is not set up on this server").into_response());
+        return Err((StatusCode::NOT_FOUND, "SMS is not set up on this server"));
     };
     let params: Vec<(String, String)> = url::form_urlencoded::parse(body)
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
@@ -54,8 +54,7 @@ fn signed_form(
         return Err((
             StatusCode::FORBIDDEN,
             "X-Twilio-Signature is missing or does not sign this request",
-        )
-            .into_response());
+        ));
     }
     Ok(params)
 }
@@ -76,7 +75,7 @@ pub async fn reply(
 ) -> Response {
     let params = match signed_form(&state, &uri, &headers, &body) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     match answer(&state, &params).await {
         Ok(text) => xml(twiml(text.as_deref())),
@@ -168,7 +167,7 @@ pub async fn status(
 ) -> Response {
     let params = match signed_form(&state, &uri, &headers, &body) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let sid = field(&params, "MessageSid");
     let delivered = match field(&params, "MessageStatus") {

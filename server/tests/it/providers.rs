@@ -922,7 +922,11 @@ fn outgoing(
         title: "5xx above 5% @everyone <!channel> *now*".into(),
         service: Some("Sparse index".into()),
     };
-    let w = app::domain::notify::words(&[about.clone()], 1, app::domain::escalation::Urgency::High);
+    let w = app::domain::notify::words(
+        std::slice::from_ref(&about),
+        1,
+        app::domain::escalation::Urgency::High,
+    );
     Outgoing {
         key: "page:inc1:1:0:0:u1:chat".into(),
         user_id: "u1".into(),
@@ -1104,7 +1108,7 @@ async fn a_team_step_posts_to_the_team_channel(backend: Backend) {
         .id;
     let team = store.create_team("Storage", None, 1).await.unwrap();
     store
-        .set_team_members(&team, &[maya.clone()])
+        .set_team_members(&team, std::slice::from_ref(&maya))
         .await
         .unwrap();
     // Checked when saved: a metadata address and an unknown flavour are refused.
