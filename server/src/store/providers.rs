@@ -150,13 +150,14 @@ impl Store {
             .await)?)
     }
 
-    /// Incidents not resolved that `contact_id` was texted about, oldest first.
+    /// Incidents not resolved that `contact_id` was texted about (the text went out, even if
+    /// the provider reported it undelivered later), oldest first.
     pub async fn sms_open_pages(&self, contact_id: &str) -> Result<Vec<PagedOpen>, StoreError> {
         let rows: Vec<(String, i64, String, Option<String>, String)> = on_pool!(self, p => sqlx::query_as(
             "SELECT i.id, i.number, i.title, s.name, i.status FROM oncall_incidents i \
              LEFT JOIN services s ON s.id = i.service_id \
              WHERE i.status <> 'resolved' AND i.id IN (SELECT o.incident_id FROM notify_outbox o \
-             WHERE o.contact_id = $1 AND o.state = 'sent') ORDER BY i.created_at, i.id")
+             WHERE o.contact_id = $1 AND o.sent_at IS NOT NULL) ORDER BY i.created_at, i.id")
             .bind(contact_id)
             .fetch_all(p)
             .await)?;

@@ -396,6 +396,41 @@ async fn sms_pages_and_replies(backend: Backend) {
     );
     assert_eq!(status_of(&app, &first.id).await, State::Triggered);
     assert_eq!(status_of(&app, &second.id).await, State::Triggered);
+    // An undelivered text: notify_failed with the provider's code, and Maya's next method
+    // (email, 5 min later by the defaults) is tried at once: it fails here (no SMTP), which
+    // is on the timeline seconds later, not minutes.
+    let sid2 = format!("SM{:032}", 2);
+    let (code, _) = callback(
+        &app,
+        "/webhooks/sms/status",
+        &[
+            ("MessageSid", &sid2),
+            ("MessageStatus", "undelivered"),
+            ("ErrorCode", "30003"),
+        ],
+        Some(TOKEN),
+    )
+    .await;
+    assert_eq!(code, 204);
+    let t = app.state().store.timeline(&second.id).await.unwrap();
+    let failed = t
+        .iter()
+        .find(|e| e.kind == "notify_failed" && e.channel == "sms")
+        .expect("notify_failed");
+    assert!(
+        failed.body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("30003"),
+        "{failed:?}"
+    );
+    eventually(10, "the email tried at once", || async {
+        let t = app.state().store.timeline(&second.id).await.unwrap();
+        t.iter()
+            .any(|e| e.kind == "notify_failed" && e.channel == "email")
+            .then_some(())
+    })
+    .await;
     // "1 <b>" acknowledges that one.
     let (_, answer) = sms_reply(&app, MAYA, &format!("1 {b}")).await;
     assert!(
@@ -425,32 +460,6 @@ async fn sms_pages_and_replies(backend: Backend) {
     let (_, answer) = sms_reply(&app, MAYA, "who is this?").await;
     assert!(answer.contains("Reply 1 to acknowledge"), "{answer}");
 
-    // An undelivered text: notify_failed with the provider's code.
-    let sid2 = format!("SM{:032}", 2);
-    let (code, _) = callback(
-        &app,
-        "/webhooks/sms/status",
-        &[
-            ("MessageSid", &sid2),
-            ("MessageStatus", "undelivered"),
-            ("ErrorCode", "30003"),
-        ],
-        Some(TOKEN),
-    )
-    .await;
-    assert_eq!(code, 204);
-    let t = app.state().store.timeline(&second.id).await.unwrap();
-    let failed = t
-        .iter()
-        .find(|e| e.kind == "notify_failed")
-        .expect("notify_failed");
-    assert!(
-        failed.body["error"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("30003"),
-        "{failed:?}"
-    );
     app.stop().await;
 }
 on_both_backends!(sms_pages_and_replies);
