@@ -386,3 +386,44 @@ pub fn NotificationRules(panel: ContactsPanel, csrf: String) -> impl IntoView {
         </section>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn methods_and_plans_read_as_sentences() {
+        let m = |kind: &str, target: &str, label: Option<&str>| ContactView {
+            kind: kind.into(),
+            target: target.into(),
+            label: label.map(str::to_string),
+            ..Default::default()
+        };
+        assert_eq!(
+            m("sms", "+4915123456789", None).describe(),
+            "SMS (+4915123456789)"
+        );
+        assert_eq!(
+            m("push", "https://push.example/x", Some("Pixel 8")).describe(),
+            "Push (Pixel 8)"
+        );
+        assert_eq!(
+            m("chat", "https://hooks.slack.com/services/T/B/secret", None).describe(),
+            "Chat (hooks.slack.com)",
+            "a webhook URL's path (its secret) is not shown"
+        );
+        assert_eq!(
+            m("email", "a@b.org", Some("Work")).describe(),
+            "Email (a@b.org, Work)"
+        );
+        assert_eq!(
+            plan_text(&[
+                ("Push (Pixel 8)".into(), 0),
+                ("SMS (+49)".into(), 2),
+                ("Email (a@b)".into(), 5)
+            ]),
+            "Push (Pixel 8) at once, SMS (+49) after 2 min, Email (a@b) after 5 min"
+        );
+        assert!(plan_text(&[]).starts_with("nothing can reach you"));
+    }
+}

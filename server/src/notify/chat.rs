@@ -344,6 +344,23 @@ mod tests {
     }
 
     #[test]
+    fn a_verification_code_is_posted_to_the_channel() {
+        let mut out = page("x", 1);
+        out.purpose = Purpose::Verify {
+            code: "123456".into(),
+        };
+        out.user_name = "Maya *bold*".into();
+        assert_eq!(
+            text(ChatFlavor::Slack, &out),
+            "Firstline verification code for Maya *bold*: *123456*"
+        );
+        assert_eq!(
+            text(ChatFlavor::Discord, &out),
+            "Firstline verification code for Maya \\*bold\\*: **123456**"
+        );
+    }
+
+    #[test]
     fn the_flavour_comes_from_the_config_then_the_host() {
         let url = "https://hooks.slack.com/services/x";
         assert_eq!(flavor_of(url, &json!({})), ChatFlavor::Slack);
