@@ -460,6 +460,41 @@ async fn sms_pages_and_replies(backend: Backend) {
     let (_, answer) = sms_reply(&app, MAYA, "who is this?").await;
     assert!(answer.contains("Reply 1 to acknowledge"), "{answer}");
 
+    // A number the provider says is invalid: the method is disabled with the provider's
+    // words, the profile shows why, and the number's replies no longer act.
+    *twilio.fail.lock().unwrap() = Some((
+        400,
+        json!({"code": 21211, "message": "The 'To' number +4915123456789 is not a valid phone number.", "status": 400}),
+    ));
+    let key3 = paging_service(&app, "Search", maya_target()).await;
+    trigger(&app, &key3, "slow").await;
+    let third = incident(&app, "slow").await;
+    eventually(15, "the method disabled", || async {
+        let c = app.state().store.contact_methods(&maya).await.unwrap();
+        c.into_iter()
+            .find(|c| c.kind == "sms")
+            .and_then(|c| c.disabled_reason)
+    })
+    .await;
+    let t = app.state().store.timeline(&third.id).await.unwrap();
+    assert!(
+        t.iter().any(|e| e.kind == "notify_failed"
+            && e.body["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("(error 21211)")),
+        "{t:?}"
+    );
+    app.login("maya@example.org", "a long test password").await;
+    let page = app.get_text("/profile").await;
+    assert!(
+        page.contains("stopped working: SMS provider answered 400: The &#x27;To&#x27; number")
+            || page.contains("stopped working: SMS provider answered 400: The 'To' number"),
+        "{page}"
+    );
+    let (_, answer) = sms_reply(&app, MAYA, &format!("1 {}", third.number)).await;
+    assert!(answer.contains("does not know this number"), "{answer}");
+    assert_eq!(status_of(&app, &third.id).await, State::Triggered);
     app.stop().await;
 }
 on_both_backends!(sms_pages_and_replies);
