@@ -748,16 +748,25 @@ async fn profile_methods_and_rules(backend: Backend) {
     // Someone else cannot touch Maya's methods or rules.
     app.create_user("jonas@example.org", "a long test password", "responder")
         .await;
-    let (other, other_csrf) = app
+    app.create_user("vera@example.org", "a long test password", "viewer")
+        .await;
+    let jonas = app
         .login_client("jonas@example.org", "a long test password")
         .await;
-    for path in [
-        format!("/profile/contacts/{}/code", sms.id),
-        format!("/profile/contacts/{}/verify", sms.id),
-        format!("/profile/contacts/{}/test", sms.id),
-        format!("/profile/contacts/{}/delete", sms.id),
-        format!("/profile/rules/{rule}/delete"),
-    ] {
+    let vera = app
+        .login_client("vera@example.org", "a long test password")
+        .await;
+    for ((other, other_csrf), path) in [&jonas, &vera].into_iter().flat_map(|who| {
+        [
+            format!("/profile/contacts/{}/code", sms.id),
+            format!("/profile/contacts/{}/verify", sms.id),
+            format!("/profile/contacts/{}/test", sms.id),
+            format!("/profile/contacts/{}/delete", sms.id),
+            format!("/profile/rules/{rule}/delete"),
+        ]
+        .into_iter()
+        .map(move |p| (who, p))
+    }) {
         let r = other
             .post(app.url(&path))
             .form(&[("csrf", other_csrf.as_str()), ("code", code.as_str())])
