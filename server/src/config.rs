@@ -42,6 +42,32 @@ pub struct Config {
     /// The window of each contact method's rate limit: a few messages in it, then the rest wait
     /// and go out bundled (`notify_window_secs`, default 60).
     pub notify_window: std::time::Duration,
+    /// The SMS provider (Twilio's API shape); `None` without an account sid, token and sender.
+    pub sms: Option<SmsConfig>,
+}
+
+/// The SMS provider's settings (`sms_api_url`, `sms_account_sid`, `sms_auth_token`, `sms_from`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmsConfig {
+    /// The API's base URL (default `https://api.twilio.com`).
+    pub api_url: String,
+    /// The account sid.
+    pub account_sid: String,
+    /// The auth token: the API password, and the key inbound webhooks are signed with.
+    pub auth_token: String,
+    /// The sender: a phone number, or a messaging service sid (`MG...`).
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmsConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsConfig")
+            .field("api_url", &self.api_url)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"(hidden)")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 /// The TOML file's shape; every key is optional.
@@ -67,6 +93,10 @@ pub struct FileConfig {
     ingest_rate_per_min: Option<u64>,
     invitation_expiry_days: Option<u64>,
     notify_window_secs: Option<u64>,
+    sms_api_url: Option<String>,
+    sms_account_sid: Option<String>,
+    sms_auth_token: Option<String>,
+    sms_from: Option<String>,
 }
 
 /// Names of the environment variables, as `--help` lists them.
@@ -116,7 +146,14 @@ Configuration (a TOML file given with --config; environment variables override i
   FIRSTLINE_NOTIFY_WINDOW_SECS notify_window_secs
                                         each contact method sends at most 3 messages in this many
                                         seconds; what comes due meanwhile goes out as one bundle
-                                        (default 60, at most 3600)";
+                                        (default 60, at most 3600)
+  FIRSTLINE_SMS_API_URL   sms_api_url   the SMS provider's API (Twilio's shape; default https://api.twilio.com)
+  FIRSTLINE_SMS_ACCOUNT_SID sms_account_sid
+                                        the SMS provider's account sid; SMS is off unless it, the token
+                                        and the sender are all set
+  FIRSTLINE_SMS_AUTH_TOKEN sms_auth_token
+                                        the SMS provider's auth token (also checks signed replies)
+  FIRSTLINE_SMS_FROM      sms_from      the sending number (+E.164) or messaging service sid (MG...)";
 
 impl Config {
     /// Loads the file at `path` (if any) and applies environment overrides from `env`.
@@ -282,7 +319,46 @@ impl Config {
             60,
             3600,
         )?);
+        let sms_api_url = pick("FIRSTLINE_SMS_API_URL", file.sms_api_url)
+            .unwrap_or_else(|| "https://api.twilio.com".to_string())
+            .trim_end_matches('/')
+            .to_string();
+        if !(sms_api_url.starts_with("http://") || sms_api_url.starts_with("https://")) {
+            bail!("sms_api_url: must start with http:// or https:// (got {sms_api_url:?})");
+        }
+        let sms = match (
+            pick("FIRSTLINE_SMS_ACCOUNT_SID", file.sms_account_sid),
+            pick("FIRSTLINE_SMS_AUTH_TOKEN", file.sms_auth_token),
+            pick("FIRSTLINE_SMS_FROM", file.sms_from),
+        ) {
+            (None, None, None) => None,
+            (Some(sid), Some(token), Some(from)) => {
+                let from = from.trim().to_string();
+                if !from.starts_with("MG")
+                    && app::domain::notify::normalize_phone(&from).ok().as_deref() != Some(&from)
+                {
+                    bail!("sms_from: must be a number like +4915123456789 or a messaging service sid MG...");
+                }
+                Some(SmsConfig {
+                    api_url: sms_api_url,
+                    account_sid: sid.trim().to_string(),
+                    auth_token: token.trim().to_string(),
+                    from,
+                })
+            }
+            (sid, token, _) => {
+                let missing = if sid.is_none() {
+                    "sms_account_sid"
+                } else if token.is_none() {
+                    "sms_auth_token"
+                } else {
+                    "sms_from"
+                };
+                bail!("{missing}: SMS needs sms_account_sid, sms_auth_token and sms_from together");
+            }
+        };
         Ok(Config {
+            sms,
             notify_window,
             conn,
             job_timeout,
@@ -497,6 +573,65 @@ mod tests {
             .unwrap()
             .outbound_allow
             .is_empty());
+    }
+
+    #[test]
+    fn sms_settings_come_together() {
+        let c = Config::load(None, env_of(&[])).unwrap();
+        assert!(c.sms.is_none());
+        let c = Config::load(
+            None,
+            env_of(&[
+                ("FIRSTLINE_SMS_ACCOUNT_SID", "AC123"),
+                ("FIRSTLINE_SMS_AUTH_TOKEN", "tok"),
+                ("FIRSTLINE_SMS_FROM", "+4915123456789"),
+            ]),
+        )
+        .unwrap();
+        let sms = c.sms.unwrap();
+        assert_eq!(sms.api_url, "https://api.twilio.com");
+        assert_eq!(sms.account_sid, "AC123");
+        assert_eq!(sms.from, "+4915123456789");
+        assert!(
+            !format!("{sms:?}").contains("tok\""),
+            "the token stays out of logs"
+        );
+        let c = Config::load(
+            None,
+            env_of(&[
+                ("FIRSTLINE_SMS_API_URL", "http://127.0.0.1:9/"),
+                ("FIRSTLINE_SMS_ACCOUNT_SID", "AC1"),
+                ("FIRSTLINE_SMS_AUTH_TOKEN", "t"),
+                ("FIRSTLINE_SMS_FROM", "MG42"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(c.sms.unwrap().api_url, "http://127.0.0.1:9");
+        for (pairs, field) in [
+            (vec![("FIRSTLINE_SMS_ACCOUNT_SID", "AC1")], "sms_auth_token"),
+            (
+                vec![
+                    ("FIRSTLINE_SMS_AUTH_TOKEN", "t"),
+                    ("FIRSTLINE_SMS_FROM", "+4915123456789"),
+                ],
+                "sms_account_sid",
+            ),
+            (
+                vec![
+                    ("FIRSTLINE_SMS_ACCOUNT_SID", "AC1"),
+                    ("FIRSTLINE_SMS_AUTH_TOKEN", "t"),
+                    ("FIRSTLINE_SMS_FROM", "0151 2345"),
+                ],
+                "sms_from",
+            ),
+            (
+                vec![("FIRSTLINE_SMS_API_URL", "api.twilio.com")],
+                "sms_api_url",
+            ),
+        ] {
+            let err = Config::load(None, env_of(&pairs)).unwrap_err();
+            assert!(format!("{err:#}").starts_with(field), "{pairs:?}: {err:#}");
+        }
     }
 
     #[test]

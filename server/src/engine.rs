@@ -359,6 +359,7 @@ async fn dispatch(state: &AppState, job: &Job) -> anyhow::Result<Option<Noted>> 
         Page::KIND => perform::<Page>(state, job).await,
         Notify::KIND => perform::<Notify>(state, job).await,
         ShiftNotice::KIND => perform::<ShiftNotice>(state, job).await,
+        crate::store::TeamChatPost::KIND => perform::<crate::store::TeamChatPost>(state, job).await,
         other => bail!(
             "unknown job kind {other:?} in queue {}: this version has no handler for it",
             job.queue

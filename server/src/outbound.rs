@@ -474,6 +474,39 @@ impl Outbound {
         Ok((url, client))
     }
 
+    /// POSTs `body` (of `content_type`) with `headers` to `url` and follows no redirect: a
+    /// provider's API or a person's webhook gets credentials and signatures, which must not go
+    /// on to wherever a redirect points (a 3xx comes back as the response).
+    pub async fn post_once(
+        &self,
+        url: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        headers: &[(&str, String)],
+        timeout: Duration,
+    ) -> Result<reqwest::Response, SendError> {
+        let deadline = Instant::now() + timeout;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let (url, client) = tokio::time::timeout(left(), self.client_for(url))
+            .await
+            .map_err(|_| SendError::Timeout)??;
+        let mut req = client
+            .request(Method::POST, url)
+            .timeout(left())
+            .header(CONTENT_TYPE, content_type)
+            .body(body);
+        for (name, value) in headers {
+            req = req.header(*name, value);
+        }
+        req.send().await.map_err(|e| {
+            if e.is_timeout() {
+                SendError::Timeout
+            } else {
+                SendError::Request(e)
+            }
+        })
+    }
+
     /// Sends one request (with an optional JSON body), following at most [`MAX_REDIRECTS`]
     /// redirects; every hop is resolved and checked. `timeout` covers all hops and the body.
     pub async fn send(

@@ -83,6 +83,19 @@ impl Services {
                     mail.clone(),
                     &config.mail_from,
                 ))),
+                sms: config.sms.clone().map(|cfg| {
+                    Arc::new(crate::notify::sms::SmsChannel::new(
+                        outbound.clone(),
+                        cfg,
+                        &config.base_url,
+                    )) as Arc<dyn crate::notify::Notifier>
+                }),
+                chat: Some(Arc::new(crate::notify::chat::ChatChannel::new(
+                    outbound.clone(),
+                ))),
+                webhook: Some(Arc::new(crate::notify::webhook::WebhookChannel::new(
+                    outbound.clone(),
+                ))),
                 ..Default::default()
             }),
             mail,

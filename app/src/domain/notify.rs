@@ -339,6 +339,257 @@ pub fn check_code(
     Ok(())
 }
 
+/// What a text message reply asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyAction {
+    /// "1", "ack": acknowledge.
+    Acknowledge,
+    /// "2", "resolve": resolve.
+    Resolve,
+}
+
+impl ReplyAction {
+    /// The past tense for the answer ("Acknowledged").
+    pub fn done(self) -> &'static str {
+        match self {
+            ReplyAction::Acknowledge => "Acknowledged",
+            ReplyAction::Resolve => "Resolved",
+        }
+    }
+}
+
+/// A text message reply, read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reply {
+    /// Act on the incident with this short number, or on the only one open.
+    Act {
+        /// What to do.
+        action: ReplyAction,
+        /// Which incident (its short number), if the reply names one.
+        number: Option<i64>,
+    },
+    /// Anything else: the answer explains the replies.
+    Help,
+}
+
+/// Reads a reply: "1" acknowledges, "2" resolves; "1 12", "ack 12", "ack #12", "resolve 12"
+/// name the incident; "#12" alone acknowledges #12. Case and surrounding space do not matter.
+pub fn parse_reply(body: &str) -> Reply {
+    let lower = body.trim().to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| c.is_whitespace() || c == ',' || c == ':')
+        .filter(|w| !w.is_empty())
+        .collect();
+    let number = |w: &str| {
+        let digits = w.strip_prefix('#').unwrap_or(w);
+        (!digits.is_empty() && digits.len() <= 12 && digits.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| digits.parse::<i64>().ok())
+            .flatten()
+            .filter(|n| *n > 0)
+    };
+    let action = |w: &str| match w {
+        "1" | "ack" | "acknowledge" | "a" => Some(ReplyAction::Acknowledge),
+        "2" | "resolve" | "res" | "r" => Some(ReplyAction::Resolve),
+        _ => None,
+    };
+    match words.as_slice() {
+        [one] if one.starts_with('#') => match number(one) {
+            Some(n) => Reply::Act {
+                action: ReplyAction::Acknowledge,
+                number: Some(n),
+            },
+            None => Reply::Help,
+        },
+        [one] => match action(one) {
+            Some(action) => Reply::Act {
+                action,
+                number: None,
+            },
+            None => Reply::Help,
+        },
+        [a, n] => match (action(a), number(n)) {
+            (Some(action), Some(n)) => Reply::Act {
+                action,
+                number: Some(n),
+            },
+            _ => Reply::Help,
+        },
+        _ => Reply::Help,
+    }
+}
+
+/// What to do about a reply, given the incidents still open that the person was paged
+/// about by text (oldest first).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyDecision {
+    /// Act on the incident with this short number.
+    Act(ReplyAction, i64),
+    /// Answer with this sentence; nothing changes.
+    Answer(String),
+}
+
+/// The answer to a reply that did not say what it wants.
+pub const REPLY_HELP: &str =
+    "Reply 1 to acknowledge, 2 to resolve. With several open, add the number: 1 12 acknowledges #12.";
+
+/// Decides a reply against the open incidents the person was paged about.
+pub fn decide_reply(reply: Reply, open: &[About]) -> ReplyDecision {
+    let Reply::Act { action, number } = reply else {
+        return ReplyDecision::Answer(REPLY_HELP.to_string());
+    };
+    match (number, open) {
+        (Some(n), _) if open.iter().any(|a| a.number == n) => ReplyDecision::Act(action, n),
+        (Some(n), _) => ReplyDecision::Answer(format!(
+            "#{n} is not open among the incidents you were paged about. {REPLY_HELP}"
+        )),
+        (None, []) => ReplyDecision::Answer(
+            "Nothing you were paged about by text is open any more.".to_string(),
+        ),
+        (None, [one]) => ReplyDecision::Act(action, one.number),
+        (None, many) => {
+            let listed: Vec<String> = many
+                .iter()
+                .take(5)
+                .map(|a| format!("#{} {}", a.number, short(&clean(&a.title), 30)))
+                .collect();
+            let more = if many.len() > 5 { ", ..." } else { "" };
+            let verb = match action {
+                ReplyAction::Acknowledge => "acknowledge",
+                ReplyAction::Resolve => "resolve",
+            };
+            let digit = match action {
+                ReplyAction::Acknowledge => 1,
+                ReplyAction::Resolve => 2,
+            };
+            ReplyDecision::Answer(format!(
+                "{} open: {}{more}. Reply {digit} {} to {verb} #{}",
+                many.len(),
+                listed.join(", "),
+                many[0].number,
+                many[0].number
+            ))
+        }
+    }
+}
+
+/// At most `max` characters of `s`, with "..." when cut.
+pub fn short(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    let mut out: String = s.chars().take(max.saturating_sub(3)).collect();
+    out.push_str("...");
+    out
+}
+
+/// A phone number as typed, in E.164 form: "+49 151 2345 6789" or "0049 151 23456789" become
+/// "+4915123456789". Spaces, dashes, dots and brackets are dropped; the error names `phone`.
+pub fn normalize_phone(raw: &str) -> Result<String, ValidationError> {
+    let kept: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')' | '\u{a0}'))
+        .collect();
+    let digits = match (kept.strip_prefix('+'), kept.strip_prefix("00")) {
+        (Some(d), _) | (None, Some(d)) => d,
+        _ => {
+            return Err(ValidationError::new(
+                "phone",
+                "enter the number with its country code, like +49 151 23456789",
+            ))
+        }
+    };
+    if !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(ValidationError::new(
+            "phone",
+            "a phone number has only digits after the +",
+        ));
+    }
+    if !(8..=15).contains(&digits.len()) || digits.starts_with('0') {
+        return Err(ValidationError::new(
+            "phone",
+            "that is not a full international number: + then the country code, 8 to 15 digits",
+        ));
+    }
+    Ok(format!("+{digits}"))
+}
+
+/// The chat service a chat webhook posts to (its payload differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatFlavor {
+    /// Slack incoming webhook: `{"text"}`, mrkdwn.
+    Slack,
+    /// Mattermost incoming webhook: Slack-compatible.
+    Mattermost,
+    /// Discord webhook: `{"content"}`, markdown.
+    Discord,
+    /// Zulip's Slack-compatible incoming webhook.
+    Zulip,
+}
+
+impl ChatFlavor {
+    /// Every flavour, as a form lists them.
+    pub const ALL: [ChatFlavor; 4] = [
+        ChatFlavor::Slack,
+        ChatFlavor::Mattermost,
+        ChatFlavor::Discord,
+        ChatFlavor::Zulip,
+    ];
+
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChatFlavor::Slack => "slack",
+            ChatFlavor::Mattermost => "mattermost",
+            ChatFlavor::Discord => "discord",
+            ChatFlavor::Zulip => "zulip",
+        }
+    }
+
+    /// Its name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChatFlavor::Slack => "Slack",
+            ChatFlavor::Mattermost => "Mattermost",
+            ChatFlavor::Discord => "Discord",
+            ChatFlavor::Zulip => "Zulip",
+        }
+    }
+
+    /// Reads a stored name.
+    pub fn parse(s: &str) -> Option<ChatFlavor> {
+        ChatFlavor::ALL.into_iter().find(|f| f.as_str() == s.trim())
+    }
+
+    /// The flavour a webhook URL's host makes obvious (hooks.slack.com, discord.com,
+    /// *.zulipchat.com); `None` for a self-hosted server (Mattermost, Zulip) the form must name.
+    pub fn guess(url: &str) -> Option<ChatFlavor> {
+        let rest = url.split_once("://").map_or(url, |(_, r)| r);
+        let host = rest
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or("")
+            .rsplit('@')
+            .next()
+            .unwrap_or("")
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let is = |d: &str| host == d || host.ends_with(&format!(".{d}"));
+        if is("slack.com") {
+            Some(ChatFlavor::Slack)
+        } else if is("discord.com") || is("discordapp.com") {
+            Some(ChatFlavor::Discord)
+        } else if is("zulipchat.com") {
+            Some(ChatFlavor::Zulip)
+        } else {
+            None
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -521,5 +772,127 @@ mod tests {
         assert_eq!(b.subject, "[low] 12 new incidents, 37 open");
         assert_eq!(b.lines.len(), BUNDLE_LISTED + 1);
         assert_eq!(b.lines.last().map(String::as_str), Some("and 2 more"));
+    }
+
+    #[test]
+    fn replies_are_read() {
+        use ReplyAction::*;
+        let act = |action, number| Reply::Act { action, number };
+        for (body, want) in [
+            ("1", act(Acknowledge, None)),
+            (" 1\n", act(Acknowledge, None)),
+            ("2", act(Resolve, None)),
+            ("ACK", act(Acknowledge, None)),
+            ("resolve", act(Resolve, None)),
+            ("1 12", act(Acknowledge, Some(12))),
+            ("2 #12", act(Resolve, Some(12))),
+            ("ack 12", act(Acknowledge, Some(12))),
+            ("Ack #12", act(Acknowledge, Some(12))),
+            ("#12", act(Acknowledge, Some(12))),
+            ("resolve, 7", act(Resolve, Some(7))),
+            ("12", Reply::Help),
+            ("3", Reply::Help),
+            ("1 twelve", Reply::Help),
+            ("1 0", Reply::Help),
+            ("#", Reply::Help),
+            ("ok thanks", Reply::Help),
+            ("1 12 13", Reply::Help),
+            ("", Reply::Help),
+            ("1 99999999999999999999", Reply::Help),
+        ] {
+            assert_eq!(parse_reply(body), want, "{body:?}");
+        }
+    }
+
+    #[test]
+    fn reply_decisions() {
+        let a = |n: i64| About {
+            number: n,
+            title: format!("disk full on db{n}"),
+            service: None,
+        };
+        let ack = |number| Reply::Act {
+            action: ReplyAction::Acknowledge,
+            number,
+        };
+        assert_eq!(
+            decide_reply(ack(None), &[a(12)]),
+            ReplyDecision::Act(ReplyAction::Acknowledge, 12)
+        );
+        assert_eq!(
+            decide_reply(ack(Some(13)), &[a(12), a(13)]),
+            ReplyDecision::Act(ReplyAction::Acknowledge, 13)
+        );
+        let ReplyDecision::Answer(which) = decide_reply(ack(None), &[a(12), a(13)]) else {
+            panic!("several open must ask which");
+        };
+        assert_eq!(
+            which,
+            "2 open: #12 disk full on db12, #13 disk full on db13. Reply 1 12 to acknowledge #12"
+        );
+        let ReplyDecision::Answer(not_open) = decide_reply(ack(Some(14)), &[a(12)]) else {
+            panic!("an incident not open must not be acted on");
+        };
+        assert!(not_open.starts_with("#14 is not open"), "{not_open}");
+        assert!(matches!(
+            decide_reply(ack(None), &[]),
+            ReplyDecision::Answer(_)
+        ));
+        assert_eq!(
+            decide_reply(Reply::Help, &[a(12)]),
+            ReplyDecision::Answer(REPLY_HELP.to_string())
+        );
+    }
+
+    #[test]
+    fn phone_numbers_become_e164() {
+        for (raw, want) in [
+            ("+49 151 2345 6789", "+4915123456789"),
+            ("0049 (151) 2345-6789", "+4915123456789"),
+            (" +1.415.867.5309 ", "+14158675309"),
+        ] {
+            assert_eq!(normalize_phone(raw).unwrap(), want, "{raw}");
+        }
+        for raw in [
+            "0151 23456789",
+            "+49 151 CALLME",
+            "+1234",
+            "+0123456789",
+            "",
+            "+1234567890123456",
+        ] {
+            assert_eq!(normalize_phone(raw).unwrap_err().field, "phone", "{raw}");
+        }
+    }
+
+    #[test]
+    fn chat_flavours_are_guessed_from_obvious_hosts() {
+        for (url, want) in [
+            (
+                "https://hooks.slack.com/services/T0/B0/x",
+                Some(ChatFlavor::Slack),
+            ),
+            (
+                "https://discord.com/api/webhooks/1/abc",
+                Some(ChatFlavor::Discord),
+            ),
+            (
+                "https://ptb.discordapp.com/api/webhooks/1/abc",
+                Some(ChatFlavor::Discord),
+            ),
+            (
+                "https://team.zulipchat.com/api/v1/external/slack_incoming?api_key=k",
+                Some(ChatFlavor::Zulip),
+            ),
+            ("https://chat.example.org/hooks/abc", None),
+            ("https://slack.com.evil.example/hooks", None),
+        ] {
+            assert_eq!(ChatFlavor::guess(url), want, "{url}");
+        }
+        assert_eq!(
+            ChatFlavor::parse("mattermost"),
+            Some(ChatFlavor::Mattermost)
+        );
+        assert_eq!(ChatFlavor::parse("irc"), None);
     }
 }

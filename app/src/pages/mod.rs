@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod contacts;
 pub mod dashboard;
 pub mod oncall;
 pub mod onetap;

@@ -425,6 +425,10 @@ pub struct TeamView {
     pub members: Vec<String>,
     /// Member names, comma-separated.
     pub member_names: String,
+    /// The team's chat channel (an incoming webhook URL), if any.
+    pub chat_url: String,
+    /// Its flavour (`slack`, `mattermost`, `discord`, `zulip`; empty: guessed).
+    pub chat_flavor: String,
 }
 
 /// `/admin/teams`: every team (rename, members, delete) and the "new team" form.
@@ -455,7 +459,14 @@ pub fn TeamsPage(
             } else {
                 teams.into_iter().map(|t| {
                     let csrf = csrf.clone();
-                    let err = (error_on == t.id).then(|| msg.clone()).flatten();
+                    let on_chat = error.as_ref().is_some_and(|e| e.field == "url" || e.field == "flavor");
+                    let err = (error_on == t.id && !on_chat).then(|| msg.clone()).flatten();
+                    let chat_err = (error_on == t.id && on_chat).then(|| msg.clone()).flatten();
+                    let chat_invalid = chat_err.as_ref().map(|_| "true");
+                    let chat_id = format!("team-chat-{}", t.id);
+                    let chat_flavor_id = format!("team-chat-flavor-{}", t.id);
+                    let chat_err_id = format!("team-chat-error-{}", t.id);
+                    let chosen = t.chat_flavor.clone();
                     let invalid = err.as_ref().map(|_| "true");
                     let name_id = format!("team-name-{}", t.id);
                     let err_id = format!("team-error-{}", t.id);
@@ -491,6 +502,21 @@ pub fn TeamsPage(
                                     }).collect_view()}
                                 </fieldset>
                                 <button type="submit" class="button">"Save members"</button>
+                            </form>
+                            <form method="post" action=format!("/admin/teams/{}/chat", t.id) class="stack" novalidate>
+                                <input type="hidden" name="csrf" value=csrf.clone()/>
+                                <label for=chat_id.clone()>{format!("Chat channel of {} ", t.name)}<span class="muted">"(an incoming webhook URL; told whenever an escalation step pages the team; empty: none)"</span></label>
+                                <input id=chat_id name="url" type="url" maxlength="500" value=t.chat_url.clone()
+                                    aria-invalid=chat_invalid aria-describedby=chat_err_id.clone()/>
+                                <label for=chat_flavor_id.clone()>"Chat service"</label>
+                                <select id=chat_flavor_id name="flavor">
+                                    <option value="" selected=chosen.is_empty()>"Guess from the URL"</option>
+                                    {crate::domain::notify::ChatFlavor::ALL.into_iter().map(|f| view! {
+                                        <option value=f.as_str() selected=chosen == f.as_str()>{f.label()}</option>
+                                    }).collect_view()}
+                                </select>
+                                <FieldError id=chat_err_id error=chat_err/>
+                                <button type="submit" class="button">"Save chat channel"</button>
                             </form>
                             <form method="post" action=format!("/admin/teams/{}/delete", t.id)>
                                 <input type="hidden" name="csrf" value=csrf/>

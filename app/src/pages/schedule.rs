@@ -520,12 +520,8 @@ pub fn ProfilePage(
     ical_url: String,
     notice: Option<String>,
     error: Option<String>,
-    /// The viewer's contact methods.
-    contacts: Vec<ContactView>,
-    /// The "add an email address" form's values (kept after a failed attempt).
-    contact_form: crate::domain::people::ContactInput,
-    /// What was wrong with the last contact method change.
-    contact_error: Option<crate::domain::ValidationError>,
+    /// The viewer's contact methods and notification rules, with the forms' state.
+    contacts: super::contacts::ContactsPanel,
     /// Schedules whose current or planned rotation includes the viewer, as (id, name).
     schedules: Vec<(String, String)>,
     /// Services owned by the viewer's teams, as (id, name, team name).
@@ -534,18 +530,8 @@ pub fn ProfilePage(
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_contacts = csrf.clone();
-    let csrf_add = csrf.clone();
-    let contact_msg = contact_error.as_ref().map(|e| e.to_string());
-    let on_add = contact_error
-        .as_ref()
-        .is_some_and(|e| e.field == "email" || e.field == "label");
-    let (add_error, list_error) = if on_add {
-        (contact_msg, None)
-    } else {
-        (None, contact_msg)
-    };
-    let add_invalid = add_error.as_ref().map(|_| "true");
-    let add_role = add_error.as_ref().map(|_| "alert");
+    let csrf_rules = csrf.clone();
+    let rules = contacts.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Profile>
             <h1 class="page-title">"Profile"</h1>
@@ -559,43 +545,8 @@ pub fn ProfilePage(
                     <button type="submit" class="button primary">"Save"</button>
                 </form>
             </section>
-            <section class="card" aria-labelledby="contacts">
-                <h2 id="contacts">"Contact methods"</h2>
-                {list_error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-                <ul class="admin-list">
-                    {contacts.into_iter().map(|c| {
-                        let csrf = csrf_contacts.clone();
-                        let what = match &c.label {
-                            Some(l) => format!("{} ({l})", c.target),
-                            None => c.target.clone(),
-                        };
-                        view! {
-                            <li class="admin-row" data-contact=c.target.clone()>
-                                <div class="admin-row-head">
-                                    <span>{c.kind.clone()} ": " <strong>{what}</strong></span>
-                                    <span class="muted small">{if c.verified { "verified" } else { "not verified yet" }}</span>
-                                </div>
-                                {(c.kind == "email").then(|| view! {
-                                    <form method="post" action=format!("/profile/contacts/{}/delete", c.id) class="inline">
-                                        <input type="hidden" name="csrf" value=csrf/>
-                                        <button type="submit" class="button">{format!("Remove {}", c.target)}</button>
-                                    </form>
-                                })}
-                            </li>
-                        }
-                    }).collect_view()}
-                </ul>
-                <form method="post" action="/profile/contacts" class="stack" novalidate>
-                    <input type="hidden" name="csrf" value=csrf_add/>
-                    <label for="contact_email">"Add an email address"</label>
-                    <input id="contact_email" name="email" type="email" maxlength="254" value=contact_form.email
-                        aria-invalid=add_invalid aria-describedby="contact-error"/>
-                    <label for="contact_label">"Label " <span class="muted">"(optional, e.g. Work)"</span></label>
-                    <input id="contact_label" name="label" maxlength="60" value=contact_form.label/>
-                    <p id="contact-error" class="field-error" role=add_role>{add_error}</p>
-                    <button type="submit" class="button">"Add email address"</button>
-                </form>
-            </section>
+            <super::contacts::ContactMethods panel=contacts csrf=csrf_contacts/>
+            <super::contacts::NotificationRules panel=rules csrf=csrf_rules/>
             <section class="card" aria-labelledby="my-schedules">
                 <h2 id="my-schedules">"Schedules involving you"</h2>
                 {if schedules.is_empty() {
@@ -636,17 +587,4 @@ pub fn ProfilePage(
     }
 }
 
-/// A contact method on the profile page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ContactView {
-    /// Id.
-    pub id: String,
-    /// `email`, `push`, `sms`, `chat` or `webhook`.
-    pub kind: String,
-    /// Address, number or URL.
-    pub target: String,
-    /// Optional label.
-    pub label: Option<String>,
-    /// Shown to work.
-    pub verified: bool,
-}
+pub use super::contacts::ContactView;

@@ -204,6 +204,46 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/profile/contacts/sms",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/chat",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/webhook",
+        Change("profile", Is("add_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/code",
+        Change("profile", Is("send_code"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/verify",
+        Change("profile", Is("verify_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/contacts/{id}/test",
+        Change("profile", Is("test_contact"), No),
+    ),
+    (
+        "POST",
+        "/profile/rules",
+        Change("profile", Is("add_rule"), No),
+    ),
+    (
+        "POST",
+        "/profile/rules/{id}/delete",
+        Change("profile", Is("remove_rule"), No),
+    ),
+    (
+        "POST",
         "/admin/people/invitations",
         Change("invitation", Is("create"), NewId::Query("i")),
     ),
@@ -242,6 +282,11 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
         "POST",
         "/admin/teams/{id}/delete",
         Change("team", Is("delete"), No),
+    ),
+    (
+        "POST",
+        "/admin/teams/{id}/chat",
+        Change("team", Is("set_chat"), No),
     ),
     (
         "POST",
@@ -297,6 +342,16 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
         "POST",
         "/hooks/generic/{key}",
         Skip("alerts from monitoring tools; the path holds a secret key"),
+    ),
+    (
+        "POST",
+        "/webhooks/sms",
+        Skip("signed by the SMS provider, not a session; an action it takes is on the incident's timeline"),
+    ),
+    (
+        "POST",
+        "/webhooks/sms/status",
+        Skip("signed delivery reports from the SMS provider; recorded on the incidents' timelines"),
     ),
     (
         "POST",

@@ -21,6 +21,7 @@ pub mod public_api;
 pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
+pub mod sms;
 pub mod status_public;
 pub mod teams;
 
@@ -180,6 +181,20 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/profile/ical/rotate", post(schedules::rotate_ical))
         .route("/profile/contacts", post(schedules::add_contact))
+        .route("/profile/contacts/sms", post(schedules::add_sms))
+        .route("/profile/contacts/chat", post(schedules::add_chat))
+        .route("/profile/contacts/webhook", post(schedules::add_webhook))
+        .route(
+            "/profile/contacts/{id}/code",
+            post(schedules::send_method_code),
+        )
+        .route(
+            "/profile/contacts/{id}/verify",
+            post(schedules::verify_method),
+        )
+        .route("/profile/contacts/{id}/test", post(schedules::test_method))
+        .route("/profile/rules", post(schedules::add_rule))
+        .route("/profile/rules/{id}/delete", post(schedules::remove_rule))
         .route(
             "/profile/contacts/{id}/delete",
             post(schedules::remove_contact),
@@ -200,6 +215,7 @@ pub fn router(state: AppState) -> Router {
         .route("/admin/teams/{id}", post(teams::rename))
         .route("/admin/teams/{id}/members", post(teams::set_members))
         .route("/admin/teams/{id}/delete", post(teams::delete))
+        .route("/admin/teams/{id}/chat", post(teams::set_chat))
         .route("/ical/user/{file}", get(ical::user_feed))
         .route("/ical/schedule/{file}", get(ical::schedule_feed))
         .route("/api/v1/oncall", get(schedules::api_oncall))
@@ -242,6 +258,8 @@ pub fn router(state: AppState) -> Router {
                 .route("/hooks/alertmanager/{key}", post(ingest::alertmanager))
                 .route("/hooks/grafana/{key}", post(ingest::alertmanager))
                 .route("/hooks/generic/{key}", post(ingest::generic))
+                .route("/webhooks/sms", post(sms::reply))
+                .route("/webhooks/sms/status", post(sms::status))
                 .route(
                     "/hooks/heartbeat/{token}",
                     get(status_public::heartbeat).post(status_public::heartbeat),

@@ -48,9 +48,18 @@ async fn page(
                 members: active.into_iter().map(|m| m.id).collect(),
                 id: t.id,
                 name: t.name,
+                chat_url: String::new(),
+                chat_flavor: String::new(),
             }
         })
         .collect();
+    let mut teams = teams;
+    for t in &mut teams {
+        if let Some(c) = state.store.team_chat(&t.id).await? {
+            t.chat_url = c.url;
+            t.chat_flavor = c.flavor;
+        }
+    }
     let people: Vec<(String, String)> = state
         .store
         .list_users()
@@ -98,6 +107,7 @@ pub async fn list(
         "renamed" => Some(format!("Renamed to {name}.")),
         "members" => Some(format!("Saved the members of {name}.")),
         "deleted" => Some("Team deleted.".to_string()),
+        "chat" => Some(format!("Saved the chat channel of {name}.")),
         _ => None,
     };
     page(&state, &admin, String::new(), String::new(), None, notice).await
@@ -274,4 +284,75 @@ pub async fn delete(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Form: a team's chat channel.
+#[derive(Deserialize)]
+pub struct ChatForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    flavor: String,
+}
+
+/// `POST /admin/teams/{id}/chat`: set (or, empty, clear) the team's chat channel. The URL is
+/// checked against the outbound policy here, and again at every post.
+pub async fn set_chat(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(form): ValidForm<ChatForm>,
+) -> Result<Response, AppError> {
+    use app::domain::notify::ChatFlavor;
+    let admin = teams_admin(me)?;
+    admin.check_csrf(&form.csrf)?;
+    state.store.team(&id).await?;
+    let url = form.url.trim();
+    if url.is_empty() {
+        state.store.set_team_chat(&id, None).await?;
+        return Ok(done("chat", &id));
+    }
+    let checked = if url.len() > 500 {
+        Err(ValidationError::new(
+            "url",
+            "the URL is longer than 500 characters",
+        ))
+    } else if !(url.starts_with("https://") || url.starts_with("http://")) {
+        Err(ValidationError::new(
+            "url",
+            "the URL starts with https:// (or http://)",
+        ))
+    } else {
+        crate::outbound::check_url(url, state.outbound.policy())
+            .map_err(|r| ValidationError::new("url", format!("Firstline may not call it: {r}")))
+    };
+    let flavor = match form.flavor.trim() {
+        "" => Ok(ChatFlavor::guess(url).unwrap_or(ChatFlavor::Slack)),
+        f => ChatFlavor::parse(f).ok_or_else(|| {
+            ValidationError::new("flavor", "choose Slack, Mattermost, Discord or Zulip")
+        }),
+    };
+    let flavor = match checked.and(flavor) {
+        Ok(f) => f,
+        Err(e) => {
+            return refused(
+                &state,
+                &admin,
+                StatusCode::BAD_REQUEST,
+                String::new(),
+                &id,
+                e,
+            )
+            .await
+        }
+    };
+    let chat = crate::store::TeamChat {
+        team: String::new(),
+        url: url.to_string(),
+        flavor: flavor.as_str().to_string(),
+    };
+    state.store.set_team_chat(&id, Some(&chat)).await?;
+    Ok(done("chat", &id))
 }

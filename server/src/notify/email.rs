@@ -159,7 +159,7 @@ impl Notifier for EmailChannel {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::notify::{Contact, Item};
     use app::domain::escalation::Urgency;

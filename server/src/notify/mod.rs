@@ -6,10 +6,13 @@
 //! What to send and when (rules, bundling, the rate limit) is decided before a message gets
 //! here: see `app::domain::notify` and the engine's `Notify` job.
 
+pub mod chat;
 pub mod email;
 pub mod links;
 pub mod notices;
+pub mod sms;
 pub mod verify;
+pub mod webhook;
 
 use std::sync::Arc;
 

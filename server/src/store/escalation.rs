@@ -807,6 +807,7 @@ impl Store {
                     }
                 }
             }
+            super::providers::queue_team_chats(tx, &row.id, policy, &a.effects, now).await?;
             // Stored even when unchanged: a state not due any more must not be claimed again.
             let mut next = a.state;
             if next.due_at.is_some_and(|d| d <= now) {

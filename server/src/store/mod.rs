@@ -653,6 +653,7 @@ mod notices;
 mod notify;
 mod paging;
 mod people;
+mod providers;
 mod schedules;
 mod tx;
 pub use app::domain::incident::{
@@ -669,4 +670,5 @@ pub use notices::ShiftNotice;
 pub use notify::{Claim, Notify, OutboxRow, Planned, StoredRule};
 pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, LinkUse, OncallFilter};
 pub use people::{ContactMethod, DeactivateOutcome, Invitation, NewSession, TEAM_OWNERS};
+pub use providers::{Delivery, PagedOpen, SmsSender, TeamChat, TeamChatPost};
 pub use schedules::{LayerDraft, Notice, NoticeDraft, ScheduleFull, ScheduleInfo, SwapRecord};

@@ -48,6 +48,7 @@ mod paging;
 mod people;
 mod permissions;
 mod policies;
+mod providers;
 mod public_api;
 mod schedules;
 mod services;

@@ -7,6 +7,7 @@
 mod api;
 mod calendar;
 mod ical_tokens;
+mod methods;
 mod profile;
 mod shifts;
 mod swaps;
@@ -14,6 +15,10 @@ mod swaps;
 pub use api::{api_oncall, api_shifts};
 pub use calendar::{calendar, index, now_view, now_views};
 pub use ical_tokens::{rotate_ical, rotate_schedule_ical};
+pub use methods::{
+    add_chat, add_rule, add_sms, add_webhook, remove_rule, send_method_code, test_method,
+    verify_method, SENDS_PER_WINDOW,
+};
 pub use profile::{add_contact, profile, remove_contact, save_profile};
 pub use shifts::{create_override, my_shifts, shift_page};
 pub use swaps::{all_swaps, create_swap, schedule_swaps, swap_action};

@@ -2,11 +2,14 @@
 //! their personal iCal link.
 
 use crate::store::{SessionInfo, StoreError};
+use app::domain::escalation::Urgency;
+use app::domain::notify;
 use app::domain::people::ContactInput;
 use app::domain::permission::{self, Action, Relation};
 use app::domain::ValidationError;
+use app::pages::contacts::{ContactForms, ContactView, ContactsPanel};
 use app::pages::render_document;
-use app::pages::schedule::{ContactView, ProfilePage};
+use app::pages::schedule::ProfilePage;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -35,7 +38,13 @@ pub async fn profile(
                 Some("The old link no longer works. Subscribe again with the new one.".into())
             }
             "contact_added" => Some("Email address added.".into()),
+            "method_added" => {
+                Some("Added. Send it a code and enter the code to start using it.".into())
+            }
             "contact_removed" => Some("Contact method removed.".into()),
+            "verified" => Some("Verified: pages can reach you there now.".into()),
+            "rule_added" => Some("Rule added.".into()),
+            "rule_removed" => Some("Rule removed.".into()),
             _ => None,
         },
         None,
@@ -50,7 +59,62 @@ async fn profile_page(
     notice: Option<String>,
     error: Option<String>,
 ) -> Result<Html<String>, AppError> {
-    with_contacts(state, me, tz, notice, error, ContactInput::default(), None).await
+    with_contacts(state, me, tz, notice, error, ContactsPanel::default()).await
+}
+
+/// The contact methods, rules and defaults of `me`, into `panel` (which holds the forms'
+/// state and any message).
+pub(crate) async fn fill_panel(
+    state: &AppState,
+    me: &SessionInfo,
+    mut panel: ContactsPanel,
+) -> Result<ContactsPanel, AppError> {
+    let stored = state.store.contact_methods(&me.user.id).await?;
+    let views: Vec<ContactView> = stored
+        .iter()
+        .map(|c| ContactView {
+            id: c.id.clone(),
+            kind: c.kind.clone(),
+            target: c.target.clone(),
+            label: c.label.clone(),
+            verified: c.verified_at.is_some(),
+            disabled_reason: c.disabled_reason.clone(),
+        })
+        .collect();
+    let describe = |id: &str| {
+        views
+            .iter()
+            .find(|v| v.id == id)
+            .map(ContactView::describe)
+            .unwrap_or_else(|| "a removed method".into())
+    };
+    let rules = state.store.notification_rules(&me.user.id).await?;
+    panel.rules = rules
+        .iter()
+        .map(|r| app::pages::contacts::RuleView {
+            id: r.id.clone(),
+            urgency: r.urgency.clone(),
+            method: describe(&r.contact_id),
+            delay_min: r.delay_min,
+        })
+        .collect();
+    let methods: Vec<_> = stored.iter().filter_map(|c| c.method()).collect();
+    panel.defaults = [Urgency::High, Urgency::Low]
+        .into_iter()
+        .map(|u| {
+            let steps: Vec<(String, i64)> = notify::plan(&[], &methods, u)
+                .into_iter()
+                .map(|r| (describe(&r.contact_id), r.delay_min))
+                .collect();
+            (
+                u.as_str().to_string(),
+                app::pages::contacts::plan_text(&steps),
+            )
+        })
+        .collect();
+    panel.methods = views;
+    panel.sms_available = state.config.sms.is_some();
+    Ok(panel)
 }
 
 async fn with_contacts(
@@ -59,22 +123,9 @@ async fn with_contacts(
     tz: &str,
     notice: Option<String>,
     error: Option<String>,
-    contact_form: ContactInput,
-    contact_error: Option<ValidationError>,
+    panel: ContactsPanel,
 ) -> Result<Html<String>, AppError> {
-    let contacts: Vec<ContactView> = state
-        .store
-        .contact_methods(&me.user.id)
-        .await?
-        .into_iter()
-        .map(|c| ContactView {
-            id: c.id,
-            kind: c.kind,
-            target: c.target,
-            label: c.label,
-            verified: c.verified_at.is_some(),
-        })
-        .collect();
+    let contacts = fill_panel(state, me, panel).await?;
     // In a current or planned roster (the rule that makes someone a member of a schedule).
     let now = state.clock.now();
     let schedules: Vec<(String, String)> = state
@@ -114,7 +165,7 @@ async fn with_contacts(
         move || {
             view! {
                 <ProfilePage viewer=v time_zone=tz ical_url=url notice=notice error=error
-                    contacts=contacts contact_form=contact_form contact_error=contact_error schedules=schedules services=services/>
+                    contacts=contacts schedules=schedules services=services/>
             }
         },
     )))
@@ -178,13 +229,19 @@ pub async fn add_contact(
     let refuse = |status: StatusCode, e: ValidationError| {
         let state = state.clone();
         let me = me.clone();
-        let input = ContactInput {
-            email: form.input.email.chars().take(254).collect(),
-            label: form.input.label.chars().take(60).collect(),
+        let panel = ContactsPanel {
+            forms: ContactForms {
+                email: form.input.email.chars().take(254).collect(),
+                label: form.input.label.chars().take(60).collect(),
+                ..Default::default()
+            },
+            at: "email".into(),
+            error: Some(e),
+            ..Default::default()
         };
         async move {
             let tz = me.user.time_zone.clone();
-            let page = with_contacts(&state, &me, &tz, None, None, input, Some(e)).await?;
+            let page = with_contacts(&state, &me, &tz, None, None, panel).await?;
             Ok::<_, AppError>((status, page).into_response())
         }
     };
@@ -233,19 +290,27 @@ pub async fn remove_contact(
     match state.store.remove_contact(&me.user.id, &id).await {
         Ok(()) => Ok(Redirect::to("/profile?done=contact_removed").into_response()),
         Err(StoreError::Invalid(e)) => {
+            let panel = ContactsPanel {
+                at: id.clone(),
+                error: Some(e),
+                ..Default::default()
+            };
             let tz = me.user.time_zone.clone();
-            let page = with_contacts(
-                &state,
-                &me,
-                &tz,
-                None,
-                None,
-                ContactInput::default(),
-                Some(e),
-            )
-            .await?;
+            let page = with_contacts(&state, &me, &tz, None, None, panel).await?;
             Ok((StatusCode::CONFLICT, page).into_response())
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The profile page with `panel`'s message, answered with `status`.
+pub(super) async fn panel_page(
+    state: &AppState,
+    me: &SessionInfo,
+    panel: ContactsPanel,
+    status: StatusCode,
+) -> Result<Response, AppError> {
+    let tz = me.user.time_zone.clone();
+    let page = with_contacts(state, me, &tz, None, None, panel).await?;
+    Ok((status, page).into_response())
 }
