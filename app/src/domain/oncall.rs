@@ -304,6 +304,16 @@ impl TimelineEvent {
                     format!("Paging {}: {}", name_of(&text("user")), plan.join(", "))
                 }
             }
+            "notified" if self.body.get("team").is_some() => {
+                format!("Posted to {}", text("via"))
+            }
+            "notify_failed" if self.body.get("team").is_some() => {
+                format!(
+                    "Could not post to {}'s chat channel: {}",
+                    text("team"),
+                    text("error")
+                )
+            }
             "notified" => {
                 let others = num("bundle") - 1;
                 let with = match others {
@@ -710,6 +720,14 @@ mod tests {
                 "Delivered to Jonas via SMS",
             ),
             (ev("acknowledged", "sms", serde_json::json!({})), "Acknowledged by Maya via SMS"),
+            (
+                ev("notified", "chat", serde_json::json!({"team": "Volunteers", "via": "chat channel of Volunteers", "bundle": 1})),
+                "Posted to chat channel of Volunteers",
+            ),
+            (
+                ev("notify_failed", "chat", serde_json::json!({"team": "Volunteers", "error": "HTTP 500", "gone": false})),
+                "Could not post to the chat channel of Volunteers: HTTP 500",
+            ),
         ];
         for (e, want) in cases {
             let actor = (e.kind == "acknowledged").then_some("Maya");
