@@ -309,7 +309,7 @@ impl TimelineEvent {
             }
             "notify_failed" if self.body.get("team").is_some() => {
                 format!(
-                    "Could not post to {}'s chat channel: {}",
+                    "Could not post to the chat channel of {}: {}",
                     text("team"),
                     text("error")
                 )
