@@ -8,6 +8,7 @@
 
 pub mod email;
 pub mod links;
+pub mod push;
 pub mod verify;
 
 use std::sync::Arc;
