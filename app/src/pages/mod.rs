@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod oncall;
 pub mod people;
 pub mod policies;
+pub mod push;
 pub mod schedule;
 pub mod schedule_admin;
 pub mod status;
@@ -174,6 +175,9 @@ pub fn render_document<V: IntoView + 'static>(
                     {description}
                     <link rel="stylesheet" href=format!("/{}/firstline.css", pkg_dir())/>
                     <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                    <link rel="manifest" href="/manifest.webmanifest"/>
+                    <link rel="apple-touch-icon" href="/apple-touch-icon.png"/>
+                    <meta name="theme-color" content="#0f6b4f"/>
                     {head_scripts}
                 </head>
                 <body>{body()}</body>

@@ -596,6 +596,7 @@ pub fn ProfilePage(
                     <button type="submit" class="button">"Add email address"</button>
                 </form>
             </section>
+            <super::push::EnablePush csrf=csrf.clone()/>
             <section class="card" aria-labelledby="my-schedules">
                 <h2 id="my-schedules">"Schedules involving you"</h2>
                 {if schedules.is_empty() {
