@@ -254,7 +254,11 @@ pub fn check_endpoint(endpoint: &str, policy: &Policy) -> Result<url::Url, Strin
                 _ => false,
             };
             if !opened {
-                return Err("must be an https:// URL (a browser's push service)".into());
+                return Err(
+                    "must be an https:// URL (a browser's push service); http:// only \
+                     reaches an address the outbound_allow setting lists (local test set-ups)"
+                        .into(),
+                );
             }
         }
         _ => return Err("must be an https:// URL (a browser's push service)".into()),

@@ -46,6 +46,7 @@ mod people;
 mod permissions;
 mod policies;
 mod public_api;
+mod push;
 mod schedules;
 mod services;
 mod status_page;
