@@ -54,6 +54,8 @@ export default defineConfig({
     env: {
       FIRSTLINE_LISTEN: `127.0.0.1:${PORT}`,
       FIRSTLINE_DEMO_PASSWORD: ADMIN_PASSWORD,
+      // push.spec.ts's fake push service listens on 127.0.0.1.
+      FIRSTLINE_OUTBOUND_ALLOW: "127.0.0.1/32",
       RUST_LOG: "warn",
     },
   },
