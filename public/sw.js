@@ -70,7 +70,8 @@ self.addEventListener("push", (event) => {
     data: p,
   };
   // Browsers without notification actions (iOS home-screen apps) open `url` on a tap.
-  if (actions.length && "actions" in Notification.prototype) {
+  const canAct = typeof Notification !== "undefined" && "actions" in Notification.prototype;
+  if (actions.length && canAct) {
     options.actions = actions.slice(0, Notification.maxActions || 2);
   }
   event.waitUntil(show(p.title, options));

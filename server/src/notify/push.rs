@@ -62,12 +62,6 @@ impl std::fmt::Debug for Vapid {
     }
 }
 
-impl Clone for Vapid {
-    fn clone(&self) -> Vapid {
-        Vapid::from_base64(&self.to_base64()).expect("a key reads back")
-    }
-}
-
 impl Vapid {
     /// A new random key pair.
     pub fn generate() -> Vapid {
