@@ -22,7 +22,7 @@ use crate::notify::push::{parse_keys, Vapid};
 use crate::notify::verify::{code_hash, send_code, SendOutcome};
 use crate::outbound::{check_url, Policy};
 use crate::state::AppState;
-use crate::store::{SessionInfo, StoreError};
+use crate::store::StoreError;
 use app::domain::notify::MethodKind;
 
 /// Push devices one person may have.
@@ -270,14 +270,12 @@ pub fn check_endpoint(endpoint: &str, policy: &Policy) -> Result<url::Url, Strin
     Ok(url)
 }
 
-fn session_of(s: MaybeSession) -> Result<SessionInfo, Response> {
-    s.0.ok_or_else(|| {
-        error(
-            StatusCode::UNAUTHORIZED,
-            None,
-            "You need to log in first (on this device).",
-        )
-    })
+fn unauthorized() -> Response {
+    error(
+        StatusCode::UNAUTHORIZED,
+        None,
+        "You need to log in first (on this device).",
+    )
 }
 
 /// `POST /profile/push`: stores this browser's push subscription (`PushSubscription.toJSON()`,
@@ -290,9 +288,8 @@ async fn subscribe(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let me = match session_of(session) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(me) = session.0 else {
+        return unauthorized();
     };
     let csrf = headers
         .get("x-csrf-token")
@@ -429,9 +426,8 @@ fn base64_url(b: &[u8]) -> String {
 /// session cookie says who; the code, which only reached the device by push, proves the
 /// subscription works. No CSRF token: the worker has none, and the code is the secret.
 async fn verify(State(state): State<AppState>, session: MaybeSession, body: Bytes) -> Response {
-    let me = match session_of(session) {
-        Ok(s) => s,
-        Err(r) => return r,
+    let Some(me) = session.0 else {
+        return unauthorized();
     };
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
         return error(
