@@ -878,3 +878,74 @@ async fn the_web_app_is_installable() {
     assert!(profile.contains("data-csrf="));
     app.stop().await;
 }
+
+/// The outbound policy's `send_with` (what the push channel sends through): headers go with
+/// the request and with a redirect to the same origin; a redirect to another origin loses the
+/// `Authorization` header (the VAPID token is for the push service it was made for).
+#[tokio::test]
+async fn credentials_do_not_follow_a_redirect_to_another_origin() {
+    let other = FakePush::start().await;
+    let to = other.url("/elsewhere");
+    let got: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    let g = got.clone();
+    let app = axum::Router::new().fallback(
+        move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
+            let (g, to) = (g.clone(), to.clone());
+            async move {
+                let auth = headers
+                    .get("authorization")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                g.lock().unwrap().push((uri.path().to_string(), auth));
+                let location = if uri.path() == "/first" {
+                    "/second".to_string()
+                } else {
+                    to
+                };
+                (
+                    axum::http::StatusCode::TEMPORARY_REDIRECT,
+                    [(axum::http::header::LOCATION, location)],
+                )
+            }
+        },
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let outbound = firstline::outbound::Outbound::new(firstline::outbound::Policy {
+        allow: vec!["127.0.0.0/8".parse().unwrap()],
+        listen: "127.0.0.1:1".parse().unwrap(),
+        public: None,
+        is_local: |_| false,
+    });
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("authorization", "vapid t=x, k=y".parse().unwrap());
+    headers.insert("ttl", "60".parse().unwrap());
+    let r = outbound
+        .send_with(
+            reqwest::Method::POST,
+            &format!("http://{addr}/first"),
+            headers,
+            Some(b"ciphertext".to_vec()),
+            std::time::Duration::from_secs(5),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let here = got.lock().unwrap().clone();
+    assert_eq!(
+        here,
+        vec![
+            ("/first".to_string(), Some("vapid t=x, k=y".to_string())),
+            ("/second".to_string(), Some("vapid t=x, k=y".to_string())),
+        ]
+    );
+    let there = other.got();
+    assert_eq!(there.len(), 1);
+    assert_eq!(there[0].path, "/elsewhere");
+    assert!(there[0].headers.get("authorization").is_none());
+    assert_eq!(there[0].headers["ttl"], "60");
+    assert_eq!(there[0].body, b"ciphertext");
+}
