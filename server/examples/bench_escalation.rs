@@ -16,47 +16,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::domain::escalation::{PolicyInput, ServicePaging, Step, Target, TargetKind};
+#[path = "bench/mod.rs"]
+mod bench;
+use bench::{config, services, summary, wall_ms};
+
+use app::domain::escalation::{PolicyInput, Step, Target, TargetKind};
 use app::domain::ingest::{Action, Severity, Signal};
-use app::domain::service::{KeyKind, ServiceInput};
 use firstline::fakes::Fakes;
 use firstline::store::{Ingest, Store};
-
-fn wall_ms() -> f64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64() * 1000.0)
-        .unwrap_or(0.0)
-}
-
-fn config(url: &str) -> anyhow::Result<firstline::config::Config> {
-    let url = url.to_string();
-    firstline::config::Config::load(None, move |k| match k {
-        "FIRSTLINE_DATABASE_URL" => Some(url.clone()),
-        "FIRSTLINE_LISTEN" => Some("127.0.0.1:0".into()),
-        "FIRSTLINE_INGEST_RATE_PER_MIN" => Some("1000000".into()),
-        _ => None,
-    })
-}
-
-/// `p`-th percentile (0..=100) of sorted `v`.
-fn pct(v: &[f64], p: f64) -> f64 {
-    if v.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((p / 100.0) * (v.len() - 1) as f64).round() as usize;
-    v[i.min(v.len() - 1)]
-}
-
-fn summary(mut v: Vec<f64>) -> String {
-    v.sort_by(|a, b| a.total_cmp(b));
-    format!(
-        "p50 {:.1} ms  p99 {:.1} ms  max {:.1} ms",
-        pct(&v, 50.0),
-        pct(&v, 99.0),
-        v.last().copied().unwrap_or(f64::NAN)
-    )
-}
 
 /// A responder and a one-step policy paging them.
 async fn one_step_policy(store: &Store, name: &str) -> anyhow::Result<String> {
@@ -85,54 +52,15 @@ async fn one_step_policy(store: &Store, name: &str) -> anyhow::Result<String> {
     Ok(store.create_policy(&policy, 1).await?.id)
 }
 
-/// `n` services named `{prefix}-{i}` paging through `policy_id`; returns `(name, key id, key
-/// secret)` of each. Several at once (PostgreSQL takes them in parallel; SQLite in turn).
-async fn services(
-    store: &Store,
-    prefix: &str,
-    n: usize,
-    policy_id: &str,
-) -> anyhow::Result<Vec<(String, String, String)>> {
-    let mut out = Vec::with_capacity(n);
-    let mut i = 0;
-    while i < n {
-        let batch: Vec<_> = (i..n.min(i + 16))
-            .map(|j| async move {
-                let name = format!("{prefix}-{j}");
-                let input = ServiceInput {
-                    name: name.clone(),
-                    ..Default::default()
-                }
-                .normalize()?;
-                let s = store.create_service(&input, 1).await?;
-                let key = store
-                    .create_key(&s.id, KeyKind::Pagerduty, "bench", 1)
-                    .await?;
-                let paging = ServicePaging {
-                    policy_id: Some(policy_id.to_string()),
-                    ..ServicePaging::default()
-                };
-                store.set_service_paging(&s.id, &paging, 1).await?;
-                Ok::<_, anyhow::Error>((name, key.id, key.key))
-            })
-            .collect();
-        for r in futures::future::join_all(batch).await {
-            out.push(r?);
-        }
-        i += 16;
-    }
-    Ok(out)
-}
-
 async fn latency(url: &str, rate: usize, seconds: usize) -> anyhow::Result<()> {
     let store = Store::connect(url).await?;
     let policy = one_step_policy(&store, "Latency").await?;
     let n = rate * seconds;
     let t = Instant::now();
-    let keys = services(&store, "lat", n, &policy).await?;
+    let keys = services(&store, "lat", n, |_| policy.clone()).await?;
     eprintln!("  {n} services in {:.1} s", t.elapsed().as_secs_f64());
     let fakes = Fakes::new();
-    let running = firstline::start_with(config(url)?, store, fakes.services()).await?;
+    let running = firstline::start_with(config(url, &[])?, store, fakes.services()).await?;
     let base = format!("http://{}/v2/enqueue", running.addr);
     let client = reqwest::Client::new();
     // Per service: (request sent, 202 received), wall ms.
@@ -203,7 +131,7 @@ async fn throughput(url: &str, n: usize) -> anyhow::Result<()> {
     let store = Store::connect(url).await?;
     let policy = one_step_policy(&store, "Throughput").await?;
     let t = Instant::now();
-    let keys = services(&store, "thr", n, &policy).await?;
+    let keys = services(&store, "thr", n, |_| policy.clone()).await?;
     // Opened through the store with no engine running: all due at once when it starts.
     let now = jiff::Timestamp::now().as_millisecond();
     for chunk in keys.chunks(500) {
@@ -234,7 +162,7 @@ async fn throughput(url: &str, n: usize) -> anyhow::Result<()> {
     let watch = Store::connect(url).await?;
     let fakes = Fakes::new();
     let started = Instant::now();
-    let running = firstline::start_with(config(url)?, store, fakes.services()).await?;
+    let running = firstline::start_with(config(url, &[])?, store, fakes.services()).await?;
     let mut queued_at = None;
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {

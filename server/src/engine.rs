@@ -670,6 +670,9 @@ impl Perform for Notify {
                     .outbox_failed(&token, &to.id, &why, true, state.clock.now_ms())
                     .await?;
                 tracing::warn!(contact = %to.id, error = %why, "a contact method is gone; disabled");
+                if contact.disabled_reason.is_none() {
+                    crate::notify::push::tell_gone(state, &user.id, &to).await;
+                }
                 Ok(())
             }
             Err(SendFailure::Retry(why)) => {

@@ -80,7 +80,15 @@ pub async fn build_state(
         .await?
         .unwrap_or_else(|| "Firstline".to_string());
     let outbound = outbound::Outbound::new(outbound::Policy::from_config(&config));
-    let services = services.unwrap_or_else(|| Services::production(&config, outbound.clone()));
+    let services = match services {
+        Some(s) => s,
+        None => {
+            let vapid = notify::push::Vapid::load_or_create(&store)
+                .await
+                .context("storing the generated VAPID key")?;
+            Services::production(&config, outbound.clone(), vapid)
+        }
+    };
     let clock = services.clock.clone();
     let settled = store
         .settle_all(clock.now_ms())

@@ -516,16 +516,39 @@ impl Outbound {
         json: Option<Vec<u8>>,
         timeout: Duration,
     ) -> Result<reqwest::Response, SendError> {
+        let mut headers = reqwest::header::HeaderMap::new();
+        if json.is_some() {
+            headers.insert(
+                CONTENT_TYPE,
+                reqwest::header::HeaderValue::from_static("application/json"),
+            );
+        }
+        self.send_with(method, url, headers, json, timeout).await
+    }
+
+    /// [`Outbound::send`] with these request headers and a body of any type (its
+    /// `Content-Type` among the headers). A redirect that drops the body drops them too.
+    pub async fn send_with(
+        &self,
+        method: Method,
+        url: &str,
+        mut headers: reqwest::header::HeaderMap,
+        body: Option<Vec<u8>>,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, SendError> {
         let deadline = Instant::now() + timeout;
         let left = || deadline.saturating_duration_since(Instant::now());
-        let (mut method, mut body, mut next) = (method, json, url.to_string());
+        let (mut method, mut body, mut next) = (method, body, url.to_string());
         for hop in 0..=MAX_REDIRECTS {
             let (url, client) = tokio::time::timeout(left(), self.client_for(&next))
                 .await
                 .map_err(|_| SendError::Timeout)??;
-            let mut req = client.request(method.clone(), url.clone()).timeout(left());
+            let mut req = client
+                .request(method.clone(), url.clone())
+                .headers(headers.clone())
+                .timeout(left());
             if let Some(b) = &body {
-                req = req.header(CONTENT_TYPE, "application/json").body(b.clone());
+                req = req.body(b.clone());
             }
             let resp = req.send().await.map_err(|e| {
                 if e.is_timeout() {
@@ -555,6 +578,10 @@ impl Outbound {
                 .and_then(|l| url.join(l).ok())
                 .ok_or(SendError::BadRedirect)?
                 .to_string();
+            // Credentials go to the origin they were made for, not to where it redirects.
+            if Url::parse(&next).map(|n| n.origin()).ok() != Some(url.origin()) {
+                headers.remove(reqwest::header::AUTHORIZATION);
+            }
             // As browsers do: 303 always, and 301/302 after a POST, go on as a GET without body.
             if status == StatusCode::SEE_OTHER
                 || (method == Method::POST
@@ -564,6 +591,7 @@ impl Outbound {
                     method = Method::GET;
                 }
                 body = None;
+                headers.clear();
             }
         }
         Err(SendError::TooManyRedirects)

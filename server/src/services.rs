@@ -67,7 +67,12 @@ impl Services {
     /// The real services: SMTP from `smtp_url` (none, or one lettre cannot use: email
     /// subscriptions are off and a queued mail fails saying why), and webhooks and probes
     /// through `outbound` (the address policy).
-    pub fn production(config: &Config, outbound: Outbound) -> Services {
+    /// Web Push signs with `vapid` (see [`crate::notify::push::Vapid::load_or_create`]).
+    pub fn production(
+        config: &Config,
+        outbound: Outbound,
+        vapid: crate::notify::push::Vapid,
+    ) -> Services {
         let mail: Arc<dyn Mailer> = match SmtpMailer::from_config(config) {
             Ok(m) => Arc::new(m),
             Err(why) => {
@@ -82,6 +87,11 @@ impl Services {
                 email: Some(Arc::new(crate::notify::email::EmailChannel::new(
                     mail.clone(),
                     &config.mail_from,
+                ))),
+                push: Some(Arc::new(crate::notify::push::PushChannel::new(
+                    vapid,
+                    crate::notify::push::vapid_subject(&config.mail_from, &config.base_url),
+                    outbound.clone(),
                 ))),
                 sms: config.sms.clone().map(|cfg| {
                     Arc::new(crate::notify::sms::SmsChannel::new(

@@ -10,6 +10,7 @@ pub mod oncall;
 pub mod onetap;
 pub mod people;
 pub mod policies;
+pub mod push;
 pub mod schedule;
 pub mod schedule_admin;
 pub mod status;
@@ -176,6 +177,9 @@ pub fn render_document<V: IntoView + 'static>(
                     {description}
                     <link rel="stylesheet" href=format!("/{}/firstline.css", pkg_dir())/>
                     <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                    <link rel="manifest" href="/manifest.webmanifest"/>
+                    <link rel="apple-touch-icon" href="/apple-touch-icon.png"/>
+                    <meta name="theme-color" content="#0f6b4f"/>
                     {head_scripts}
                 </head>
                 <body>{body()}</body>

@@ -547,6 +547,7 @@ pub fn ProfilePage(
             </section>
             <super::contacts::ContactMethods panel=contacts csrf=csrf_contacts/>
             <super::contacts::NotificationRules panel=rules csrf=csrf_rules/>
+            <super::push::EnablePush csrf=csrf.clone()/>
             <section class="card" aria-labelledby="my-schedules">
                 <h2 id="my-schedules">"Schedules involving you"</h2>
                 {if schedules.is_empty() {

@@ -18,6 +18,7 @@ pub mod pages;
 pub mod people;
 pub mod policies;
 pub mod public_api;
+pub mod push;
 pub mod schedule_admin;
 pub mod schedules;
 pub mod session;
@@ -241,6 +242,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/pkg/{version}/{*file}", get(pkg_asset))
         .route("/favicon.svg", get(favicon))
+        .merge(push::routes())
         .merge(pages)
         // A route layer, so the audit sees the matched route template and path parameters.
         .route_layer(middleware::from_fn_with_state(state.clone(), audit::record))

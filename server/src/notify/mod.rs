@@ -10,6 +10,7 @@ pub mod chat;
 pub mod email;
 pub mod links;
 pub mod notices;
+pub mod push;
 pub mod sms;
 pub mod verify;
 pub mod webhook;

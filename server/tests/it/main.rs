@@ -50,6 +50,7 @@ mod permissions;
 mod policies;
 mod providers;
 mod public_api;
+mod push;
 mod schedules;
 mod services;
 mod status_page;

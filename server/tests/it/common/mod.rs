@@ -262,7 +262,11 @@ impl TestApp {
             firstline::outbound::Outbound::new(firstline::outbound::Policy::from_config(&config));
         let services = firstline::services::Services {
             clock,
-            ..firstline::services::Services::production(&config, outbound)
+            ..firstline::services::Services::production(
+                &config,
+                outbound,
+                firstline::notify::push::Vapid::generate(),
+            )
         };
         (
             Self::start_inner(backend, extra, Some(services)).await,
