@@ -55,4 +55,5 @@ mod schedules;
 mod services;
 mod status_page;
 mod store;
+mod story;
 mod web_security;

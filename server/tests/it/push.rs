@@ -30,21 +30,21 @@ use crate::ingest::service_with_key;
 
 /// One request the fake push service got.
 #[derive(Debug, Clone)]
-struct PushRequest {
-    path: String,
-    headers: axum::http::HeaderMap,
-    body: Vec<u8>,
+pub(crate) struct PushRequest {
+    pub(crate) path: String,
+    pub(crate) headers: axum::http::HeaderMap,
+    pub(crate) body: Vec<u8>,
 }
 
 /// A push service on 127.0.0.1: records requests, answers `status` (201 unless set).
-struct FakePush {
+pub(crate) struct FakePush {
     addr: std::net::SocketAddr,
     status: Arc<AtomicU16>,
     got: Arc<Mutex<Vec<PushRequest>>>,
 }
 
 impl FakePush {
-    async fn start() -> FakePush {
+    pub(crate) async fn start() -> FakePush {
         let status = Arc::new(AtomicU16::new(201));
         let got = Arc::new(Mutex::new(Vec::new()));
         let (st, g) = (status.clone(), got.clone());
@@ -71,28 +71,28 @@ impl FakePush {
         FakePush { addr, status, got }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
 
-    fn set_status(&self, code: u16) {
+    pub(crate) fn set_status(&self, code: u16) {
         self.status.store(code, Ordering::SeqCst);
     }
 
-    fn got(&self) -> Vec<PushRequest> {
+    pub(crate) fn got(&self) -> Vec<PushRequest> {
         self.got.lock().unwrap().clone()
     }
 }
 
 /// A browser's side of a subscription: its key pair and auth secret.
-struct Device {
+pub(crate) struct Device {
     secret: p256::SecretKey,
     auth: [u8; 16],
-    endpoint: String,
+    pub(crate) endpoint: String,
 }
 
 impl Device {
-    fn new(endpoint: String) -> Device {
+    pub(crate) fn new(endpoint: String) -> Device {
         let mut auth = [0u8; 16];
         rand::Rng::fill(&mut rand::thread_rng(), &mut auth);
         Device {
@@ -103,7 +103,7 @@ impl Device {
     }
 
     /// `PushSubscription.toJSON()`.
-    fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         json!({
             "endpoint": self.endpoint,
             "expirationTime": null,
@@ -115,7 +115,7 @@ impl Device {
     }
 
     /// RFC 8291 decryption, written here from the RFC (RFC 8188 record layout, one record).
-    fn decrypt(&self, body: &[u8]) -> Value {
+    pub(crate) fn decrypt(&self, body: &[u8]) -> Value {
         assert!(body.len() > 86, "too short: {} bytes", body.len());
         let salt = &body[..16];
         let rs = u32::from_be_bytes(body[16..20].try_into().unwrap());
