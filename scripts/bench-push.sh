@@ -7,7 +7,8 @@
 # 2. Storm: STORM alerts to one person: how many push messages they get (rate limit, bundles).
 # Usage: scripts/bench-push.sh [RATE, default 200] [SECONDS, default 20] [STORM, default 500]
 #        [backends, default "sqlite postgres"]
-# FIRSTLINE_EXAMPLES=dir uses a prebuilt bench_push instead of building it.
+# FIRSTLINE_EXAMPLES=dir uses a prebuilt bench_push instead of building it;
+# BENCH_PUSH_NOTIFIER=recording measures the engine alone (no push channel).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/tools.sh"
 RATE="${1:-200}"

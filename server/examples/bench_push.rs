@@ -12,7 +12,9 @@
 //!    was named (the rate limit sends 3 a window, then bundles).
 //!
 //! `cargo run --release -p firstline --example bench_push -- URL [RATE] [SECONDS] [STORM]`
-//! (scripts/bench-push.sh runs it on SQLite and PostgreSQL).
+//! (scripts/bench-push.sh runs it on SQLite and PostgreSQL). `BENCH_PUSH_NOTIFIER=recording`
+//! measures the engine alone: the recording notifier takes the messages instead (latency is
+//! then to the notifier call).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -129,13 +131,17 @@ async fn people(store: &Store, push: &str, from: usize, to: usize) -> anyhow::Re
 }
 
 /// The server with the real push channel (and email to a recording mailer).
-async fn server(url: &str, store: Store) -> anyhow::Result<firstline::Running> {
+async fn server(url: &str, store: Store) -> anyhow::Result<(firstline::Running, Fakes)> {
     let config = config(url, &[("FIRSTLINE_OUTBOUND_ALLOW", "127.0.0.1/32")])?;
     let vapid = Vapid::load_or_create(&store).await?;
     let outbound =
         firstline::outbound::Outbound::new(firstline::outbound::Policy::from_config(&config));
     let fakes = Fakes::new();
     let mut services = fakes.services();
+    if std::env::var("BENCH_PUSH_NOTIFIER").is_ok_and(|v| v == "recording") {
+        // The engine alone: the recording notifier instead of the push channel.
+        return Ok((firstline::start_with(config, store, services).await?, fakes));
+    }
     services.notifier = Arc::new(Channels {
         push: Some(Arc::new(PushChannel::new(
             vapid,
@@ -148,7 +154,27 @@ async fn server(url: &str, store: Store) -> anyhow::Result<firstline::Running> {
         ))),
         ..Default::default()
     });
-    firstline::start_with(config, store, services).await
+    Ok((firstline::start_with(config, store, services).await?, fakes))
+}
+
+/// What reached the push service, or with the recording notifier, the notifier: (path,
+/// wall ms, body bytes).
+fn arrivals(got: &Arrivals, fakes: &Fakes) -> Vec<(String, f64, usize)> {
+    if std::env::var("BENCH_PUSH_NOTIFIER").is_ok_and(|v| v == "recording") {
+        return fakes
+            .pages
+            .sent()
+            .into_iter()
+            .filter_map(|p| {
+                let path = url::Url::parse(&p.page.contact.target)
+                    .ok()?
+                    .path()
+                    .to_string();
+                Some((path, p.at_ms, 0))
+            })
+            .collect();
+    }
+    got.lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
 /// Sends one trigger per `(name, _, secret)` at `rate`/s; returns when each `202` came back
@@ -206,17 +232,15 @@ async fn latency(url: &str, rate: usize, seconds: usize) -> anyhow::Result<()> {
         "  {n} people with a push device, policies and services in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let running = server(url, store).await?;
+    let (running, fakes) = server(url, store).await?;
     let started = Instant::now();
     let (times, rejected) = send_at(&format!("http://{}", running.addr), keys, rate).await;
     let sending = started.elapsed().as_secs_f64();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while got.lock().unwrap_or_else(|e| e.into_inner()).len() < times.len()
-        && Instant::now() < deadline
-    {
+    while arrivals(&got, &fakes).len() < times.len() && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let arrivals = got.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let arrivals = arrivals(&got, &fakes);
     let mut lat = Vec::new();
     let mut biggest = 0;
     for (path, at, len) in &arrivals {
@@ -247,7 +271,7 @@ async fn storm(url: &str, rate: usize, n: usize) -> anyhow::Result<()> {
     let (push, got) = fake_push().await?;
     let policy = people(&store, &push, 1_000_000, 1_000_001).await?.remove(0);
     let keys = services(&store, "storm", n, |_| policy.clone()).await?;
-    let running = server(url, store).await?;
+    let (running, fakes) = server(url, store).await?;
     let started = Instant::now();
     let (times, _) = send_at(&format!("http://{}", running.addr), keys, rate).await;
     let sent = started.elapsed().as_secs_f64();
@@ -261,7 +285,7 @@ async fn storm(url: &str, rate: usize, n: usize) -> anyhow::Result<()> {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    let arrivals = got.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let arrivals = arrivals(&got, &fakes);
     println!(
         "  storm: {} alerts to one person in {sent:.1} s: {} push messages named all {covered} incidents within {:.0} s",
         times.len(),

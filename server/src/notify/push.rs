@@ -673,6 +673,40 @@ mod tests {
     }
 
     #[test]
+    fn the_vapid_audience_is_the_whole_origin_and_the_token_lasts_at_most_12_hours() {
+        // web-push-native's own builder drops the port from `aud`; push services compare the
+        // whole origin.
+        let v = Vapid::generate();
+        let endpoint = url::Url::parse("https://push.example:8443/send/abc?x=1").unwrap();
+        let header = v
+            .authorization(&endpoint, "mailto:pager@example.org")
+            .unwrap();
+        let token = header
+            .strip_prefix("vapid t=")
+            .and_then(|r| r.split(", k=").next())
+            .unwrap();
+        let claims: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(token.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(claims["aud"], "https://push.example:8443");
+        assert_eq!(claims["sub"], "mailto:pager@example.org");
+        let (iat, exp) = (
+            claims["iat"].as_i64().unwrap(),
+            claims["exp"].as_i64().unwrap(),
+        );
+        assert!(exp > iat && exp - iat <= 12 * 3600, "{claims}");
+        assert!(header.ends_with(&format!(", k={}", v.public_key())));
+        let default_port = url::Url::parse("https://fcm.googleapis.com/fcm/send/x").unwrap();
+        let header = v
+            .authorization(&default_port, "mailto:a@b.example")
+            .unwrap();
+        assert!(header.starts_with("vapid t="));
+    }
+
+    #[test]
     fn a_stored_key_reads_back_the_same() {
         let v = Vapid::generate();
         let again = Vapid::from_base64(&v.to_base64()).unwrap();

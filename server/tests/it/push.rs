@@ -886,7 +886,9 @@ async fn the_web_app_is_installable() {
 async fn credentials_do_not_follow_a_redirect_to_another_origin() {
     let other = FakePush::start().await;
     let to = other.url("/elsewhere");
-    let got: Arc<Mutex<Vec<(String, Option<String>)>>> = Arc::default();
+    // (path, Authorization) of each request here.
+    type Seen = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    let got: Seen = Arc::default();
     let g = got.clone();
     let app = axum::Router::new().fallback(
         move |uri: axum::http::Uri, headers: axum::http::HeaderMap| {
