@@ -52,6 +52,9 @@ CREATE TABLE notify_outbox (
 CREATE INDEX notify_outbox_due ON notify_outbox (contact_id, state, due_at);
 CREATE INDEX notify_outbox_sent ON notify_outbox (contact_id, sent_at);
 CREATE INDEX notify_outbox_ref ON notify_outbox (provider_ref);
+-- A send records its rows by claim; a failure brings the same pages forward by person.
+CREATE INDEX notify_outbox_claim ON notify_outbox (claim);
+CREATE INDEX notify_outbox_user ON notify_outbox (user_id, page_key);
 
 -- Action links are signed; a used one is remembered here until it expires.
 CREATE TABLE action_link_uses (

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use crate::notify::{Outgoing, Purpose, SendFailure};
 use crate::store::{
-    Claim, Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Notify, Page, Planned, Queue,
-    ShiftNotice, StoreError, Work,
+    Claim, Confirm, Deliver, Fanout, Job, JobSpec, Monitor, Notify, Page, Queue, ShiftNotice,
+    StoreError, Work,
 };
 use anyhow::{anyhow, bail, Context};
 use app::domain::escalation::Urgency;
 use app::domain::monitor::MonitorKind;
-use app::domain::notify::{self, About, Rule};
+use app::domain::notify::{self, About};
 use app::domain::subscription::{retry_delay_ms, wants, SubscriberKind};
 use async_trait::async_trait;
 use lettre::message::header::{HeaderName, HeaderValue};
@@ -514,42 +514,12 @@ impl Perform for Page {
             Err(e) => return Err(e.into()),
         };
         let urgency = Urgency::parse(&self.urgency).unwrap_or(Urgency::High);
-        let contacts = state.store.contact_methods(&user.id).await?;
-        let methods: Vec<_> = contacts.iter().filter_map(|c| c.method()).collect();
-        let rules: Vec<Rule> = state
-            .store
-            .notification_rules(&user.id)
-            .await?
-            .into_iter()
-            .filter(|r| r.urgency == urgency.as_str())
-            .map(|r| Rule {
-                contact_id: r.contact_id,
-                delay_min: r.delay_min,
-            })
-            .collect();
-        let plan: Vec<Planned> = notify::plan(&rules, &methods, urgency)
-            .into_iter()
-            .filter_map(|rule| {
-                let c = contacts.iter().find(|c| c.id == rule.contact_id)?;
-                Some(Planned {
-                    kind: c.kind.clone(),
-                    label: c.label.clone(),
-                    rule,
-                })
-            })
-            .collect();
+        let reach = state.store.reach([&user.id]).await?;
+        let plan = reach
+            .get(&user.id)
+            .map(|r| r.planned(urgency))
+            .unwrap_or_default();
         let now = state.clock.now_ms();
-        if plan.is_empty() {
-            let body = serde_json::json!({
-                "user": user.id,
-                "error": format!("{} has no verified contact method", user.name),
-            });
-            state
-                .store
-                .note_oncall(&inc.id, "page_failed", "", &body, now)
-                .await?;
-            return Ok(());
-        }
         state
             .store
             .plan_page(&inc.id, &user.id, &self.key, self.gen, urgency, &plan, now)

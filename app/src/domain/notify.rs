@@ -201,7 +201,17 @@ pub fn plan(rules: &[Rule], methods: &[Method], urgency: Urgency) -> Vec<Rule> {
     if own.is_empty() {
         own = default_rules(methods, urgency);
     }
-    own.sort_by(|a, b| (a.delay_min, &a.contact_id).cmp(&(b.delay_min, &b.contact_id)));
+    // Soonest first; at the same delay the quicker kind first (push, SMS, email, ...).
+    let rank = |r: &Rule| {
+        methods
+            .iter()
+            .find(|m| m.id == r.contact_id)
+            .and_then(|m| MethodKind::ALL.iter().position(|k| *k == m.kind))
+            .unwrap_or(usize::MAX)
+    };
+    own.sort_by(|a, b| {
+        (a.delay_min, rank(a), &a.contact_id).cmp(&(b.delay_min, rank(b), &b.contact_id))
+    });
     own.dedup();
     own
 }
@@ -678,6 +688,11 @@ mod tests {
         assert_eq!(
             plan(&[r("p", 0)], &methods, Urgency::High),
             vec![r("s", 0), r("e", 5)]
+        );
+        // At the same delay: push, then SMS, then email.
+        assert_eq!(
+            plan(&[r("e", 0), r("s", 0)], &methods, Urgency::High),
+            vec![r("s", 0), r("e", 0)]
         );
         // A method that no longer exists is skipped.
         assert_eq!(

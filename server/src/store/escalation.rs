@@ -655,16 +655,23 @@ impl Store {
         let mut resolved = self
             .resolve_targets(&self.due_targets(now).await?, now)
             .await?;
+        // And how to reach each of them: their plans are written with the step.
+        let mut reach = self.reach(resolved.values().flatten()).await?;
         loop {
             let mut tx = self.begin().await?;
-            match self.escalate_in(&mut tx, now, limit, &resolved).await? {
+            match self
+                .escalate_in(&mut tx, now, limit, &resolved, &reach)
+                .await?
+            {
                 Ok(round) => {
                     tx.commit().await?;
                     return Ok(round);
                 }
                 Err(missing) => {
                     drop(tx);
-                    resolved.extend(self.resolve_targets(&missing, now).await?);
+                    let more = self.resolve_targets(&missing, now).await?;
+                    reach.extend(self.reach(more.values().flatten()).await?);
+                    resolved.extend(more);
                 }
             }
         }
@@ -695,6 +702,7 @@ impl Store {
         now: i64,
         limit: i64,
         resolved: &HashMap<Target, Vec<String>>,
+        reach: &HashMap<String, super::notify::Reach>,
     ) -> Result<Result<Round, Vec<Target>>, StoreError> {
         let claim = format!(
             "SELECT id, number, service_id, status, snoozed_until, urgency, esc_gen, esc_pass, \
@@ -794,14 +802,36 @@ impl Store {
                         pass,
                         step,
                     } => {
-                        let page = Page {
-                            incident_id: row.id.clone(),
-                            user_id: user.clone(),
-                            key: format!("page:{}:{gen}:{pass}:{step}:{user}", row.id),
-                            urgency: sit.urgency.as_str().to_string(),
-                            gen: Some(*gen),
+                        let key = format!("page:{}:{gen}:{pass}:{step}:{user}", row.id);
+                        // The person's plan is written with the step (outbox rows and their
+                        // sends); someone not read up front gets a `Page` job that plans.
+                        let new = match reach.get(user) {
+                            Some(r) => {
+                                let plan = r.planned(sit.urgency);
+                                super::notify::plan_in(
+                                    tx,
+                                    &row.id,
+                                    user,
+                                    &key,
+                                    Some(*gen),
+                                    sit.urgency,
+                                    &plan,
+                                    now,
+                                )
+                                .await?
+                            }
+                            None => {
+                                let page = Page {
+                                    incident_id: row.id.clone(),
+                                    user_id: user.clone(),
+                                    key,
+                                    urgency: sit.urgency.as_str().to_string(),
+                                    gen: Some(*gen),
+                                };
+                                enqueue_in(tx, &page, now).await?.is_some()
+                            }
                         };
-                        if enqueue_in(tx, &page, now).await?.is_some() {
+                        if new {
                             round.pages += 1;
                         }
                     }

@@ -667,7 +667,7 @@ pub use escalation::{Page, Round};
 pub use incidents::IncidentFilter;
 pub use jobs::{Confirm, Deliver, Fanout, Job, JobRecord, JobSpec, Queue};
 pub use notices::ShiftNotice;
-pub use notify::{Claim, Notify, OutboxRow, Planned, StoredRule};
+pub use notify::{Claim, Notify, OutboxRow, Planned, Reach, StoredRule};
 pub use paging::{generated_dedup_key, Applied, Ingest, IngestOutcome, LinkUse, OncallFilter};
 pub use people::{ContactMethod, DeactivateOutcome, Invitation, NewSession, TEAM_OWNERS};
 pub use providers::{Delivery, PagedOpen, SmsSender, TeamChat, TeamChatPost};

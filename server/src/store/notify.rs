@@ -13,7 +13,9 @@ use super::people::CONTACT_COLS;
 use super::tx::sql;
 use super::{new_id, ContactMethod, JobSpec, Queue, Store, StoreError};
 use app::domain::escalation::Urgency;
-use app::domain::notify::{check_code, throttled_until, MethodKind, NewRule, PendingCode, Rule};
+use app::domain::notify::{
+    check_code, plan, throttled_until, MethodKind, NewRule, PendingCode, Rule,
+};
 
 /// Sends what one contact method owes (every due outbox row at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +84,127 @@ pub struct Planned {
     pub label: Option<String>,
 }
 
+/// What reaching one person takes: their contact methods and their rules, read before a
+/// write transaction plans a page for them.
+#[derive(Debug, Clone, Default)]
+pub struct Reach {
+    /// Their contact methods.
+    pub contacts: Vec<ContactMethod>,
+    /// Their notification rules.
+    pub rules: Vec<StoredRule>,
+}
+
+impl Reach {
+    /// The plan for a page of `urgency`: their rules for it, or the defaults
+    /// ([`app::domain::notify::plan`]), with each method's kind and label for the timeline.
+    pub fn planned(&self, urgency: Urgency) -> Vec<Planned> {
+        let methods: Vec<_> = self.contacts.iter().filter_map(|c| c.method()).collect();
+        let rules: Vec<Rule> = self
+            .rules
+            .iter()
+            .filter(|r| r.urgency == urgency.as_str())
+            .map(|r| Rule {
+                contact_id: r.contact_id.clone(),
+                delay_min: r.delay_min,
+            })
+            .collect();
+        plan(&rules, &methods, urgency)
+            .into_iter()
+            .filter_map(|rule| {
+                let c = self.contacts.iter().find(|c| c.id == rule.contact_id)?;
+                Some(Planned {
+                    kind: c.kind.clone(),
+                    label: c.label.clone(),
+                    rule,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Writes a page's plan in `tx`: one outbox row and one [`Notify`] job per step, due
+/// `delay_min` after `now`, and the `paged` timeline entry saying the plan (or `page_failed`
+/// when the plan is empty: the person has no working method). Written once per page key (a
+/// re-run changes nothing). Returns whether it was new.
+#[expect(clippy::too_many_arguments, reason = "one page's facts")]
+pub(crate) async fn plan_in(
+    tx: &mut super::tx::Tx,
+    incident_id: &str,
+    user_id: &str,
+    page_key: &str,
+    gen: Option<i64>,
+    urgency: Urgency,
+    plan: &[Planned],
+    now: i64,
+) -> Result<bool, StoreError> {
+    if plan.is_empty() {
+        let body = json!({ "user": user_id, "error": "no verified contact method to page" });
+        add_event(tx, incident_id, "page_failed", None, "", None, &body, now).await?;
+        return Ok(true);
+    }
+    let mut steps = Vec::new();
+    for p in plan {
+        let id = new_id();
+        let due = now + p.rule.delay_min * 60_000;
+        let inserted: Option<(String,)> = tx
+            .fetch_optional(
+                sql("INSERT INTO notify_outbox (id, user_id, contact_id, incident_id, page_key, gen, \
+                     urgency, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (page_key, contact_id) DO NOTHING RETURNING id")
+                .bind(&id)
+                .bind(user_id)
+                .bind(&p.rule.contact_id)
+                .bind(incident_id)
+                .bind(page_key)
+                .bind(gen)
+                .bind(urgency.as_str())
+                .bind(due)
+                .bind(now),
+            )
+            .await?;
+        if inserted.is_some() {
+            enqueue_in(
+                tx,
+                &Notify {
+                    contact_id: p.rule.contact_id.clone(),
+                    key: id,
+                },
+                due,
+            )
+            .await?;
+            steps.push(json!({
+                "kind": p.kind, "label": p.label, "delay_min": p.rule.delay_min,
+            }));
+        }
+    }
+    if steps.is_empty() {
+        return Ok(false);
+    }
+    let body = json!({ "user": user_id, "key": page_key, "plan": steps });
+    add_event(tx, incident_id, "paged", None, "", None, &body, now).await?;
+    Ok(true)
+}
+
 impl Store {
+    /// What reaching each of `users` takes (read on the pool, before a write transaction).
+    pub async fn reach(
+        &self,
+        users: impl IntoIterator<Item = &String>,
+    ) -> Result<std::collections::HashMap<String, Reach>, StoreError> {
+        let mut out = std::collections::HashMap::new();
+        for u in users {
+            if out.contains_key(u) {
+                continue;
+            }
+            let reach = Reach {
+                contacts: self.contact_methods(u).await?,
+                rules: self.notification_rules(u).await?,
+            };
+            out.insert(u.clone(), reach);
+        }
+        Ok(out)
+    }
+
     /// A contact method by id.
     pub async fn contact(&self, id: &str) -> Result<ContactMethod, StoreError> {
         let row: Option<ContactMethod> = on_pool!(self, p => sqlx::query_as(
@@ -255,9 +377,7 @@ impl Store {
         Ok(())
     }
 
-    /// Writes a page's plan: one outbox row and one [`Send`] job per step, due `delay_min`
-    /// after `now`, and a `paged` timeline entry saying the plan. Written once per page key
-    /// (a re-run of the page changes nothing). Returns whether it was new.
+    /// Writes a page's plan in its own transaction (see [`plan_in`]).
     #[expect(clippy::too_many_arguments, reason = "one page's facts")]
     pub async fn plan_page(
         &self,
@@ -270,55 +390,17 @@ impl Store {
         now: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let mut steps = Vec::new();
-        for p in plan {
-            let id = new_id();
-            let due = now + p.rule.delay_min * 60_000;
-            let inserted: Option<(String,)> = tx
-                .fetch_optional(
-                    sql("INSERT INTO notify_outbox (id, user_id, contact_id, incident_id, page_key, gen, \
-                         urgency, due_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                         ON CONFLICT (page_key, contact_id) DO NOTHING RETURNING id")
-                    .bind(&id)
-                    .bind(user_id)
-                    .bind(&p.rule.contact_id)
-                    .bind(incident_id)
-                    .bind(page_key)
-                    .bind(gen)
-                    .bind(urgency.as_str())
-                    .bind(due)
-                    .bind(now),
-                )
-                .await?;
-            if inserted.is_some() {
-                enqueue_in(
-                    &mut tx,
-                    &Notify {
-                        contact_id: p.rule.contact_id.clone(),
-                        key: id,
-                    },
-                    due,
-                )
-                .await?;
-                steps.push(json!({
-                    "kind": p.kind, "label": p.label, "delay_min": p.rule.delay_min,
-                }));
-            }
-        }
-        let new = !steps.is_empty() || plan.is_empty();
-        if new {
-            add_event(
-                &mut tx,
-                incident_id,
-                "paged",
-                None,
-                "",
-                None,
-                &json!({ "user": user_id, "key": page_key, "plan": steps }),
-                now,
-            )
-            .await?;
-        }
+        let new = plan_in(
+            &mut tx,
+            incident_id,
+            user_id,
+            page_key,
+            gen,
+            urgency,
+            plan,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         Ok(new)
     }

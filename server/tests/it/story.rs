@@ -294,10 +294,23 @@ async fn the_founding_story_by_push_and_sms(backend: Backend) {
         "Sent to FIRST: push",
         "Escalation step 2: paging SECOND",
         "Paging SECOND: push (Phone) at once, SMS (Phone) at once",
-        "Sent to SECOND: push",
-        "Sent to SECOND: SMS",
         "Acknowledged by SECOND via SMS",
     ];
+    // Her push and her SMS went out together (in either order), before she acknowledged.
+    let paging_her = said
+        .iter()
+        .position(|s| s.starts_with("Paging SECOND"))
+        .unwrap();
+    let acked = said
+        .iter()
+        .position(|s| s.starts_with("Acknowledged by SECOND"))
+        .unwrap();
+    for sent in ["Sent to SECOND: push", "Sent to SECOND: SMS"] {
+        assert!(
+            said[paging_her..acked].iter().any(|s| s.starts_with(sent)),
+            "{sent:?} in {said:#?}"
+        );
+    }
     assert!(
         said.iter()
             .any(|s| s == &format!("Sent to FIRST: email to {first_email}")),
