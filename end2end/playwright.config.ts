@@ -1,6 +1,7 @@
 // Playwright runs Firstline's release binary on a fresh temporary SQLite database with the demo
 // data, and drives Debian's Chromium (never a downloaded browser) on a desktop and a phone.
-// Mail and Web Push go to local sinks (sinks.mjs) the tests read back.
+// Mail goes to a local sink (sinks.mjs) the tests read back; push.spec.ts runs its own push
+// service on 127.0.0.1.
 import { defineConfig, devices } from "@playwright/test";
 
 const PORT = 3197;
@@ -9,7 +10,7 @@ export const ADMIN_EMAIL = "aisha@crates-volunteers.example";
 export const ADMIN_PASSWORD = "e2e demo password";
 export const SINK_SMTP_PORT = 3525;
 export const SINK_HTTP_PORT = 3526;
-/// The sinks' HTTP side: `/mails`, `/pushes`, and `/push/<id>` as a push endpoint.
+/// The mail sink's HTTP side: `GET /mails`.
 export const SINK_URL = `http://127.0.0.1:${SINK_HTTP_PORT}`;
 
 const chromium = {
@@ -71,7 +72,7 @@ export default defineConfig({
         FIRSTLINE_DEMO_PASSWORD: ADMIN_PASSWORD,
         FIRSTLINE_SMTP_URL: `smtp://127.0.0.1:${SINK_SMTP_PORT}`,
         FIRSTLINE_MAIL_FROM: "Firstline <pager@firstline.test>",
-        // The push sink is on this machine.
+        // push.spec.ts's push service is on this machine.
         FIRSTLINE_OUTBOUND_ALLOW: "127.0.0.1",
         RUST_LOG: "warn",
       },

@@ -1,17 +1,14 @@
-// Local stand-ins for the outside services Firstline reaches in the browser tests: an SMTP
-// server that keeps every mail, and a push service that keeps every Web Push request. Both are
-// read back over HTTP by the tests:
+// A local stand-in for the SMTP server Firstline mails through in the browser tests: it keeps
+// every mail, and the tests read them back over HTTP:
 //   GET  /mails        -> [{ from, to: [..], data }]      (data: the raw message)
-//   POST /push/<id>    <- a Web Push request (answered 201)
-//   GET  /pushes       -> [{ path, headers, body }]        (body: base64)
 // Ports: SMTP on SINK_SMTP_PORT (default 3525), HTTP on SINK_HTTP_PORT (default 3526).
+// (push.spec.ts runs its own push service: it decrypts what it receives with its own keys.)
 import net from "node:net";
 import http from "node:http";
 
 const smtpPort = Number(process.env.SINK_SMTP_PORT || 3525);
 const httpPort = Number(process.env.SINK_HTTP_PORT || 3526);
 const mails = [];
-const pushes = [];
 
 net
   .createServer((socket) => {
@@ -74,17 +71,7 @@ http
         res.end(JSON.stringify(value));
       };
       if (req.method === "GET" && req.url === "/mails") return json(200, mails);
-      if (req.method === "GET" && req.url === "/pushes") return json(200, pushes);
       if (req.method === "GET" && req.url === "/ready") return json(200, { ok: true });
-      if (req.method === "POST" && req.url.startsWith("/push/")) {
-        pushes.push({
-          path: req.url,
-          headers: req.headers,
-          body: Buffer.concat(chunks).toString("base64"),
-        });
-        res.writeHead(201);
-        return res.end();
-      }
       json(404, { error: "unknown" });
     });
   })
