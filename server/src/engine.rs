@@ -560,6 +560,20 @@ impl Perform for Notify {
             return Ok(());
         };
         let user = state.store.user(&first.user_id).await?;
+        // Deactivated since the page was planned: nobody is to be woken.
+        if !user.is_active() {
+            state.store.outbox_drop(&token).await?;
+            return Ok(());
+        }
+        // Switched off since (a push device gone): the person's next method now, not this.
+        if let Some(reason) = &contact.disabled_reason {
+            let why = format!("this method is switched off: {reason}");
+            state
+                .store
+                .outbox_failed(&token, &to.id, &why, true, state.clock.now_ms())
+                .await?;
+            return Ok(());
+        }
         let mut items = Vec::with_capacity(rows.len());
         for r in &rows {
             let inc = match state.store.oncall_incident(&r.incident_id).await {

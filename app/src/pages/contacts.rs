@@ -218,10 +218,12 @@ pub fn ContactMethods(panel: ContactsPanel, csrf: String) -> impl IntoView {
                     }
                 })}
                 {(!needs_code).then(|| err.clone().map(|e| view! { <p class="field-error" role="alert">{e}</p> }))}
-                <form method="post" action=format!("/profile/contacts/{id}/test") class="inline">
-                    <input type="hidden" name="csrf" value=csrf.clone()/>
-                    <button type="submit" class="button">"Send test notification"</button>
-                </form>
+                {(!needs_code).then(|| view! {
+                    <form method="post" action=format!("/profile/contacts/{id}/test") class="inline">
+                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                        <button type="submit" class="button">"Send test notification"</button>
+                    </form>
+                })}
                 {removable.then(|| view! {
                     <form method="post" action=format!("/profile/contacts/{id}/delete") class="inline">
                         <input type="hidden" name="csrf" value=csrf.clone()/>

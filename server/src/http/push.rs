@@ -282,6 +282,11 @@ fn unauthorized() -> Response {
 /// optionally with a `label`) as one of the viewer's contact methods and sends its code by
 /// push. Needs the session and its CSRF token (`X-CSRF-Token`). Answers 201 with
 /// `{"id", "label", "sent", "message"}`; a bad field is a 400 naming it.
+/// Push subscriptions one person may send per [`SUBSCRIBE_WINDOW_MS`].
+const SUBSCRIBES_PER_WINDOW: i64 = 20;
+/// The subscription rate limit's window.
+const SUBSCRIBE_WINDOW_MS: i64 = 10 * 60_000;
+
 async fn subscribe(
     State(state): State<AppState>,
     session: MaybeSession,
@@ -361,12 +366,7 @@ async fn subscribe(
     let same = existing
         .iter()
         .find(|c| c.kind == "push" && c.target == endpoint);
-    if let Some(old) = same {
-        // The same subscription again (Enable pressed twice, or new keys): start afresh.
-        if let Err(e) = state.store.remove_contact(&me.user.id, &old.id).await {
-            return internal(e);
-        }
-    } else if pushes >= MAX_DEVICES {
+    if same.is_none() && pushes >= MAX_DEVICES {
         return error(
             StatusCode::CONFLICT,
             Some("endpoint"),
@@ -374,6 +374,33 @@ async fn subscribe(
                 "endpoint: you already have {MAX_DEVICES} push devices; remove one on your profile first"
             ),
         );
+    }
+    // Each subscription that passes the checks is a write and a push to a URL the caller
+    // chose: a few per person.
+    match state
+        .store
+        .rate_limit_hit(
+            &format!("push-subscribe:{}", me.user.id),
+            SUBSCRIBE_WINDOW_MS,
+            state.clock.now_ms(),
+        )
+        .await
+    {
+        Ok(n) if n > SUBSCRIBES_PER_WINDOW => {
+            return error(
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                "Too many push subscriptions in the last 10 minutes; wait a few minutes, then try again.",
+            )
+        }
+        Ok(_) => {}
+        Err(e) => return internal(e),
+    }
+    if let Some(old) = same {
+        // The same subscription again (Enable pressed twice, or new keys): start afresh.
+        if let Err(e) = state.store.remove_contact(&me.user.id, &old.id).await {
+            return internal(e);
+        }
     }
     let now = state.clock.now_ms();
     let id = match state

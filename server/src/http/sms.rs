@@ -66,6 +66,9 @@ fn field<'a>(params: &'a [(String, String)], name: &str) -> &'a str {
         .map_or("", |(_, v)| v.as_str())
 }
 
+/// How long a reply's message id is remembered (far longer than any provider retries).
+const SID_KEPT_MS: i64 = 30 * 86_400_000;
+
 /// `POST /webhooks/sms`: a reply to a page. Answers in TwiML with what happened.
 pub async fn reply(
     State(state): State<AppState>,
@@ -140,20 +143,36 @@ async fn answer(
         ReplyAction::Resolve => Act::Resolve,
     };
     let title = app::domain::notify::short(&app::domain::notify::clean(&inc.about.title), 60);
+    // The provider's id of this text is spent with the action: a replayed request (captured,
+    // or the provider retrying) acts once. Twilio's signature has no timestamp of its own.
+    let sid = field(params, "MessageSid").trim();
+    if sid.is_empty() {
+        return Ok(Some("This text could not be matched to a page.".into()));
+    }
     match state
         .store
-        .act_on_incident(&inc.incident_id, &user.id, "sms", &act, now)
+        .act_by_link(
+            &format!("sms:{sid}"),
+            now + SID_KEPT_MS,
+            &inc.incident_id,
+            &user.id,
+            "sms",
+            &act,
+            now,
+        )
         .await
     {
-        Ok(t) if t.changed => Ok(Some(format!("{} #{number} {title}", action.done()))),
-        Ok(_) => Ok(Some(format!(
+        Ok(crate::store::LinkUse::Used) => Ok(None),
+        Ok(crate::store::LinkUse::Acted(_)) => {
+            Ok(Some(format!("{} #{number} {title}", action.done())))
+        }
+        Ok(crate::store::LinkUse::Unchanged(_)) => Ok(Some(format!(
             "#{number} {title} was already {}.",
             match action {
                 ReplyAction::Acknowledge => "acknowledged",
                 ReplyAction::Resolve => "resolved",
             }
         ))),
-        Err(crate::store::StoreError::Invalid(e)) => Ok(Some(format!("#{number}: {}", e.message))),
         Err(e) => Err(e),
     }
 }

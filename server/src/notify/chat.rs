@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use super::{Item, Notifier, Outgoing, Purpose, SendFailure, Sent};
 use crate::outbound::{Outbound, SendError};
-use app::domain::notify::{clean, short, ChatFlavor};
+use app::domain::notify::{clean, short, ChatFlavor, BUNDLE_LISTED};
 
 /// How long one post may take.
 const POST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -61,10 +61,29 @@ fn link(flavor: ChatFlavor, url: &str, text: &str) -> String {
     }
 }
 
+/// Escapes text for Mattermost and Zulip: as Slack, and since they also ping on a plain
+/// `@channel`, `@all` or `@**all**` and render `[text](url)`, `@` gets a zero-width space after
+/// it and brackets a backslash.
+pub fn escape_markdown_chat(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in escape_slack(s).chars() {
+        match c {
+            '@' => out.push_str("@\u{200b}"),
+            '[' | ']' | '(' | ')' | '*' | '_' | '`' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 fn esc(flavor: ChatFlavor, s: &str) -> String {
     match flavor {
         ChatFlavor::Discord => escape_discord(s),
-        _ => escape_slack(s),
+        ChatFlavor::Mattermost | ChatFlavor::Zulip => escape_markdown_chat(s),
+        ChatFlavor::Slack => escape_slack(s),
     }
 }
 
@@ -110,15 +129,16 @@ pub fn text(flavor: ChatFlavor, out: &Outgoing) -> String {
             match out.items.as_slice() {
                 [one] => t.push(item_links(flavor, one)),
                 many => {
-                    for (line, item) in out.lines.iter().zip(many) {
+                    let listed = many.len().min(BUNDLE_LISTED);
+                    for (line, item) in out.lines.iter().zip(many).take(listed) {
                         t.push(format!(
                             "{} — {}",
                             esc(flavor, &short(line, 120)),
                             item_links(flavor, item)
                         ));
                     }
-                    if many.len() > out.lines.len() {
-                        if let Some(more) = out.lines.last() {
+                    if many.len() > listed {
+                        if let Some(more) = out.lines.get(listed) {
                             t.push(esc(flavor, more));
                         }
                     }
@@ -305,6 +325,10 @@ mod tests {
              <https://firstline.example/oncall/inc0|Open> · <https://firstline.example/a/ack0|Acknowledge> · <https://firstline.example/a/res0|Resolve>"
         );
         assert_eq!(payload(ChatFlavor::Mattermost, "x"), json!({"text": "x"}));
+        assert_eq!(
+            escape_markdown_chat("@channel [click](https://evil) @**all**"),
+            "@\u{200b}channel \\[click\\]\\(https://evil\\) @\u{200b}\\*\\*all\\*\\*"
+        );
         assert_eq!(payload(ChatFlavor::Zulip, "x"), json!({"text": "x"}));
     }
 

@@ -10,7 +10,7 @@ use lettre::Message;
 
 use super::{Notifier, Outgoing, Purpose, SendFailure, Sent};
 use crate::services::Mailer;
-use app::domain::notify::clean;
+use app::domain::notify::{clean, BUNDLE_LISTED};
 
 /// Sends mail through `mail`, from `from`.
 pub struct EmailChannel {
@@ -75,7 +75,10 @@ pub fn body(out: &Outgoing) -> String {
             out.items.len(),
             out.open.max(out.items.len())
         ));
-        for (line, item) in out.lines.iter().zip(out.items.iter()) {
+        // The listed incidents, each with its links; then "and N more" once (the words'
+        // last line when the bundle is longer than the list).
+        let listed = out.items.len().min(BUNDLE_LISTED);
+        for (line, item) in out.lines.iter().zip(out.items.iter()).take(listed) {
             text.push_str(&format!(
                 "{}\n  since {}\n",
                 clean(line),
@@ -84,9 +87,9 @@ pub fn body(out: &Outgoing) -> String {
             links(&mut text, item);
             text.push('\n');
         }
-        if out.items.len() > out.lines.len() {
-            if let Some(more) = out.lines.last() {
-                text.push_str(&format!("{more}\n"));
+        if out.items.len() > listed {
+            if let Some(more) = out.lines.get(listed) {
+                text.push_str(&format!("{}\n", clean(more)));
             }
         }
         text.push_str(&format!("Everything open: {}\n", out.url));
@@ -257,7 +260,13 @@ pub(crate) mod tests {
             "{text}"
         );
         assert!(text.contains("#21 Sparse index: disk full"), "{text}");
-        assert!(text.contains("and 2 more"), "{text}");
+        assert_eq!(text.matches("and 2 more").count(), 1, "{text}");
+        // Ten listed, each with its own links; the eleventh and twelfth only counted.
+        assert!(
+            text.contains("Acknowledge: https://firstline.example/a/ack9"),
+            "{text}"
+        );
+        assert!(!text.contains("/a/ack10"), "{text}");
         assert!(
             text.contains("X-Firstline-Incidents: inc0 inc1 inc2"),
             "{text}"

@@ -280,11 +280,14 @@ impl Store {
         now: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        // The try is counted first, in the statement that reads the code (it locks the row on
+        // PostgreSQL): tries at once cannot all see the count before any is added.
         let row: Option<(Option<String>, Option<i64>, i64)> = tx
             .fetch_optional(
                 sql(
-                    "SELECT verify_hash, verify_expires_at, verify_attempts FROM contact_methods \
-                     WHERE id = $1 AND user_id = $2",
+                    "UPDATE contact_methods SET verify_attempts = verify_attempts + 1 \
+                     WHERE id = $1 AND user_id = $2 \
+                     RETURNING verify_hash, verify_expires_at, verify_attempts - 1",
                 )
                 .bind(contact_id)
                 .bind(user_id),
@@ -311,11 +314,6 @@ impl Store {
                 tx.commit().await
             }
             Err(e) => {
-                tx.execute(
-                    sql("UPDATE contact_methods SET verify_attempts = verify_attempts + 1 WHERE id = $1")
-                        .bind(contact_id),
-                )
-                .await?;
                 tx.commit().await?;
                 Err(StoreError::Invalid(e))
             }
@@ -427,10 +425,14 @@ impl Store {
         )
         .await?;
         tx.execute(
-            sql("UPDATE notify_outbox SET state = 'dropped', claim = NULL WHERE contact_id = $1 \
-                 AND state = 'pending' AND due_at <= $2 AND EXISTS (SELECT 1 FROM oncall_incidents i \
+            sql(
+                "UPDATE notify_outbox SET state = 'dropped', claim = NULL WHERE contact_id = $1 \
+                 AND state = 'pending' AND due_at <= $2 \
+                 AND (claimed_until IS NULL OR claimed_until < $2) \
+                 AND EXISTS (SELECT 1 FROM oncall_incidents i \
                  WHERE i.id = notify_outbox.incident_id AND (i.status <> 'triggered' \
-                 OR (notify_outbox.gen IS NOT NULL AND i.esc_gen <> notify_outbox.gen)))")
+                 OR (notify_outbox.gen IS NOT NULL AND i.esc_gen <> notify_outbox.gen)))",
+            )
             .bind(contact_id)
             .bind(now),
         )
@@ -479,6 +481,26 @@ impl Store {
                     .bind(now),
             )
             .await?;
+        if rows.is_empty() {
+            // Due rows another send still holds (a send cut off by its timeout, or a crashed
+            // one not yet past its lease): try again when that claim runs out, so they are
+            // never left without a send to take them.
+            let held: Option<(Option<i64>,)> = tx
+                .fetch_optional(
+                    sql(
+                        "SELECT MIN(claimed_until) FROM notify_outbox WHERE contact_id = $1 \
+                         AND state = 'pending' AND due_at <= $2 AND claimed_until >= $2",
+                    )
+                    .bind(contact_id)
+                    .bind(now),
+                )
+                .await?;
+            tx.commit().await?;
+            if let Some((Some(until),)) = held {
+                return Ok(Claim::Later(until + 1));
+            }
+            return Ok(Claim::Rows(rows));
+        }
         tx.commit().await?;
         rows.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Claim::Rows(rows))
@@ -540,6 +562,18 @@ impl Store {
         Ok(())
     }
 
+    /// Drops a claimed send's rows without sending (their person was deactivated meanwhile).
+    pub async fn outbox_drop(&self, token: &str) -> Result<(), StoreError> {
+        on_pool!(self, p => sqlx::query(
+            "UPDATE notify_outbox SET state = 'dropped', claimed_until = NULL \
+             WHERE claim = $1 AND state = 'pending'")
+            .bind(token)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        Ok(())
+    }
+
     /// Records a claimed send as failed: each incident's timeline says why (`notify_failed`);
     /// the rows wait for the retry (or, `gone`, are given up and the method disabled with the
     /// reason). The person's later methods for the same pages become due at once; returns
@@ -570,7 +604,7 @@ impl Store {
         let kind = kind.map(|(k,)| k).unwrap_or_default();
         if gone {
             tx.execute(
-                sql("UPDATE contact_methods SET disabled_at = $1, disabled_reason = $2 WHERE id = $3")
+                sql("UPDATE contact_methods SET disabled_at = $1, disabled_reason = $2 WHERE id = $3 AND disabled_at IS NULL")
                     .bind(now)
                     .bind(error)
                     .bind(contact_id),

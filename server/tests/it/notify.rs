@@ -310,3 +310,88 @@ async fn an_alert_storm_reaches_a_person_as_a_handful_of_messages(backend: Backe
     e.app.stop().await;
 }
 on_both_backends!(an_alert_storm_reaches_a_person_as_a_handful_of_messages);
+
+/// Due rows another send holds (one cut off by its timeout, or a crashed one within its lease)
+/// are sent once that claim runs out: the send that found them held tries again then, instead
+/// of finishing with nothing to do and leaving them without a send.
+async fn rows_held_by_a_cut_off_send_go_out_when_its_claim_runs_out(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let (jonas, key, _) = jonas_on_call(&e).await;
+    verified(&e, &jonas, MethodKind::Push, "https://push.example/p1").await;
+    e.send(&key, "trigger", "5xx", "critical").await;
+    e.settle().await;
+    assert_eq!(kinds(&e), vec![MethodKind::Push]);
+    // The email comes due at 5 min; a send that "died" claimed it a moment before, for 2 min.
+    let email = e
+        .store()
+        .contact_methods(&jonas)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "email")
+        .unwrap();
+    let at = e.t0 + 5 * 60_000;
+    let held = e
+        .store()
+        .claim_outbox(&email.id, "a-send-that-died", at, 2 * 60_000, 60_000)
+        .await
+        .unwrap();
+    assert!(
+        matches!(held, firstline::store::Claim::Rows(ref r) if r.len() == 1),
+        "{held:?}"
+    );
+    e.at(5).await;
+    assert_eq!(kinds(&e), vec![MethodKind::Push], "still held at 5 min");
+    e.at(8).await;
+    assert_eq!(
+        kinds(&e),
+        vec![MethodKind::Push, MethodKind::Email],
+        "sent once the claim ran out"
+    );
+    e.app.stop().await;
+}
+on_both_backends!(rows_held_by_a_cut_off_send_go_out_when_its_claim_runs_out);
+
+/// Wrong codes sent at once each count: twenty at once cannot get around the limit of five
+/// (on PostgreSQL each would otherwise read the count before any was added).
+async fn wrong_codes_at_once_all_count(backend: Backend) {
+    let e = Esc::start(backend).await;
+    let jonas = e.user("jonas").await;
+    let store = e.store().clone();
+    let id = store
+        .add_contact(
+            &jonas,
+            MethodKind::Sms,
+            "+4915100000001",
+            None,
+            &json!({}),
+            1,
+        )
+        .await
+        .unwrap();
+    let code = code_hash("123456");
+    let now = e.clock.now_ms();
+    store
+        .set_verification(&jonas, &id, &code, now + 60_000)
+        .await
+        .unwrap();
+    let mut tries = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let (store, jonas, id) = (store.clone(), jonas.clone(), id.clone());
+        tries.spawn(async move {
+            store
+                .verify_contact(&jonas, &id, &code_hash(&format!("{i:06}")), now)
+                .await
+        });
+    }
+    while let Some(r) = tries.join_next().await {
+        assert!(r.unwrap().is_err(), "a wrong code");
+    }
+    let last = store
+        .verify_contact(&jonas, &id, &code, now)
+        .await
+        .unwrap_err();
+    assert!(last.to_string().contains("too many"), "{last}");
+    e.app.stop().await;
+}
+on_both_backends!(wrong_codes_at_once_all_count);

@@ -147,7 +147,14 @@ pub async fn callback(
     (status, r.text().await.unwrap())
 }
 
+/// A text from `from`, as Twilio posts it (each with a message id of its own).
 pub async fn sms_reply(app: &TestApp, from: &str, body: &str) -> (u16, String) {
+    let sid = format!("SMin{}", firstline::store::new_id());
+    sms_reply_with_sid(app, from, body, &sid).await
+}
+
+/// A text from `from` with the given message id (the same id twice: a replayed request).
+pub async fn sms_reply_with_sid(app: &TestApp, from: &str, body: &str, sid: &str) -> (u16, String) {
     callback(
         app,
         "/webhooks/sms",
@@ -155,13 +162,55 @@ pub async fn sms_reply(app: &TestApp, from: &str, body: &str) -> (u16, String) {
             ("From", from),
             ("To", FROM),
             ("Body", body),
-            ("MessageSid", "SMinbound"),
+            ("MessageSid", sid),
             ("AccountSid", SID),
         ],
         Some(TOKEN),
     )
     .await
 }
+
+/// A signed reply replayed later (captured, or the provider retrying) acts once: here a
+/// resolve, replayed when another incident is open, resolves nothing more.
+async fn a_replayed_reply_acts_once(backend: Backend) {
+    let twilio = FakeTwilio::start().await;
+    let env = twilio.env();
+    let extra: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = TestApp::start_with(backend, &extra).await;
+    let (maya, _) = person_with_sms(&app, "maya", MAYA).await;
+    let key = paging_service(
+        &app,
+        "Sparse index",
+        vec![Target {
+            kind: TargetKind::User,
+            id: maya,
+        }],
+    )
+    .await;
+    trigger(&app, &key, "5xx").await;
+    let first = incident(&app, "5xx").await;
+    texts(&twilio, 1).await;
+    let (status, answer) = sms_reply_with_sid(&app, MAYA, "2", "SMreplayed").await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains("Resolved"), "{answer}");
+    assert_eq!(status_of(&app, &first.id).await, State::Resolved);
+    trigger(&app, &key, "disk").await;
+    let second = incident(&app, "disk").await;
+    texts(&twilio, 2).await;
+    let (status, answer) = sms_reply_with_sid(&app, MAYA, "2", "SMreplayed").await;
+    assert_eq!(status, 200, "{answer}");
+    assert!(
+        !answer.contains("Resolved"),
+        "a replay says nothing: {answer}"
+    );
+    assert_eq!(
+        status_of(&app, &second.id).await,
+        State::Triggered,
+        "the replay resolved nothing"
+    );
+    app.stop().await;
+}
+on_both_backends!(a_replayed_reply_acts_once);
 
 /// A responder with a verified SMS number; returns (user id, contact id).
 pub async fn person_with_sms(app: &TestApp, who: &str, number: &str) -> (String, String) {
@@ -1016,10 +1065,14 @@ async fn chat_sinks_get_each_flavours_json() {
     let chat = firstline::notify::chat::ChatChannel::new(outbound());
     let slack_text = "*[HIGH] #12 Sparse index: 5xx above 5% @everyone &lt;!channel&gt; *now** (for Maya)\n\
         <https://firstline.example/oncall/inc1|Open> · <https://firstline.example/a/ack|Acknowledge> · <https://firstline.example/a/res|Resolve>";
+    // Mattermost and Zulip also ping on a plain @everyone and render [text](url): `@` gets a
+    // zero-width space, brackets and emphasis a backslash.
+    let markdown_text = "*\\[HIGH\\] #12 Sparse index: 5xx above 5% @\u{200b}everyone &lt;!channel&gt; \\*now\\** (for Maya)\n\
+        <https://firstline.example/oncall/inc1|Open> · <https://firstline.example/a/ack|Acknowledge> · <https://firstline.example/a/res|Resolve>";
     for (flavor, want) in [
         ("slack", json!({ "text": slack_text })),
-        ("mattermost", json!({ "text": slack_text })),
-        ("zulip", json!({ "text": slack_text })),
+        ("mattermost", json!({ "text": markdown_text })),
+        ("zulip", json!({ "text": markdown_text })),
         (
             "discord",
             json!({

@@ -951,3 +951,22 @@ async fn credentials_do_not_follow_a_redirect_to_another_origin() {
     assert_eq!(there[0].headers["ttl"], "60");
     assert_eq!(there[0].body, b"ciphertext");
 }
+
+/// Subscribing is a write and a push to a URL the caller chose: twenty in ten minutes, then 429
+/// and nothing more reaches the push service.
+async fn subscribing_is_rate_limited(backend: Backend) {
+    let push = FakePush::start().await;
+    let (app, _fakes) = start(backend, &[]).await;
+    app.create_user(EMAIL, PASSWORD, "responder").await;
+    let csrf = app.login(EMAIL, PASSWORD).await;
+    let device = Device::new(push.url("/push/v2/again-and-again"));
+    for _ in 0..20 {
+        assert_eq!(subscribe(&app, &csrf, &device.json()).await.status(), 201);
+    }
+    let sent = push.got().len();
+    let r = subscribe(&app, &csrf, &device.json()).await;
+    assert_eq!(r.status(), 429);
+    assert_eq!(push.got().len(), sent, "nothing more was pushed");
+    app.stop().await;
+}
+on_both_backends!(subscribing_is_rate_limited);

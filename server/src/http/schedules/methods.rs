@@ -398,6 +398,19 @@ pub async fn test_method(
     check_csrf(&me, &form.csrf)?;
     own(&me)?;
     let contact = mine(&state, &me, &id).await?;
+    // Only to a method its person proved is theirs: a test to any number or URL typed in
+    // would let a member send texts (and their cost) anywhere.
+    if contact.verified_at.is_none() {
+        let panel = ContactsPanel {
+            at: id,
+            error: Some(ValidationError::new(
+                "code",
+                "Verify this method first: the code it was sent is its first test.",
+            )),
+            ..Default::default()
+        };
+        return panel_page(&state, &me, panel, StatusCode::BAD_REQUEST).await;
+    }
     if let Some(page) = limited(&state, &me, &id).await? {
         return Ok(page);
     }
