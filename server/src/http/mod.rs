@@ -173,7 +173,6 @@ pub fn router(state: AppState) -> Router {
             "/unsubscribe/{token}",
             get(status_public::unsubscribe_page).post(status_public::unsubscribe),
         )
-        .route("/a/{token}", get(links::page).post(links::act))
         .route("/swaps", get(schedules::all_swaps))
         .route("/my/shifts", get(schedules::my_shifts))
         .route(
@@ -251,6 +250,15 @@ pub fn router(state: AppState) -> Router {
             session::same_origin,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        // One-tap links: the signed token in the path is the credential (no cookie is used),
+        // so the same-origin check has nothing to protect, and it would refuse the link's own
+        // page: that page is served with `Referrer-Policy: no-referrer` (the token is in its
+        // URL), under which browsers send `Origin: null` with its form post.
+        .merge(
+            Router::new()
+                .route("/a/{token}", get(links::page).post(links::act))
+                .layer(RequestBodyLimitLayer::new(BODY_LIMIT)),
+        )
         // Alerts in: bodies up to PagerDuty's limit, from any origin (monitoring tools, not
         // browsers), not audited (a flood would drown the log; the incidents record them).
         .merge(
