@@ -109,5 +109,8 @@ test("a responder acknowledges from the link in a page mail, and a watcher sees 
   expect(again!.status()).toBe(409);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("This link was already used");
   await expectAccessible(page);
+  // Resolved from the watcher's page, so the CDN has no open incident for the tests after.
+  await watcher.getByRole("button", { name: "Resolve" }).click();
+  await expect(watcher.getByRole("status").filter({ hasText: "Resolved" })).toBeVisible();
   await watcherCtx.close();
 });
