@@ -106,7 +106,6 @@ impl Services {
                 webhook: Some(Arc::new(crate::notify::webhook::WebhookChannel::new(
                     outbound.clone(),
                 ))),
-                ..Default::default()
             }),
             mail,
             webhooks: Arc::new(HttpWebhooks(outbound.clone())),
