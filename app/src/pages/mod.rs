@@ -292,6 +292,8 @@ mod tests {
                             .any(|tag| line.contains(tag));
                         let allowed = line.contains("<textarea id=id name=name")
                             || line.contains("<script type=\"module\" inner_html=code>")
+                            // An empty element loading a same-origin file: no text to escape.
+                            || (line.contains("<script src=\"/") && line.contains("></script>"))
                             || line.trim_start().starts_with("//")
                             || line.contains("\"<");
                         if raw && !allowed {
