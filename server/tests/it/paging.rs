@@ -771,6 +771,7 @@ async fn the_demo_has_services_keys_and_a_worked_incident(backend: Backend) {
             "opened",
             "alert_triggered",
             "step_fired",
+            "paged",
             "acknowledged",
             "note",
             "alert_resolved",
