@@ -185,6 +185,44 @@ pub(crate) async fn plan_in(
     Ok(true)
 }
 
+/// A failed method falls through: `user`'s later methods for the page `page_key` (all but
+/// `failed_contact`) become due at `now` and their sends are queued now (`why` tells the sends
+/// apart from the ones queued with the plan). Returns their `(outbox id, contact id)`.
+pub(crate) async fn bring_forward_in(
+    tx: &mut super::tx::Tx,
+    user: &str,
+    page_key: &str,
+    failed_contact: &str,
+    why: &str,
+    now: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    let moved: Vec<(String, String)> = tx
+        .fetch_all(
+            sql(
+                "UPDATE notify_outbox SET due_at = $1 WHERE user_id = $2 AND page_key = $3 \
+                 AND contact_id <> $4 AND state = 'pending' AND due_at > $1 \
+                 RETURNING id, contact_id",
+            )
+            .bind(now)
+            .bind(user)
+            .bind(page_key)
+            .bind(failed_contact),
+        )
+        .await?;
+    for (id, contact) in &moved {
+        enqueue_in(
+            tx,
+            &Notify {
+                contact_id: contact.clone(),
+                key: format!("{id}:{why}"),
+            },
+            now,
+        )
+        .await?;
+    }
+    Ok(moved)
+}
+
 impl Store {
     /// What reaching each of `users` takes (read on the pool, before a write transaction).
     pub async fn reach(
@@ -625,28 +663,7 @@ impl Store {
                 now,
             )
             .await?;
-            let moved: Vec<(String, String)> = tx
-                .fetch_all(
-                    sql("UPDATE notify_outbox SET due_at = $1 WHERE user_id = $2 AND page_key = $3 \
-                         AND contact_id <> $4 AND state = 'pending' AND due_at > $1 \
-                         RETURNING id, contact_id")
-                    .bind(now)
-                    .bind(user)
-                    .bind(key)
-                    .bind(contact_id),
-                )
-                .await?;
-            for (id, contact) in &moved {
-                enqueue_in(
-                    &mut tx,
-                    &Notify {
-                        contact_id: contact.clone(),
-                        key: format!("{id}:sooner"),
-                    },
-                    now,
-                )
-                .await?;
-            }
+            let moved = bring_forward_in(&mut tx, user, key, contact_id, "sooner", now).await?;
             sooner.extend(moved);
         }
         tx.commit().await?;

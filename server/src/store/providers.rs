@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::jobs::{enqueue_in, JobSpec, Queue};
-use super::notify::Notify;
 use super::paging::add_event;
 use super::tx::sql;
 use super::tx::Tx;
@@ -236,28 +235,15 @@ impl Store {
                     now,
                 )
                 .await?;
-                let moved: Vec<(String, String)> = tx
-                    .fetch_all(
-                        sql("UPDATE notify_outbox SET due_at = $1 WHERE user_id = $2 AND page_key = $3 \
-                             AND contact_id <> $4 AND state = 'pending' AND due_at > $1 \
-                             RETURNING id, contact_id")
-                        .bind(now)
-                        .bind(user)
-                        .bind(key)
-                        .bind(contact),
-                    )
-                    .await?;
-                for (id, c) in &moved {
-                    enqueue_in(
-                        &mut tx,
-                        &Notify {
-                            contact_id: c.clone(),
-                            key: format!("{id}:undelivered"),
-                        },
-                        now,
-                    )
-                    .await?;
-                }
+                let moved = super::notify::bring_forward_in(
+                    &mut tx,
+                    user,
+                    key,
+                    contact,
+                    "undelivered",
+                    now,
+                )
+                .await?;
                 out.sooner.extend(moved);
             }
             out.incidents.push(incident.clone());
