@@ -781,8 +781,10 @@ async fn the_demo_has_services_keys_and_a_worked_incident(backend: Backend) {
     // The person the policy's first step paged is the one who acknowledged.
     assert_eq!(
         timeline[2].body["users"][0].as_str(),
-        timeline[3].actor_id.as_deref()
+        timeline[4].actor_id.as_deref()
     );
+    // And its plan: how that person was to be reached.
+    assert_eq!(timeline[3].body["user"], timeline[2].body["users"][0]);
 }
 on_both_backends!(the_demo_has_services_keys_and_a_worked_incident);
 
