@@ -40,7 +40,7 @@ pub struct LinkClaims {
 
 fn mac(secret: &[u8]) -> Hmac<Sha256> {
     // Keyed apart from every other use of the secret.
-    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    let mut m = super::hmac_sha256(secret);
     m.update(b"firstline action link v1\0");
     m
 }

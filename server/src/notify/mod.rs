@@ -21,6 +21,22 @@ use app::domain::escalation::Urgency;
 use app::domain::notify::{About, MethodKind};
 use async_trait::async_trait;
 
+/// HMAC-SHA256 keyed with `key` (action links, webhook signatures). HMAC takes a key of any
+/// length (RFC 2104 hashes longer ones and pads shorter ones), so the all-zero fallback is never
+/// taken; it stands so that no request path can panic.
+pub fn hmac_sha256(key: &[u8]) -> hmac::Hmac<sha2::Sha256> {
+    use hmac::digest::KeyInit;
+    <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <hmac::Hmac<sha2::Sha256> as KeyInit>::new(&Default::default()))
+}
+
+/// HMAC-SHA1 keyed with `key` (Twilio's request signatures), as [`hmac_sha256`].
+pub fn hmac_sha1(key: &[u8]) -> hmac::Hmac<sha1::Sha1> {
+    use hmac::digest::KeyInit;
+    <hmac::Hmac<sha1::Sha1> as hmac::Mac>::new_from_slice(key)
+        .unwrap_or_else(|_| <hmac::Hmac<sha1::Sha1> as KeyInit>::new(&Default::default()))
+}
+
 /// A contact method as a channel needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Contact {

@@ -117,8 +117,7 @@ fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
     sorted.sort();
     // As Twilio's own validators do: a repeated name with the same value counts once.
     sorted.dedup();
-    let mut m =
-        <Hmac<Sha1> as Mac>::new_from_slice(auth_token.as_bytes()).expect("HMAC takes any key");
+    let mut m = super::hmac_sha1(auth_token.as_bytes());
     m.update(url.as_bytes());
     for (k, v) in sorted {
         m.update(k.as_bytes());

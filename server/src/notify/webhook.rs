@@ -6,10 +6,9 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hmac::{Hmac, Mac};
+use hmac::Mac;
 use rand::RngCore;
 use serde_json::{json, Value};
-use sha2::Sha256;
 
 use super::{Notifier, Outgoing, Purpose, SendFailure, Sent};
 use crate::outbound::{Outbound, SendError};
@@ -31,8 +30,7 @@ fn hex(b: &[u8]) -> String {
 
 /// The `Firstline-Signature` value for `body` sent at `t` (Unix seconds).
 pub fn signature_header(secret: &str, t: i64, body: &[u8]) -> String {
-    let mut m =
-        <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).expect("HMAC takes any key");
+    let mut m = super::hmac_sha256(secret.as_bytes());
     m.update(format!("{t}.").as_bytes());
     m.update(body);
     format!("t={t},v1={}", hex(&m.finalize().into_bytes()))
