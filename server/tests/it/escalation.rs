@@ -768,6 +768,22 @@ async fn escalate_now_and_reassign(backend: Backend) {
 }
 on_both_backends!(escalate_now_and_reassign);
 
+/// The demo story's alert: Alertmanager says the sparse index answers 5xx, at 03:09 Berlin.
+pub(crate) fn sparse_index_alert() -> serde_json::Value {
+    json!({
+        "version": "4", "groupKey": "{}:{alertname=\"SparseIndex5xx\"}", "status": "firing",
+        "receiver": "firstline", "groupLabels": { "alertname": "SparseIndex5xx" },
+        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://alertmanager.example.org",
+        "alerts": [{
+            "status": "firing",
+            "labels": { "alertname": "SparseIndex5xx", "severity": "critical" },
+            "annotations": { "summary": "Sparse index 5xx above 5%" },
+            "startsAt": "2026-11-30T02:09:00Z", "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example.org/graph", "fingerprint": "5xx1"
+        }]
+    })
+}
+
 /// The demo's story end to end, on the fake clock: an Alertmanager alert on the sparse index at
 /// 03:10 Berlin pages the first line's person on call; nobody acknowledges; 5 minutes later the
 /// volunteers' secondary on call is paged, 5 more and every volunteer; one acknowledges and
@@ -812,18 +828,7 @@ async fn the_demo_story_runs_end_to_end(backend: Backend) {
     let everyone = who_at(2, 10).await;
     assert_eq!((first.len(), second.len()), (1, 1));
     assert!(everyone.len() >= 2, "{everyone:?}");
-    let body = json!({
-        "version": "4", "groupKey": "{}:{alertname=\"SparseIndex5xx\"}", "status": "firing",
-        "receiver": "firstline", "groupLabels": { "alertname": "SparseIndex5xx" },
-        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://alertmanager.example.org",
-        "alerts": [{
-            "status": "firing",
-            "labels": { "alertname": "SparseIndex5xx", "severity": "critical" },
-            "annotations": { "summary": "Sparse index 5xx above 5%" },
-            "startsAt": "2026-11-30T02:09:00Z", "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus.example.org/graph", "fingerprint": "5xx1"
-        }]
-    });
+    let body = sparse_index_alert();
     let r = client()
         .post(e.app.url(&format!("/hooks/alertmanager/{}", key.key)))
         .json(&body)

@@ -174,18 +174,7 @@ async fn the_founding_story_by_push_and_sms(backend: Backend) {
     }
     // 03:10: Alertmanager fires.
     let key = store.keys(&sparse.id).await.unwrap().remove(0);
-    let alert = json!({
-        "version": "4", "groupKey": "{}:{alertname=\"SparseIndex5xx\"}", "status": "firing",
-        "receiver": "firstline", "groupLabels": { "alertname": "SparseIndex5xx" },
-        "commonLabels": {}, "commonAnnotations": {}, "externalURL": "http://alertmanager.example.org",
-        "alerts": [{
-            "status": "firing",
-            "labels": { "alertname": "SparseIndex5xx", "severity": "critical" },
-            "annotations": { "summary": "Sparse index 5xx above 5%" },
-            "startsAt": "2026-11-30T02:09:00Z", "endsAt": "0001-01-01T00:00:00Z",
-            "generatorURL": "http://prometheus.example.org/graph", "fingerprint": "5xx1"
-        }]
-    });
+    let alert = crate::escalation::sparse_index_alert();
     let r = client()
         .post(app.url(&format!("/hooks/alertmanager/{}", key.key)))
         .json(&alert)
