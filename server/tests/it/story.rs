@@ -233,6 +233,14 @@ async fn the_founding_story_by_push_and_sms(backend: Backend) {
         "{}",
         sms.get("Body")
     );
+    // Her text is recorded sent (a reply is matched to the pages texted to her).
+    eventually(10, "her text recorded sent", || async {
+        let t = store.timeline(&story.id).await.unwrap();
+        t.iter()
+            .any(|e| e.kind == "notified" && e.channel == "sms")
+            .then_some(())
+    })
+    .await;
     // 03:16: she answers "1".
     clock.set(t0 + 6 * MIN);
     let (status, answer) = sms_reply(&app, number, "1").await;
