@@ -1436,11 +1436,12 @@ async fn failed_webhook_deliveries_are_retried(backend: Backend) {
         (!hook.bodies().is_empty()).then_some(())
     })
     .await;
-    let (pending, failed) = app.state().store.job_backlog().await.unwrap();
-    assert!(
-        pending >= 1 && failed >= 1,
-        "a failed delivery waits for a retry"
-    );
+    // The sink answers before the worker records the failure: wait for the record.
+    eventually(10, "a failed delivery waits for a retry", || async {
+        let (pending, failed) = app.state().store.job_backlog().await.unwrap();
+        (pending >= 1 && failed >= 1).then_some(())
+    })
+    .await;
     hook.set_status(200);
     // The first retry is 10 s after the failure.
     clock.advance(Duration::from_secs(11));
