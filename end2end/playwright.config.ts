@@ -4,12 +4,15 @@
 // service on 127.0.0.1.
 import { defineConfig, devices } from "@playwright/test";
 
-const PORT = 3197;
+// Ports and the binary can be moved (E2E_PORT, E2E_SINK_PORT, E2E_BIN) so a second checkout can
+// run the suite beside this one, e.g. against a debug build.
+const PORT = Number(process.env.E2E_PORT || 3197);
+const BIN = process.env.E2E_BIN || "../target/release/firstline";
 export const BASE_URL = `http://127.0.0.1:${PORT}`;
 export const ADMIN_EMAIL = "aisha@crates-volunteers.example";
 export const ADMIN_PASSWORD = "e2e demo password";
-export const SINK_SMTP_PORT = 3525;
-export const SINK_HTTP_PORT = 3526;
+export const SINK_SMTP_PORT = Number(process.env.E2E_SINK_PORT || 3525);
+export const SINK_HTTP_PORT = SINK_SMTP_PORT + 1;
 /// The mail sink's HTTP side: `GET /mails`.
 export const SINK_URL = `http://127.0.0.1:${SINK_HTTP_PORT}`;
 
@@ -61,13 +64,14 @@ export default defineConfig({
     },
     {
       command:
-        'd="$(mktemp -d)" && FIRSTLINE_DATABASE_URL="sqlite://$d/e2e.db" exec ../target/release/firstline demo',
+        'd="$(mktemp -d)" && FIRSTLINE_DATABASE_URL="sqlite://$d/e2e.db" exec "$E2E_BIN" demo',
       url: `${BASE_URL}/readyz`,
       reuseExistingServer: false,
       timeout: 60_000,
       stdout: "ignore",
       stderr: "pipe",
       env: {
+        E2E_BIN: BIN,
         FIRSTLINE_LISTEN: `127.0.0.1:${PORT}`,
         FIRSTLINE_DEMO_PASSWORD: ADMIN_PASSWORD,
         FIRSTLINE_SMTP_URL: `smtp://127.0.0.1:${SINK_SMTP_PORT}`,
