@@ -72,7 +72,7 @@ test("an alert sent with curl opens an incident that responders work live, from 
   await row.getByRole("link").click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(summary);
   // The navigation counts open incidents for responders.
-  await expect(page.locator(".topbar .count")).toBeVisible();
+  await expect(page.locator(".topbar .count:visible")).toBeVisible();
   const url = page.url();
   await admin.goto(url);
   await expect(admin.locator(".live-line")).toContainText("Live", { timeout: 10_000 });

@@ -91,7 +91,8 @@ pub fn AuditPage(
                     view! { <p class="muted">"No entries."</p> }.into_any()
                 } else {
                     view! {
-                        <div class="table-scroll">
+                        // Keyboard users scroll the wide table too: it takes focus.
+                        <div class="table-scroll" tabindex="0" role="region" aria-label="Audit entries">
                             <table class="audit">
                                 <thead>
                                     <tr>

@@ -69,10 +69,23 @@ pub enum Nav {
 pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
     let signed_in = viewer.name.is_some();
     let current = move |n: Nav| if n == nav { Some("page") } else { None };
+    // Phones fold the navigation into a menu (a disclosure: no script needed); wide screens
+    // show it as a row (the stylesheet opens the disclosure's content there). Open on-call
+    // incidents are counted on the menu control too, so a closed menu still shows them.
+    let open = if signed_in { open_oncall() } else { 0 };
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/">"Firstline"</a>
+            <details class="menu">
+            <summary>
+                <span class="menu-icon" aria-hidden="true"></span>
+                "Menu"
+                {(open > 0).then(|| view! {
+                    <span class="count" aria-hidden="true">{open}</span>
+                    <span class="visually-hidden">{format!(", {open} open on-call incidents")}</span>
+                })}
+            </summary>
             <nav aria-label="Main">
                 <ul>
                     {signed_in.then(|| view! {
@@ -82,7 +95,6 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                     <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
                     {signed_in.then(|| {
                         // Everyone signed in reads on-call incidents; responders and admins act.
-                        let open = open_oncall();
                         let label = if open > 0 { format!("{open} open on-call incidents") } else { "On-call incidents".to_string() };
                         view! {
                             <li><a href="/oncall" aria-current=current(Nav::Oncall) aria-label=label>
@@ -117,6 +129,7 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                     }}
                 </ul>
             </nav>
+            </details>
         </header>
         <main id="main">{children()}</main>
         <footer class="footer">
