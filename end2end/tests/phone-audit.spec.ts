@@ -275,3 +275,38 @@ for (const role of [
     expect(visited.length).toBeGreaterThan(role.email ? 10 : 3);
   });
 }
+
+test("the navigation is one row: a menu on the phone, a row of links on a desktop", async ({ browser, isMobile }, testInfo) => {
+  // Without JavaScript: the menu is a disclosure the browser opens by itself.
+  const context = await browser.newContext({ ...testInfo.project.use, javaScriptEnabled: false });
+  const page = await context.newPage();
+  await login(page, ADMIN_EMAIL);
+  const header = page.locator("header.topbar");
+  const nav = page.getByRole("navigation", { name: "Main" });
+  const menu = page.locator(".menu > summary");
+  // The header is a single row, whatever the screen.
+  expect((await header.boundingBox())!.height).toBeLessThan(60);
+  if (isMobile) {
+    await expect(menu).toBeVisible();
+    await expect(menu).toHaveAccessibleName(/^Menu/);
+    await expect(nav.getByRole("link", { name: "Profile" })).toBeHidden();
+    // The keyboard opens it: the skip link, the brand, then the menu control.
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    await expect(menu).toBeFocused();
+    await page.keyboard.press("Enter");
+    await expect(nav.getByRole("link", { name: "Profile" })).toBeVisible();
+    const box = (await nav.getByRole("link", { name: "Profile" }).boundingBox())!;
+    expect(box.height).toBeGreaterThanOrEqual(44);
+    await page.keyboard.press("Tab");
+    await expect(nav.getByRole("link", { name: "Home" })).toBeFocused();
+  } else {
+    await expect(menu).toBeHidden();
+    await expect(nav.getByRole("link", { name: "Profile" })).toBeVisible();
+    await expect(nav.getByRole("button", { name: "Log out" })).toBeVisible();
+  }
+  await expect(nav.getByRole("link", { name: "Home" })).toHaveAttribute("aria-current", "page");
+  await expect(nav.locator("[aria-current]")).toHaveCount(1);
+  await context.close();
+});
