@@ -66,3 +66,10 @@ export async function expectAccessible(page: Page) {
     bad.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`),
   ).toEqual([]);
 }
+
+/** Follows a link of the main navigation, opening the menu first where it is folded (phones). */
+export async function clickNav(page: Page, name: string) {
+  const menu = page.locator(".menu > summary");
+  if ((await menu.isVisible()) && (await page.locator(".menu[open]").count()) === 0) await menu.click();
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+}

@@ -4,7 +4,7 @@
 // 24), sideways scrolling, text under 14 px and axe-core's serious or critical findings. Every
 // failure on every page is collected and reported together, so one run shows the whole list.
 import { Page } from "@playwright/test";
-import { test, expect, expectAccessible } from "./helpers";
+import { clickNav, test, expect, expectAccessible } from "./helpers";
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from "../playwright.config";
 
 /** The smallest comfortable tap target and text size, in CSS px. */
@@ -308,5 +308,9 @@ test("the navigation is one row: a menu on the phone, a row of links on a deskto
   }
   await expect(nav.getByRole("link", { name: "Home" })).toHaveAttribute("aria-current", "page");
   await expect(nav.locator("[aria-current]")).toHaveCount(1);
+  // Following an entry marks it current.
+  await clickNav(page, "Profile");
+  await expect(page).toHaveURL(/\/profile$/);
+  await expect(page.locator('nav[aria-label="Main"] a[href="/profile"]')).toHaveAttribute("aria-current", "page");
   await context.close();
 });

@@ -1,7 +1,7 @@
 // Shift calendars on desktop and phone: browsing, covering a shift, asking for and accepting a
 // swap, and the coverage-gap banner.
 import { Browser, Page } from "@playwright/test";
-import { expect, expectAccessible, loginAsAdmin, test } from "./helpers";
+import { clickNav, expect, expectAccessible, loginAsAdmin, test } from "./helpers";
 import { ADMIN_PASSWORD } from "../playwright.config";
 
 async function loginAs(browser: Browser, email: string, isMobile: boolean): Promise<Page> {
@@ -135,7 +135,7 @@ test("a gap banner appears when a participant is removed and goes when covered",
 
 test("profile: time zone and the private iCal link", async ({ page, request }) => {
   await loginAsAdmin(page);
-  await page.getByRole("link", { name: "Profile" }).click();
+  await clickNav(page, "Profile");
   const link = await page.getByLabel("Your iCal feed URL").inputValue();
   const feed = await request.get(link);
   expect(feed.status()).toBe(200);

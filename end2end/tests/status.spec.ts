@@ -1,5 +1,5 @@
 // The public status page: readable without JavaScript, live with it, accessible.
-import { expect, expectAccessible, loginAsAdmin, test } from "./helpers";
+import { clickNav, expect, expectAccessible, loginAsAdmin, test } from "./helpers";
 
 const DEMO_COMPONENTS = [
   "Web UI",
@@ -190,7 +190,7 @@ test("every page passes axe-core (no serious or critical violations)", async ({ 
     await page.goto(path);
     await expectAccessible(page);
   }
-  await page.getByRole("link", { name: "Components" }).click();
+  await clickNav(page, "Components");
   await page.getByRole("link", { name: "Sparse index" }).click();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Edit Sparse index");
   await expectAccessible(page);
