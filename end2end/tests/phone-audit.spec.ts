@@ -54,6 +54,25 @@ async function login(page: Page, email: string) {
   await expect(page).toHaveURL(/\/dashboard$/);
 }
 
+/**
+ * Opens an on-call incident as a monitoring tool would (the demo's are resolved), so the pages
+ * with an incident at work (its big buttons, the menu's count) are checked too.
+ */
+async function openAnIncident(page: Page) {
+  await page.goto("/services");
+  await page.locator('main a[href^="/services/"]').first().click();
+  const key = (await page.locator("[data-key] code").nth(1).textContent())!.trim();
+  const answer = await page.request.post("/v2/enqueue", {
+    data: {
+      routing_key: key,
+      event_action: "trigger",
+      dedup_key: "phone-audit",
+      payload: { summary: "Phone audit: an open incident", source: "phone-audit", severity: "critical" },
+    },
+  });
+  expect(answer.status()).toBe(202);
+}
+
 /** What one page's in-browser check finds (run inside the page). */
 type Finding = { kind: string; what: string };
 
@@ -203,6 +222,7 @@ for (const role of [
     const started = Date.now();
     if (role.email) await login(page, role.email);
     const origin = new URL(baseURL!).origin;
+    if (role.name === "admin") await openAnIncident(page);
 
     const queue: string[] = role.start.map((p) => new URL(p, origin).href);
     const patterns = new Set<string>(queue.map((u) => pattern(new URL(u))));

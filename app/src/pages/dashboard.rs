@@ -61,7 +61,7 @@ pub fn DashboardPage(
                     <p><a href="/oncall">"All incidents"</a></p>
                 </section>
             })}
-            <p><a href="/my/shifts">"My shifts"</a>" · "<a href="/swaps">"Swap requests"</a>" · "<a href="/schedules">"All schedules"</a></p>
+            <p><a href="/my/shifts">"My shifts"</a>"\u{a0}· "<a href="/swaps">"Swap requests"</a>"\u{a0}· "<a href="/schedules">"All schedules"</a></p>
             {(!notices.is_empty()).then(|| view! {
                 <section class="card">
                     <h2>"For you"</h2>
@@ -106,8 +106,8 @@ pub fn DashboardPage(
                 })}
                 <p>
                     <a href="/status">"Open the status page"</a>
-                    {is_responder.then(|| view! { " · " <a href="/admin/incidents">"Report an incident"</a> })}
-                    {is_admin.then(|| view! { " · " <a href="/admin/components">"Change component status"</a> " · " <a href="/admin/monitors">"Monitors"</a> })}
+                    {is_responder.then(|| view! { "\u{a0}· " <a href="/admin/incidents">"Report an incident"</a> })}
+                    {is_admin.then(|| view! { "\u{a0}· " <a href="/admin/components">"Change component status"</a> "\u{a0}· " <a href="/admin/monitors">"Monitors"</a> })}
                 </p>
             </section>
             <section class="card">

@@ -122,7 +122,7 @@ pub fn SchedulesPage(viewer: Viewer, nows: Vec<NowView>) -> impl IntoView {
     view! {
         <Shell viewer=viewer nav=Nav::Schedules>
             <h1 class="page-title">"On call"</h1>
-            <p><a href="/my/shifts">"My shifts"</a>" · "<a href="/swaps">"Swap requests"</a></p>
+            <p><a href="/my/shifts">"My shifts"</a>"\u{a0}· "<a href="/swaps">"Swap requests"</a></p>
             {if nows.is_empty() {
                 view! { <p class="muted">"No schedules yet."</p> }.into_any()
             } else {
@@ -238,7 +238,7 @@ pub fn SchedulePage(
             {body}
             <p class="cal-links">
                 <a href=format!("/schedules/{schedule_id}/swaps")>"Swap requests"</a>
-                {is_admin.then(|| view! { " · " <a href=format!("/schedules/{schedule_id}/edit")>"Edit layers and people"</a> })}
+                {is_admin.then(|| view! { "\u{a0}· " <a href=format!("/schedules/{schedule_id}/edit")>"Edit layers and people"</a> })}
             </p>
             <section class="card">
                 <h2>"Hours on call in this period"</h2>

@@ -205,7 +205,7 @@ pub fn IncidentsAdminPage(
                 <h2>"Recent"</h2>
                 {rows(recent)}
                 <p><a href="/history">"Public history"</a>
-                    {is_admin.then(|| view! { " · " <a href="/admin/subscribers">"Subscribers"</a> })}
+                    {is_admin.then(|| view! { "\u{a0}· " <a href="/admin/subscribers">"Subscribers"</a> })}
                 </p>
             </section>
         </Shell>
