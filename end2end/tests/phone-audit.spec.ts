@@ -330,6 +330,11 @@ test("the navigation is one row: a menu on the phone, a row of links on a deskto
     await expect(menu).toBeHidden();
     await expect(nav.getByRole("link", { name: "Profile" })).toBeVisible();
     await expect(nav.getByRole("button", { name: "Log out" })).toBeVisible();
+    // A narrower window keeps one row too: the admin's long row folds into the menu there.
+    await page.setViewportSize({ width: 1024, height: 768 });
+    expect((await header.boundingBox())!.height).toBeLessThan(60);
+    await expect(menu).toBeVisible();
+    await page.setViewportSize({ width: 1280, height: 720 });
   }
   await expect(nav.getByRole("link", { name: "Home" })).toHaveAttribute("aria-current", "page");
   await expect(nav.locator("[aria-current]")).toHaveCount(1);

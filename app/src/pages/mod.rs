@@ -75,7 +75,7 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
     let open = if signed_in { open_oncall() } else { 0 };
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
-        <header class="topbar">
+        <header class=if viewer.is_admin { "topbar long" } else { "topbar" }>
             <a class="brand" href="/">"Firstline"</a>
             <details class="menu">
             <summary>
@@ -326,6 +326,39 @@ mod tests {
             "raw-text elements written directly (use TextArea):\n{}",
             offenders.join("\n")
         );
+    }
+
+    /// The navigation is a disclosure (a menu on phones, without script) with the current page
+    /// marked once, and the open on-call count is on its control too.
+    #[test]
+    fn shell_navigation_is_a_menu_marking_the_current_page() {
+        set_open_oncall(2);
+        let owner = Owner::new();
+        let html = owner.with(|| {
+            let viewer = Viewer {
+                name: Some("Aisha".into()),
+                is_admin: true,
+                is_responder: true,
+                csrf: Some("t".into()),
+            };
+            view! { <Shell viewer=viewer nav=Nav::Profile>"body"</Shell> }.to_html()
+        });
+        set_open_oncall(0);
+        let menu = html.find("<details class=\"menu\">").expect("menu");
+        let summary = html.find("<summary>").expect("summary");
+        let nav = html.find("<nav aria-label=\"Main\">").expect("nav");
+        assert!(menu < summary && summary < nav, "{html}");
+        assert!(html[summary..nav].contains("Menu"), "{html}");
+        assert!(
+            html[summary..nav].contains("2 open on-call incidents"),
+            "{html}"
+        );
+        assert_eq!(html.matches("aria-current=\"page\"").count(), 1, "{html}");
+        assert!(
+            html.contains("<a href=\"/profile\" aria-current=\"page\">"),
+            "{html}"
+        );
+        assert!(html.contains("class=\"topbar long\""), "{html}");
     }
 
     #[test]
