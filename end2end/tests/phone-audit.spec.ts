@@ -329,6 +329,11 @@ test("the navigation is one row: a menu on the phone, a row of links on a deskto
   } else {
     await expect(menu).toBeHidden();
     await expect(nav.getByRole("link", { name: "Profile" })).toBeVisible();
+    // The keyboard goes from the brand straight to the first entry.
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    await page.keyboard.press("Tab");
+    await expect(nav.getByRole("link", { name: "Home" })).toBeFocused();
     await expect(nav.getByRole("button", { name: "Log out" })).toBeVisible();
     // A narrower window keeps one row too: the admin's long row folds into the menu there.
     await page.setViewportSize({ width: 1024, height: 768 });
