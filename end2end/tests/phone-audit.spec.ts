@@ -348,4 +348,14 @@ test("the navigation is one row: a menu on the phone, a row of links on a deskto
   await expect(page).toHaveURL(/\/profile$/);
   await expect(page.locator('nav[aria-label="Main"] a[href="/profile"]')).toHaveAttribute("aria-current", "page");
   await context.close();
+
+  // A visitor's two entries are a row on any screen: no menu to open for "Log in".
+  const visitor = await browser.newContext({ ...testInfo.project.use, javaScriptEnabled: false });
+  const pub = await visitor.newPage();
+  await pub.goto("/status");
+  await expect(pub.locator(".menu > summary")).toBeHidden();
+  await expect(pub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Log in" })).toBeVisible();
+  await expect(pub.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Status" })).toHaveAttribute("aria-current", "page");
+  expect((await pub.locator("header.topbar").boundingBox())!.height).toBeLessThan(60);
+  await visitor.close();
 });

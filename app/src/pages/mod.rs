@@ -73,9 +73,16 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
     // show it as a row (the stylesheet opens the disclosure's content there). Open on-call
     // incidents are counted on the menu control too, so a closed menu still shows them.
     let open = if signed_in { open_oncall() } else { 0 };
+    // The stylesheet shows a visitor's two entries as a row everywhere, and needs a wider window
+    // for the admin's long row than for the others'.
+    let header_class = match (viewer.is_admin, signed_in) {
+        (true, _) => "topbar long",
+        (false, true) => "topbar",
+        (false, false) => "topbar short",
+    };
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
-        <header class=if viewer.is_admin { "topbar long" } else { "topbar" }>
+        <header class=header_class>
             <a class="brand" href="/">"Firstline"</a>
             <details class="menu">
             <summary>
