@@ -185,6 +185,26 @@ impl Impact {
     }
 
     /// Every impact, in order.
+    /// The word shown to people ("Major").
+    pub fn label(self) -> &'static str {
+        match self {
+            Impact::None => "None",
+            Impact::Minor => "Minor",
+            Impact::Major => "Major",
+            Impact::Critical => "Critical",
+        }
+    }
+
+    /// One line on when to choose it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Impact::None => "Worth telling people, but nothing is broken.",
+            Impact::Minor => "Some people notice: slower, or a small part fails.",
+            Impact::Major => "Many people cannot do something important.",
+            Impact::Critical => "The service is down for most people.",
+        }
+    }
+
     pub const ALL: [Impact; 4] = [Impact::None, Impact::Minor, Impact::Major, Impact::Critical];
 
     /// Parses the wire value; the error names the `impact` field.

@@ -40,9 +40,11 @@ pub fn ComponentsPage(
     view! {
         <Shell viewer=viewer nav=Nav::Components>
             <h1 class="page-title">"Status components"</h1>
+            <p class="muted small">"The page's name, logo and links: "<a href="/admin/branding">"Status page settings"</a>"."</p>
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <section class="card">
                 <h2>"Current status"</h2>
+                <super::status_admin::StatusHelp/>
                 {if components.is_empty() {
                     view! { <p class="muted">"No components yet. Add the first one below."</p> }.into_any()
                 } else {
@@ -137,7 +139,7 @@ fn ComponentForm(
                         && !["description", "group", "position", "status"]
                             .contains(&e.field.as_str()))
             })
-            .map(|e| e.message.clone())
+            .map(super::status_admin::error_sentence)
     };
     let err_name = field_error("name");
     let err_desc = field_error("description");
@@ -168,6 +170,7 @@ fn ComponentForm(
             <FieldError id="position-error" error=err_pos/>
             <label for="status">"Status"</label>
             <StatusSelect id="status".to_string() current=current/>
+            <super::status_admin::StatusHelp/>
             <FieldError id="status-error" error=err_status/>
             <button type="submit" class="button primary">{submit}</button>
         </form>

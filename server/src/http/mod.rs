@@ -121,6 +121,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/admin/monitors/{id}/delete", post(monitors::delete))
         .route(
+            "/admin/monitors/{id}",
+            get(monitors::edit_form).post(monitors::update),
+        )
+        .route("/admin/monitors/{id}/pause", post(monitors::pause))
+        .route("/admin/monitors/{id}/resume", post(monitors::resume))
+        .route(
             "/admin/subscribers",
             get(monitors::subscribers).post(monitors::add_webhook),
         )

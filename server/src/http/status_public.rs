@@ -386,6 +386,13 @@ pub async fn heartbeat(
         }
         Err(e) => return Err(e.into()),
     };
+    if monitor.paused_at.is_some() {
+        // Accepted (the cron job did run), but a paused monitor records nothing.
+        return Ok(Json(
+            serde_json::json!({ "ok": true, "monitor": monitor.name, "recorded": false, "paused": true }),
+        )
+        .into_response());
+    }
     let window = std::time::Duration::from_secs((monitor.interval_s / 5).clamp(1, 10) as u64);
     if !state
         .heartbeats
