@@ -40,10 +40,11 @@ pub async fn incident(
     let tz = state.hub.page().time_zone.clone();
     let card = crate::live::card(&inc, &tz);
     let viewer = session.viewer();
-    let page_name = state.page_name.clone();
-    let title = format!("{} · {} status", inc.name, page_name);
+    let brand = (*state.hub.current().brand).clone();
+    let title = format!("{} · {} status", inc.name, brand.name);
+    let live = state.assets.has_live();
     let html = render_document(&title, None, Some(&title), move || {
-        view! { <IncidentPage viewer=viewer page_name=page_name card=card/> }
+        view! { <IncidentPage viewer=viewer brand=brand card=card live=live/> }
     });
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-cache")],
@@ -126,10 +127,11 @@ async fn history_of(
             .collect(),
     };
     let viewer = session.viewer();
-    let page_name = state.page_name.clone();
-    let title = format!("{} incident history: {}", page_name, view.month);
+    let brand = (*state.hub.current().brand).clone();
+    let title = format!("{} incident history: {}", brand.name, view.month);
+    let live = state.assets.has_live();
     let html = render_document(&title, None, Some(&title), move || {
-        view! { <HistoryPage viewer=viewer page_name=page_name view=view/> }
+        view! { <HistoryPage viewer=viewer brand=brand view=view live=live/> }
     });
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-cache")],
@@ -146,7 +148,7 @@ fn message(
     action: Option<(String, String)>,
 ) -> Response {
     let (title, text) = (title.to_string(), text.to_string());
-    let doc_title = format!("{title} · {} status", state.page_name);
+    let doc_title = format!("{title} · {} status", state.hub.current().brand.name);
     let html = render_document(&doc_title, None, None, move || {
         view! { <MessagePage viewer=Default::default() title=title message=text action=action/> }
     });
@@ -283,7 +285,8 @@ pub async fn confirm_page(
             "Confirm your subscription",
             &format!(
                 "Send status emails for {} to {}?",
-                state.page_name, s.target
+                state.hub.current().brand.name,
+                s.target
             ),
             Some((
                 format!("/subscribe/confirm/{token}"),
