@@ -199,7 +199,9 @@ async fn edit_page(
     error: Option<ValidationError>,
 ) -> Result<Response, AppError> {
     let m = state.store.monitor(id).await?;
-    let form = form.unwrap_or_else(|| m.input());
+    let mut form = form.unwrap_or_else(|| m.input());
+    // The kind is fixed once created, whatever a refused post said.
+    form.kind = m.kind.as_str().to_string();
     let components = component_choices(state).await?;
     let services = services_of(state).await?;
     let viewer = admin.viewer();
