@@ -23,7 +23,7 @@ test("an incident created and updated by an admin reaches an open page live, and
   await form.getByLabel("Message (Markdown)").fill("We are **investigating** failed index fetches.");
   await form.getByLabel(/^Sparse index/).selectOption("partial_outage");
   await form.getByRole("button", { name: "Publish incident" }).click();
-  await expect(page).toHaveURL(/\/admin\/incidents\/[a-z0-9]+$/);
+  await expect(page).toHaveURL(/\/admin\/incidents\/[a-z0-9]+\?done=published$/);
   await expect(page.getByRole("heading", { level: 1 })).toHaveText(`Update: ${title}`);
 
   // The open page shows it without a reload.

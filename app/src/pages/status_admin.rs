@@ -90,14 +90,16 @@ fn about(e: &ValidationError, fields: &[&str]) -> bool {
 /// The note next to a field: the error as a sentence when it is about one of `fields`.
 fn note(error: &Option<ValidationError>, fields: &[&str]) -> impl IntoView {
     error.as_ref().filter(|e| about(e, fields)).map(|e| {
-        view! { <p class="field-error" role="alert">{error_sentence(e)}</p> }
+        let field = e.field.clone();
+        view! { <p class="field-error" role="alert" data-field=field>{error_sentence(e)}</p> }
     })
 }
 
 /// The error at the top of a form, for fields the form has no place for.
 fn error_box(error: &Option<ValidationError>, placed: &[&str]) -> impl IntoView {
     error.as_ref().filter(|e| !about(e, placed)).map(|e| {
-        view! { <p class="error" role="alert">{format!("Not saved. {}", error_sentence(e))}</p> }
+        let field = e.field.clone();
+        view! { <p class="error" role="alert" data-field=field>{format!("Not saved. {}", error_sentence(e))}</p> }
     })
 }
 
