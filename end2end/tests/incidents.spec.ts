@@ -171,7 +171,7 @@ test("status-page admin and public history pages pass axe-core", async ({ page }
   await page.locator("#new-incident").getByLabel("Message (Markdown)").fill("   ");
   await page.locator("#new-incident").getByLabel("Message (Markdown)").evaluate((e) => e.removeAttribute("required"));
   await page.getByRole("button", { name: "Publish incident" }).click();
-  await expect(page.getByRole("alert")).toContainText("body");
+  await expect(page.getByRole("alert")).toContainText("The message must not be empty.");
   await expectAccessible(page);
   await page.goto("/admin/incidents");
   await page.getByRole("link", { name: "Database upgrade" }).first().click();

@@ -133,7 +133,7 @@ async fn monitors_page(
             summary: a.summary,
             status: a.status,
             when: display_time(a.created_at, &tz),
-            details: a.details,
+            details: readable_details(&a.details),
         })
         .collect();
     let viewer = admin.viewer();
@@ -142,6 +142,26 @@ async fn monitors_page(
         view! { <MonitorsPage viewer=viewer monitors=monitors alerts=alerts components=components services=services form=form error=error notice=notice/> }
     });
     Ok((code, Html(html)).into_response())
+}
+
+/// An alert's details as people read them: an Alertmanager-style JSON payload becomes its
+/// description (or summary); anything else is shown as it came, cut to a line or two.
+fn readable_details(details: &str) -> String {
+    let text = serde_json::from_str::<serde_json::Value>(details)
+        .ok()
+        .and_then(|v| {
+            let a = &v["annotations"];
+            a["description"]
+                .as_str()
+                .or(a["summary"].as_str())
+                .or(v["description"].as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| details.to_string());
+    match text.char_indices().nth(300) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text,
+    }
 }
 
 /// `GET /admin/monitors`.

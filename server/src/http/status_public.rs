@@ -165,7 +165,7 @@ pub async fn subscribe(
 ) -> Result<Response, AppError> {
     if !state.services.mail.is_configured() {
         return Err(AppError::BadRequest(
-            "email: email subscriptions are not set up on this status page; use the RSS or Atom feed".into(),
+            "Email subscriptions are not set up on this status page. Follow it with the RSS or Atom feed instead.".into(),
         ));
     }
     let input = SubscribeInput {
@@ -210,7 +210,7 @@ pub async fn subscribe(
         .await?;
     if by_addr > PER_ADDRESS_PER_HOUR {
         return Err(AppError::TooMany(
-            "email: too many subscription requests for this address. Check your inbox, or try again in an hour.".into(),
+            "Too many subscription requests for this email address. Check your inbox, or try again in an hour.".into(),
         ));
     }
     let (sub, _new) = state.store.subscribe(&draft, &ip, now).await?;

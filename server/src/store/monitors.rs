@@ -378,16 +378,7 @@ impl Store {
         // must not both work from the same old state.
         tx.execute(sql("UPDATE monitors SET state = state WHERE id = $1").bind(monitor_id))
             .await?;
-        let (name, state, fails, threshold, component_id, interval_s, service_id, paused_at): (
-            String,
-            String,
-            i64,
-            i64,
-            Option<String>,
-            i64,
-            Option<String>,
-            Option<i64>,
-        ) = tx
+        let (name, state, fails, threshold, component_id, interval_s, service_id, paused_at): CheckRow = tx
             .fetch_optional(
                 sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s, service_id, paused_at \
                      FROM monitors WHERE id = $1")
@@ -496,6 +487,19 @@ fn monitor_signal(monitor_id: &str, action: Action, name: &str, error: Option<&s
         images: Vec::new(),
     }
 }
+
+/// What recording a check reads of its monitor: name, state, failures in a row, threshold,
+/// component, interval, service, when paused.
+type CheckRow = (
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<i64>,
+);
 
 /// Refuses a draft whose component or service does not exist.
 async fn check_links(tx: &mut super::tx::Tx, d: &MonitorDraft) -> Result<(), StoreError> {
