@@ -460,3 +460,18 @@ pub async fn delete_subscriber(
     state.store.delete_subscriber(&id).await?;
     Ok(Redirect::to("/admin/subscribers").into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::readable_details;
+
+    #[test]
+    fn alert_details_read_as_text() {
+        let am = r#"{"annotations":{"description":"5.3% of index requests failed.","summary":"5xx"},"labels":{"a":"b"}}"#;
+        assert_eq!(readable_details(am), "5.3% of index requests failed.");
+        assert_eq!(readable_details(r#"{"annotations":{"summary":"5xx"}}"#), "5xx");
+        assert_eq!(readable_details("HTTP 500"), "HTTP 500");
+        let long = "é".repeat(400);
+        assert_eq!(readable_details(&long).chars().count(), 301);
+    }
+}
