@@ -835,7 +835,7 @@ pub fn SubscribersPage(
             <h1 class="page-title">"Subscribers"</h1>
             <p class="muted">{summary}</p>
             {(!email).then(|| view! {
-                <p class="notice" id="mail-off" role="note">
+                <p class="warn" id="mail-off" role="note">
                     "Email is not set up on this server, so the public status page hides its email subscription form. "
                     "To offer it, set FIRSTLINE_SMTP_URL (outgoing mail) and restart the server. "
                     "Feeds (RSS, Atom) and webhooks work without it."
