@@ -469,7 +469,10 @@ mod tests {
     fn alert_details_read_as_text() {
         let am = r#"{"annotations":{"description":"5.3% of index requests failed.","summary":"5xx"},"labels":{"a":"b"}}"#;
         assert_eq!(readable_details(am), "5.3% of index requests failed.");
-        assert_eq!(readable_details(r#"{"annotations":{"summary":"5xx"}}"#), "5xx");
+        assert_eq!(
+            readable_details(r#"{"annotations":{"summary":"5xx"}}"#),
+            "5xx"
+        );
         assert_eq!(readable_details("HTTP 500"), "HTTP 500");
         let long = "é".repeat(400);
         assert_eq!(readable_details(&long).chars().count(), 301);
