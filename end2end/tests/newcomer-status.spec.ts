@@ -23,6 +23,9 @@ test("publishing confirms what happened with a link to the public page; a refuse
     /^Major — /,
     /^Critical — The service is down/,
   ]);
+  await expect(inc.getByLabel("Status", { exact: true }).locator("option").first()).toHaveText(
+    /^Investigating — Something is wrong/,
+  );
   await inc.getByLabel("Title").fill("Search is slow (newcomer)");
   await inc.getByLabel("Impact").selectOption("minor");
   await inc.getByLabel("Message (Markdown)").fill("Searching takes seconds.");

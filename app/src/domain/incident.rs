@@ -118,6 +118,21 @@ impl IncidentStatus {
         }
     }
 
+    /// One line on when to choose it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Investigating => "Something is wrong; the cause is not known yet.",
+            Self::Identified => "The cause is known and a fix is under way.",
+            Self::Monitoring => "A fix is in; watching that it holds.",
+            Self::Resolved => "Over; everything works again.",
+            Self::Postmortem => "The write-up of what happened and what changes.",
+            Self::Scheduled => "Planned; not started yet.",
+            Self::InProgress => "The work is happening now.",
+            Self::Verifying => "The work is done; checking that all is well.",
+            Self::Completed => "Finished; everything is back to normal.",
+        }
+    }
+
     /// Which lifecycle this status belongs to.
     pub fn kind(self) -> IncidentKind {
         if Self::INCIDENT.contains(&self) {
@@ -184,7 +199,6 @@ impl Impact {
         }
     }
 
-    /// Every impact, in order.
     /// The word shown to people ("Major").
     pub fn label(self) -> &'static str {
         match self {
@@ -205,6 +219,7 @@ impl Impact {
         }
     }
 
+    /// Every impact, in order.
     pub const ALL: [Impact; 4] = [Impact::None, Impact::Minor, Impact::Major, Impact::Critical];
 
     /// Parses the wire value; the error names the `impact` field.

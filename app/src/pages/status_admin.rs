@@ -271,7 +271,7 @@ pub fn IncidentsAdminPage(
                         <label for="inc-status">"Status"</label>
                         <select id="inc-status" name="status">
                             {IncidentStatus::INCIDENT.into_iter().filter(|s| s.is_open()).map(|s| view! {
-                                <option value=s.as_str() selected=inc_status == s.as_str()>{s.label()}</option>
+                                <option value=s.as_str() selected=inc_status == s.as_str()>{format!("{} — {}", s.label(), s.explain())}</option>
                             }).collect_view()}
                         </select>
                     </div>
@@ -413,7 +413,7 @@ pub fn IncidentAdminPage(
                         <label for="u-status">"Status"</label>
                         <select id="u-status" name="status">
                             {statuses.into_iter().map(|s| view! {
-                                <option value=s.as_str() selected=s.as_str() == status>{s.label()}</option>
+                                <option value=s.as_str() selected=s.as_str() == status>{format!("{} — {}", s.label(), s.explain())}</option>
                             }).collect_view()}
                         </select>
                     </div>
