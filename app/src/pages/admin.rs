@@ -240,8 +240,8 @@ pub fn BrandingPage(
                         placeholder="https://example.org" aria-invalid=invalid(&e_site) aria-describedby="site_url-error"/>
                     <FieldError id="site_url-error" error=e_site/>
                     <label for="footer_links">"Footer links " <span class="muted">{format!("(optional, up to {LINKS_MAX}, one a line: a label of up to {LABEL_MAX} characters, a space, the address)")}</span></label>
-                    <textarea id="footer_links" name="footer_links" rows="4" placeholder="Privacy https://example.org/privacy"
-                        aria-invalid=invalid(&e_links) aria-describedby="footer_links-error">{form.footer_links}</textarea>
+                    <super::TextArea id="footer_links" name="footer_links" rows=4 value=form.footer_links
+                        placeholder="Privacy https://example.org/privacy"/>
                     <FieldError id="footer_links-error" error=e_links/>
                     <button type="submit" class="button primary">"Save"</button>
                 </form>

@@ -351,12 +351,19 @@ async fn branding_shows_on_the_public_page_and_is_checked(backend: Backend) {
                 ("csrf", &csrf),
                 ("page_name", "Acme <b>Cloud</b>"),
                 ("site_url", "javascript:alert(1)"),
-                ("footer_links", "Privacy https://acme.example/privacy"),
+                (
+                    "footer_links",
+                    "Privacy https://acme.example/privacy\n</textarea><script>alert(1)</script>",
+                ),
             ],
         )
         .await;
     assert_eq!(r.status(), 400);
     let page = r.text().await.unwrap();
+    assert!(
+        !page.contains("<script>alert(1)"),
+        "retyped text stays text"
+    );
     assert!(
         page.contains("The website link must start with http:// or https://."),
         "{page}"
