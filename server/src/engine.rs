@@ -404,13 +404,16 @@ impl Perform for Confirm {
             "Someone (hopefully you) asked for status updates of {page} at this address.\n\n\
              Confirm here:\n{base}/subscribe/confirm/{token}\n\n\
              If it wasn't you, ignore this mail; nothing more will be sent.\n",
-            page = state.page_name,
+            page = state.hub.current().brand.name,
             token = sub.token,
         );
         send_mail(
             state,
             &sub.target,
-            &format!("Confirm your {} status subscription", state.page_name),
+            &format!(
+                "Confirm your {} status subscription",
+                state.hub.current().brand.name
+            ),
             text,
             &sub.token,
         )
@@ -450,12 +453,12 @@ impl Perform for Deliver {
                     at = crate::format::display_time(upd.created_at, &state.hub.page().time_zone),
                     body = upd.body,
                     id = inc.id,
-                    page = state.page_name,
+                    page = state.hub.current().brand.name,
                     token = sub.token,
                 );
                 let subject = format!(
                     "[{} status] {}: {}",
-                    state.page_name,
+                    state.hub.current().brand.name,
                     upd.status.label(),
                     inc.name
                 );

@@ -11,7 +11,7 @@ use app::domain::status::{
 };
 use app::domain::uptime;
 use app::pages::status::{
-    ComponentView, GroupView, IncidentCard, StatusBody, StatusView, UpdateView,
+    ComponentView, GroupView, IncidentCard, PageBrand, Stamp, StatusBody, StatusView, UpdateView,
 };
 use leptos::prelude::*;
 
@@ -40,6 +40,10 @@ pub struct Current {
     pub atom: Arc<Asset>,
     /// The anonymous status page, rendered on first request after the change.
     pub page_html: Arc<OnceLock<Asset>>,
+    /// The page's branding as shown (name, site, footer links, logo link).
+    pub brand: Arc<PageBrand>,
+    /// The uploaded logo, served at `/status/logo`, with its hash.
+    pub logo: Option<(String, Arc<Asset>)>,
 }
 
 /// Holds the snapshot and notifies subscribers when it changes.
@@ -66,6 +70,14 @@ fn merge(mut recent: Vec<Incident>, open: Vec<Incident>) -> Vec<Incident> {
     recent
 }
 
+/// A moment in `tz`, labelled, with its instant.
+pub fn stamp(ms: i64, tz: &str) -> Stamp {
+    Stamp {
+        text: display_time(ms, tz),
+        ms,
+    }
+}
+
 /// Formats an incident for the page in the page's zone.
 pub fn card(i: &Incident, tz: &str) -> IncidentCard {
     IncidentCard {
@@ -74,11 +86,7 @@ pub fn card(i: &Incident, tz: &str) -> IncidentCard {
         status: i.status.label().to_string(),
         impact: i.impact_str().to_string(),
         window: match (i.scheduled_for, i.scheduled_until) {
-            (Some(s), Some(e)) => Some(format!(
-                "{} to {}",
-                display_time(s, tz),
-                display_time(e, tz)
-            )),
+            (Some(s), Some(e)) => Some((stamp(s, tz), stamp(e, tz))),
             _ => None,
         },
         components: i
@@ -96,14 +104,14 @@ pub fn card(i: &Incident, tz: &str) -> IncidentCard {
             .filter(|u| !(u.status == IncidentStatus::Postmortem && i.postmortem.is_some()))
             .map(|u| UpdateView {
                 status: u.status.label().to_string(),
-                at: display_time(u.created_at, tz),
-                edited: u.edited_at.map(|e| display_time(e, tz)),
+                at: stamp(u.created_at, tz),
+                edited: u.edited_at.map(|e| stamp(e, tz)),
                 html: to_safe_html(&u.body),
             })
             .collect(),
         postmortem: i.postmortem.as_deref().map(to_safe_html),
-        started: display_time(i.started_at, tz),
-        resolved: i.resolved_at.map(|r| display_time(r, tz)),
+        started: stamp(i.started_at, tz),
+        resolved: i.resolved_at.map(|r| stamp(r, tz)),
     }
 }
 
@@ -115,7 +123,7 @@ impl StatusHub {
         clock: Clock,
     ) -> Result<StatusHub, StoreError> {
         let page = PageInfo::load(store, base_url).await?;
-        let current = Self::compute(store, &page, clock.now_ms()).await?;
+        let current = Self::compute(store, &page, clock.now_ms(), None).await?;
         Ok(StatusHub {
             page,
             current: RwLock::new(current),
@@ -129,8 +137,40 @@ impl StatusHub {
         &self.page
     }
 
-    async fn compute(store: &Store, page: &PageInfo, now: i64) -> Result<Current, StoreError> {
+    async fn compute(
+        store: &Store,
+        page: &PageInfo,
+        now: i64,
+        prev_logo: Option<(String, Arc<Asset>)>,
+    ) -> Result<Current, StoreError> {
         let tz = page.time_zone.as_str();
+        let stored = store.branding().await?;
+        // The API and the feeds carry the name the admins set.
+        let mut page = page.clone();
+        if !stored.branding.page_name.is_empty() {
+            page.name = stored.branding.page_name.clone();
+        }
+        let page = &page;
+        let logo = match stored.logo {
+            None => None,
+            Some((ty, hash)) => match prev_logo.filter(|(h, _)| *h == hash) {
+                Some(same) => Some(same),
+                None => store.logo().await?.map(|bytes| {
+                    let ty = match ty.as_str() {
+                        "image/png" => "image/png",
+                        "image/jpeg" => "image/jpeg",
+                        _ => "image/webp",
+                    };
+                    (hash, Arc::new(Asset::new(ty, bytes::Bytes::from(bytes))))
+                }),
+            },
+        };
+        let brand = Arc::new(PageBrand {
+            name: page.name.clone(),
+            site_url: stored.branding.site_url.clone(),
+            logo: logo.as_ref().map(|(h, _)| format!("/status/logo?v={h}")),
+            links: stored.branding.footer_links.clone(),
+        });
         let components = store.list_components().await?;
         let groups = store.list_component_groups().await?;
         let of_kind = |kind, open_only| IncidentFilter {
@@ -221,10 +261,22 @@ impl StatusHub {
             aggs.push((today, mark));
             let mut days: Vec<(i64, String)> = Vec::new();
             let mut ids: Vec<(i64, String)> = Vec::new();
+            // What phones list under the bar: the incidents of the days they show.
+            let mut recent: Vec<(String, String, String)> = Vec::new();
             for i in bar_incidents
                 .iter()
                 .filter(|i| i.components.iter().any(|(id, _, _)| *id == c.id))
             {
+                if uptime::day_of(i.resolved_at.unwrap_or(now)) > today - uptime::PHONE_DAYS {
+                    let day = jiff::Timestamp::from_millisecond(i.started_at)
+                        .map(|t| {
+                            let zone =
+                                jiff::tz::TimeZone::get(tz).unwrap_or(jiff::tz::TimeZone::UTC);
+                            t.to_zoned(zone).strftime("%-d %b").to_string()
+                        })
+                        .unwrap_or_default();
+                    recent.push((format!("/incidents/{}", i.id), day, i.name.clone()));
+                }
                 let end = uptime::day_of(i.resolved_at.unwrap_or(now));
                 for d in uptime::day_of(i.started_at)..=end {
                     days.push((d, i.name.clone()));
@@ -256,6 +308,7 @@ impl StatusHub {
                 status: c.status,
                 bar,
                 links,
+                recent,
             }
         };
         let mut group_views: Vec<GroupView> = Vec::new();
@@ -309,7 +362,7 @@ impl StatusHub {
                 .collect(),
             maintenance: maint_cards,
             groups: group_views,
-            updated: display_time(updated, tz),
+            updated: stamp(updated, tz),
         };
         let body = Arc::new(Asset::new(
             "text/html; charset=utf-8",
@@ -323,6 +376,8 @@ impl StatusHub {
             rss,
             atom,
             page_html: Arc::new(OnceLock::new()),
+            brand,
+            logo,
         })
     }
 
@@ -330,7 +385,8 @@ impl StatusHub {
     /// pages are to hear of it; the caller publishes it on the live hub).
     pub async fn refresh(&self, store: &Store) -> Result<Option<Arc<str>>, StoreError> {
         let _guard = self.refresh_lock.lock().await;
-        let next = Self::compute(store, &self.page, self.clock.now_ms()).await?;
+        let prev_logo = self.current().logo;
+        let next = Self::compute(store, &self.page, self.clock.now_ms(), prev_logo).await?;
         let body_changed = {
             let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
             let etag = |c: &Current| {
@@ -340,7 +396,11 @@ impl StatusHub {
                     .unwrap_or_default()
             };
             let body_changed = cur.version != next.version;
-            if body_changed || etag(&cur) != etag(&next) || cur.rss.etag() != next.rss.etag() {
+            if body_changed
+                || etag(&cur) != etag(&next)
+                || cur.rss.etag() != next.rss.etag()
+                || cur.brand != next.brand
+            {
                 *cur = next.clone();
             }
             body_changed

@@ -118,6 +118,21 @@ impl IncidentStatus {
         }
     }
 
+    /// One line on when to choose it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Investigating => "Something is wrong; the cause is not known yet.",
+            Self::Identified => "The cause is known and a fix is under way.",
+            Self::Monitoring => "A fix is in; watching that it holds.",
+            Self::Resolved => "Over; everything works again.",
+            Self::Postmortem => "The write-up of what happened and what changes.",
+            Self::Scheduled => "Planned; not started yet.",
+            Self::InProgress => "The work is happening now.",
+            Self::Verifying => "The work is done; checking that all is well.",
+            Self::Completed => "Finished; everything is back to normal.",
+        }
+    }
+
     /// Which lifecycle this status belongs to.
     pub fn kind(self) -> IncidentKind {
         if Self::INCIDENT.contains(&self) {
@@ -181,6 +196,26 @@ impl Impact {
             Impact::Minor => "minor",
             Impact::Major => "major",
             Impact::Critical => "critical",
+        }
+    }
+
+    /// The word shown to people ("Major").
+    pub fn label(self) -> &'static str {
+        match self {
+            Impact::None => "None",
+            Impact::Minor => "Minor",
+            Impact::Major => "Major",
+            Impact::Critical => "Critical",
+        }
+    }
+
+    /// One line on when to choose it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Impact::None => "Worth telling people, but nothing is broken.",
+            Impact::Minor => "Some people notice: slower, or a small part fails.",
+            Impact::Major => "Many people cannot do something important.",
+            Impact::Critical => "The service is down for most people.",
         }
     }
 

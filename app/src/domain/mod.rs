@@ -1,6 +1,7 @@
 //! Pure domain logic: no I/O, no clock, no leptos or sqlx. Compiles to native and wasm.
 
 pub mod account;
+pub mod branding;
 pub mod escalation;
 pub mod holds;
 pub mod incident;

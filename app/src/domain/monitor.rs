@@ -319,6 +319,32 @@ pub struct Monitor {
     pub last_error: Option<String>,
     /// Last response time.
     pub last_latency_ms: Option<i64>,
+    /// When an admin paused it (not probed, pings ignored, no alerts); `None` while active.
+    pub paused_at: Option<i64>,
+}
+
+impl Monitor {
+    /// The stored settings as the edit form shows them.
+    pub fn input(&self) -> MonitorInput {
+        MonitorInput {
+            kind: self.kind.as_str().to_string(),
+            name: self.name.clone(),
+            component: self.component_id.clone().unwrap_or_default(),
+            service: self.service_id.clone().unwrap_or_default(),
+            url: self.url.clone().unwrap_or_default(),
+            interval: self.interval_s.to_string(),
+            timeout: match self.kind {
+                MonitorKind::Http => self.timeout_ms.to_string(),
+                MonitorKind::Heartbeat => String::new(),
+            },
+            expect_status: self
+                .expect_status
+                .map(|s| s.to_string())
+                .unwrap_or_default(),
+            keyword: self.keyword.clone().unwrap_or_default(),
+            failures: self.failure_threshold.to_string(),
+        }
+    }
 }
 
 #[cfg(test)]

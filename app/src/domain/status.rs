@@ -54,6 +54,17 @@ impl ComponentStatus {
         }
     }
 
+    /// One line on when to choose it.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Operational => "Working normally.",
+            Self::DegradedPerformance => "Working, but slow or with occasional errors.",
+            Self::PartialOutage => "Failing for some people or some requests.",
+            Self::MajorOutage => "Not working for most people.",
+            Self::UnderMaintenance => "Planned work; may be unavailable.",
+        }
+    }
+
     /// The indicator this status alone would give the page (maintenance is ranked apart).
     pub fn indicator(self) -> Indicator {
         match self {

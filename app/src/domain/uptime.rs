@@ -132,7 +132,12 @@ pub struct UptimeBar {
     pub cells: Vec<DayCell>,
     /// Uptime over the days the component existed, in percent.
     pub percent: f64,
+    /// The same over the last [`PHONE_DAYS`] days only (what phones show).
+    pub percent_30: f64,
 }
+
+/// Days of the bar that phones show.
+pub const PHONE_DAYS: i64 = 30;
 
 /// Builds the bar ending on day `today` from aggregates by day number. Days before `created_day`
 /// have no data and do not count. `incidents` lists `(day, title)` pairs.
@@ -147,6 +152,7 @@ pub fn build_bar(
     let mut cells = Vec::with_capacity(BAR_DAYS as usize);
     let mut down = 0.0;
     let mut total = 0i64;
+    let (mut down_30, mut total_30) = (0.0, 0i64);
     for day in first..=today {
         let agg = aggregates.iter().filter(|(d, _)| *d == day).fold(
             DayAggregate::default(),
@@ -161,12 +167,17 @@ pub fn build_bar(
         );
         let exists = day >= created_day;
         if exists {
-            down += agg.downtime_ms();
-            total += if day == today {
+            let length = if day == today {
                 now_ms - day * DAY_MS
             } else {
                 DAY_MS
             };
+            down += agg.downtime_ms();
+            total += length;
+            if day > today - PHONE_DAYS {
+                down_30 += agg.downtime_ms();
+                total_30 += length;
+            }
         }
         cells.push(DayCell {
             date: day_label(day),
@@ -179,12 +190,18 @@ pub fn build_bar(
                 .collect(),
         });
     }
-    let percent = if total <= 0 {
-        100.0
-    } else {
-        (100.0 * (1.0 - down / total as f64)).clamp(0.0, 100.0)
+    let share = |down: f64, total: i64| {
+        if total <= 0 {
+            100.0
+        } else {
+            (100.0 * (1.0 - down / total as f64)).clamp(0.0, 100.0)
+        }
     };
-    UptimeBar { cells, percent }
+    UptimeBar {
+        cells,
+        percent: share(down, total),
+        percent_30: share(down_30, total_30),
+    }
 }
 
 /// The percentage as shown: two decimals, never rounded up to 100 when there was downtime.
@@ -198,6 +215,23 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use ComponentStatus::*;
+
+    #[test]
+    fn phone_percentage_covers_only_the_last_30_days() {
+        // A whole day of major outage 60 days ago, nothing since.
+        let today = 20_000;
+        let mut agg = DayAggregate::default();
+        agg.add(MajorOutage, DAY_MS);
+        let bar = build_bar(
+            &[(today - 60, agg)],
+            today,
+            0,
+            today * DAY_MS + DAY_MS / 2,
+            &[],
+        );
+        assert!(bar.percent < 99.0, "{}", bar.percent);
+        assert_eq!(bar.percent_30, 100.0);
+    }
 
     #[test]
     fn split_table() {

@@ -116,6 +116,7 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
                     {viewer.is_admin.then(|| view! {
                         <li><a href="/admin/components" aria-current=current(Nav::Components)>"Components"</a></li>
                         <li><a href="/admin/monitors" aria-current=current(Nav::Monitors)>"Monitors"</a></li>
+                        <li><a href="/admin/subscribers">"Subscribers"</a></li>
                         <li><a href="/admin/people" aria-current=current(Nav::People)>"People"</a></li>
                         <li><a href="/admin/teams" aria-current=current(Nav::Teams)>"Teams"</a></li>
                         <li><a href="/admin/audit" aria-current=current(Nav::Audit)>"Audit log"</a></li>

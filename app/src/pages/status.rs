@@ -10,15 +10,41 @@ use super::{Nav, Shell, Viewer};
 use crate::domain::status::{ComponentStatus, Indicator};
 use crate::domain::uptime::{format_percent, UptimeBar};
 
+/// A moment as shown: the text in the page's zone (labelled), and the instant, which the live
+/// module rewrites into the reader's own zone.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stamp {
+    /// "24 Nov 2026, 09:05 UTC".
+    pub text: String,
+    /// Unix milliseconds.
+    pub ms: i64,
+}
+
+impl Stamp {
+    /// The instant in RFC 3339 (UTC), for `<time datetime>`.
+    pub fn iso(&self) -> String {
+        jiff::Timestamp::from_millisecond(self.ms)
+            .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// `<time>` with the page-zone text; the live module shows it in the reader's zone.
+#[component]
+pub fn When(stamp: Stamp) -> impl IntoView {
+    let iso = stamp.iso();
+    view! { <time datetime=iso data-local="">{stamp.text}</time> }
+}
+
 /// One update as shown: status word, time, sanitised HTML body.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UpdateView {
     /// "Investigating".
     pub status: String,
-    /// Formatted time.
-    pub at: String,
-    /// When the text was corrected, formatted.
-    pub edited: Option<String>,
+    /// When it was posted.
+    pub at: Stamp,
+    /// When the text was corrected.
+    pub edited: Option<Stamp>,
     /// Sanitised HTML.
     pub html: String,
 }
@@ -34,8 +60,8 @@ pub struct IncidentCard {
     pub status: String,
     /// `none`, `minor`, `major`, `critical` or `maintenance` (colour).
     pub impact: String,
-    /// Maintenance window, formatted.
-    pub window: Option<String>,
+    /// Maintenance window.
+    pub window: Option<(Stamp, Stamp)>,
     /// Affected components and the status the incident gives them (`None`: not yet, for
     /// maintenance that has not started, or no longer, once resolved).
     pub components: Vec<(String, Option<ComponentStatus>)>,
@@ -43,10 +69,10 @@ pub struct IncidentCard {
     pub updates: Vec<UpdateView>,
     /// Postmortem, sanitised HTML.
     pub postmortem: Option<String>,
-    /// Start, formatted.
-    pub started: String,
-    /// Resolved, formatted.
-    pub resolved: Option<String>,
+    /// Start.
+    pub started: Stamp,
+    /// Resolved.
+    pub resolved: Option<Stamp>,
 }
 
 /// A component row.
@@ -64,6 +90,8 @@ pub struct ComponentView {
     pub bar: UptimeBar,
     /// For each bar cell with incidents: the link to open (incident or month).
     pub links: Vec<Option<String>>,
+    /// Incidents of the days phones show, newest first: (link, "24 Nov", title).
+    pub recent: Vec<(String, String, String)>,
 }
 
 /// A group of components (or the ungrouped ones, `name: None`).
@@ -88,8 +116,8 @@ pub struct StatusView {
     pub maintenance: Vec<IncidentCard>,
     /// Component groups.
     pub groups: Vec<GroupView>,
-    /// "Updated …" time.
-    pub updated: String,
+    /// When anything on the page last changed.
+    pub updated: Stamp,
 }
 
 /// The live part of the page; rendered to a string by the server.
@@ -101,7 +129,7 @@ pub fn StatusBody(view: StatusView) -> impl IntoView {
             <span class="dot" aria-hidden="true"></span>
             <strong>{view.indicator.description()}</strong>
         </div>
-        <p class="muted small">{format!("Updated {}", view.updated)}</p>
+        <p class="muted small">"Updated "<When stamp=view.updated/></p>
         {(!view.incidents.is_empty()).then(|| view! {
             <section class="incidents" aria-labelledby="h-incidents">
                 <h2 id="h-incidents">"Current incidents"</h2>
@@ -118,11 +146,11 @@ pub fn StatusBody(view: StatusView) -> impl IntoView {
             {view.groups.into_iter().map(|g| view! { <Group group=g/> }).collect_view()}
         </div>
         <p class="legend muted small" aria-hidden="true">
-            <span class="key u0"></span>"No downtime "
-            <span class="key u2"></span>"Degraded "
-            <span class="key u3"></span>"Partial outage "
-            <span class="key u4"></span>"Major outage "
-            <span class="key u1"></span>"Maintenance"
+            <span class="legend-item"><span class="key u0"></span>"No downtime"</span>" "
+            <span class="legend-item"><span class="key u2"></span>"Degraded"</span>" "
+            <span class="legend-item"><span class="key u3"></span>"Partial outage"</span>" "
+            <span class="legend-item"><span class="key u4"></span>"Major outage"</span>" "
+            <span class="legend-item"><span class="key u1"></span>"Maintenance"</span>
         </p>
     }
 }
@@ -150,7 +178,7 @@ pub fn IncidentBlock(
             } else {
                 view! { <h3><a href=href>{card.name}</a></h3> }.into_any()
             }}
-            {card.window.map(|w| view! { <p class="window"><strong>"Window: "</strong>{w}</p> })}
+            {card.window.map(|(a, b)| view! { <p class="window"><strong>"Window: "</strong><When stamp=a/>" to "<When stamp=b/></p> })}
             {(!card.components.is_empty()).then(|| view! {
                 <p class="affected small">
                     "Affects: "
@@ -166,8 +194,8 @@ pub fn IncidentBlock(
             <ol class="updates">
                 {updates.into_iter().map(|u| view! {
                     <li>
-                        <p class="update-head"><strong>{u.status}</strong>" · "<time>{u.at}</time>
-                            {u.edited.map(|e| view! { <span class="muted">{format!(" · edited {e}")}</span> })}
+                        <p class="update-head"><strong>{u.status}</strong>" · "<When stamp=u.at/>
+                            {u.edited.map(|e| view! { <span class="muted">" · edited "<When stamp=e/></span> })}
                         </p>
                         <div class="md" inner_html=u.html></div>
                     </li>
@@ -217,7 +245,9 @@ fn ComponentRow(c: ComponentView) -> impl IntoView {
     let status = c.status;
     let pill = format!("pill status-{}", status.as_str());
     let percent = format_percent(c.bar.percent);
+    let percent_30 = format_percent(c.bar.percent_30);
     let bar_label = format!("{} uptime over the last 90 days: {percent}", c.name);
+    let recent = c.recent;
     let cells = c
         .bar
         .cells
@@ -239,10 +269,12 @@ fn ComponentRow(c: ComponentView) -> impl IntoView {
                 tip.push_str(" · ");
                 tip.push_str(t);
             }
+            // A day with incidents links to them inside its cell; phones hide the link (far
+            // below a fingertip) and list the incidents under the bar instead.
             match link {
                 Some(href) => {
                     let title = tip.clone();
-                    view! { <a class=cls href=href title=title><span class="sr">{tip}</span></a> }
+                    view! { <i class=cls><a href=href title=title><span class="sr">{tip}</span></a></i> }
                 }
                 .into_any(),
                 None => view! { <i class=cls title=tip></i> }.into_any(),
@@ -262,7 +294,14 @@ fn ComponentRow(c: ComponentView) -> impl IntoView {
                 </span>
             </div>
             <div class="bar" role="group" aria-label=bar_label>{cells}</div>
-            <div class="bar-legend small muted"><span class="days90">"90 days ago"</span><span class="days30">"30 days ago"</span><span>{format!("{percent} uptime")}</span><span>"Today"</span></div>
+            <div class="bar-legend small muted"><span class="days90">"90 days ago"</span><span class="days30">"30 days ago"</span><span class="days90">{format!("{percent} uptime")}</span><span class="days30">{format!("{percent_30} uptime")}</span><span>"Today"</span></div>
+            {(!recent.is_empty()).then(|| view! {
+                <ul class="bar-incidents small">
+                    {recent.into_iter().map(|(href, day, title)| view! {
+                        <li><a href=href><span class="muted">{day}</span>" "{title}</a></li>
+                    }).collect_view()}
+                </ul>
+            })}
         </li>
     }
 }
@@ -285,11 +324,57 @@ pub fn live_loader() -> String {
     )
 }
 
+/// The organisation's branding of the public pages.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PageBrand {
+    /// Page name ("crates.io").
+    pub name: String,
+    /// The organisation's site (http or https; checked when saved).
+    pub site_url: Option<String>,
+    /// The logo's URL on this server (`/status/logo?v=…`).
+    pub logo: Option<String>,
+    /// Footer links: (label, http(s) URL).
+    pub links: Vec<(String, String)>,
+}
+
+/// The top of a public page: logo, title, link back to the organisation's site.
+#[component]
+fn BrandHead(brand: PageBrand, title: String, #[prop(optional)] crumbs: bool) -> impl IntoView {
+    let home = format!("{} status", brand.name);
+    let logo_alt = format!("{} logo", brand.name);
+    let site_label = format!("{} website", brand.name);
+    view! {
+        <header class="org-head">
+            {brand.logo.map(|src| view! { <img class="org-logo" src=src alt=logo_alt height="40"/> })}
+            <div class="org-text">
+                {crumbs.then(|| view! { <p class="crumbs small"><a href="/status">{home}</a></p> })}
+                <h1 class="page-title">{title}</h1>
+            </div>
+            {brand.site_url.map(|u| view! { <a class="org-site" href=u rel="noopener">{site_label}</a> })}
+        </header>
+    }
+}
+
+/// The organisation's footer links.
+#[component]
+fn BrandFoot(brand: PageBrand) -> impl IntoView {
+    (!brand.links.is_empty()).then(|| {
+        let label = format!("{} links", brand.name);
+        view! {
+            <nav class="org-links" aria-label=label>
+                <ul>
+                    {brand.links.into_iter().map(|(l, u)| view! { <li><a href=u rel="noopener">{l}</a></li> }).collect_view()}
+                </ul>
+            </nav>
+        }
+    })
+}
+
 /// The public status page at `/status` (and `/` for anonymous visitors).
 #[component]
 pub fn StatusPage(
     viewer: Viewer,
-    page_name: String,
+    brand: PageBrand,
     body_html: String,
     /// The body's version, which the live module sends when it connects.
     version: String,
@@ -303,9 +388,11 @@ pub fn StatusPage(
         let code = live_loader();
         view! { <script type="module" inner_html=code></script> }
     });
+    let title = format!("{} status", brand.name);
+    let foot = brand.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Status>
-            <h1 class="page-title">{format!("{page_name} status")}</h1>
+            <BrandHead brand=brand title=title/>
             <p id="live-line" class="live-line" aria-live="polite">"Reload the page for the latest status."</p>
             <div id="status-live" data-version=version inner_html=body_html></div>
             <section class="card subscribe" aria-labelledby="h-sub">
@@ -340,6 +427,7 @@ pub fn StatusPage(
                     <a href="/api/v2/summary.json">"JSON API"</a>
                 </p>
             </section>
+            <BrandFoot brand=foot/>
             {script}
         </Shell>
     }
@@ -347,19 +435,43 @@ pub fn StatusPage(
 
 /// `/incidents/{id}`: one incident or maintenance with every update.
 #[component]
-pub fn IncidentPage(viewer: Viewer, page_name: String, card: IncidentCard) -> impl IntoView {
-    let when = match &card.resolved {
-        Some(r) => format!("Started {}, resolved {}", card.started, r),
-        None => format!("Started {}, ongoing", card.started),
-    };
+pub fn IncidentPage(
+    viewer: Viewer,
+    brand: PageBrand,
+    card: IncidentCard,
+    /// Load the live module (it shows times in the reader's zone).
+    live: bool,
+) -> impl IntoView {
     let status = card.status.clone();
+    let started = card.started.clone();
+    let resolved = card.resolved.clone();
+    let home = format!("{} status", brand.name);
+    let foot = brand.clone();
+    let logo_alt = format!("{} logo", brand.name);
     view! {
         <Shell viewer=viewer nav=Nav::Status>
-            <p class="crumbs small"><a href="/status">{format!("{page_name} status")}</a>" › "<a href="/history">"History"</a></p>
-            <p class="muted">{format!("{status} · {when}")}</p>
+            <header class="org-head">
+                {brand.logo.map(|src| view! { <img class="org-logo" src=src alt=logo_alt height="40"/> })}
+                <p class="crumbs small"><a href="/status">{home}</a>" › "<a href="/history">"History"</a></p>
+            </header>
+            <p class="muted">{status}" · Started "<When stamp=started/>
+                {match resolved {
+                    Some(r) => view! { ", resolved "<When stamp=r/> }.into_any(),
+                    None => ", ongoing".into_any(),
+                }}
+            </p>
             <IncidentBlock card=card latest_only=false standalone=true/>
+            <BrandFoot brand=foot/>
+            {live.then(|| view! { <LocalTimes/> })}
         </Shell>
     }
+}
+
+/// The live module, on pages that only need their times shown in the reader's zone.
+#[component]
+fn LocalTimes() -> impl IntoView {
+    let code = live_loader();
+    view! { <script type="module" inner_html=code></script> }
 }
 
 /// One month of history.
@@ -377,12 +489,18 @@ pub struct HistoryView {
 
 /// `/history` and `/history/{yyyy-mm}`.
 #[component]
-pub fn HistoryPage(viewer: Viewer, page_name: String, view: HistoryView) -> impl IntoView {
-    let title = format!("{} incident history: {}", page_name, view.month);
+pub fn HistoryPage(
+    viewer: Viewer,
+    brand: PageBrand,
+    view: HistoryView,
+    /// Load the live module (it shows times in the reader's zone).
+    live: bool,
+) -> impl IntoView {
+    let title = format!("{} incident history: {}", brand.name, view.month);
+    let foot = brand.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Status>
-            <p class="crumbs small"><a href="/status">{format!("{page_name} status")}</a></p>
-            <h1 class="page-title">{title}</h1>
+            <BrandHead brand=brand title=title crumbs=true/>
             <nav class="pager" aria-label="Months">
                 <a href=view.prev rel="prev">"← Earlier"</a>
                 {view.next.map(|n| view! { <a href=n rel="next">"Later →"</a> })}
@@ -391,16 +509,24 @@ pub fn HistoryPage(viewer: Viewer, page_name: String, view: HistoryView) -> impl
                 view! { <p class="card">"No incidents or maintenance this month."</p> }.into_any()
             } else {
                 view.items.into_iter().map(|c| {
-                    let resolved = c.resolved.clone().unwrap_or_else(|| "ongoing".to_string());
-                    let meta = format!("{} · {} → {}", c.status, c.started, resolved);
+                    let status = c.status.clone();
+                    let started = c.started.clone();
+                    let resolved = c.resolved.clone();
                     view! {
                         <div class="history-item">
-                            <p class="muted small">{meta}</p>
+                            <p class="muted small">{status}" · "<When stamp=started/>" → "
+                                {match resolved {
+                                    Some(r) => view! { <When stamp=r/> }.into_any(),
+                                    None => "ongoing".into_any(),
+                                }}
+                            </p>
                             <IncidentBlock card=c latest_only=true/>
                         </div>
                     }
                 }).collect_view().into_any()
             }}
+            <BrandFoot brand=foot/>
+            {live.then(|| view! { <LocalTimes/> })}
         </Shell>
     }
 }

@@ -38,33 +38,104 @@ pub struct IncidentRow {
     pub when: String,
 }
 
-fn error_box(error: Option<ValidationError>) -> impl IntoView {
-    error.map(|e| {
-        view! {
-            <p class="error" role="alert">
-                <strong>{format!("{}: ", e.field)}</strong>{e.message}
-            </p>
-        }
+/// Plain words for a form field, as the start of a sentence ("The URL").
+pub fn field_words(field: &str) -> &'static str {
+    match field {
+        "name" => "The name",
+        "title" => "The title",
+        "url" => "The URL",
+        "email" | "target" => "The address",
+        "body" => "The message",
+        "impact" => "The impact",
+        "status" => "The status",
+        "starts" => "The start",
+        "ends" => "The end",
+        "time_zone" => "The time zone",
+        "interval" => "The interval",
+        "timeout" => "The timeout",
+        "expect_status" => "The expected HTTP status",
+        "keyword" => "The text to look for",
+        "failures" => "The number of failures",
+        "component" | "components" => "The component",
+        "service" => "The service",
+        "kind" => "The kind",
+        "page_name" => "The page name",
+        "site_url" => "The website link",
+        "footer_links" => "The footer links",
+        "logo" => "The logo",
+        "description" => "The description",
+        "group" => "The group",
+        "position" => "The position",
+        f if f.starts_with("component.") => "The component status",
+        _ => "This value",
+    }
+}
+
+/// A refused field as one plain sentence: "The URL must start with http:// or https://."
+pub fn error_sentence(e: &ValidationError) -> String {
+    let mut m = format!("{} {}", field_words(&e.field), e.message.trim());
+    if !m.ends_with(['.', '!', '?']) {
+        m.push('.');
+    }
+    m
+}
+
+/// Whether `e` is about one of `fields` (`component.` covers every component field).
+fn about(e: &ValidationError, fields: &[&str]) -> bool {
+    fields
+        .iter()
+        .any(|f| e.field == *f || (*f == "component." && e.field.starts_with("component.")))
+}
+
+/// The note next to a field: the error as a sentence when it is about one of `fields`.
+fn note(error: &Option<ValidationError>, fields: &[&str]) -> impl IntoView {
+    error.as_ref().filter(|e| about(e, fields)).map(|e| {
+        let field = e.field.clone();
+        view! { <p class="field-error" role="alert" data-field=field>{error_sentence(e)}</p> }
     })
 }
 
-/// The per-component status selects of the incident forms.
+/// The error at the top of a form, for fields the form has no place for.
+fn error_box(error: &Option<ValidationError>, placed: &[&str]) -> impl IntoView {
+    error.as_ref().filter(|e| !about(e, placed)).map(|e| {
+        let field = e.field.clone();
+        view! { <p class="error" role="alert" data-field=field>{format!("Not saved. {}", error_sentence(e))}</p> }
+    })
+}
+
+/// "1 subscriber", "2 subscribers".
+pub fn count(n: i64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The per-component status selects of the incident forms; `picked` holds the values as typed
+/// (`component.{id}` to a status), so a refused form keeps them.
 #[component]
-fn ComponentSelects(components: Vec<ComponentChoice>, legend: &'static str) -> impl IntoView {
+fn ComponentSelects(
+    components: Vec<ComponentChoice>,
+    legend: &'static str,
+    #[prop(optional)] picked: Vec<(String, String)>,
+) -> impl IntoView {
     view! {
         <fieldset class="component-selects">
             <legend>{legend}</legend>
+            <StatusHelp/>
             {components.into_iter().map(|c| {
                 let name = format!("component.{}", c.id);
                 let id = format!("cs-{}", c.id);
                 let current = format!("{} (now {})", c.name, c.status.label().to_lowercase());
+                let chosen = picked.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone()).unwrap_or_default();
                 view! {
                     <div class="field-row">
                         <label for=id.clone()>{current}</label>
                         <select id=id name=name>
                             <option value="">"No change"</option>
                             {ComponentStatus::ALL.into_iter().map(|s| view! {
-                                <option value=s.as_str()>{s.label()}</option>
+                                <option value=s.as_str() selected=chosen == s.as_str()>{s.label()}</option>
                             }).collect_view()}
                         </select>
                     </div>
@@ -74,9 +145,43 @@ fn ComponentSelects(components: Vec<ComponentChoice>, legend: &'static str) -> i
     }
 }
 
-fn notify_box() -> impl IntoView {
+/// What each component status means, in one line each.
+#[component]
+pub fn StatusHelp() -> impl IntoView {
     view! {
-        <label class="check"><input type="checkbox" name="notify" value="true" checked/>" Notify subscribers"</label>
+        <details class="help small">
+            <summary>"What the statuses mean"</summary>
+            <dl class="explain">
+                {ComponentStatus::ALL.into_iter().map(|s| view! {
+                    <dt>{s.label()}</dt><dd>{s.explain()}</dd>
+                }).collect_view()}
+            </dl>
+        </details>
+    }
+}
+
+/// The impact choice with one line on each option.
+#[component]
+fn ImpactChoice(id: &'static str, current: String) -> impl IntoView {
+    let help = format!("{id}-help");
+    let help2 = help.clone();
+    view! {
+        <div class="field-row">
+            <label for=id>"Impact"</label>
+            <select id=id name="impact" aria-describedby=help>
+                {Impact::ALL.into_iter().map(|i| {
+                    let selected = current == i.as_str() || (current.is_empty() && i == Impact::Minor);
+                    view! { <option value=i.as_str() selected=selected>{format!("{} — {}", i.label(), i.explain())}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+        <p id=help2 class="small muted">"How bad it is for the people using the service; the page's colour follows it."</p>
+    }
+}
+
+fn notify_box(checked: bool) -> impl IntoView {
+    view! {
+        <label class="check"><input type="checkbox" name="notify" value="true" checked=checked/>" Notify subscribers"</label>
     }
 }
 
@@ -114,16 +219,31 @@ pub fn IncidentsAdminPage(
     /// Which form the error belongs to: `incident` or `maintenance`.
     error_form: String,
     is_admin: bool,
+    /// The refused form's component fields as typed (`component.{id}`, value).
+    #[prop(optional)]
+    picked: Vec<(String, String)>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf2 = csrf.clone();
-    let (inc_err, maint_err) = if error_form == "maintenance" {
+    let refused_maint = error_form == "maintenance";
+    let refused_inc = error.is_some() && !refused_maint;
+    let (inc_err, maint_err) = if refused_maint {
         (None, error)
     } else {
         (error, None)
     };
+    let (inc_picked, maint_picked) = if refused_maint {
+        (Vec::new(), picked)
+    } else {
+        (picked, Vec::new())
+    };
+    let inc_notify = !refused_inc || incident_form.notify;
+    let maint_notify = !refused_maint || maintenance_form.notify;
     let comps2 = components.clone();
     let tz = maintenance_form.time_zone.clone();
+    let inc_status = incident_form.status.clone();
+    const INC_FIELDS: [&str; 5] = ["name", "impact", "status", "body", "component."];
+    const MAINT_FIELDS: [&str; 6] = ["name", "starts", "ends", "time_zone", "body", "component."];
     view! {
         <Shell viewer=viewer nav=Nav::Incidents>
             <h1 class="page-title">"Status page: incidents and maintenance"</h1>
@@ -138,67 +258,71 @@ pub fn IncidentsAdminPage(
             </section>
             <section class="card" id="new-incident">
                 <h2>"Report an incident"</h2>
-                {error_box(inc_err)}
+                {error_box(&inc_err, &INC_FIELDS)}
                 <form method="post" action="/admin/incidents" class="stack">
                     <input type="hidden" name="csrf" value=csrf/>
                     <label for="inc-name">"Title"</label>
                     <input id="inc-name" name="name" required maxlength=TITLE_MAX.to_string()
                         value=incident_form.name placeholder="Sparse index responding slowly"/>
-                    <div class="field-row">
-                        <label for="inc-impact">"Impact"</label>
-                        <select id="inc-impact" name="impact">
-                            {Impact::ALL.into_iter().map(|i| {
-                                let selected = incident_form.impact == i.as_str() || (incident_form.impact.is_empty() && i == Impact::Minor);
-                                view! { <option value=i.as_str() selected=selected>{i.as_str()}</option> }
-                            }).collect_view()}
-                        </select>
-                    </div>
+                    {note(&inc_err, &["name"])}
+                    <ImpactChoice id="inc-impact" current=incident_form.impact.clone()/>
+                    {note(&inc_err, &["impact"])}
                     <div class="field-row">
                         <label for="inc-status">"Status"</label>
                         <select id="inc-status" name="status">
                             {IncidentStatus::INCIDENT.into_iter().filter(|s| s.is_open()).map(|s| view! {
-                                <option value=s.as_str()>{s.label()}</option>
+                                <option value=s.as_str() selected=inc_status == s.as_str()>{format!("{} — {}", s.label(), s.explain())}</option>
                             }).collect_view()}
                         </select>
                     </div>
+                    {note(&inc_err, &["status"])}
                     <label for="inc-body">"Message (Markdown)"</label>
                     <TextArea id="inc-body" name="body" rows=4 required=true value=incident_form.body
                         placeholder="We are investigating elevated error rates."/>
-                    <ComponentSelects components=components legend="Affected components"/>
-                    {notify_box()}
+                    {note(&inc_err, &["body"])}
+                    <ComponentSelects components=components legend="Affected components" picked=inc_picked/>
+                    {note(&inc_err, &["component."])}
+                    {notify_box(inc_notify)}
                     <button type="submit" class="button primary">"Publish incident"</button>
                 </form>
             </section>
             <section class="card" id="new-maintenance">
                 <h2>"Schedule maintenance"</h2>
-                {error_box(maint_err)}
+                <p class="small muted">"Planned work. The page lists it as upcoming; when the window starts, the ticked components show as under maintenance, and when it ends they return to normal."</p>
+                {error_box(&maint_err, &MAINT_FIELDS)}
                 <form method="post" action="/admin/maintenance" class="stack">
                     <input type="hidden" name="csrf" value=csrf2/>
                     <label for="m-name">"Title"</label>
                     <input id="m-name" name="name" required maxlength=TITLE_MAX.to_string() value=maintenance_form.name
                         placeholder="Database upgrade"/>
+                    {note(&maint_err, &["name"])}
                     <div class="field-row">
                         <label for="m-starts">{format!("Starts ({tz})")}</label>
                         <input id="m-starts" type="datetime-local" name="starts" required value=maintenance_form.starts/>
                     </div>
+                    {note(&maint_err, &["starts"])}
                     <div class="field-row">
                         <label for="m-ends">{format!("Ends ({tz})")}</label>
                         <input id="m-ends" type="datetime-local" name="ends" required value=maintenance_form.ends/>
                     </div>
+                    {note(&maint_err, &["ends", "time_zone"])}
                     <input type="hidden" name="time_zone" value=maintenance_form.time_zone.clone()/>
                     <label for="m-body">"What will happen (Markdown)"</label>
                     <TextArea id="m-body" name="body" rows=3 required=true value=maintenance_form.body/>
+                    {note(&maint_err, &["body"])}
                     <fieldset class="checks">
                         <legend>"Components under maintenance"</legend>
                         {comps2.into_iter().map(|c| {
                             let id = format!("mc-{}", c.id);
                             let lfor = id.clone();
                             let name = format!("component.{}", c.id);
-                            view! { <label class="check" for=lfor><input id=id type="checkbox" name=name value="under_maintenance"/>" "{c.name}</label> }
+                            let ticked = maint_picked.iter().any(|(k, v)| *k == name && !v.is_empty());
+                            view! { <label class="check" for=lfor><input id=id type="checkbox" name=name value="under_maintenance" checked=ticked/>" "{c.name}</label> }
                         }).collect_view()}
                     </fieldset>
-                    {notify_box()}
-                    <button type="submit" class="button primary">"Schedule"</button>
+                    {note(&maint_err, &["component."])}
+                    {notify_box(maint_notify)}
+                    <button type="submit" class="button primary">"Schedule maintenance"</button>
                 </form>
             </section>
             <section class="card">
@@ -235,7 +359,25 @@ pub fn IncidentAdminPage(
     /// The on-call incidents that posted here: (link, "#12 title").
     #[prop(optional)]
     oncall: Vec<(String, String)>,
+    /// What just happened (`published`, `scheduled`, `updated`), confirmed at the top.
+    #[prop(optional)]
+    done: String,
+    /// The refused update's component fields as typed.
+    #[prop(optional)]
+    picked: Vec<(String, String)>,
 ) -> impl IntoView {
+    let public_href = format!("/incidents/{}", card.id);
+    let notice = match done.as_str() {
+        "published" => Some("Published. The incident is on the public status page now."),
+        "scheduled" => Some("Scheduled. The maintenance is listed on the public status page now."),
+        "updated" => Some("Update posted. The public status page shows it now."),
+        _ => None,
+    }
+    .map(|text| {
+        view! {
+            <p class="notice" role="status">{text}" "<a href=public_href>"See it on the public page"</a></p>
+        }
+    });
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let action = format!("/admin/incidents/{}/updates", card.id);
     let impact_now = card.impact.clone();
@@ -256,6 +398,7 @@ pub fn IncidentAdminPage(
     view! {
         <Shell viewer=viewer nav=Nav::Incidents>
             <p class="crumbs small"><a href="/admin/incidents">"Status posts"</a></p>
+            {notice}
             <section class="card" id="post-update">
                 <h1>{format!("Update: {}", card.name)}</h1>
                 {(!oncall.is_empty()).then(|| view! {
@@ -263,31 +406,30 @@ pub fn IncidentAdminPage(
                         {oncall.into_iter().map(|(href, label)| view! { <a href=href>{label}</a>" " }).collect_view()}
                     </p>
                 })}
-                {error_box(error)}
+                {error_box(&error, &["status", "impact", "body", "component."])}
                 <form method="post" action=action class="stack">
                     <input type="hidden" name="csrf" value=csrf/>
                     <div class="field-row">
                         <label for="u-status">"Status"</label>
                         <select id="u-status" name="status">
                             {statuses.into_iter().map(|s| view! {
-                                <option value=s.as_str() selected=s.as_str() == status>{s.label()}</option>
+                                <option value=s.as_str() selected=s.as_str() == status>{format!("{} — {}", s.label(), s.explain())}</option>
                             }).collect_view()}
                         </select>
                     </div>
-                    {is_incident.then(|| view! {
-                        <div class="field-row">
-                            <label for="u-impact">"Impact"</label>
-                            <select id="u-impact" name="impact">
-                                {Impact::ALL.into_iter().map(|i| view! {
-                                    <option value=i.as_str() selected=impact_now == i.as_str()>{i.as_str()}</option>
-                                }).collect_view()}
-                            </select>
-                        </div>
-                    })}
-                    <label for="u-body">"Message (Markdown; for Postmortem, the write-up)"</label>
+                    {note(&error, &["status"])}
+                    {is_incident.then(|| view! { <ImpactChoice id="u-impact" current=impact_now/> })}
+                    {note(&error, &["impact"])}
+                    <label for="u-body">{if is_incident { "Message (Markdown; for Postmortem, the write-up)" } else { "Message (Markdown)" }}</label>
                     <TextArea id="u-body" name="body" rows=5 required=true value=body/>
-                    <ComponentSelects components=components legend="Component statuses (resolving restores the ones still as the incident set them)"/>
-                    {notify_box()}
+                    {note(&error, &["body"])}
+                    <ComponentSelects components=components picked=picked legend=if is_incident {
+                        "Component statuses (resolving restores the ones still as the incident set them)"
+                    } else {
+                        "Component statuses (completing the maintenance restores the ones it set)"
+                    }/>
+                    {note(&error, &["component."])}
+                    {notify_box(true)}
                     <button type="submit" class="button primary">"Post update"</button>
                 </form>
             </section>
@@ -386,7 +528,7 @@ pub struct MonitorRow {
     pub name: String,
     /// What it checks: the URL, or the ping URL of a heartbeat.
     pub target: String,
-    /// `up`, `down`, `unknown`.
+    /// `up`, `down`, `unknown`, `paused`.
     pub state: String,
     /// "every 60 s · last check 24 Nov, 09:00 UTC (120 ms)" etc.
     pub detail: String,
@@ -394,6 +536,8 @@ pub struct MonitorRow {
     pub component: Option<String>,
     /// Last error.
     pub error: Option<String>,
+    /// Paused by an admin.
+    pub paused: bool,
 }
 
 /// An alert line.
@@ -409,6 +553,16 @@ pub struct AlertRow {
     pub details: String,
 }
 
+/// The words for a monitor state tag.
+fn state_words(state: &str) -> &'static str {
+    match state {
+        "up" => "Up",
+        "down" => "Down",
+        "paused" => "Paused",
+        _ => "Not checked yet",
+    }
+}
+
 /// `/admin/monitors`: probes, heartbeats and the alerts they opened.
 #[component]
 pub fn MonitorsPage(
@@ -420,13 +574,15 @@ pub fn MonitorsPage(
     services: Vec<(String, String)>,
     form: MonitorInput,
     error: Option<ValidationError>,
+    /// A confirmation to show at the top.
+    notice: Option<String>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_rows = csrf.clone();
-    let form_service = form.service.clone();
     view! {
         <Shell viewer=viewer nav=Nav::Monitors>
             <h1 class="page-title">"Monitors"</h1>
+            {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             <section class="card">
                 <h2>"Alerts"</h2>
                 {if alerts.is_empty() {
@@ -457,21 +613,36 @@ pub fn MonitorsPage(
                             {monitors.into_iter().map(|m| {
                                 let cls = format!("tag monitor-{}", m.state);
                                 let del = format!("/admin/monitors/{}/delete", m.id);
+                                let edit = format!("/admin/monitors/{}", m.id);
+                                let (toggle, toggle_label) = if m.paused {
+                                    (format!("/admin/monitors/{}/resume", m.id), "Resume")
+                                } else {
+                                    (format!("/admin/monitors/{}/pause", m.id), "Pause")
+                                };
                                 let csrf = csrf_rows.clone();
+                                let csrf2 = csrf_rows.clone();
                                 let key = m.name.clone();
+                                let edit_label = format!("Edit {}", m.name);
                                 view! {
                                     <li class="admin-row" data-monitor=key>
                                         <div class="admin-row-head">
                                             <strong>{m.name}</strong>
-                                            <span class=cls>{m.state}</span>
+                                            <span class=cls>{state_words(&m.state)}</span>
                                         </div>
                                         <code class="small wrap">{m.target}</code>
                                         <span class="muted small">{m.detail}{m.component.map(|c| format!(" · drives {c}"))}</span>
-                                        {m.error.map(|e| view! { <span class="small error-text">{e}</span> })}
-                                        <form method="post" action=del class="inline">
-                                            <input type="hidden" name="csrf" value=csrf/>
-                                            <button type="submit" class="button danger">"Delete"</button>
-                                        </form>
+                                        {m.error.filter(|_| !m.paused).map(|e| view! { <span class="small error-text">{e}</span> })}
+                                        <div class="row actions">
+                                            <a class="button" href=edit aria-label=edit_label>"Edit"</a>
+                                            <form method="post" action=toggle class="inline">
+                                                <input type="hidden" name="csrf" value=csrf2/>
+                                                <button type="submit" class="button">{toggle_label}</button>
+                                            </form>
+                                            <form method="post" action=del class="inline">
+                                                <input type="hidden" name="csrf" value=csrf/>
+                                                <button type="submit" class="button danger">"Delete"</button>
+                                            </form>
+                                        </div>
                                     </li>
                                 }
                             }).collect_view()}
@@ -481,63 +652,142 @@ pub fn MonitorsPage(
             </section>
             <section class="card">
                 <h2>"Add a monitor"</h2>
-                {error_box(error)}
-                <form method="post" action="/admin/monitors" class="stack">
-                    <input type="hidden" name="csrf" value=csrf/>
+                <MonitorForm action="/admin/monitors".to_string() csrf=csrf form=form error=error
+                    components=components services=services submit="Add monitor" edit=false/>
+            </section>
+        </Shell>
+    }
+}
+
+/// `/admin/monitors/{id}`: change a monitor's settings.
+#[component]
+pub fn MonitorEditPage(
+    viewer: Viewer,
+    id: String,
+    form: MonitorInput,
+    error: Option<ValidationError>,
+    components: Vec<ComponentChoice>,
+    services: Vec<(String, String)>,
+    paused: bool,
+) -> impl IntoView {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let title = format!("Edit monitor {}", form.name);
+    view! {
+        <Shell viewer=viewer nav=Nav::Monitors>
+            <p class="crumbs small"><a href="/admin/monitors">"Monitors"</a></p>
+            <h1 class="page-title">{title}</h1>
+            {paused.then(|| view! { <p class="notice" role="status">"This monitor is paused: it is not checked and opens no alerts. Resume it from the monitor list."</p> })}
+            <section class="card">
+                <p class="small muted">"Saving starts the monitor afresh: an open alert of it is resolved, and it is checked again from the next interval."</p>
+                <MonitorForm action=format!("/admin/monitors/{id}") csrf=csrf form=form error=error
+                    components=components services=services submit="Save changes" edit=true/>
+            </section>
+        </Shell>
+    }
+}
+
+/// The monitor fields, for adding and editing; every field keeps what was typed.
+#[component]
+fn MonitorForm(
+    action: String,
+    csrf: String,
+    form: MonitorInput,
+    error: Option<ValidationError>,
+    components: Vec<ComponentChoice>,
+    services: Vec<(String, String)>,
+    submit: &'static str,
+    /// Editing: the kind is fixed.
+    edit: bool,
+) -> impl IntoView {
+    let form_service = form.service.clone();
+    let heartbeat = form.kind == "heartbeat";
+    const FIELDS: [&str; 10] = [
+        "kind",
+        "name",
+        "url",
+        "interval",
+        "timeout",
+        "expect_status",
+        "keyword",
+        "failures",
+        "component",
+        "service",
+    ];
+    view! {
+        {error_box(&error, &FIELDS)}
+        <form method="post" action=action class="stack">
+            <input type="hidden" name="csrf" value=csrf/>
+            {if edit {
+                view! {
+                    <input type="hidden" name="kind" value=form.kind.clone()/>
+                    <p class="small">{if heartbeat { "Kind: heartbeat (pinged by a cron job)" } else { "Kind: HTTP(S) probe" }}</p>
+                }.into_any()
+            } else {
+                view! {
                     <div class="field-row">
                         <label for="mo-kind">"Kind"</label>
                         <select id="mo-kind" name="kind">
-                            <option value="http" selected=form.kind != "heartbeat">"HTTP(S) probe"</option>
-                            <option value="heartbeat" selected=form.kind == "heartbeat">"Heartbeat (pinged by a cron job)"</option>
+                            <option value="http" selected=!heartbeat>"HTTP(S) probe"</option>
+                            <option value="heartbeat" selected=heartbeat>"Heartbeat (pinged by a cron job)"</option>
                         </select>
                     </div>
-                    <label for="mo-name">"Name"</label>
-                    <input id="mo-name" name="name" required value=form.name/>
-                    <label for="mo-url">"URL (probes)"</label>
-                    <input id="mo-url" name="url" type="url" value=form.url placeholder="https://index.crates.io/config.json"/>
-                    <div class="field-row">
-                        <label for="mo-interval">"Interval (seconds)"</label>
-                        <input id="mo-interval" name="interval" inputmode="numeric" value=form.interval placeholder="60"/>
-                    </div>
-                    <div class="field-row">
-                        <label for="mo-timeout">"Timeout (ms, probes)"</label>
-                        <input id="mo-timeout" name="timeout" inputmode="numeric" value=form.timeout placeholder="10000"/>
-                    </div>
-                    <div class="field-row">
-                        <label for="mo-expect">"Expected HTTP status (empty: any 2xx)"</label>
-                        <input id="mo-expect" name="expect_status" inputmode="numeric" value=form.expect_status/>
-                    </div>
-                    <div class="field-row">
-                        <label for="mo-keyword">"Body must contain"</label>
-                        <input id="mo-keyword" name="keyword" value=form.keyword/>
-                    </div>
-                    <div class="field-row">
-                        <label for="mo-failures">"Failures in a row before down"</label>
-                        <input id="mo-failures" name="failures" inputmode="numeric" value=form.failures placeholder="3"/>
-                    </div>
-                    <div class="field-row">
-                        <label for="mo-component">"Component it drives"</label>
-                        <select id="mo-component" name="component">
-                            <option value="">"None"</option>
-                            {components.into_iter().map(|c| view! {
-                                <option value=c.id.clone() selected=form.component == c.id>{c.name}</option>
-                            }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field-row">
-                        <label for="mo-service">"Service it pages about"</label>
-                        <select id="mo-service" name="service">
-                            <option value="">"None (status page only)"</option>
-                            {services.into_iter().map(|(id, name)| {
-                                let sel = form_service == id;
-                                view! { <option value=id selected=sel>{name}</option> }
-                            }).collect_view()}
-                        </select>
-                    </div>
-                    <button type="submit" class="button primary">"Add monitor"</button>
-                </form>
-            </section>
-        </Shell>
+                }.into_any()
+            }}
+            {note(&error, &["kind"])}
+            <label for="mo-name">"Name"</label>
+            <input id="mo-name" name="name" required value=form.name/>
+            {note(&error, &["name"])}
+            <label for="mo-url">"URL (probes)"</label>
+            <input id="mo-url" name="url" type="url" value=form.url placeholder="https://index.crates.io/config.json"/>
+            {note(&error, &["url"])}
+            <div class="field-row">
+                <label for="mo-interval">"Interval (seconds)"</label>
+                <input id="mo-interval" name="interval" inputmode="numeric" value=form.interval placeholder="60"/>
+            </div>
+            {note(&error, &["interval"])}
+            <div class="field-row">
+                <label for="mo-timeout">"Timeout (ms, probes)"</label>
+                <input id="mo-timeout" name="timeout" inputmode="numeric" value=form.timeout placeholder="10000"/>
+            </div>
+            {note(&error, &["timeout"])}
+            <div class="field-row">
+                <label for="mo-expect">"Expected HTTP status (empty: any 2xx)"</label>
+                <input id="mo-expect" name="expect_status" inputmode="numeric" value=form.expect_status/>
+            </div>
+            {note(&error, &["expect_status"])}
+            <div class="field-row">
+                <label for="mo-keyword">"Body must contain"</label>
+                <input id="mo-keyword" name="keyword" value=form.keyword/>
+            </div>
+            {note(&error, &["keyword"])}
+            <div class="field-row">
+                <label for="mo-failures">"Failures in a row before down"</label>
+                <input id="mo-failures" name="failures" inputmode="numeric" value=form.failures placeholder="3"/>
+            </div>
+            {note(&error, &["failures"])}
+            <div class="field-row">
+                <label for="mo-component">"Component it drives"</label>
+                <select id="mo-component" name="component">
+                    <option value="">"None"</option>
+                    {components.into_iter().map(|c| view! {
+                        <option value=c.id.clone() selected=form.component == c.id>{c.name}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            {note(&error, &["component"])}
+            <div class="field-row">
+                <label for="mo-service">"Service it pages about"</label>
+                <select id="mo-service" name="service">
+                    <option value="">"None (status page only)"</option>
+                    {services.into_iter().map(|(id, name)| {
+                        let sel = form_service == id;
+                        view! { <option value=id selected=sel>{name}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            {note(&error, &["service"])}
+            <button type="submit" class="button primary">{submit}</button>
+        </form>
     }
 }
 
@@ -564,25 +814,46 @@ pub fn SubscribersPage(
     /// Deliveries waiting, and how many of them failed at least once.
     backlog: (i64, i64),
     error: Option<ValidationError>,
+    /// Email is set up (the public page offers the email form).
+    #[prop(optional)]
+    email: bool,
+    /// The refused webhook URL, as typed.
+    #[prop(optional)]
+    url: String,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_rows = csrf.clone();
-    let count = subscribers.len();
+    let n = i64::try_from(subscribers.len()).unwrap_or(i64::MAX);
+    let summary = format!(
+        "{} · {} queued, {} retrying",
+        count(n, "subscriber", "subscribers"),
+        count(backlog.0, "delivery", "deliveries"),
+        backlog.1
+    );
     view! {
         <Shell viewer=viewer nav=Nav::Incidents>
             <h1 class="page-title">"Subscribers"</h1>
-            <p class="muted">{format!("{count} subscribers · {} deliveries queued, {} retrying", backlog.0, backlog.1)}</p>
+            <p class="muted">{summary}</p>
+            {(!email).then(|| view! {
+                <p class="warn" id="mail-off" role="note">
+                    "Email is not set up on this server, so the public status page hides its email subscription form. "
+                    "To offer it, set FIRSTLINE_SMTP_URL (outgoing mail) and restart the server. "
+                    "Feeds (RSS, Atom) and webhooks work without it."
+                </p>
+            })}
             <section class="card">
                 <h2>"Add a webhook"</h2>
-                {error_box(error)}
+                {error_box(&error, &["url", "target"])}
                 <form method="post" action="/admin/subscribers" class="stack">
                     <input type="hidden" name="csrf" value=csrf/>
                     <label for="wh-url">"URL that receives a JSON POST for every update"</label>
-                    <input id="wh-url" name="url" type="url" required placeholder="https://chat.example.org/hooks/status"/>
+                    <input id="wh-url" name="url" type="url" required value=url placeholder="https://chat.example.org/hooks/status"/>
+                    {note(&error, &["url", "target"])}
                     <button type="submit" class="button primary">"Add webhook"</button>
                 </form>
             </section>
             <section class="card">
+                {(n == 0).then(|| view! { <p class="muted">"No subscribers yet."</p> })}
                 <ul class="admin-list">
                     {subscribers.into_iter().map(|s| {
                         let del = format!("/admin/subscribers/{}/delete", s.id);

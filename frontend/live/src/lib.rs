@@ -13,7 +13,10 @@
 //!
 //! The same module follows responders' pages (the on-call incidents list, an incident's
 //! timeline): `#status-live` names its stream and body in `data-events` and `data-body`. It also
-//! keeps relative times (`<time data-ms>`: "3 min ago") current every 20 seconds.
+//! keeps relative times (`<time data-ms>`: "3 min ago") current every 20 seconds, and shows
+//! absolute times (`<time datetime data-local>`, rendered in the page's zone and labelled) in
+//! the reader's own zone, named, with the server's text kept as the tooltip. Pages without
+//! `#status-live` (an incident, the history) load it for the times alone and open no stream.
 //!
 //! It is deliberately framework-free (wasm-bindgen, web-sys, gloo-timers): the status page is
 //! the page read by the most people at the worst moment, and this keeps its whole weight small.
@@ -138,6 +141,44 @@ fn refresh_times() {
     }
 }
 
+/// Shows every absolute time on the page in the reader's zone ("29 Nov 2026, 10:05 CET").
+fn local_times() {
+    let Some(root) = document().and_then(|d| d.document_element()) else {
+        return;
+    };
+    let opts = js_sys::Object::new();
+    for (k, v) in [
+        ("day", "numeric"),
+        ("month", "short"),
+        ("year", "numeric"),
+        ("hour", "2-digit"),
+        ("minute", "2-digit"),
+        ("timeZoneName", "short"),
+    ] {
+        let _ = js_sys::Reflect::set(&opts, &JsValue::from_str(k), &JsValue::from_str(v));
+    }
+    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &opts).format();
+    for el in elements(&root, "time[datetime][data-local='']") {
+        let Some(iso) = el.get_attribute("datetime") else {
+            continue;
+        };
+        let date = js_sys::Date::new(&JsValue::from_str(&iso));
+        if date.get_time().is_nan() {
+            continue;
+        }
+        if let Some(text) = format
+            .call1(&JsValue::NULL, &date)
+            .ok()
+            .and_then(|t| t.as_string())
+        {
+            let page_zone = el.text_content().unwrap_or_default();
+            el.set_text_content(Some(&text));
+            let _ = el.set_attribute("title", &page_zone);
+            let _ = el.set_attribute("data-local", "shown");
+        }
+    }
+}
+
 /// How long one fetch of the body may take before it is abandoned and retried.
 const FETCH_TIMEOUT_MS: u32 = 10_000;
 /// How often a fetch that returned an older version than announced (another instance behind the
@@ -207,6 +248,7 @@ fn schedule_fetch(delay_ms: u32, failures: u32, catch_up: u32) {
                     if version != v.shown {
                         swap_body(&html);
                         refresh_times();
+                        local_times();
                         v.shown = version;
                     }
                     if v.wanted == v.shown {
@@ -304,7 +346,11 @@ fn retry(attempt: u32) {
 /// Runs when the module is instantiated.
 #[wasm_bindgen(start)]
 pub fn start() {
+    local_times();
     let root = document().and_then(|d| d.get_element_by_id("status-live"));
+    if root.is_none() {
+        return;
+    }
     let attr = |name: &str| root.as_ref().and_then(|el| el.get_attribute(name));
     let shown = attr("data-version").unwrap_or_default();
     if let (Some(events), Some(body)) = (attr("data-events"), attr("data-body")) {

@@ -178,6 +178,36 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/admin/monitors/{id}",
+        Change("monitor", Is("update"), No),
+    ),
+    (
+        "POST",
+        "/admin/monitors/{id}/pause",
+        Change("monitor", Is("pause"), No),
+    ),
+    (
+        "POST",
+        "/admin/monitors/{id}/resume",
+        Change("monitor", Is("resume"), No),
+    ),
+    (
+        "POST",
+        "/admin/branding",
+        Change("branding", Is("update"), No),
+    ),
+    (
+        "POST",
+        "/admin/branding/logo",
+        Change("branding", Is("upload_logo"), No),
+    ),
+    (
+        "POST",
+        "/admin/branding/logo/delete",
+        Change("branding", Is("delete_logo"), No),
+    ),
+    (
+        "POST",
         "/admin/subscribers",
         Change("subscriber", Is("create"), No),
     ),

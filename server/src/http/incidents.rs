@@ -13,7 +13,7 @@ use app::pages::render_document;
 use app::pages::status_admin::{
     ComponentChoice, CorrectionRow, IncidentAdminPage, IncidentRow, IncidentsAdminPage,
 };
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 
@@ -32,6 +32,15 @@ pub fn field(fields: &Fields, name: &str) -> String {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.clone())
         .unwrap_or_default()
+}
+
+/// The component fields as typed (`component.{id}`, value), for a refused form.
+fn picked(fields: &Fields) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .filter(|(k, _)| k.starts_with("component."))
+        .cloned()
+        .collect()
 }
 
 fn checked(fields: &Fields, name: &str) -> bool {
@@ -76,6 +85,7 @@ async fn list_page(
     incident_form: IncidentInput,
     maintenance_form: MaintenanceInput,
     error: Option<(ValidationError, &'static str)>,
+    picked: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
     let tz = who.0.user.time_zone.clone();
     let open = state
@@ -115,7 +125,7 @@ async fn list_page(
         view! {
             <IncidentsAdminPage viewer=viewer open=open_rows recent=recent_rows components=components
                 incident_form=incident_form maintenance_form=maintenance_form error=error
-                error_form=error_form is_admin=is_admin/>
+                error_form=error_form is_admin=is_admin picked=picked/>
         }
     });
     Ok((status, Html(html)).into_response())
@@ -129,6 +139,7 @@ pub async fn list(State(state): State<AppState>, who: Responder) -> Result<Respo
         IncidentInput::default(),
         MaintenanceInput::default(),
         None,
+        Vec::new(),
     )
     .await
 }
@@ -161,6 +172,7 @@ pub async fn create(
             input.clone(),
             MaintenanceInput::default(),
             Some((e, "incident")),
+            picked(&fields),
         )
     };
     let draft = match input.normalize() {
@@ -189,7 +201,7 @@ pub async fn create(
         Ok(id) => id,
         Err(e) => return fail(store_validation(e)?).await,
     };
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    Ok(Redirect::to(&format!("/admin/incidents/{id}?done=published")).into_response())
 }
 
 /// `POST /admin/maintenance`: schedule a maintenance window.
@@ -214,6 +226,7 @@ pub async fn create_maintenance(
             IncidentInput::default(),
             input.clone(),
             Some((e, "maintenance")),
+            picked(&fields),
         )
     };
     let draft = match input.normalize() {
@@ -247,7 +260,7 @@ pub async fn create_maintenance(
     if let Err(e) = state.store.advance_maintenance(now).await {
         tracing::warn!(error = %e, "advancing maintenance failed");
     }
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    Ok(Redirect::to(&format!("/admin/incidents/{id}?done=scheduled")).into_response())
 }
 
 async fn detail_page(
@@ -257,7 +270,29 @@ async fn detail_page(
     error: Option<ValidationError>,
     body: String,
 ) -> Result<Response, AppError> {
-    detail_page_with(state, who, id, error, body, None).await
+    detail_page_with(state, who, id, error, body, None, Retry::default()).await
+}
+
+/// A refused update as typed, and what just happened, for the incident's admin page.
+#[derive(Default)]
+struct Retry {
+    /// Status as chosen.
+    status: Option<String>,
+    /// Impact as chosen.
+    impact: Option<String>,
+    /// Component fields as chosen.
+    picked: Vec<(String, String)>,
+    /// `published`, `scheduled`, `updated`.
+    done: String,
+}
+
+fn retry_of(fields: &Fields) -> Retry {
+    Retry {
+        status: Some(field(fields, "status")),
+        impact: Some(field(fields, "impact")).filter(|i| !i.is_empty()),
+        picked: picked(fields),
+        done: String::new(),
+    }
 }
 
 /// The incident's admin page; `typed` is a refused correction (`"title"` or the update id, and
@@ -269,10 +304,14 @@ async fn detail_page_with(
     error: Option<ValidationError>,
     body: String,
     typed: Option<(String, String)>,
+    retry: Retry,
 ) -> Result<Response, AppError> {
     let inc = state.store.incident(id).await?;
     let tz = who.0.user.time_zone.clone();
-    let card = crate::live::card(&inc, &tz);
+    let mut card = crate::live::card(&inc, &tz);
+    if let Some(i) = retry.impact {
+        card.impact = i;
+    }
     let statuses = match inc.kind {
         IncidentKind::Incident => IncidentStatus::INCIDENT.to_vec(),
         IncidentKind::Maintenance => IncidentStatus::MAINTENANCE.to_vec(),
@@ -280,7 +319,10 @@ async fn detail_page_with(
     let components = component_choices(state).await?;
     let viewer = who.viewer();
     let status_code = super::error::form_status(&error);
-    let status = inc.status.as_str().to_string();
+    let status = retry
+        .status
+        .unwrap_or_else(|| inc.status.as_str().to_string());
+    let (done, picked) = (retry.done, retry.picked);
     let is_incident = inc.kind == IncidentKind::Incident;
     let title = format!("{} · Firstline", inc.name);
     let corrections: Vec<CorrectionRow> = inc
@@ -316,7 +358,8 @@ async fn detail_page_with(
         view! {
             <IncidentAdminPage viewer=viewer card=card status=status statuses=statuses
                 is_incident=is_incident components=components error=error body=body
-                corrections=corrections title_draft=title_draft can_delete=can_delete oncall=oncall/>
+                corrections=corrections title_draft=title_draft can_delete=can_delete oncall=oncall
+                done=done picked=picked/>
         }
     });
     Ok((status_code, Html(html)).into_response())
@@ -327,8 +370,20 @@ pub async fn detail(
     State(state): State<AppState>,
     who: Responder,
     Path(id): Path<String>,
+    Query(q): Query<DoneQuery>,
 ) -> Result<Response, AppError> {
-    detail_page(&state, &who, &id, None, String::new()).await
+    let retry = Retry {
+        done: q.done,
+        ..Retry::default()
+    };
+    detail_page_with(&state, &who, &id, None, String::new(), None, retry).await
+}
+
+/// Query of the incident's admin page: which change to confirm.
+#[derive(serde::Deserialize, Default)]
+pub struct DoneQuery {
+    #[serde(default)]
+    done: String,
 }
 
 /// `POST /admin/incidents/{id}/title`: correct the title.
@@ -393,7 +448,16 @@ async fn correct(
     let correction = match correction {
         Ok(c) => c,
         Err(e) => {
-            return detail_page_with(state, who, id, Some(e), String::new(), Some(typed)).await
+            return detail_page_with(
+                state,
+                who,
+                id,
+                Some(e),
+                String::new(),
+                Some(typed),
+                Retry::default(),
+            )
+            .await
         }
     };
     state
@@ -420,18 +484,49 @@ pub async fn post_update(
     };
     let draft = match input.normalize(inc.kind) {
         Ok(d) => d,
-        Err(e) => return detail_page(&state, &who, &id, Some(e), input.body).await,
+        Err(e) => {
+            return detail_page_with(
+                &state,
+                &who,
+                &id,
+                Some(e),
+                input.body,
+                None,
+                retry_of(&fields),
+            )
+            .await
+        }
     };
     if draft.status == IncidentStatus::Postmortem && inc.status.is_open() {
         let e = ValidationError::new(
             "status",
             "resolve the incident before publishing a postmortem",
         );
-        return detail_page(&state, &who, &id, Some(e), input.body).await;
+        return detail_page_with(
+            &state,
+            &who,
+            &id,
+            Some(e),
+            input.body,
+            None,
+            retry_of(&fields),
+        )
+        .await;
     }
     let changes = match component_changes(&fields) {
         Ok(c) => c,
-        Err(e) => return detail_page(&state, &who, &id, Some(e), input.body).await,
+        Err(e) => {
+            return detail_page_with(
+                &state,
+                &who,
+                &id,
+                Some(e),
+                input.body,
+                None,
+                retry_of(&fields),
+            )
+            .await
+        }
     };
     let update = NewUpdate {
         status: draft.status,
@@ -452,7 +547,16 @@ pub async fn post_update(
         .await
     {
         let v = store_validation(e)?;
-        return detail_page(&state, &who, &id, Some(v), input.body).await;
+        return detail_page_with(
+            &state,
+            &who,
+            &id,
+            Some(v),
+            input.body,
+            None,
+            retry_of(&fields),
+        )
+        .await;
     }
-    Ok(Redirect::to(&format!("/admin/incidents/{id}")).into_response())
+    Ok(Redirect::to(&format!("/admin/incidents/{id}?done=updated")).into_response())
 }

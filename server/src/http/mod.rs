@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod audit;
 pub mod auth;
+pub mod branding;
 pub mod client_ip;
 pub mod error;
 pub mod events;
@@ -120,6 +121,16 @@ pub fn router(state: AppState) -> Router {
             get(monitors::list).post(monitors::create),
         )
         .route("/admin/monitors/{id}/delete", post(monitors::delete))
+        .route(
+            "/admin/monitors/{id}",
+            get(monitors::edit_form).post(monitors::update),
+        )
+        .route("/admin/monitors/{id}/pause", post(monitors::pause))
+        .route("/admin/branding", get(branding::show).post(branding::save))
+        .route("/admin/branding/logo", post(branding::upload_logo))
+        .route("/admin/branding/logo/delete", post(branding::delete_logo))
+        .route("/status/logo", get(branding::logo))
+        .route("/admin/monitors/{id}/resume", post(monitors::resume))
         .route(
             "/admin/subscribers",
             get(monitors::subscribers).post(monitors::add_webhook),

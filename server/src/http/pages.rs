@@ -50,7 +50,8 @@ fn render_status(
     session: MaybeSession,
 ) -> String {
     let viewer = session.viewer();
-    let page_name = state.page_name.clone();
+    let brand = (*current.brand).clone();
+    let page_name = brand.name.clone();
     let title = format!(
         "{} status: {}",
         page_name,
@@ -72,7 +73,7 @@ fn render_status(
     let live = state.assets.has_live();
     // No Leptos hydration here: the page's only live part is the small live module.
     render_document(&title, None, Some(&description), move || {
-        view! { <StatusPage viewer=viewer page_name=page_name body_html=body_html version=version extras=extras live=live/> }
+        view! { <StatusPage viewer=viewer brand=brand body_html=body_html version=version extras=extras live=live/> }
     })
 }
 

@@ -90,7 +90,7 @@ pub async fn page_badge(State(state): State<AppState>) -> Response {
     let current = state.hub.current();
     let ind = current.snapshot.indicator;
     svg(badge_svg(
-        &state.page_name,
+        &state.hub.current().brand.name,
         ind.description(),
         colour(None, ind),
     ))

@@ -40,10 +40,11 @@ pub async fn incident(
     let tz = state.hub.page().time_zone.clone();
     let card = crate::live::card(&inc, &tz);
     let viewer = session.viewer();
-    let page_name = state.page_name.clone();
-    let title = format!("{} · {} status", inc.name, page_name);
+    let brand = (*state.hub.current().brand).clone();
+    let title = format!("{} · {} status", inc.name, brand.name);
+    let live = state.assets.has_live();
     let html = render_document(&title, None, Some(&title), move || {
-        view! { <IncidentPage viewer=viewer page_name=page_name card=card/> }
+        view! { <IncidentPage viewer=viewer brand=brand card=card live=live/> }
     });
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-cache")],
@@ -126,10 +127,11 @@ async fn history_of(
             .collect(),
     };
     let viewer = session.viewer();
-    let page_name = state.page_name.clone();
-    let title = format!("{} incident history: {}", page_name, view.month);
+    let brand = (*state.hub.current().brand).clone();
+    let title = format!("{} incident history: {}", brand.name, view.month);
+    let live = state.assets.has_live();
     let html = render_document(&title, None, Some(&title), move || {
-        view! { <HistoryPage viewer=viewer page_name=page_name view=view/> }
+        view! { <HistoryPage viewer=viewer brand=brand view=view live=live/> }
     });
     Ok((
         [(axum::http::header::CACHE_CONTROL, "no-cache")],
@@ -146,7 +148,7 @@ fn message(
     action: Option<(String, String)>,
 ) -> Response {
     let (title, text) = (title.to_string(), text.to_string());
-    let doc_title = format!("{title} · {} status", state.page_name);
+    let doc_title = format!("{title} · {} status", state.hub.current().brand.name);
     let html = render_document(&doc_title, None, None, move || {
         view! { <MessagePage viewer=Default::default() title=title message=text action=action/> }
     });
@@ -163,7 +165,7 @@ pub async fn subscribe(
 ) -> Result<Response, AppError> {
     if !state.services.mail.is_configured() {
         return Err(AppError::BadRequest(
-            "email: email subscriptions are not set up on this status page; use the RSS or Atom feed".into(),
+            "Email subscriptions are not set up on this status page. Follow it with the RSS or Atom feed instead.".into(),
         ));
     }
     let input = SubscribeInput {
@@ -208,7 +210,7 @@ pub async fn subscribe(
         .await?;
     if by_addr > PER_ADDRESS_PER_HOUR {
         return Err(AppError::TooMany(
-            "email: too many subscription requests for this address. Check your inbox, or try again in an hour.".into(),
+            "Too many subscription requests for this email address. Check your inbox, or try again in an hour.".into(),
         ));
     }
     let (sub, _new) = state.store.subscribe(&draft, &ip, now).await?;
@@ -283,7 +285,8 @@ pub async fn confirm_page(
             "Confirm your subscription",
             &format!(
                 "Send status emails for {} to {}?",
-                state.page_name, s.target
+                state.hub.current().brand.name,
+                s.target
             ),
             Some((
                 format!("/subscribe/confirm/{token}"),
@@ -386,6 +389,13 @@ pub async fn heartbeat(
         }
         Err(e) => return Err(e.into()),
     };
+    if monitor.paused_at.is_some() {
+        // Accepted (the cron job did run), but a paused monitor records nothing.
+        return Ok(Json(
+            serde_json::json!({ "ok": true, "monitor": monitor.name, "recorded": false, "paused": true }),
+        )
+        .into_response());
+    }
     let window = std::time::Duration::from_secs((monitor.interval_s / 5).clamp(1, 10) as u64);
     if !state
         .heartbeats

@@ -644,6 +644,7 @@ impl Store {
 }
 
 mod audit;
+mod branding;
 mod components;
 mod escalation;
 mod incidents;

@@ -33,6 +33,7 @@ struct MonitorRow {
     last_checked_at: Option<i64>,
     last_error: Option<String>,
     last_latency_ms: Option<i64>,
+    paused_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -93,6 +94,7 @@ impl TryFrom<MonitorRow> for Monitor {
             last_checked_at: r.last_checked_at,
             last_error: r.last_error,
             last_latency_ms: r.last_latency_ms,
+            paused_at: r.paused_at,
         })
     }
 }
@@ -100,7 +102,7 @@ impl TryFrom<MonitorRow> for Monitor {
 const MONITOR_SELECT: &str =
     "SELECT id, kind, name, component_id, service_id, url, interval_s, timeout_ms, \
     expect_status, keyword, failure_threshold, token, state, consecutive_fails, last_checked_at, \
-    last_error, last_latency_ms FROM monitors";
+    last_error, last_latency_ms, paused_at FROM monitors";
 
 impl Store {
     // ---- alerts ----
@@ -128,28 +130,7 @@ impl Store {
             MonitorKind::Heartbeat => now + d.interval_s * 1000,
         };
         let mut tx = self.begin().await?;
-        if let Some(cid) = &d.component_id {
-            let exists: Option<(String,)> = tx
-                .fetch_optional(sql("SELECT id FROM components WHERE id = $1").bind(cid))
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::Invalid(ValidationError::new(
-                    "component",
-                    "no such component",
-                )));
-            }
-        }
-        if let Some(sid) = &d.service_id {
-            let exists: Option<(String,)> = tx
-                .fetch_optional(sql("SELECT id FROM services WHERE id = $1").bind(sid))
-                .await?;
-            if exists.is_none() {
-                return Err(StoreError::Invalid(ValidationError::new(
-                    "service",
-                    "no such service",
-                )));
-            }
-        }
+        check_links(&mut tx, d).await?;
         tx.execute(
             sql("INSERT INTO monitors (id, kind, name, component_id, url, interval_s, timeout_ms, expect_status, \
                  keyword, failure_threshold, token, next_due_at, created_at, service_id) \
@@ -224,6 +205,121 @@ impl Store {
         Ok(())
     }
 
+    /// Pauses (`paused: true`) or resumes a monitor. Pausing resolves its open alert and
+    /// releases its component (a paused monitor holds nothing); resuming starts from "not
+    /// checked yet", with the first check due at once (probes) or after one interval
+    /// (heartbeats).
+    pub async fn set_monitor_paused(
+        &self,
+        id: &str,
+        paused: bool,
+        now: i64,
+    ) -> Result<Monitor, StoreError> {
+        let mut tx = self.begin().await?;
+        let (component_id, service_id, kind, interval_s): (
+            Option<String>,
+            Option<String>,
+            String,
+            i64,
+        ) = tx
+            .fetch_optional(
+                sql(
+                    "SELECT component_id, service_id, kind, interval_s FROM monitors WHERE id = $1",
+                )
+                .bind(id),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let next_due = if kind == "heartbeat" {
+            now + interval_s * 1000
+        } else {
+            now
+        };
+        tx.execute(
+            sql(
+                "UPDATE monitors SET paused_at = $1, state = 'unknown', consecutive_fails = 0, \
+                 lease_until = 0, next_due_at = $2 WHERE id = $3",
+            )
+            .bind(paused.then_some(now))
+            .bind(next_due)
+            .bind(id),
+        )
+        .await?;
+        if paused {
+            release_monitor(&mut tx, id, component_id, service_id, "monitor paused", now).await?;
+        }
+        tx.commit().await?;
+        self.monitor(id).await
+    }
+
+    /// Changes a monitor's settings (its kind stays). It starts again from "not checked yet":
+    /// its open alert is resolved and its old component released.
+    pub async fn update_monitor(
+        &self,
+        id: &str,
+        d: &MonitorDraft,
+        now: i64,
+    ) -> Result<Monitor, StoreError> {
+        let mut tx = self.begin().await?;
+        let (component_id, service_id, kind, paused_at): (
+            Option<String>,
+            Option<String>,
+            String,
+            Option<i64>,
+        ) = tx
+            .fetch_optional(
+                sql("SELECT component_id, service_id, kind, paused_at FROM monitors WHERE id = $1")
+                    .bind(id),
+            )
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if kind != d.kind.as_str() {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "kind",
+                "cannot change; delete the monitor and add a new one",
+            )));
+        }
+        check_links(&mut tx, d).await?;
+        let next_due = match d.kind {
+            MonitorKind::Http => now,
+            MonitorKind::Heartbeat => now + d.interval_s * 1000,
+        };
+        tx.execute(
+            sql(
+                "UPDATE monitors SET name = $1, component_id = $2, url = $3, interval_s = $4, \
+                 timeout_ms = $5, expect_status = $6, keyword = $7, failure_threshold = $8, \
+                 service_id = $9, state = 'unknown', consecutive_fails = 0, lease_until = 0, \
+                 next_due_at = $10 WHERE id = $11",
+            )
+            .bind(&d.name)
+            .bind(&d.component_id)
+            .bind(&d.url)
+            .bind(d.interval_s)
+            .bind(d.timeout_ms)
+            .bind(d.expect_status)
+            .bind(&d.keyword)
+            .bind(d.failure_threshold)
+            .bind(&d.service_id)
+            .bind(next_due)
+            .bind(id),
+        )
+        .await
+        .map_err(|e| super::map_unique(e, "name"))?;
+        if paused_at.is_none() {
+            release_monitor(
+                &mut tx,
+                id,
+                component_id,
+                service_id,
+                "monitor changed",
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        self.monitor(id).await
+    }
+
     /// Claims monitors of `kind` whose check is due: leases them for `lease_ms` and moves their
     /// next due time one interval on, so no other instance claims them meanwhile.
     pub async fn claim_due_monitors(
@@ -236,7 +332,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let claim = format!(
             "UPDATE monitors SET lease_until = $1, next_due_at = $2 + interval_s * 1000 \
-             WHERE id IN (SELECT id FROM monitors WHERE kind = $3 AND next_due_at <= $2 AND lease_until <= $2 \
+             WHERE id IN (SELECT id FROM monitors WHERE kind = $3 AND paused_at IS NULL AND next_due_at <= $2 AND lease_until <= $2 \
              ORDER BY next_due_at LIMIT $4{}) RETURNING id",
             tx.skip_locked()
         );
@@ -282,22 +378,24 @@ impl Store {
         // must not both work from the same old state.
         tx.execute(sql("UPDATE monitors SET state = state WHERE id = $1").bind(monitor_id))
             .await?;
-        let (name, state, fails, threshold, component_id, interval_s, service_id): (
-            String,
-            String,
-            i64,
-            i64,
-            Option<String>,
-            i64,
-            Option<String>,
-        ) = tx
+        let (name, state, fails, threshold, component_id, interval_s, service_id, paused_at): CheckRow = tx
             .fetch_optional(
-                sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s, service_id \
+                sql("SELECT name, state, consecutive_fails, failure_threshold, component_id, interval_s, service_id, paused_at \
                      FROM monitors WHERE id = $1")
                 .bind(monitor_id),
             )
             .await?
             .ok_or(StoreError::NotFound)?;
+        if paused_at.is_some() {
+            // Paused while the check ran (or a ping came in): nothing is recorded or opened.
+            tx.commit().await?;
+            return Ok(MonitorStep {
+                state: MonitorState::parse(&state),
+                consecutive_fails: fails,
+                went_down: false,
+                recovered: false,
+            });
+        }
         let s = step(MonitorState::parse(&state), fails, threshold, ok);
         tx.execute(
             sql("INSERT INTO monitor_results (monitor_id, ok, latency_ms, error, checked_at) VALUES ($1, $2, $3, $4, $5)")
@@ -388,4 +486,75 @@ fn monitor_signal(monitor_id: &str, action: Action, name: &str, error: Option<&s
         links: Vec::new(),
         images: Vec::new(),
     }
+}
+
+/// What recording a check reads of its monitor: name, state, failures in a row, threshold,
+/// component, interval, service, when paused.
+type CheckRow = (
+    String,
+    String,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<i64>,
+);
+
+/// Refuses a draft whose component or service does not exist.
+async fn check_links(tx: &mut super::tx::Tx, d: &MonitorDraft) -> Result<(), StoreError> {
+    if let Some(cid) = &d.component_id {
+        let exists: Option<(String,)> = tx
+            .fetch_optional(sql("SELECT id FROM components WHERE id = $1").bind(cid))
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "component",
+                "no such component",
+            )));
+        }
+    }
+    if let Some(sid) = &d.service_id {
+        let exists: Option<(String,)> = tx
+            .fetch_optional(sql("SELECT id FROM services WHERE id = $1").bind(sid))
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::Invalid(ValidationError::new(
+                "service",
+                "no such service",
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Resolves a monitor's open alert and derives its component again (nothing stays held by a
+/// monitor that was paused or changed).
+async fn release_monitor(
+    tx: &mut super::tx::Tx,
+    id: &str,
+    component_id: Option<String>,
+    service_id: Option<String>,
+    channel: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    let target = Target {
+        service_id,
+        key_id: None,
+        scope: String::new(),
+        component_id: component_id.clone(),
+        channel: channel.to_string(),
+        source: "monitor",
+    };
+    apply_signal(
+        tx,
+        &target,
+        &monitor_signal(id, Action::Resolve, "", None),
+        now,
+    )
+    .await?;
+    if let Some(cid) = &component_id {
+        settle(tx, cid, None, now).await?;
+    }
+    Ok(())
 }

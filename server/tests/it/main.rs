@@ -53,6 +53,7 @@ mod public_api;
 mod push;
 mod schedules;
 mod services;
+mod status_admin;
 mod status_page;
 mod store;
 mod story;

@@ -108,7 +108,8 @@ async fn add_webhook(app: &TestApp, csrf: &str, url: &str) -> reqwest::Response 
 async fn assert_refused(r: reqwest::Response, url: &str, why: &str) {
     assert_eq!(r.status(), 400, "{url} was accepted");
     let body = r.text().await.unwrap();
-    assert!(body.contains("url: </strong>"), "{url}: no url error");
+    assert!(body.contains("data-field=\"url\""), "{url}: no url error");
+    assert!(body.contains("The URL "), "{url}: not a sentence");
     assert!(body.contains(why), "{url}: message lacks {why:?}");
 }
 

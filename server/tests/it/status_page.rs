@@ -165,7 +165,8 @@ fn status_of(v: &Value, id: &str) -> String {
 
 fn location_id(r: &reqwest::Response) -> String {
     let loc = r.headers()["location"].to_str().unwrap();
-    loc.rsplit('/').next().unwrap().to_string()
+    let path = loc.split('?').next().unwrap();
+    path.rsplit('/').next().unwrap().to_string()
 }
 
 async fn incident_lifecycle(backend: Backend) {
