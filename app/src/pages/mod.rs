@@ -66,7 +66,15 @@ pub enum Nav {
 
 /// The app shell: header with navigation, main content, footer.
 #[component]
-pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
+pub fn Shell(
+    viewer: Viewer,
+    nav: Nav,
+    /// The public pages' organisation name: the header's brand reads it and leads to the status
+    /// page (other pages say "Firstline" and lead home).
+    #[prop(optional, into)]
+    brand: Option<String>,
+    children: Children,
+) -> impl IntoView {
     let signed_in = viewer.name.is_some();
     let current = move |n: Nav| if n == nav { Some("page") } else { None };
     // Phones fold the navigation into a menu (a disclosure: no script needed); wide screens
@@ -83,7 +91,10 @@ pub fn Shell(viewer: Viewer, nav: Nav, children: Children) -> impl IntoView {
     view! {
         <a class="skip" href="#main">"Skip to content"</a>
         <header class=header_class>
-            <a class="brand" href="/">"Firstline"</a>
+            {match brand {
+                Some(name) => view! { <a class="brand" href="/status">{name}</a> }.into_any(),
+                None => view! { <a class="brand" href="/">"Firstline"</a> }.into_any(),
+            }}
             <details class="menu">
             <summary>
                 <span class="menu-icon" aria-hidden="true"></span>

@@ -391,7 +391,7 @@ pub fn StatusPage(
     let title = format!("{} status", brand.name);
     let foot = brand.clone();
     view! {
-        <Shell viewer=viewer nav=Nav::Status>
+        <Shell viewer=viewer nav=Nav::Status brand=brand.name.clone()>
             <BrandHead brand=brand title=title/>
             <p id="live-line" class="live-line" aria-live="polite">"Reload the page for the latest status."</p>
             <div id="status-live" data-version=version inner_html=body_html></div>
@@ -449,7 +449,7 @@ pub fn IncidentPage(
     let foot = brand.clone();
     let logo_alt = format!("{} logo", brand.name);
     view! {
-        <Shell viewer=viewer nav=Nav::Status>
+        <Shell viewer=viewer nav=Nav::Status brand=brand.name.clone()>
             <header class="org-head">
                 {brand.logo.map(|src| view! { <img class="org-logo" src=src alt=logo_alt height="40"/> })}
                 <p class="crumbs small"><a href="/status">{home}</a>" › "<a href="/history">"History"</a></p>
@@ -499,7 +499,7 @@ pub fn HistoryPage(
     let title = format!("{} incident history: {}", brand.name, view.month);
     let foot = brand.clone();
     view! {
-        <Shell viewer=viewer nav=Nav::Status>
+        <Shell viewer=viewer nav=Nav::Status brand=brand.name.clone()>
             <BrandHead brand=brand title=title crumbs=true/>
             <nav class="pager" aria-label="Months">
                 <a href=view.prev rel="prev">"← Earlier"</a>
