@@ -576,7 +576,8 @@ fn join_page(
     error: Option<ValidationError>,
 ) -> Html<String> {
     let (email, role) = (inv.email.clone(), inv.role.as_str().to_string());
-    let zones = zone_names();
+    // The suggested zone first, then UTC, then the rest.
+    let zones = app::domain::zones::ordered(&time_zone, zone_names());
     Html(render_document(
         "Join · Firstline",
         None,

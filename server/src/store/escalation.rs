@@ -299,14 +299,18 @@ impl Store {
                     TargetKind::User => {
                         "SELECT COUNT(*) FROM users WHERE id = $1 AND deactivated_at IS NULL AND role <> 'viewer'"
                     }
-                    TargetKind::Schedule => "SELECT COUNT(*) FROM schedules WHERE id = $1",
+                    TargetKind::Schedule => {
+                        "SELECT COUNT(*) FROM schedules WHERE id = $1 AND published_at IS NOT NULL"
+                    }
                     TargetKind::Team => "SELECT COUNT(*) FROM teams WHERE id = $1",
                 };
                 let (n,): (i64,) = tx.fetch_one(sql(q).bind(&t.id)).await?;
                 if n == 0 {
                     let what = match t.kind {
                         TargetKind::User => "no active responder or admin",
-                        TargetKind::Schedule => "no schedule",
+                        TargetKind::Schedule => {
+                            "no published schedule (a draft is published on its edit page)"
+                        }
                         TargetKind::Team => "no team",
                     };
                     return Err(ValidationError::new(

@@ -206,6 +206,10 @@ async fn create_schedule(app: &TestApp, csrf: &str, name: &str, people: &[&str])
         .post_form(&format!("/schedules/{schedule}/layers"), &form)
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = app
+        .post_form(&format!("/schedules/{schedule}/publish"), &[("csrf", csrf)])
+        .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
     schedule
 }
 

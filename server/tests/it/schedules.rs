@@ -67,6 +67,13 @@ async fn fixture(backend: Backend) -> Fixture {
         .post_form(&format!("/schedules/{schedule}/layers"), &form)
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = app
+        .post_form(
+            &format!("/schedules/{schedule}/publish"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
     Fixture {
         app,
         csrf,

@@ -189,14 +189,14 @@ pub async fn save_profile(
     check_csrf(&me, &form.csrf)?;
     let tz = form.time_zone.trim();
     if tz.is_empty() || tz.len() > 64 || TimeZone::get(tz).is_err() {
+        // The typed text is kept (cut to the field's length) with the sentence next to it.
+        let typed: String = tz.chars().take(64).collect();
         let page = profile_page(
             &state,
             &me,
-            tz,
+            &typed,
             None,
-            Some(format!(
-                "time_zone: unknown time zone {tz:?}; use an IANA name like Europe/Berlin"
-            )),
+            Some(app::pages::fields::unknown_zone(tz)),
         )
         .await?;
         return Ok((StatusCode::BAD_REQUEST, page).into_response());

@@ -3,9 +3,10 @@
 use crate::store::NoticeDraft;
 use app::domain::notice::{NoticeKind, ShiftAbout};
 use app::domain::permission::{self, Action, Cover, Relation};
-use app::domain::schedule::{expand, Override, Shift, Window};
+use app::domain::schedule::{expand, Override, Shift, ShiftSource, Window};
+use app::domain::stretch::{self, Stretch};
 use app::pages::render_document;
-use app::pages::schedule::{MyShiftsPage, ShiftPage};
+use app::pages::schedule::{AskConfirmPage, MyShiftsPage, ShiftPage, ShiftView};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
@@ -122,41 +123,42 @@ pub async fn create_override(
     };
     o.validate()?;
     let tz = zone(&me.user.time_zone);
-    let when = format!("{} → {}", label(start, &tz), label(end, &tz));
+    let zones = super::user_zones(&state).await?;
     let coverer = names.get(&user).cloned().unwrap_or_default();
     let link = Some(format!("/schedules/{id}"));
+    // Each notice is worded in its recipient's zone.
+    let draft = |to: &str, kind: NoticeKind, by: String| {
+        let about = ShiftAbout {
+            kind,
+            schedule: info.name.clone(),
+            by: Some(by),
+            start_ms: start.as_millisecond(),
+            end_ms: end.as_millisecond(),
+            open: vec![],
+            link: format!("/schedules/{id}"),
+        };
+        let zone = zones.get(to).map(String::as_str).unwrap_or("UTC");
+        let message = match kind {
+            NoticeKind::Covering => format!(
+                "You cover a shift on {}: {}.",
+                info.name,
+                super::when_in(start, end, zone)
+            ),
+            _ => super::notice_sentence(&about, zone),
+        };
+        NoticeDraft {
+            user_id: to.to_string(),
+            message,
+            link: link.clone(),
+            about: Some(about),
+        }
+    };
     let mut notices = Vec::new();
     if let Some(r) = &replaces {
-        notices.push(NoticeDraft {
-            user_id: r.clone(),
-            message: format!("{coverer} covers your shift on {}: {when}", info.name),
-            link: link.clone(),
-            about: Some(ShiftAbout {
-                kind: NoticeKind::Covered,
-                schedule: info.name.clone(),
-                by: Some(coverer.clone()),
-                start_ms: start.as_millisecond(),
-                end_ms: end.as_millisecond(),
-                open: vec![],
-                link: format!("/schedules/{id}"),
-            }),
-        });
+        notices.push(draft(r, NoticeKind::Covered, coverer.clone()));
     }
     if user != me.user.id {
-        notices.push(NoticeDraft {
-            user_id: user.clone(),
-            message: format!("You cover a shift on {}: {when}", info.name),
-            link,
-            about: Some(ShiftAbout {
-                kind: NoticeKind::Covering,
-                schedule: info.name.clone(),
-                by: Some(me.user.name.clone()),
-                start_ms: start.as_millisecond(),
-                end_ms: end.as_millisecond(),
-                open: vec![],
-                link: format!("/schedules/{id}"),
-            }),
-        });
+        notices.push(draft(&user, NoticeKind::Covering, me.user.name.clone()));
     }
     // The override and its notices commit together.
     state
@@ -178,25 +180,80 @@ pub async fn create_override(
     .into_response())
 }
 
-/// `GET /my/shifts`: the next 8 weeks across schedules.
+/// `GET /my/shifts`: the next 8 weeks across schedules, back-to-back pieces of one schedule
+/// as one stretch, each saying whether it already has an open request.
 pub async fn my_shifts(
     State(state): State<AppState>,
     Member(me): Member,
 ) -> Result<Html<String>, AppError> {
-    let names = user_names(&state).await?;
     let tz = zone(&me.user.time_zone);
     let now = state.clock.now();
     let window = Window::new(now, now + jiff::SignedDuration::from_hours(24 * 56))?;
-    let mut shifts = Vec::new();
+    let mut pieces = Vec::new();
+    let mut infos = std::collections::HashMap::new();
     for full in state.store.schedules_full(window.start, window.end).await? {
-        shifts.extend(
+        // A draft's shifts are not real yet.
+        if full.info.draft {
+            continue;
+        }
+        pieces.extend(
             expand(&full.schedule, &window)
                 .iter()
                 .filter(|s| s.user.as_deref() == Some(me.user.id.as_str()))
-                .map(|s| shift_view(s, &full.info, &names, &me.user.id, &tz)),
+                .map(|s| Stretch {
+                    key: full.info.id.clone(),
+                    start: s.start.as_millisecond(),
+                    end: s.end.as_millisecond(),
+                    covering: matches!(s.source, Some(ShiftSource::Override { .. })),
+                }),
         );
+        infos.insert(full.info.id.clone(), full.info);
     }
-    shifts.sort_by_key(|s| s.start_ms);
+    let open: Vec<_> = state
+        .store
+        .list_swaps(None, true)
+        .await?
+        .into_iter()
+        .filter(|r| r.request.requester == me.user.id)
+        .collect();
+    let mut shifts = Vec::new();
+    for st in stretch::merge(&pieces) {
+        let Some(info) = infos.get(&st.key) else {
+            continue;
+        };
+        let (Ok(start), Ok(end)) = (
+            jiff::Timestamp::from_millisecond(st.start),
+            jiff::Timestamp::from_millisecond(st.end),
+        ) else {
+            continue;
+        };
+        let asked = open
+            .iter()
+            .filter(|r| {
+                r.schedule_id == st.key && r.request.start < end && r.request.end > start
+            })
+            .map(|r| {
+                format!(
+                    "You asked your teammates to take {} → {}. Waiting for someone to accept; you stay on call until then.",
+                    label(r.request.start, &tz),
+                    label(r.request.end, &tz)
+                )
+            })
+            .next();
+        let view = ShiftView {
+            schedule_id: info.id.clone(),
+            schedule_name: info.name.clone(),
+            user_id: Some(me.user.id.clone()),
+            user_name: me.user.name.clone(),
+            start_ms: st.start,
+            end_ms: st.end,
+            start_label: label(start, &tz),
+            end_label: label(end, &tz),
+            source: if st.covering { "override" } else { "layer" },
+            mine: true,
+        };
+        shifts.push((view, asked));
+    }
     let url = ical_url(
         &state,
         "user",
@@ -210,6 +267,54 @@ pub async fn my_shifts(
         None,
         move || {
             view! { <MyShiftsPage viewer=v zone=zone_name shifts=shifts ical_url=url/> }
+        },
+    )))
+}
+
+/// Form: the first step of asking someone to take a stretch (from My shifts).
+#[derive(Deserialize)]
+pub struct AskForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    start: String,
+    #[serde(default)]
+    end: String,
+}
+
+/// `POST /schedules/{id}/swaps/ask`: the confirmation step ("Ask your teammates to take ...?"
+/// with an optional note); nothing is asked until it is confirmed.
+pub async fn ask_confirm(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(form): ValidForm<AskForm>,
+) -> Result<Html<String>, AppError> {
+    check_csrf(&me, &form.csrf)?;
+    let info = state.store.schedule_info(&id).await?;
+    if info.draft {
+        return Err(AppError::NotFound);
+    }
+    let start = parse_ms("start", &form.start)?;
+    let end = parse_ms("end", &form.end)?;
+    let window = Window::new(start, end)?;
+    let names = user_names(&state).await?;
+    let tz = zone(&me.user.time_zone);
+    let shift = Shift {
+        start: window.start,
+        end: window.end,
+        user: Some(me.user.id.clone()),
+        source: None,
+    };
+    let sv = shift_view(&shift, &info, &names, &me.user.id, &tz);
+    let zone_name = me.user.time_zone.clone();
+    let v = viewer(&me);
+    Ok(Html(render_document(
+        "Ask someone to take this · Firstline",
+        None,
+        None,
+        move || {
+            view! { <AskConfirmPage viewer=v shift=sv zone=zone_name/> }
         },
     )))
 }

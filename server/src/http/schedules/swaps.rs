@@ -59,19 +59,29 @@ pub async fn create_swap(
     )?;
     let window = Window::new(start, end)?;
     let note = app::domain::validate::optional_text("note", &form.note, 300)?;
-    let tz = zone(&me.user.time_zone);
-    let when = format!("{} → {}", label(window.start, &tz), label(window.end, &tz));
+    // One open request per time: asking again would notify everyone twice.
+    let already = state
+        .store
+        .list_swaps(Some(&id), true)
+        .await?
+        .into_iter()
+        .any(|r| {
+            r.request.requester == me.user.id
+                && r.request.start < window.end
+                && r.request.end > window.start
+        });
+    if already {
+        return Err(AppError::Conflict(ValidationError::new(
+            "start",
+            "You already asked your teammates to take this time; that request is still open.",
+        )));
+    }
+    let zones = super::user_zones(&state).await?;
     let notices: Vec<NoticeDraft> = members
         .into_iter()
         .filter(|m| *m != me.user.id)
-        .map(|m| NoticeDraft {
-            user_id: m.to_string(),
-            message: format!(
-                "{} asks someone to take {when} on {}",
-                me.user.name, info.name
-            ),
-            link: Some(format!("/schedules/{id}/swaps")),
-            about: Some(ShiftAbout {
+        .map(|m| {
+            let about = ShiftAbout {
                 kind: NoticeKind::SwapAsked,
                 schedule: info.name.clone(),
                 by: Some(me.user.name.clone()),
@@ -79,7 +89,16 @@ pub async fn create_swap(
                 end_ms: window.end.as_millisecond(),
                 open: vec![],
                 link: format!("/schedules/{id}/swaps"),
-            }),
+            };
+            NoticeDraft {
+                user_id: m.to_string(),
+                message: super::notice_sentence(
+                    &about,
+                    zones.get(m).map(String::as_str).unwrap_or("UTC"),
+                ),
+                link: Some(format!("/schedules/{id}/swaps")),
+                about: Some(about),
+            }
         })
         .collect();
     // The request and the notices asking the teammates commit together.
@@ -174,6 +193,55 @@ async fn swaps_page(
     )))
 }
 
+/// The open swap requests `me` could take (on schedules whose rotation includes them, asked
+/// by someone else, not over yet), and `me`'s own open requests, oldest first, times in
+/// `me`'s zone: the dashboard's "For you" and "Your requests".
+pub async fn open_requests(
+    state: &AppState,
+    me: &SessionInfo,
+) -> Result<(Vec<SwapView>, Vec<SwapView>), AppError> {
+    let names = user_names(state).await?;
+    let now = state.clock.now();
+    let tz = zone(&me.user.time_zone);
+    let schedules = state
+        .store
+        .schedules_full(now, now + jiff::SignedDuration::from_hours(1))
+        .await?;
+    let mut takeable = Vec::new();
+    let mut mine = Vec::new();
+    let mut open = state.store.list_swaps(None, true).await?;
+    open.reverse();
+    for r in open {
+        let req = &r.request;
+        let Some(full) = schedules.iter().find(|f| f.info.id == r.schedule_id) else {
+            continue;
+        };
+        if req.end <= now || full.info.draft {
+            continue;
+        }
+        let view = SwapView {
+            id: req.id.clone(),
+            schedule_id: r.schedule_id.clone(),
+            schedule_name: full.info.name.clone(),
+            requester: names
+                .get(&req.requester)
+                .cloned()
+                .unwrap_or_else(|| "(removed user)".into()),
+            mine: req.requester == me.user.id,
+            when: format!("{} → {}", label(req.start, &tz), label(req.end, &tz)),
+            note: r.note.clone(),
+            state: "Open: waiting for a teammate".into(),
+            open: true,
+        };
+        if view.mine {
+            mine.push(view);
+        } else if permission::members(&full.schedule, now).contains(me.user.id.as_str()) {
+            takeable.push(view);
+        }
+    }
+    Ok((takeable, mine))
+}
+
 /// `GET /swaps`.
 pub async fn all_swaps(
     State(state): State<AppState>,
@@ -224,8 +292,17 @@ pub async fn swap_action(
         &asked,
     )?;
     let now = state.clock.now_ms();
-    let tz = zone(&me.user.time_zone);
-    let when = format!("{} → {}", label(req.start, &tz), label(req.end, &tz));
+    let zones = super::user_zones(&state).await?;
+    let zone_of = |u: &str| zones.get(u).cloned().unwrap_or_else(|| "UTC".into());
+    let about = |kind: NoticeKind, link: String| ShiftAbout {
+        kind,
+        schedule: info.name.clone(),
+        by: Some(me.user.name.clone()),
+        start_ms: req.start.as_millisecond(),
+        end_ms: req.end.as_millisecond(),
+        open: vec![],
+        link,
+    };
     let link = Some(format!("/schedules/{id}"));
     let swaps_link = Some(format!("/schedules/{id}/swaps"));
     // Each answer writes the request's new state, its override (when accepted) and its
@@ -233,24 +310,21 @@ pub async fn swap_action(
     let result = match action.as_str() {
         "accept" => {
             let (next, o) = req.accept(&me.user.id)?;
+            let taken = about(NoticeKind::SwapTaken, format!("/schedules/{id}"));
             let notices = [
                 NoticeDraft {
                     user_id: req.requester.clone(),
-                    message: format!("{} took your shift {when} on {}", me.user.name, info.name),
+                    message: super::notice_sentence(&taken, &zone_of(&req.requester)),
                     link: link.clone(),
-                    about: Some(ShiftAbout {
-                        kind: NoticeKind::SwapTaken,
-                        schedule: info.name.clone(),
-                        by: Some(me.user.name.clone()),
-                        start_ms: req.start.as_millisecond(),
-                        end_ms: req.end.as_millisecond(),
-                        open: vec![],
-                        link: format!("/schedules/{id}"),
-                    }),
+                    about: Some(taken),
                 },
                 NoticeDraft {
                     user_id: me.user.id.clone(),
-                    message: format!("You took {when} on {}", info.name),
+                    message: format!(
+                        "You took {} on {}.",
+                        super::when_in(req.start, req.end, &zone_of(&me.user.id)),
+                        info.name
+                    ),
                     link,
                     about: None,
                 },
@@ -263,19 +337,12 @@ pub async fn swap_action(
         }
         "decline" => {
             let next = req.decline(&me.user.id)?;
+            let declined = about(NoticeKind::SwapDeclined, format!("/schedules/{id}/swaps"));
             let notice = NoticeDraft {
                 user_id: req.requester.clone(),
-                message: format!("{} can't take {when} on {}", me.user.name, info.name),
+                message: super::notice_sentence(&declined, &zone_of(&req.requester)),
                 link: swaps_link,
-                about: Some(ShiftAbout {
-                    kind: NoticeKind::SwapDeclined,
-                    schedule: info.name.clone(),
-                    by: Some(me.user.name.clone()),
-                    start_ms: req.start.as_millisecond(),
-                    end_ms: req.end.as_millisecond(),
-                    open: vec![],
-                    link: format!("/schedules/{id}/swaps"),
-                }),
+                about: Some(declined),
             };
             state
                 .store
