@@ -614,7 +614,7 @@ pub fn ProfilePage(
             <section class="card">
                 <form method="post" action="/profile" class="stack">
                     <input type="hidden" name="csrf" value=csrf.clone()/>
-                    <super::fields::ZoneInput id="time_zone".to_string() label="Your time zone (every time you see is shown in it)".to_string()
+                    <super::fields::ZoneInput id="time_zone".to_string() label="Time zone (every time you see is shown in it)".to_string()
                         value=time_zone error=error/>
                     <super::fields::ZoneList own=own/>
                     <button type="submit" class="button primary">"Save"</button>
