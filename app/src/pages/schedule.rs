@@ -601,12 +601,15 @@ pub fn ProfilePage(
     /// Services owned by the viewer's teams, as (id, name, team name).
     #[prop(optional)]
     services: Vec<(String, String, String)>,
+    /// The viewer's saved zone, first in the list (the field may hold a refused one).
+    #[prop(optional)]
+    own_zone: Option<String>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_contacts = csrf.clone();
     let csrf_rules = csrf.clone();
     let rules = contacts.clone();
-    let own = time_zone.clone();
+    let own = own_zone.unwrap_or_else(|| time_zone.clone());
     view! {
         <Shell viewer=viewer nav=Nav::Profile>
             <h1 class="page-title">"Profile"</h1>

@@ -62,9 +62,11 @@ pub fn NewSchedulePage(
     time_zone: String,
     /// The refused field and its sentence.
     error: Option<FormError>,
+    /// The viewer's own zone, first in the list.
+    own_zone: String,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
-    let own = time_zone.clone();
+    let own = own_zone;
     let err_name = FormError::for_field(&error, "name");
     let err_tz = FormError::for_field(&error, "time_zone");
     let invalid_name = err_name.as_ref().map(|_| "true");

@@ -86,7 +86,7 @@ pub async fn new_form(Member(me): Member) -> Result<Html<String>, AppError> {
         None,
         None,
         move || {
-            view! { <NewSchedulePage viewer=v name=String::new() time_zone=own error=None/> }
+            view! { <NewSchedulePage viewer=v name=String::new() time_zone=own.clone() error=None own_zone=own/> }
         },
     )))
 }
@@ -112,10 +112,11 @@ pub async fn create(
     admin.check_csrf(&form.csrf)?;
     let refuse = |e: ValidationError| {
         let v = admin.viewer();
+        let own = admin.0.user.time_zone.clone();
         let name: String = form.name.chars().take(200).collect();
         let tz: String = form.time_zone.chars().take(64).collect();
         let page = render_document("New schedule · Firstline", None, None, move || {
-            view! { <NewSchedulePage viewer=v name=name time_zone=tz error=Some(form_error(&e))/> }
+            view! { <NewSchedulePage viewer=v name=name time_zone=tz error=Some(form_error(&e)) own_zone=own/> }
         });
         (StatusCode::BAD_REQUEST, Html(page)).into_response()
     };

@@ -158,6 +158,7 @@ async fn with_contacts(
     );
     let v = viewer(me);
     let tz = tz.to_string();
+    let own_zone = me.user.time_zone.clone();
     Ok(Html(render_document(
         "Profile · Firstline",
         None,
@@ -165,7 +166,7 @@ async fn with_contacts(
         move || {
             view! {
                 <ProfilePage viewer=v time_zone=tz ical_url=url notice=notice error=error
-                    contacts=contacts schedules=schedules services=services/>
+                    contacts=contacts schedules=schedules services=services own_zone=own_zone/>
             }
         },
     )))
