@@ -49,10 +49,13 @@ mod tests {
         }
     }
 
+    /// (what, input, merged).
+    type Case = (&'static str, Vec<Stretch<String>>, Vec<Stretch<String>>);
+
     #[test]
     fn table() {
         let h = 3_600_000;
-        let cases: Vec<(&str, Vec<Stretch<String>>, Vec<Stretch<String>>)> = vec![
+        let cases: Vec<Case> = vec![
             ("empty", vec![], vec![]),
             (
                 "10-15 then 15-23 is one stretch",
