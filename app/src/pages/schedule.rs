@@ -423,9 +423,20 @@ pub fn MyShiftsPage(
 /// The confirmation step of asking: what will be asked, of whom, an optional note, and
 /// "Yes, ask my teammates" (or go back).
 #[component]
-pub fn AskConfirmPage(viewer: Viewer, shift: ShiftView, zone: String) -> impl IntoView {
+pub fn AskConfirmPage(
+    viewer: Viewer,
+    shift: ShiftView,
+    zone: String,
+    /// The note typed so far.
+    #[prop(optional)]
+    note: String,
+    /// Why the last attempt was refused, as a sentence.
+    #[prop(default = None)]
+    error: Option<String>,
+) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let schedule_id = shift.schedule_id.clone();
+    let invalid = error.as_ref().map(|_| "true");
     view! {
         <Shell viewer=viewer nav=Nav::Schedules>
             <h1 class="page-title">"Ask someone to take this?"</h1>
@@ -439,7 +450,9 @@ pub fn AskConfirmPage(viewer: Viewer, shift: ShiftView, zone: String) -> impl In
                     <input type="hidden" name="start" value=shift.start_ms.to_string()/>
                     <input type="hidden" name="end" value=shift.end_ms.to_string()/>
                     <label for="note">"Note for your teammates " <span class="muted">"(optional)"</span></label>
-                    <input id="note" name="note" maxlength="300" placeholder="e.g. I'm at a wedding"/>
+                    <input id="note" name="note" maxlength="300" placeholder="e.g. I'm at a wedding" value=note
+                        aria-invalid=invalid aria-describedby="ask-error"/>
+                    <super::fields::FieldNote id="ask-error".to_string() error=error/>
                     <div class="row">
                         <button type="submit" class="button primary">"Yes, ask my teammates"</button>
                         <a class="button" href="/my/shifts">"No, go back"</a>
@@ -459,6 +472,12 @@ pub fn ShiftPage(
     /// Members who could cover it: (id, name).
     members: Vec<(String, String)>,
     error: Option<String>,
+    /// The viewer's zone, named with the times.
+    #[prop(optional)]
+    zone: String,
+    /// The viewer's open request overlapping this shift, as a sentence.
+    #[prop(default = None)]
+    asked: Option<String>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
@@ -471,8 +490,10 @@ pub fn ShiftPage(
             <p><a href=format!("/schedules/{schedule_id}")>{format!("← {}", shift.schedule_name)}</a></p>
             <h1 class="page-title">{if shift.user_id.is_some() { format!("{}'s shift", shift.user_name) } else { "Uncovered time".to_string() }}</h1>
             <p>{format!("{} → {}", shift.start_label, shift.end_label)}</p>
+            {(!zone.is_empty()).then(|| view! { <p class="muted small zone-note">{format!("Times in {zone}")}</p> })}
             {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-            {mine.then(|| view! {
+            {asked.clone().map(|a| view! { <p class="notice" role="status">{a}" "<a href=format!("/schedules/{schedule_id}/swaps")>"See the request"</a></p> })}
+            {(mine && asked.is_none()).then(|| view! {
                 <section class="card">
                     <h2>"Ask someone to take this"</h2>
                     <form method="post" action=format!("/schedules/{schedule_id}/swaps") class="stack">
@@ -538,11 +559,15 @@ pub fn SwapsPage(
     title: String,
     swaps: Vec<SwapView>,
     notice: Option<String>,
+    /// The viewer's zone, named with the times.
+    #[prop(optional)]
+    zone: String,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     view! {
         <Shell viewer=viewer nav=Nav::Schedules>
             <h1 class="page-title">{title}</h1>
+            {(!zone.is_empty()).then(|| view! { <p class="muted small zone-note">{format!("Times in {zone}")}</p> })}
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             {if swaps.is_empty() {
                 view! { <p class="muted">"No swap requests."</p> }.into_any()

@@ -529,9 +529,49 @@ async fn my_shifts_merge_and_ask_with_confirmation(backend: Backend) {
     // Confirmed.
     let r = ask(ASK_START, ASK_END, "", maya_csrf.clone()).await;
     assert_eq!(r.status(), 303);
-    // Again: refused, not a second round of notices.
-    let r = ask(ASK_START, ASK_END, "", maya_csrf.clone()).await;
+    // Again: refused, not a second round of notices; the confirmation page again, with the
+    // sentence under the note and the note kept (escaped).
+    let note = "<script>alert(1)</script> again";
+    let r = maya
+        .post(f.app.url(&format!("/schedules/{}/swaps", f.schedule)))
+        .form(&[
+            ("csrf", maya_csrf.as_str()),
+            ("start", &ms(ASK_START)),
+            ("end", &ms(ASK_END)),
+            ("note", note),
+        ])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 409);
+    let page = r.text().await.unwrap();
+    assert!(page.contains(r#"id="ask-error" role="alert" class="field-error">You already asked your teammates to take this time"#), "{page}");
+    assert!(
+        page.contains(r#"value="&lt;script&gt;alert(1)&lt;/script&gt; again""#),
+        "{page}"
+    );
+    assert!(!page.contains("<script>alert"));
+    assert!(!page.contains("start:"));
+    assert_eq!(swaps(&f.app).await, 1);
+    // A note too long: a sentence by the field, nothing asked.
+    let long = "n".repeat(301);
+    let r = maya
+        .post(f.app.url(&format!("/schedules/{}/swaps", f.schedule)))
+        .form(&[
+            ("csrf", maya_csrf.as_str()),
+            ("start", &ms("2027-06-05T13:00:00Z")),
+            ("end", &ms("2027-06-05T21:00:00Z")),
+            ("note", &long),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("The note must be at most 300 characters."),
+        "{page}"
+    );
     assert_eq!(swaps(&f.app).await, 1);
     // A second, separate request.
     let r = ask(

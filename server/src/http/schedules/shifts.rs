@@ -55,13 +55,32 @@ pub async fn shift_page(
         .filter(|(id, _)| *id != me.user.id)
         .collect();
     members.sort_by(|a, b| a.1.cmp(&b.1));
+    // An open request of the viewer's over this time: said, instead of offering to ask again.
+    let asked = state
+        .store
+        .list_swaps(Some(&id), true)
+        .await?
+        .into_iter()
+        .find(|r| {
+            r.request.requester == me.user.id
+                && r.request.start < window.end
+                && r.request.end > window.start
+        })
+        .map(|r| {
+            format!(
+                "You asked your teammates to take {} → {}. Waiting for someone to accept; you stay on call until then.",
+                label(r.request.start, &tz),
+                label(r.request.end, &tz)
+            )
+        });
+    let zone_name = me.user.time_zone.clone();
     let v = viewer(&me);
     Ok(Html(render_document(
         "Shift · Firstline",
         None,
         None,
         move || {
-            view! { <ShiftPage viewer=v schedule_id=id shift=sv members=members error=None/> }
+            view! { <ShiftPage viewer=v schedule_id=id shift=sv members=members error=None zone=zone_name asked=asked/> }
         },
     )))
 }
@@ -291,14 +310,37 @@ pub async fn ask_confirm(
     ValidForm(form): ValidForm<AskForm>,
 ) -> Result<Html<String>, AppError> {
     check_csrf(&me, &form.csrf)?;
-    let info = state.store.schedule_info(&id).await?;
+    ask_page(
+        &state,
+        &me,
+        &id,
+        &form.start,
+        &form.end,
+        String::new(),
+        None,
+    )
+    .await
+}
+
+/// The confirmation page of asking for `[start, end)` (Unix ms as typed), with the note kept
+/// and the sentence of a refused attempt.
+pub(super) async fn ask_page(
+    state: &AppState,
+    me: &crate::store::SessionInfo,
+    id: &str,
+    start: &str,
+    end: &str,
+    note: String,
+    error: Option<String>,
+) -> Result<Html<String>, AppError> {
+    let info = state.store.schedule_info(id).await?;
     if info.draft {
         return Err(AppError::NotFound);
     }
-    let start = parse_ms("start", &form.start)?;
-    let end = parse_ms("end", &form.end)?;
+    let start = parse_ms("start", start)?;
+    let end = parse_ms("end", end)?;
     let window = Window::new(start, end)?;
-    let names = user_names(&state).await?;
+    let names = user_names(state).await?;
     let tz = zone(&me.user.time_zone);
     let shift = Shift {
         start: window.start,
@@ -308,13 +350,14 @@ pub async fn ask_confirm(
     };
     let sv = shift_view(&shift, &info, &names, &me.user.id, &tz);
     let zone_name = me.user.time_zone.clone();
-    let v = viewer(&me);
+    let note: String = note.chars().take(300).collect();
+    let v = viewer(me);
     Ok(Html(render_document(
         "Ask someone to take this · Firstline",
         None,
         None,
         move || {
-            view! { <AskConfirmPage viewer=v shift=sv zone=zone_name/> }
+            view! { <AskConfirmPage viewer=v shift=sv zone=zone_name note=note error=error/> }
         },
     )))
 }

@@ -32,7 +32,9 @@ pub struct SwapForm {
     note: String,
 }
 
-/// `POST /schedules/{id}/swaps`: open a swap request for (part of) my own shift.
+/// `POST /schedules/{id}/swaps`: open a swap request for (part of) my own shift. A refusal
+/// (a note too long, a time already asked for, a shift that is not the asker's) shows the
+/// confirmation page again with the sentence and the note kept.
 pub async fn create_swap(
     State(state): State<AppState>,
     Member(me): Member,
@@ -40,6 +42,37 @@ pub async fn create_swap(
     ValidForm(form): ValidForm<SwapForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&me, &form.csrf)?;
+    let (start, end, note) = (form.start.clone(), form.end.clone(), form.note.clone());
+    match create_swap_checked(&state, &me, &id, form).await {
+        Ok(r) => Ok(r),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
+            let sentence = match &e {
+                AppError::Validation(v) | AppError::Conflict(v) => {
+                    let label = if v.field == "note" {
+                        "The note"
+                    } else {
+                        "The time"
+                    };
+                    app::pages::fields::sentence(label, &v.message)
+                }
+                other => other.to_string(),
+            };
+            let page =
+                super::shifts::ask_page(&state, &me, &id, &start, &end, note, Some(sentence))
+                    .await?;
+            Ok((e.status(), page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn create_swap_checked(
+    state: &AppState,
+    me: &SessionInfo,
+    id: &str,
+    form: SwapForm,
+) -> Result<Response, AppError> {
+    let (state, id) = (state.clone(), id.to_string());
     let info = state.store.schedule_info(&id).await?;
     let start = parse_ms("start", &form.start)?;
     let end = parse_ms("end", &form.end)?;
@@ -47,7 +80,7 @@ pub async fn create_swap(
     let now = state.clock.now_ms();
     let members = permission::members(&full.schedule, state.clock.now());
     permission::check(
-        Some(actor(&me)),
+        Some(actor(me)),
         Relation {
             member: members.contains(me.user.id.as_str()),
         },
@@ -183,12 +216,13 @@ async fn swaps_page(
         None => "Swap requests".to_string(),
     };
     let v = viewer(me);
+    let zone_name = me.user.time_zone.clone();
     Ok(Html(render_document(
         "Swap requests · Firstline",
         None,
         None,
         move || {
-            view! { <SwapsPage viewer=v title=title swaps=swaps notice=notice/> }
+            view! { <SwapsPage viewer=v title=title swaps=swaps notice=notice zone=zone_name/> }
         },
     )))
 }
