@@ -117,7 +117,10 @@ pub fn NowCard(now: NowView) -> impl IntoView {
             <h2><a href=format!("/schedules/{schedule_id}")>{schedule_name.clone()}</a>
                 {draft.then(|| view! { " " <span class="tag draft-tag">"Draft"</span> })}</h2>
             {if draft {
-                view! { <p class="muted">"Not published: only admins see it, nobody is paged through it. Add a layer, then publish it on the edit page."</p> }.into_any()
+                view! {
+                    <p class="muted">"Not published: only admins see it, nobody is paged through it."</p>
+                    <p><a class="button" href=format!("/schedules/{schedule_id}/edit")>"Add layers and publish"</a></p>
+                }.into_any()
             } else {
                 view! {
                     {match on_call {

@@ -614,7 +614,7 @@ async fn overrides_and_swaps_change_who_is_on_call(backend: Backend) {
         .await,
         cover
     );
-    // Covering yourself is refused with the field named.
+    // Covering yourself is refused with a sentence on the shift page (no raw field name).
     let r = f
         .app
         .post_form(
@@ -634,7 +634,12 @@ async fn overrides_and_swaps_change_who_is_on_call(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("user:"));
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("An override cannot replace the same person."),
+        "{page}"
+    );
+    assert!(!page.contains("user:"));
     // An override that ends before it starts is refused with the field named.
     let r = f
         .app

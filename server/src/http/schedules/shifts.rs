@@ -36,13 +36,30 @@ pub async fn shift_page(
     Query(q): Query<ShiftQuery>,
 ) -> Result<Html<String>, AppError> {
     may_view(&me)?;
-    let info = state.store.schedule_info(&id).await?;
-    let start = parse_ms("start", &q.start)?;
-    let end = parse_ms("end", &q.end)?;
+    shift_view_page(&state, &me, &id, &q.start, &q.end, &q.user, None).await
+}
+
+/// One shift's page (`[start, end)` in Unix ms as given, `user` on call), with a refused
+/// action's sentence.
+async fn shift_view_page(
+    state: &AppState,
+    me: &crate::store::SessionInfo,
+    id: &str,
+    start: &str,
+    end: &str,
+    user: &str,
+    error: Option<String>,
+) -> Result<Html<String>, AppError> {
+    let info = state.store.schedule_info(id).await?;
+    if info.draft && !me.user.role.is_admin() {
+        return Err(AppError::NotFound);
+    }
+    let start = parse_ms("start", start)?;
+    let end = parse_ms("end", end)?;
     let window = Window::new(start, end)?;
-    let names = user_names(&state).await?;
+    let names = user_names(state).await?;
     let tz = zone(&me.user.time_zone);
-    let user = (!q.user.is_empty()).then(|| q.user.clone());
+    let user = (!user.is_empty()).then(|| user.to_string());
     let shift = Shift {
         start: window.start,
         end: window.end,
@@ -58,7 +75,7 @@ pub async fn shift_page(
     // An open request of the viewer's over this time: said, instead of offering to ask again.
     let asked = state
         .store
-        .list_swaps(Some(&id), true)
+        .list_swaps(Some(id), true)
         .await?
         .into_iter()
         .find(|r| {
@@ -74,13 +91,14 @@ pub async fn shift_page(
             )
         });
     let zone_name = me.user.time_zone.clone();
-    let v = viewer(&me);
+    let v = viewer(me);
+    let id = id.to_string();
     Ok(Html(render_document(
         "Shift · Firstline",
         None,
         None,
         move || {
-            view! { <ShiftPage viewer=v schedule_id=id shift=sv members=members error=None zone=zone_name asked=asked/> }
+            view! { <ShiftPage viewer=v schedule_id=id shift=sv members=members error=error zone=zone_name asked=asked/> }
         },
     )))
 }
@@ -109,6 +127,41 @@ pub async fn create_override(
     ValidForm(form): ValidForm<OverrideForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&me, &form.csrf)?;
+    let (start, end, replaces) = (form.start.clone(), form.end.clone(), form.replaces.clone());
+    match cover_checked(&state, &me, &id, form).await {
+        Ok(r) => Ok(r),
+        // A refusal is the shift page again with the sentence (no raw field name).
+        Err(e @ (AppError::Validation(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
+            let sentence = match &e {
+                AppError::Validation(v) | AppError::Conflict(v) => match v.message.as_str() {
+                    "no such user" => {
+                        "That person is not known here or cannot take shifts; choose someone from the list."
+                            .to_string()
+                    }
+                    // The rules' clauses ("an override cannot replace the same person") as sentences.
+                    m => {
+                        let mut c = m.chars();
+                        let first = c.next().map(|f| f.to_uppercase().collect::<String>());
+                        app::pages::fields::sentence("", &format!("{}{}", first.unwrap_or_default(), c.as_str()))
+                    }
+                },
+                other => other.to_string(),
+            };
+            let page =
+                shift_view_page(&state, &me, &id, &start, &end, &replaces, Some(sentence)).await?;
+            Ok((e.status(), page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn cover_checked(
+    state: &AppState,
+    me: &crate::store::SessionInfo,
+    id: &str,
+    form: OverrideForm,
+) -> Result<Response, AppError> {
+    let (state, id) = (state.clone(), id.to_string());
     let info = state.store.schedule_info(&id).await?;
     let start = parse_ms("start", &form.start)?;
     let end = parse_ms("end", &form.end)?;
@@ -120,7 +173,7 @@ pub async fn create_override(
     let names = user_names(&state).await?;
     let full = state.store.schedule_full(&id, start, end).await?;
     permission::check(
-        Some(actor(&me)),
+        Some(actor(me)),
         Relation::of(&full.schedule, &me.user.id, state.clock.now()),
         &Action::Cover(Cover {
             user: &user,
