@@ -239,7 +239,7 @@ async fn a_new_schedule_is_a_draft_until_published(backend: Backend) {
     let csrf = app.login_admin().await;
     app.create_user("maya@example.org", PW, "responder").await;
     let maya_id = id_of(&app, "maya@example.org").await;
-    let (maya, _) = app.login_client("maya@example.org", PW).await;
+    let (maya, maya_csrf) = app.login_client("maya@example.org", PW).await;
     let r = app
         .post_form(
             "/schedules",
@@ -265,6 +265,18 @@ async fn a_new_schedule_is_a_draft_until_published(backend: Backend) {
     }
     let r = maya
         .get(app.url(&format!("/schedules/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // Nor can anyone be asked to take a draft's shifts.
+    let r = maya
+        .post(app.url(&format!("/schedules/{id}/swaps")))
+        .form(&[
+            ("csrf", maya_csrf.as_str()),
+            ("start", &ms(ASK_START)),
+            ("end", &ms(ASK_END)),
+        ])
         .send()
         .await
         .unwrap();

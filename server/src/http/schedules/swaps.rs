@@ -74,6 +74,10 @@ async fn create_swap_checked(
 ) -> Result<Response, AppError> {
     let (state, id) = (state.clone(), id.to_string());
     let info = state.store.schedule_info(&id).await?;
+    // A draft's shifts are not real yet: nobody is asked to take them.
+    if info.draft {
+        return Err(AppError::NotFound);
+    }
     let start = parse_ms("start", &form.start)?;
     let end = parse_ms("end", &form.end)?;
     let full = state.store.schedule_full(&id, start, end).await?;
