@@ -63,6 +63,7 @@ fn feed(shifts: &[(String, String)]) -> (Vec<(ScheduleInfo, Shift)>, HashMap<Str
             description: None,
             time_zone: "UTC".into(),
             ical_token: "t".into(),
+            draft: false,
         };
         let shift = Shift {
             start,

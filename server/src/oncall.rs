@@ -90,6 +90,7 @@ mod tests {
                 description: None,
                 time_zone: "UTC".into(),
                 ical_token: "tok".into(),
+                draft: false,
             },
             schedule: Schedule {
                 time_zone: "UTC".into(),

@@ -19,8 +19,10 @@ pub mod policy_text;
 pub mod schedule;
 pub mod service;
 pub mod status;
+pub mod stretch;
 pub mod subscription;
 pub mod uptime;
 pub mod validate;
+pub mod zones;
 
 pub use validate::ValidationError;

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use super::schedule::{NowCard, NowView};
+use super::schedule::{NowCard, NowView, SwapView};
 use super::{Nav, Shell, Viewer};
 use crate::domain::status::StatusSnapshot;
 
@@ -32,7 +32,18 @@ pub fn DashboardPage(
     /// Open on-call incidents: ("#12 title", link, state, "service · since").
     #[prop(optional)]
     oncall: Vec<(String, String, String, String)>,
+    /// Open swap requests the viewer could take, oldest first (every one, not only the newest).
+    #[prop(optional)]
+    takeable: Vec<SwapView>,
+    /// The viewer's own open swap requests.
+    #[prop(optional)]
+    my_requests: Vec<SwapView>,
+    /// The viewer's IANA zone, named with the times.
+    #[prop(optional)]
+    zone: String,
 ) -> impl IntoView {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let has_for_you = !notices.is_empty() || !takeable.is_empty();
     let name = viewer.name.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
     let is_responder = viewer.is_responder;
@@ -62,15 +73,46 @@ pub fn DashboardPage(
                 </section>
             })}
             <p><a href="/my/shifts">"My shifts"</a>"\u{a0}· "<a href="/swaps">"Swap requests"</a>"\u{a0}· "<a href="/schedules">"All schedules"</a></p>
-            {(!notices.is_empty()).then(|| view! {
-                <section class="card">
-                    <h2>"For you"</h2>
+            {has_for_you.then(|| view! {
+                <section class="card for-you" aria-labelledby="h-for-you">
+                    <h2 id="h-for-you">"For you"</h2>
+                    {(!takeable.is_empty()).then(|| view! {
+                        <h3>{format!("Shifts you could take ({})", takeable.len())}</h3>
+                        <ul class="plain swaps takeable">
+                            {takeable.into_iter().map(|s| {
+                                let base = format!("/schedules/{}/swaps/{}", s.schedule_id, s.id);
+                                view! {
+                                    <li class="swap" data-swap=s.id.clone()>
+                                        <p><strong>{s.requester.clone()}</strong>{format!(" asks someone to take {} on {}", s.when, s.schedule_name)}</p>
+                                        {s.note.clone().map(|n| view! { <p class="muted">{format!("“{n}”")}</p> })}
+                                        <form method="post" action=format!("{base}/accept") class="inline">
+                                            <input type="hidden" name="csrf" value=csrf.clone()/>
+                                            <button type="submit" class="button primary">"Accept, I'll take it"</button>
+                                        </form>
+                                        " "<a href=format!("/schedules/{}/swaps", s.schedule_id)>"See the request"</a>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <p class="muted small">{format!("Times in {zone}")}</p>
+                    })}
                     <ul class="plain notices">
                         {notices.into_iter().map(|(m, link, when)| view! {
                             <li>{match link {
                                 Some(l) => view! { <a href=l>{m}</a> }.into_any(),
                                 None => view! { <span>{m}</span> }.into_any(),
                             }}<span class="muted small">{format!(" · {when}")}</span></li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            })}
+            {(!my_requests.is_empty()).then(|| view! {
+                <section class="card" aria-labelledby="h-my-requests">
+                    <h2 id="h-my-requests">"Your open requests"</h2>
+                    <ul class="plain">
+                        {my_requests.into_iter().map(|s| view! {
+                            <li>{format!("You asked someone to take {} on {}. Waiting for a teammate; you stay on call until someone accepts. ", s.when, s.schedule_name)}
+                                <a href=format!("/schedules/{}/swaps", s.schedule_id)>"See or withdraw"</a></li>
                         }).collect_view()}
                     </ul>
                 </section>

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod contacts;
 pub mod dashboard;
+pub mod fields;
 pub mod oncall;
 pub mod onetap;
 pub mod people;

@@ -345,10 +345,17 @@ pub fn InvitePage(
     /// What was wrong with the last attempt.
     error: Option<ValidationError>,
 ) -> impl IntoView {
-    let err_name = field_error(&error, "name");
-    let err_pw = field_error(&error, "password");
-    let err_pw2 = field_error(&error, "password_again");
-    let err_tz = field_error(&error, "time_zone");
+    // Plain sentences next to the fields (no raw field names) on the newcomer's first form.
+    let plain = |field: &str, label: &str| {
+        error
+            .as_ref()
+            .filter(|e| e.field == field)
+            .map(|e| super::fields::sentence(label, &e.message))
+    };
+    let err_name = plain("name", "Your name");
+    let err_pw = plain("password", "The password");
+    let err_pw2 = plain("password_again", "The second password");
+    let err_tz = plain("time_zone", "The time zone");
     let other = error
         .as_ref()
         .filter(|e| {
@@ -381,8 +388,9 @@ pub fn InvitePage(
                     <input id="password_again" name="password_again" type="password" autocomplete="new-password"
                         required maxlength="256" aria-invalid=i_pw2 aria-describedby="password_again-error"/>
                     <FieldError id="password_again-error".to_string() error=err_pw2/>
-                    <label for="time_zone">"Your time zone (IANA name, e.g. Europe/Berlin)"</label>
+                    <label for="time_zone">"Your time zone (type a city to search the list)"</label>
                     <input id="time_zone" name="time_zone" list="zones" required maxlength="64" value=time_zone
+                        autocomplete="off" spellcheck="false"
                         aria-invalid=i_tz aria-describedby="time_zone-error"/>
                     <datalist id="zones">
                         {zones.into_iter().map(|z| view! { <option value=z></option> }).collect_view()}

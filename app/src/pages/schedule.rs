@@ -63,12 +63,24 @@ pub struct NowView {
     pub now_ms: i64,
     /// Gaps in the next four weeks, as sentences.
     pub gaps: Vec<String>,
+    /// The viewer is the one on call now.
+    pub on_call_is_you: bool,
+    /// The viewer comes next.
+    pub next_is_you: bool,
+    /// The IANA zone the times are shown in (the viewer's).
+    pub zone: String,
+    /// Not published yet: being built, shown only to admins, marked Draft.
+    pub draft: bool,
 }
 
-/// The gap warning: impossible to miss.
+/// The gap warning: impossible to miss; and, when there is none, a calm line saying so.
 #[component]
 pub fn GapBanner(schedule_name: String, gaps: Vec<String>) -> impl IntoView {
-    (!gaps.is_empty()).then(|| {
+    if gaps.is_empty() {
+        return view! { <p class="no-gaps muted small">"No gaps in the next 4 weeks."</p> }
+            .into_any();
+    }
+    {
         let count = gaps.len();
         view! {
             <div class="gap-banner" role="alert">
@@ -77,7 +89,8 @@ pub fn GapBanner(schedule_name: String, gaps: Vec<String>) -> impl IntoView {
                 <ul>{gaps.into_iter().map(|g| view! { <li>{g}</li> }).collect_view()}</ul>
             </div>
         }
-    })
+    }
+    .into_any()
 }
 
 /// The "now" card of one schedule, with a live countdown to the hand-off.
@@ -92,25 +105,41 @@ pub fn NowCard(now: NowView) -> impl IntoView {
         next,
         now_ms,
         gaps,
+        on_call_is_you,
+        next_is_you,
+        zone,
+        draft,
     } = now;
     let aria = format!("{schedule_name}: on call now");
+    let you = |yes: bool| yes.then(|| view! { " " <span class="you-tag">"you"</span> });
     view! {
-        <section class="card now-card" aria-label=aria>
-            <h2><a href=format!("/schedules/{schedule_id}")>{schedule_name.clone()}</a></h2>
-            {match on_call {
-                Some(name) => view! {
-                    <p class="now-who"><span class="muted">"On call now: "</span><strong>{name}</strong></p>
-                }.into_any(),
-                None => view! { <p class="now-who gap-text"><strong>"Nobody is on call right now"</strong></p> }.into_any(),
+        <section class=if draft { "card now-card draft" } else { "card now-card" } aria-label=aria>
+            <h2><a href=format!("/schedules/{schedule_id}")>{schedule_name.clone()}</a>
+                {draft.then(|| view! { " " <span class="tag draft-tag">"Draft"</span> })}</h2>
+            {if draft {
+                view! {
+                    <p class="muted">"Not published: only admins see it, nobody is paged through it."</p>
+                    <p><a class="button" href=format!("/schedules/{schedule_id}/edit")>"Add layers and publish"</a></p>
+                }.into_any()
+            } else {
+                view! {
+                    {match on_call {
+                        Some(name) => view! {
+                            <p class="now-who"><span class="muted">"On call now: "</span><strong>{name}</strong>{you(on_call_is_you)}</p>
+                        }.into_any(),
+                        None => view! { <p class="now-who gap-text"><strong>"Nobody is on call right now"</strong></p> }.into_any(),
+                    }}
+                    {until_ms.map(|until| view! {
+                        <p class="now-until">
+                            "Hand-off "<HandoffCountdown until_ms=until now_ms=now_ms/>
+                            {until_label.map(|l| view! { <span class="muted">{format!(" ({l})")}</span> })}
+                        </p>
+                    })}
+                    {next.map(|n| view! { <p class="now-next"><span class="muted">"Next: "</span>{n}{you(next_is_you)}</p> })}
+                    <GapBanner schedule_name=schedule_name gaps=gaps/>
+                    <p class="muted small zone-note">{format!("Times in {zone}")}</p>
+                }.into_any()
             }}
-            {until_ms.map(|until| view! {
-                <p class="now-until">
-                    "Hand-off "<HandoffCountdown until_ms=until now_ms=now_ms/>
-                    {until_label.map(|l| view! { <span class="muted">{format!(" ({l})")}</span> })}
-                </p>
-            })}
-            {next.map(|n| view! { <p class="now-next"><span class="muted">"Next: "</span>{n}</p> })}
-            <GapBanner schedule_name=schedule_name gaps=gaps/>
         </section>
     }
 }
@@ -336,14 +365,18 @@ fn Month(days: Vec<DayView>) -> impl IntoView {
     }
 }
 
-/// `/my/shifts`: the viewer's shifts across schedules, with the iCal link.
+/// `/my/shifts`: the viewer's stretches on call across schedules (back-to-back pieces merged),
+/// each with "Ask someone to take this" (a POST to a confirmation step), or the sentence saying
+/// it was asked already; and the iCal link.
 #[component]
 pub fn MyShiftsPage(
     viewer: Viewer,
     zone: String,
-    shifts: Vec<ShiftView>,
+    /// Stretches, and the open request's sentence when one was asked already.
+    shifts: Vec<(ShiftView, Option<String>)>,
     ical_url: String,
 ) -> impl IntoView {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
     view! {
         <Shell viewer=viewer nav=Nav::Schedules>
             <h1 class="page-title">"My shifts"</h1>
@@ -353,14 +386,27 @@ pub fn MyShiftsPage(
             } else {
                 view! {
                     <ul class="my-shifts">
-                        {shifts.into_iter().map(|s| {
-                            let href = s.action_href();
+                        {shifts.into_iter().map(|(s, asked)| {
+                            let csrf = csrf.clone();
                             view! {
                                 <li class="card my-shift">
                                     <p><strong>{s.schedule_name.clone()}</strong>
                                         {(s.source == "override").then(|| view! { <span class="chip-tag">"covering"</span> })}</p>
                                     <p>{format!("{} → {}", s.start_label, s.end_label)}</p>
-                                    <a class="button" href=href>"Ask someone to take this"</a>
+                                    {match asked {
+                                        Some(sentence) => view! {
+                                            <p class="asked" role="status">{sentence}" "
+                                                <a href=format!("/schedules/{}/swaps", s.schedule_id)>"See the request"</a></p>
+                                        }.into_any(),
+                                        None => view! {
+                                            <form method="post" action=format!("/schedules/{}/swaps/ask", s.schedule_id) class="inline">
+                                                <input type="hidden" name="csrf" value=csrf/>
+                                                <input type="hidden" name="start" value=s.start_ms.to_string()/>
+                                                <input type="hidden" name="end" value=s.end_ms.to_string()/>
+                                                <button type="submit" class="button">"Ask someone to take this"</button>
+                                            </form>
+                                        }.into_any(),
+                                    }}
                                 </li>
                             }
                         }).collect_view()}
@@ -377,6 +423,49 @@ pub fn MyShiftsPage(
     }
 }
 
+/// The confirmation step of asking: what will be asked, of whom, an optional note, and
+/// "Yes, ask my teammates" (or go back).
+#[component]
+pub fn AskConfirmPage(
+    viewer: Viewer,
+    shift: ShiftView,
+    zone: String,
+    /// The note typed so far.
+    #[prop(optional)]
+    note: String,
+    /// Why the last attempt was refused, as a sentence.
+    #[prop(default = None)]
+    error: Option<String>,
+) -> impl IntoView {
+    let csrf = viewer.csrf.clone().unwrap_or_default();
+    let schedule_id = shift.schedule_id.clone();
+    let invalid = error.as_ref().map(|_| "true");
+    view! {
+        <Shell viewer=viewer nav=Nav::Schedules>
+            <h1 class="page-title">"Ask someone to take this?"</h1>
+            <section class="card">
+                <p><strong>{shift.schedule_name.clone()}</strong></p>
+                <p>{format!("{} → {}", shift.start_label, shift.end_label)}</p>
+                <p class="muted small">{format!("Times in {zone}")}</p>
+                <p>"Everyone else in this schedule's rotation is asked. You stay on call until someone accepts."</p>
+                <form method="post" action=format!("/schedules/{schedule_id}/swaps") class="stack">
+                    <input type="hidden" name="csrf" value=csrf/>
+                    <input type="hidden" name="start" value=shift.start_ms.to_string()/>
+                    <input type="hidden" name="end" value=shift.end_ms.to_string()/>
+                    <label for="note">"Note for your teammates " <span class="muted">"(optional)"</span></label>
+                    <input id="note" name="note" maxlength="300" placeholder="e.g. I'm at a wedding" value=note
+                        aria-invalid=invalid aria-describedby="ask-error"/>
+                    <super::fields::FieldNote id="ask-error".to_string() error=error/>
+                    <div class="row">
+                        <button type="submit" class="button primary">"Yes, ask my teammates"</button>
+                        <a class="button" href="/my/shifts">"No, go back"</a>
+                    </div>
+                </form>
+            </section>
+        </Shell>
+    }
+}
+
 /// `/schedules/{id}/shift`: one shift and what can be done with it.
 #[component]
 pub fn ShiftPage(
@@ -386,6 +475,12 @@ pub fn ShiftPage(
     /// Members who could cover it: (id, name).
     members: Vec<(String, String)>,
     error: Option<String>,
+    /// The viewer's zone, named with the times.
+    #[prop(optional)]
+    zone: String,
+    /// The viewer's open request overlapping this shift, as a sentence.
+    #[prop(default = None)]
+    asked: Option<String>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let is_admin = viewer.is_admin;
@@ -398,8 +493,10 @@ pub fn ShiftPage(
             <p><a href=format!("/schedules/{schedule_id}")>{format!("← {}", shift.schedule_name)}</a></p>
             <h1 class="page-title">{if shift.user_id.is_some() { format!("{}'s shift", shift.user_name) } else { "Uncovered time".to_string() }}</h1>
             <p>{format!("{} → {}", shift.start_label, shift.end_label)}</p>
+            {(!zone.is_empty()).then(|| view! { <p class="muted small zone-note">{format!("Times in {zone}")}</p> })}
             {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
-            {mine.then(|| view! {
+            {asked.clone().map(|a| view! { <p class="notice" role="status">{a}" "<a href=format!("/schedules/{schedule_id}/swaps")>"See the request"</a></p> })}
+            {(mine && asked.is_none()).then(|| view! {
                 <section class="card">
                     <h2>"Ask someone to take this"</h2>
                     <form method="post" action=format!("/schedules/{schedule_id}/swaps") class="stack">
@@ -465,11 +562,15 @@ pub fn SwapsPage(
     title: String,
     swaps: Vec<SwapView>,
     notice: Option<String>,
+    /// The viewer's zone, named with the times.
+    #[prop(optional)]
+    zone: String,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     view! {
         <Shell viewer=viewer nav=Nav::Schedules>
             <h1 class="page-title">{title}</h1>
+            {(!zone.is_empty()).then(|| view! { <p class="muted small zone-note">{format!("Times in {zone}")}</p> })}
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
             {if swaps.is_empty() {
                 view! { <p class="muted">"No swap requests."</p> }.into_any()
@@ -519,6 +620,7 @@ pub fn ProfilePage(
     time_zone: String,
     ical_url: String,
     notice: Option<String>,
+    /// The time zone field's sentence when the zone was refused.
     error: Option<String>,
     /// The viewer's contact methods and notification rules, with the forms' state.
     contacts: super::contacts::ContactsPanel,
@@ -527,21 +629,25 @@ pub fn ProfilePage(
     /// Services owned by the viewer's teams, as (id, name, team name).
     #[prop(optional)]
     services: Vec<(String, String, String)>,
+    /// The viewer's saved zone, first in the list (the field may hold a refused one).
+    #[prop(optional)]
+    own_zone: Option<String>,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_contacts = csrf.clone();
     let csrf_rules = csrf.clone();
     let rules = contacts.clone();
+    let own = own_zone.unwrap_or_else(|| time_zone.clone());
     view! {
         <Shell viewer=viewer nav=Nav::Profile>
             <h1 class="page-title">"Profile"</h1>
             {notice.map(|n| view! { <p class="notice" role="status">{n}</p> })}
-            {error.map(|e| view! { <p class="alert" role="alert">{e}</p> })}
             <section class="card">
                 <form method="post" action="/profile" class="stack">
                     <input type="hidden" name="csrf" value=csrf.clone()/>
-                    <label for="time_zone">"Time zone (IANA name, e.g. Europe/Berlin)"</label>
-                    <input id="time_zone" name="time_zone" value=time_zone maxlength="64"/>
+                    <super::fields::ZoneInput id="time_zone".to_string() label="Time zone (every time you see is shown in it)".to_string()
+                        value=time_zone error=error/>
+                    <super::fields::ZoneList own=own/>
                     <button type="submit" class="button primary">"Save"</button>
                 </form>
             </section>

@@ -118,6 +118,16 @@ pub const ROUTES: &[(&str, &str, Audit)] = &[
     ),
     (
         "POST",
+        "/schedules/{id}/swaps/ask",
+        Skip("shows the confirmation step only; the request itself is audited when confirmed"),
+    ),
+    (
+        "POST",
+        "/schedules/{id}/publish",
+        Change("schedule", Is("publish"), No),
+    ),
+    (
+        "POST",
         "/schedules/{id}/ical/rotate",
         Change("schedule", Is("rotate_ical"), No),
     ),

@@ -231,7 +231,14 @@ pub async fn user_calendar(
     now: Timestamp,
 ) -> Result<String, AppError> {
     let mut events = Vec::new();
-    for info in state.store.list_schedules().await? {
+    // A draft's shifts are not real yet.
+    for info in state
+        .store
+        .list_schedules()
+        .await?
+        .into_iter()
+        .filter(|i| !i.draft)
+    {
         for s in feed_shifts(state, &info.id, now).await? {
             if s.user.as_deref() == Some(user.id.as_str()) {
                 events.push((info.clone(), s));
@@ -354,6 +361,7 @@ mod tests {
                 description: None,
                 time_zone: "UTC".into(),
                 ical_token: "t".into(),
+                draft: false,
             };
             let shift = |user: &str, h: i64| Shift {
                 start: t + SignedDuration::from_hours(h),

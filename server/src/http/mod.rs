@@ -83,6 +83,8 @@ pub fn router(state: AppState) -> Router {
             "/schedules/{id}/swaps/{swap}/{action}",
             post(schedules::swap_action),
         )
+        .route("/schedules/{id}/swaps/ask", post(schedules::ask_confirm))
+        .route("/schedules/{id}/publish", post(schedule_admin::publish))
         .route("/schedules/{id}/edit", get(schedule_admin::edit))
         .route(
             "/schedules/{id}/ical/rotate",

@@ -100,7 +100,9 @@ pub async fn dashboard(
     let me = member.0;
     let names = super::schedules::user_names(&state).await?;
     let tz = jiff::tz::TimeZone::get(&me.user.time_zone).unwrap_or(jiff::tz::TimeZone::UTC);
-    let nows = super::schedules::now_views(&state, &names, &tz).await?;
+    let nows = super::schedules::now_views(&state, &names, &tz, &super::schedules::Looker::of(&me))
+        .await?;
+    let (takeable, my_requests) = super::schedules::open_requests(&state, &me).await?;
     let notices = state
         .store
         .notices(&me.user.id, 5)
@@ -168,6 +170,7 @@ pub async fn dashboard(
             )
         })
         .collect::<Vec<_>>();
+    let zone = me.user.time_zone.clone();
     let viewer = MaybeSession(Some(me)).viewer();
     let snapshot = (*state.hub.current().snapshot).clone();
     Ok(Html(render_document(
@@ -177,7 +180,8 @@ pub async fn dashboard(
         move || {
             view! {
                 <DashboardPage viewer=viewer snapshot=snapshot teams=teams nows=nows notices=notices
-                    open_incidents=open_incidents open_alerts=open_alerts oncall=oncall/>
+                    open_incidents=open_incidents open_alerts=open_alerts oncall=oncall
+                    takeable=takeable my_requests=my_requests zone=zone/>
             }
         },
     )))

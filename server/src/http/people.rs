@@ -576,7 +576,8 @@ fn join_page(
     error: Option<ValidationError>,
 ) -> Html<String> {
     let (email, role) = (inv.email.clone(), inv.role.as_str().to_string());
-    let zones = zone_names();
+    // The suggested zone first, then UTC, then the rest.
+    let zones = app::domain::zones::ordered(&time_zone, zone_names());
     Html(render_document(
         "Join · Firstline",
         None,
@@ -622,6 +623,15 @@ pub async fn join(
     let keep = |e: ValidationError| {
         let name: String = form.name.chars().take(100).collect();
         let tz: String = form.time_zone.chars().take(64).collect();
+        // A zone that is not one gets the sentence with a suggestion ("Berlin": Europe/Berlin).
+        let e = if e.field == "time_zone" {
+            ValidationError::new(
+                "time_zone",
+                app::pages::fields::unknown_zone(&form.time_zone),
+            )
+        } else {
+            e
+        };
         (StatusCode::BAD_REQUEST, join_page(&inv, name, tz, Some(e))).into_response()
     };
     let user = match form.normalize(&inv.email, inv.role) {

@@ -96,8 +96,10 @@ async fn names(state: &AppState) -> Result<Names, AppError> {
     let schedules = state.store.list_schedules().await?;
     let teams = state.store.list_teams().await?;
     let choices = Choices {
+        // A draft schedule cannot be paged until it is published, so it is not offered.
         schedules: schedules
             .iter()
+            .filter(|s| !s.draft)
             .map(|s| (format!("schedule:{}", s.id), s.name.clone()))
             .collect(),
         teams: teams

@@ -10,9 +10,12 @@ use app::domain::schedule::{
 };
 use app::domain::validate::required_text;
 use app::domain::ValidationError;
+use app::pages::fields::{unknown_zone, FormError};
 use app::pages::render_document;
 use app::pages::schedule::ShiftView;
-use app::pages::schedule_admin::{EditSchedulePage, LayerForm, NewSchedulePage, Preview};
+use app::pages::schedule_admin::{
+    edit_people, EditSchedulePage, LayerForm, NewSchedulePage, Preview,
+};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -43,16 +46,47 @@ fn editor(me: SessionInfo) -> Result<Admin, AppError> {
     Ok(Admin(me))
 }
 
+/// The words a layer or schedule form shows for `field` (an error names what the person sees).
+fn field_label(field: &str) -> &'static str {
+    match field {
+        "name" => "The name",
+        "time_zone" => "The time zone",
+        "start" => "The first hand-off",
+        "shift_length" => "The shift length",
+        "participants" => "The people",
+        "days" => "The days",
+        "from" => "The start of the hours",
+        "to" => "The end of the hours",
+        "effective" => "The date people change",
+        _ => "This",
+    }
+}
+
+/// A refused form's error as the page shows it next to its field.
+fn form_error(e: &ValidationError) -> FormError {
+    FormError::of(e, field_label(&e.field))
+}
+
+/// Checks a time zone name: the plain sentence (with a suggestion) when it is not one.
+fn check_zone(input: &str) -> Result<(String, TimeZone), ValidationError> {
+    let name = input.trim().to_string();
+    match TimeZone::get(&name) {
+        Ok(tz) if !name.is_empty() && name.len() <= 64 => Ok((name, tz)),
+        _ => Err(ValidationError::new("time_zone", unknown_zone(&name))),
+    }
+}
+
 /// `GET /schedules/new`.
 pub async fn new_form(Member(me): Member) -> Result<Html<String>, AppError> {
     let admin = editor(me)?;
+    let own = admin.0.user.time_zone.clone();
     let v = admin.viewer();
     Ok(Html(render_document(
         "New schedule · Firstline",
         None,
         None,
         move || {
-            view! { <NewSchedulePage viewer=v name=String::new() time_zone="Europe/Berlin".to_string() error=None/> }
+            view! { <NewSchedulePage viewer=v name=String::new() time_zone=own.clone() error=None own_zone=own/> }
         },
     )))
 }
@@ -76,26 +110,37 @@ pub async fn create(
 ) -> Result<Response, AppError> {
     let admin = editor(me)?;
     admin.check_csrf(&form.csrf)?;
-    let checked = required_text("name", &form.name, 100).and_then(|name| {
-        let tz = form.time_zone.trim().to_string();
-        TimeZone::get(&tz)
-            .map_err(|_| ValidationError::new("time_zone", format!("unknown time zone {tz:?}")))?;
-        Ok((name, tz))
-    });
+    let refuse = |e: ValidationError| {
+        let v = admin.viewer();
+        let own = admin.0.user.time_zone.clone();
+        let name: String = form.name.chars().take(200).collect();
+        let tz: String = form.time_zone.chars().take(64).collect();
+        let page = render_document("New schedule · Firstline", None, None, move || {
+            view! { <NewSchedulePage viewer=v name=name time_zone=tz error=Some(form_error(&e)) own_zone=own/> }
+        });
+        (StatusCode::BAD_REQUEST, Html(page)).into_response()
+    };
+    let checked = required_text("name", &form.name, 100)
+        .and_then(|name| check_zone(&form.time_zone).map(|(tz, _)| (name, tz)));
     let (name, tz) = match checked {
         Ok(v) => v,
-        Err(e) => {
-            let v = admin.viewer();
-            let page = render_document("New schedule · Firstline", None, None, move || {
-                view! { <NewSchedulePage viewer=v name=form.name time_zone=form.time_zone error=Some(e.to_string())/> }
-            });
-            return Ok((StatusCode::BAD_REQUEST, Html(page)).into_response());
-        }
+        Err(e) => return Ok(refuse(e)),
     };
-    let id = state
+    // A new schedule is a draft until a layer is saved and an admin publishes it.
+    let id = match state
         .store
-        .create_schedule(&name, None, &tz, state.clock.now_ms())
-        .await?;
+        .create_draft_schedule(&name, &tz, state.clock.now_ms())
+        .await
+    {
+        Ok(id) => id,
+        Err(crate::store::StoreError::Conflict { .. }) => {
+            return Ok(refuse(ValidationError::new(
+                "name",
+                "Another schedule already has this name; choose another.",
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(Redirect::to(&format!("/schedules/{id}/edit")).into_response())
 }
 
@@ -118,7 +163,8 @@ fn parse_layer_post(pairs: Vec<(String, String)>) -> LayerPost {
             "start" => p.form.start = v,
             "shift_count" => p.form.shift_count = v,
             "shift_unit" => p.form.shift_unit = v,
-            "participant" if !v.trim().is_empty() => p.form.participants.push(v.trim().to_string()),
+            // Empty slots are kept so a re-rendered form shows the rows as they were.
+            "participant" => p.form.participants.push(v.trim().to_string()),
             "effective" => p.form.effective = v,
             "restricted" => p.form.restricted = true,
             "day" => {
@@ -150,9 +196,13 @@ fn validate_layer(
     existing: bool,
 ) -> Result<LayerChange, ValidationError> {
     let name = required_text("name", &form.name, 100)?;
-    let tz_name = form.time_zone.trim().to_string();
-    let tz = TimeZone::get(&tz_name)
-        .map_err(|_| ValidationError::new("time_zone", format!("unknown time zone {tz_name:?}")))?;
+    let (tz_name, tz) = check_zone(&form.time_zone)?;
+    let chosen: Vec<String> = form
+        .participants
+        .iter()
+        .filter(|p| !p.is_empty())
+        .cloned()
+        .collect();
     let start: civil::DateTime = form.start.trim().parse().map_err(|_| {
         ValidationError::new(
             "start",
@@ -179,16 +229,16 @@ fn validate_layer(
             ))
         }
     };
-    if form.participants.is_empty() && !existing {
+    if chosen.is_empty() && !existing {
         return Err(ValidationError::new(
             "participants",
-            "a rotation needs at least one person",
+            "Choose at least one person for the rotation.",
         ));
     }
-    if let Some(unknown) = form.participants.iter().find(|p| !users.contains_key(*p)) {
+    if chosen.iter().any(|p| !users.contains_key(p)) {
         return Err(ValidationError::new(
             "participants",
-            format!("unknown user {unknown:?}"),
+            "One of the people chosen cannot take shifts (unknown or deactivated); choose someone else.",
         ));
     }
     let restrictions = if form.restricted {
@@ -234,10 +284,10 @@ fn validate_layer(
         }
     };
     // Zone and length are checked by the domain; an empty roster is allowed here (see above).
-    let probe = if form.participants.is_empty() {
+    let probe = if chosen.is_empty() {
         vec!["nobody".to_string()]
     } else {
-        form.participants.clone()
+        chosen.clone()
     };
     let rotation = Rotation {
         time_zone: tz_name.clone(),
@@ -257,7 +307,7 @@ fn validate_layer(
             shift,
             restrictions,
         },
-        participants: form.participants.clone(),
+        participants: chosen,
         effective,
     })
 }
@@ -416,7 +466,7 @@ fn render_edit(
     tz: &TimeZone,
     replace: Option<(String, LayerForm)>,
     preview: Option<Preview>,
-    error: Option<String>,
+    error: Option<(String, FormError)>,
     notice: Option<String>,
     new_layer: Option<LayerForm>,
 ) -> Html<String> {
@@ -455,6 +505,8 @@ fn render_edit(
     let v = admin.viewer();
     let id = es.info.id.clone();
     let name = es.info.name.clone();
+    let draft = es.info.draft;
+    let own_zone = admin.0.user.time_zone.clone();
     Html(render_document(
         &format!("Edit {name} · Firstline"),
         None,
@@ -462,7 +514,7 @@ fn render_edit(
         move || {
             view! {
                 <EditSchedulePage viewer=v schedule_id=id schedule_name=name layers=layers new_layer=new_layer
-                    users=users preview=preview error=error notice=notice/>
+                    users=users preview=preview error=error notice=notice draft=draft own_zone=own_zone/>
             }
         },
     ))
@@ -506,6 +558,9 @@ pub async fn edit(
     let notice = match q.done.as_str() {
         "saved" => Some("Saved. The calendar and feeds show the change now.".to_string()),
         "deleted" => Some("Layer deleted.".to_string()),
+        "published" => Some(
+            "Published: everyone sees this schedule now, and policies can page it.".to_string(),
+        ),
         _ => None,
     };
     Ok(render_edit(
@@ -520,10 +575,33 @@ async fn layer_post(
     layer_id: Option<String>,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    let post = parse_layer_post(pairs);
+    let mut post = parse_layer_post(pairs);
     admin.check_csrf(&post.csrf)?;
     let now = state.clock.now();
     let tz = TimeZone::get(&admin.0.user.time_zone).unwrap_or(TimeZone::UTC);
+    // "Add person", "Remove", "Move up", "Move down": the same form again, people moved,
+    // everything typed kept, nothing saved.
+    if post.form.participants.len() <= 200 && edit_people(&mut post.form.participants, &post.intent)
+    {
+        let es = edit_state(
+            &state,
+            &id,
+            &Window::new(now, now + SignedDuration::from_hours(24))?,
+        )
+        .await?;
+        if let Some(l) = &layer_id {
+            if !es.schedule.layers.iter().any(|x| &x.id == l) {
+                return Err(AppError::NotFound);
+            }
+        }
+        let (replace, new_layer) = match &layer_id {
+            Some(l) => (Some((l.clone(), post.form)), None),
+            None => (None, Some(post.form)),
+        };
+        return Ok(
+            render_edit(&admin, &es, &tz, replace, None, None, None, new_layer).into_response(),
+        );
+    }
     // Only active people can join a rotation.
     let users = super::schedules::active_user_names(&state).await?;
     let form_key = layer_id.clone().unwrap_or_else(|| "new".into());
@@ -546,7 +624,7 @@ async fn layer_post(
                 &tz,
                 replace,
                 None,
-                Some(e.to_string()),
+                Some((form_key, form_error(&e))),
                 None,
                 new_layer,
             );
@@ -694,6 +772,35 @@ pub async fn update_layer(
 ) -> Result<Response, AppError> {
     let admin = editor(me)?;
     layer_post(state, admin, id, Some(layer), pairs).await
+}
+
+/// `POST /schedules/{id}/publish`: a draft with at least one layer becomes visible to everyone,
+/// warned about when it has gaps, and can be paged.
+pub async fn publish(
+    State(state): State<AppState>,
+    Member(me): Member,
+    Path(id): Path<String>,
+    ValidForm(form): ValidForm<CsrfForm>,
+) -> Result<Response, AppError> {
+    let admin = editor(me)?;
+    admin.check_csrf(&form.csrf)?;
+    let now = state.clock.now();
+    let full = state
+        .store
+        .schedule_full(&id, now, now + SignedDuration::from_hours(1))
+        .await?;
+    if full.schedule.layers.is_empty() {
+        return Err(AppError::Conflict(ValidationError::new(
+            "layers",
+            "Add a layer with at least one person before publishing this schedule.",
+        )));
+    }
+    state
+        .store
+        .publish_schedule(&id, state.clock.now_ms())
+        .await?;
+    tracing::info!(schedule = %id, by = %admin.0.user.email, "schedule published");
+    Ok(Redirect::to(&format!("/schedules/{id}/edit?done=published")).into_response())
 }
 
 /// Form with only the CSRF token.

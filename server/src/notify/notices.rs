@@ -109,6 +109,10 @@ pub async fn shift_round(state: &AppState, now: i64) -> anyhow::Result<()> {
     let mut jobs = Vec::new();
     let mut paging: Option<Paging> = None;
     for full in state.store.schedules_full(window.start, window.end).await? {
+        // A draft is being built: nobody is reminded of its shifts yet.
+        if full.info.draft {
+            continue;
+        }
         let shifts = expand(&full.schedule, &window);
         let starts = notice::starts(&shifts, window.start);
         let about = |kind, s: &notice::ShiftStart, open: Vec<OpenIncident>| ShiftAbout {

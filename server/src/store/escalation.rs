@@ -290,19 +290,23 @@ impl Store {
         row.ok_or(StoreError::NotFound)?.try_into()
     }
 
-    /// Checks that every target of `input` exists (active people who can respond, schedules,
-    /// teams), naming the step of the first that does not.
+    /// Checks that every target of `input` exists (active people who can respond, published
+    /// schedules, teams), naming the step of the first that does not.
     async fn check_targets(tx: &mut Tx, input: &PolicyInput) -> Result<(), StoreError> {
         for (i, step) in input.steps.iter().enumerate() {
             for t in &step.targets {
+                // (how many there are, how many of them may be paged: a draft schedule not yet).
                 let q = match t.kind {
                     TargetKind::User => {
-                        "SELECT COUNT(*) FROM users WHERE id = $1 AND deactivated_at IS NULL AND role <> 'viewer'"
+                        "SELECT COUNT(*), COUNT(*) FROM users WHERE id = $1 AND deactivated_at IS NULL AND role <> 'viewer'"
                     }
-                    TargetKind::Schedule => "SELECT COUNT(*) FROM schedules WHERE id = $1",
-                    TargetKind::Team => "SELECT COUNT(*) FROM teams WHERE id = $1",
+                    TargetKind::Schedule => {
+                        "SELECT COUNT(*), COUNT(published_at) FROM schedules WHERE id = $1"
+                    }
+                    TargetKind::Team => "SELECT COUNT(*), COUNT(*) FROM teams WHERE id = $1",
                 };
-                let (n,): (i64,) = tx.fetch_one(sql(q).bind(&t.id)).await?;
+                let (n, pageable): (i64, i64) = tx.fetch_one(sql(q).bind(&t.id)).await?;
+                let field = format!("steps.{}.targets", i + 1);
                 if n == 0 {
                     let what = match t.kind {
                         TargetKind::User => "no active responder or admin",
@@ -310,8 +314,18 @@ impl Store {
                         TargetKind::Team => "no team",
                     };
                     return Err(ValidationError::new(
-                        &format!("steps.{}.targets", i + 1),
+                        &field,
                         format!("step {}: {what} with id {}", i + 1, t.id),
+                    )
+                    .into());
+                }
+                if pageable == 0 {
+                    return Err(ValidationError::new(
+                        &field,
+                        format!(
+                            "step {}: that schedule is still a draft; publish it on its edit page first",
+                            i + 1
+                        ),
                     )
                     .into());
                 }

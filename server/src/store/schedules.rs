@@ -25,6 +25,8 @@ pub struct ScheduleInfo {
     pub time_zone: String,
     /// Secret token of the schedule's iCal feed.
     pub ical_token: String,
+    /// Not published yet: shown to admins only, no gap warnings, not an escalation target.
+    pub draft: bool,
 }
 
 #[derive(sqlx::FromRow)]
@@ -34,6 +36,7 @@ struct ScheduleRow {
     description: Option<String>,
     time_zone: String,
     ical_token: String,
+    published_at: Option<i64>,
 }
 
 impl From<ScheduleRow> for ScheduleInfo {
@@ -44,6 +47,7 @@ impl From<ScheduleRow> for ScheduleInfo {
             description: r.description,
             time_zone: r.time_zone,
             ical_token: r.ical_token,
+            draft: r.published_at.is_none(),
         }
     }
 }
@@ -217,11 +221,11 @@ const INSERT_OVERRIDE: &str = "INSERT INTO schedule_overrides (id, schedule_id, 
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const INSERT_NOTICE: &str =
     "INSERT INTO notices (id, user_id, message, link, created_at) VALUES ($1, $2, $3, $4, $5)";
-const SCHEDULE_COLS: &str = "id, name, description, time_zone, ical_token";
+const SCHEDULE_COLS: &str = "id, name, description, time_zone, ical_token, published_at";
 const SWAP_COLS: &str = "id, schedule_id, requester_id, start_at, end_at, note, state, resolved_by";
 
 impl Store {
-    /// Creates a schedule; returns its id.
+    /// Creates a published schedule; returns its id.
     pub async fn create_schedule(
         &self,
         name: &str,
@@ -229,17 +233,55 @@ impl Store {
         time_zone: &str,
         now: i64,
     ) -> Result<String, StoreError> {
+        self.insert_schedule(name, description, time_zone, now, Some(now))
+            .await
+    }
+
+    /// Creates a draft schedule (see [`ScheduleInfo::draft`]); returns its id.
+    pub async fn create_draft_schedule(
+        &self,
+        name: &str,
+        time_zone: &str,
+        now: i64,
+    ) -> Result<String, StoreError> {
+        self.insert_schedule(name, None, time_zone, now, None).await
+    }
+
+    /// Publishes a draft schedule (a published one stays as it is).
+    pub async fn publish_schedule(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let n = on_pool!(self, p => sqlx::query(
+            "UPDATE schedules SET published_at = COALESCE(published_at, $1), updated_at = $1 WHERE id = $2")
+            .bind(now)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn insert_schedule(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        time_zone: &str,
+        now: i64,
+        published_at: Option<i64>,
+    ) -> Result<String, StoreError> {
         let id = new_id();
         let token = app::ssr::auth::random_token();
         on_pool!(self, p => sqlx::query(
-            "INSERT INTO schedules (id, name, description, time_zone, ical_token, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)")
+            "INSERT INTO schedules (id, name, description, time_zone, ical_token, created_at, updated_at, published_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)")
             .bind(&id)
             .bind(name)
             .bind(description)
             .bind(time_zone)
             .bind(&token)
             .bind(now)
+            .bind(published_at)
             .execute(p)
             .await
             .map(|_| ()))

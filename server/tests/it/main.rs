@@ -40,6 +40,7 @@ mod ingest;
 mod jobs;
 mod links;
 mod login;
+mod newcomer_oncall;
 mod notices;
 mod notify;
 mod oncall;

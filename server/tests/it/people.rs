@@ -358,18 +358,43 @@ async fn bad_input_names_the_field_and_stores_nothing(backend: Backend) {
     assert!(store.list_invitations(10).await.unwrap().is_empty());
 
     let token = invite(&f, "new@example.org", "responder", &[]).await;
+    // Each error is a plain sentence in the line under its own field (no raw field name).
     for (name, pw, pw2, tz, field) in [
-        ("", PASSWORD, PASSWORD, "UTC", "name:"),
-        ("New", "short", "short", "UTC", "password:"),
+        (
+            "",
+            PASSWORD,
+            PASSWORD,
+            "UTC",
+            r#"id="name-error" role="alert" class="field-error">Your name must not be empty."#,
+        ),
+        (
+            "New",
+            "short",
+            "short",
+            "UTC",
+            r#"id="password-error" role="alert" class="field-error">"#,
+        ),
         (
             "New",
             PASSWORD,
             "another long password",
             "UTC",
-            "password_again:",
+            r#"id="password_again-error" role="alert" class="field-error">"#,
         ),
-        ("New", PASSWORD, PASSWORD, "Mars/Olympus", "time_zone:"),
-        ("New", PASSWORD, PASSWORD, "", "time_zone:"),
+        (
+            "New",
+            PASSWORD,
+            PASSWORD,
+            "Mars/Olympus",
+            r#"id="time_zone-error" role="alert" class="field-error">“Mars/Olympus” is not a time zone name."#,
+        ),
+        (
+            "New",
+            PASSWORD,
+            PASSWORD,
+            "",
+            r#"id="time_zone-error" role="alert" class="field-error">Choose a time zone from the list."#,
+        ),
     ] {
         let (_, r) = join(&f, &token, name, pw, pw2, tz).await;
         assert_eq!(r.status(), 400, "{field}");

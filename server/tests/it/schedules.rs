@@ -67,6 +67,13 @@ async fn fixture(backend: Backend) -> Fixture {
         .post_form(&format!("/schedules/{schedule}/layers"), &form)
         .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let r = app
+        .post_form(
+            &format!("/schedules/{schedule}/publish"),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
     Fixture {
         app,
         csrf,
@@ -214,30 +221,42 @@ async fn layer_changes_validate_preview_and_confirm_gaps(backend: Backend) {
     };
     let p = |i: usize| ("participant", f.users[i].0.clone());
 
-    // Bad input names the field and stores nothing.
-    for (extra, field) in [
+    // Bad input is a plain sentence in the line under its field (no raw field name), and
+    // stores nothing.
+    for (extra, note) in [
         (
             vec![("time_zone", "Mars/Base".to_string()), p(0)],
-            "time_zone",
+            "tz-error",
         ),
-        (vec![("shift_count", "0".to_string()), p(0)], "shift_length"),
+        (vec![("shift_count", "0".to_string()), p(0)], "shift-error"),
+        (vec![("shift_count", "-3".to_string()), p(0)], "shift-error"),
         (
-            vec![("shift_count", "-3".to_string()), p(0)],
-            "shift_length",
+            vec![("start", "next monday".to_string()), p(0)],
+            "start-error",
         ),
-        (vec![("start", "next monday".to_string()), p(0)], "start"),
-        (vec![("restricted", "1".to_string()), p(0)], "days"),
+        (vec![("restricted", "1".to_string()), p(0)], "days-error"),
     ] {
         let mut form = base(vec![]);
         form.retain(|(k, _)| !extra.iter().any(|(e, _)| e == k));
         form.extend(extra);
         form.push(("intent", "save".into()));
         let r = post(form).await;
-        assert_eq!(r.status(), 400, "{field}");
+        assert_eq!(r.status(), 400, "{note}");
+        let page = r.text().await.unwrap();
+        let marker = format!(r#"id="{layer}-{note}" role="alert" class="field-error">"#);
+        let at = page
+            .find(&marker)
+            .unwrap_or_else(|| panic!("{note}: {page}"));
+        let sentence = &page[at + marker.len()..];
+        let sentence = &sentence[..sentence.find('<').unwrap()];
+        let first = sentence.chars().next().unwrap_or(' ');
         assert!(
-            r.text().await.unwrap().contains(&format!("{field}:")),
-            "{field}"
+            (first.is_uppercase() || first == '“') && sentence.ends_with('.'),
+            "{note}: {sentence}"
         );
+        for raw in ["time_zone:", "shift_length:", "start:", "days:"] {
+            assert!(!page.contains(raw), "{note}: {raw}");
+        }
     }
 
     // A new layer needs at least one person.
@@ -257,7 +276,9 @@ async fn layer_changes_validate_preview_and_confirm_gaps(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("participants:"));
+    assert!(r.text().await.unwrap().contains(
+        r#"id="new-people-error" role="alert" class="field-error">Choose at least one person for the rotation."#
+    ));
 
     // Restricting the only layer to business hours opens gaps: save is stopped (409) and says where.
     let mut restricted = base(vec![
@@ -593,7 +614,7 @@ async fn overrides_and_swaps_change_who_is_on_call(backend: Backend) {
         .await,
         cover
     );
-    // Covering yourself is refused with the field named.
+    // Covering yourself is refused with a sentence on the shift page (no raw field name).
     let r = f
         .app
         .post_form(
@@ -613,7 +634,12 @@ async fn overrides_and_swaps_change_who_is_on_call(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("user:"));
+    let page = r.text().await.unwrap();
+    assert!(
+        page.contains("An override cannot replace the same person."),
+        "{page}"
+    );
+    assert!(!page.contains("user:"));
     // An override that ends before it starts is refused with the field named.
     let r = f
         .app

@@ -47,6 +47,8 @@ pub async fn api_oncall(
     let out: Vec<OnCallJson> = oncall::for_all(&state.store, state.clock.now())
         .await?
         .into_iter()
+        // Drafts are being built: nobody is on call through them yet.
+        .filter(|on| !on.schedule.draft)
         .map(|on| OnCallJson {
             user: on.current.as_ref().and_then(|s| user(&s.user)),
             until: on.next.as_ref().map(|n| n.start.to_string()),

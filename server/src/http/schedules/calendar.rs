@@ -41,9 +41,35 @@ fn gap_sentences(shifts: &[Shift], tz: &TimeZone) -> Vec<String> {
         .collect()
 }
 
+/// Who looks: their id and zone, and whether they may see drafts (admins).
+pub struct Looker<'a> {
+    /// The viewer's user id ("you" marks).
+    pub id: &'a str,
+    /// The viewer's IANA zone name (named on the card).
+    pub zone: &'a str,
+    /// Admins see draft schedules, marked; others do not see them at all.
+    pub sees_drafts: bool,
+}
+
+impl<'a> Looker<'a> {
+    /// The viewer of a session.
+    pub fn of(me: &'a crate::store::SessionInfo) -> Self {
+        Looker {
+            id: &me.user.id,
+            zone: &me.user.time_zone,
+            sees_drafts: me.user.role.is_admin(),
+        }
+    }
+}
+
 /// The "now" card of a schedule from the on-call service's answer: who, until when, who
-/// next, gaps in the next four weeks, in the viewer's zone.
-pub fn now_view(on: &OnCall, names: &HashMap<String, String>, tz: &TimeZone) -> NowView {
+/// next, gaps in the next four weeks, in the viewer's zone, "you" marked.
+pub fn now_view(
+    on: &OnCall,
+    names: &HashMap<String, String>,
+    tz: &TimeZone,
+    who: &Looker<'_>,
+) -> NowView {
     let name = |u: &Option<String>| {
         u.as_ref().map(|u| {
             names
@@ -62,6 +88,10 @@ pub fn now_view(on: &OnCall, names: &HashMap<String, String>, tz: &TimeZone) -> 
         next: next.map(|n| name(&n.user).unwrap_or_else(|| "Nobody (gap)".into())),
         now_ms: on.at.as_millisecond(),
         gaps: gap_sentences(&on.shifts, tz),
+        on_call_is_you: on.user() == Some(who.id),
+        next_is_you: next.and_then(|n| n.user.as_deref()) == Some(who.id),
+        zone: who.zone.to_string(),
+        draft: on.schedule.draft,
     }
 }
 
@@ -70,11 +100,13 @@ pub async fn now_views(
     state: &AppState,
     names: &HashMap<String, String>,
     tz: &TimeZone,
+    who: &Looker<'_>,
 ) -> Result<Vec<NowView>, AppError> {
     Ok(oncall::for_all(&state.store, state.clock.now())
         .await?
         .iter()
-        .map(|on| now_view(on, names, tz))
+        .filter(|on| who.sees_drafts || !on.schedule.draft)
+        .map(|on| now_view(on, names, tz, who))
         .collect())
 }
 
@@ -86,7 +118,7 @@ pub async fn index(
     may_view(&me)?;
     let names = user_names(&state).await?;
     let tz = zone(&me.user.time_zone);
-    let nows = now_views(&state, &names, &tz).await?;
+    let nows = now_views(&state, &names, &tz, &Looker::of(&me)).await?;
     let v = viewer(&me);
     Ok(Html(render_document(
         "On call · Firstline",
@@ -169,6 +201,10 @@ pub async fn calendar(
 ) -> Result<Html<String>, AppError> {
     may_view(&me)?;
     let info = state.store.schedule_info(&id).await?;
+    // A draft is shown to admins only.
+    if info.draft && !me.user.role.is_admin() {
+        return Err(AppError::NotFound);
+    }
     let zone_name = me.user.time_zone.clone();
     let tz = zone(&zone_name);
     let today = state.clock.now().to_zoned(tz.clone()).date();
@@ -269,6 +305,7 @@ pub async fn calendar(
         &oncall::for_schedule(&state.store, &id, state.clock.now()).await?,
         &names,
         &tz,
+        &Looker::of(&me),
     );
     let v = viewer(&me);
     let title = format!("{} · Firstline", info.name);

@@ -13,15 +13,15 @@ mod shifts;
 mod swaps;
 
 pub use api::{api_oncall, api_shifts};
-pub use calendar::{calendar, index, now_view, now_views};
+pub use calendar::{calendar, index, now_view, now_views, Looker};
 pub use ical_tokens::{rotate_ical, rotate_schedule_ical};
 pub use methods::{
     add_chat, add_rule, add_sms, add_webhook, remove_rule, send_method_code, test_method,
     verify_method, SENDS_PER_WINDOW,
 };
 pub use profile::{add_contact, profile, remove_contact, save_profile};
-pub use shifts::{create_override, my_shifts, shift_page};
-pub use swaps::{all_swaps, create_swap, schedule_swaps, swap_action};
+pub use shifts::{ask_confirm, create_override, my_shifts, shift_page};
+pub use swaps::{all_swaps, create_swap, open_requests, schedule_swaps, swap_action};
 
 use std::collections::HashMap;
 
@@ -69,11 +69,44 @@ fn zone(name: &str) -> TimeZone {
     TimeZone::get(name).unwrap_or(TimeZone::UTC)
 }
 
-/// "Tue 25 Nov, 09:00" in `tz`.
+/// "Tue 25 Nov, 09:00 CET" in `tz`: every time shown names its zone (the page names the
+/// IANA zone once, e.g. "Times in Europe/Berlin").
 pub fn label(t: Timestamp, tz: &TimeZone) -> String {
     t.to_zoned(tz.clone())
-        .strftime("%a %-d %b, %H:%M")
+        .strftime("%a %-d %b, %H:%M %Z")
         .to_string()
+}
+
+/// Every person's time zone name, by id: a notice is worded in its recipient's zone.
+pub async fn user_zones(state: &AppState) -> Result<HashMap<String, String>, AppError> {
+    Ok(state
+        .store
+        .list_users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.time_zone))
+        .collect())
+}
+
+/// "Sun 29 Mar, 09:00 CEST (Europe/Berlin) to Mon 30 Mar, 09:00 CEST (Europe/Berlin)": a time
+/// range for the person in `zone`, the zone named.
+pub fn when_in(start: Timestamp, end: Timestamp, zone: &str) -> String {
+    let t = |ms: i64| app::domain::onetap::local_time(ms, zone, false, None);
+    format!(
+        "{} to {}",
+        t(start.as_millisecond()),
+        t(end.as_millisecond())
+    )
+}
+
+/// The in-app sentence of a shift notice for the person in `zone` (the same words as the
+/// notice sent to their contact methods, times in their zone, the zone named).
+pub fn notice_sentence(about: &app::domain::notice::ShiftAbout, zone: &str) -> String {
+    app::domain::notice::words(about, zone)
+        .1
+        .into_iter()
+        .next()
+        .unwrap_or_default()
 }
 
 fn hours_label(ms: i64) -> String {

@@ -158,6 +158,7 @@ async fn with_contacts(
     );
     let v = viewer(me);
     let tz = tz.to_string();
+    let own_zone = me.user.time_zone.clone();
     Ok(Html(render_document(
         "Profile · Firstline",
         None,
@@ -165,7 +166,7 @@ async fn with_contacts(
         move || {
             view! {
                 <ProfilePage viewer=v time_zone=tz ical_url=url notice=notice error=error
-                    contacts=contacts schedules=schedules services=services/>
+                    contacts=contacts schedules=schedules services=services own_zone=own_zone/>
             }
         },
     )))
@@ -189,14 +190,14 @@ pub async fn save_profile(
     check_csrf(&me, &form.csrf)?;
     let tz = form.time_zone.trim();
     if tz.is_empty() || tz.len() > 64 || TimeZone::get(tz).is_err() {
+        // The typed text is kept (cut to the field's length) with the sentence next to it.
+        let typed: String = tz.chars().take(64).collect();
         let page = profile_page(
             &state,
             &me,
-            tz,
+            &typed,
             None,
-            Some(format!(
-                "time_zone: unknown time zone {tz:?}; use an IANA name like Europe/Berlin"
-            )),
+            Some(app::pages::fields::unknown_zone(tz)),
         )
         .await?;
         return Ok((StatusCode::BAD_REQUEST, page).into_response());

@@ -32,7 +32,9 @@ pub struct SwapForm {
     note: String,
 }
 
-/// `POST /schedules/{id}/swaps`: open a swap request for (part of) my own shift.
+/// `POST /schedules/{id}/swaps`: open a swap request for (part of) my own shift. A refusal
+/// (a note too long, a time already asked for, a shift that is not the asker's) shows the
+/// confirmation page again with the sentence and the note kept.
 pub async fn create_swap(
     State(state): State<AppState>,
     Member(me): Member,
@@ -40,14 +42,49 @@ pub async fn create_swap(
     ValidForm(form): ValidForm<SwapForm>,
 ) -> Result<Response, AppError> {
     check_csrf(&me, &form.csrf)?;
+    let (start, end, note) = (form.start.clone(), form.end.clone(), form.note.clone());
+    match create_swap_checked(&state, &me, &id, form).await {
+        Ok(r) => Ok(r),
+        Err(e @ (AppError::Validation(_) | AppError::Conflict(_) | AppError::Forbidden(_))) => {
+            let sentence = match &e {
+                AppError::Validation(v) | AppError::Conflict(v) => {
+                    let label = if v.field == "note" {
+                        "The note"
+                    } else {
+                        "The time"
+                    };
+                    app::pages::fields::sentence(label, &v.message)
+                }
+                other => other.to_string(),
+            };
+            let page =
+                super::shifts::ask_page(&state, &me, &id, &start, &end, note, Some(sentence))
+                    .await?;
+            Ok((e.status(), page).into_response())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+async fn create_swap_checked(
+    state: &AppState,
+    me: &SessionInfo,
+    id: &str,
+    form: SwapForm,
+) -> Result<Response, AppError> {
+    let (state, id) = (state.clone(), id.to_string());
     let info = state.store.schedule_info(&id).await?;
+    // A draft's shifts are not real yet: nobody is asked to take them.
+    if info.draft {
+        return Err(AppError::NotFound);
+    }
     let start = parse_ms("start", &form.start)?;
     let end = parse_ms("end", &form.end)?;
     let full = state.store.schedule_full(&id, start, end).await?;
     let now = state.clock.now_ms();
     let members = permission::members(&full.schedule, state.clock.now());
     permission::check(
-        Some(actor(&me)),
+        Some(actor(me)),
         Relation {
             member: members.contains(me.user.id.as_str()),
         },
@@ -59,19 +96,29 @@ pub async fn create_swap(
     )?;
     let window = Window::new(start, end)?;
     let note = app::domain::validate::optional_text("note", &form.note, 300)?;
-    let tz = zone(&me.user.time_zone);
-    let when = format!("{} → {}", label(window.start, &tz), label(window.end, &tz));
+    // One open request per time: asking again would notify everyone twice.
+    let already = state
+        .store
+        .list_swaps(Some(&id), true)
+        .await?
+        .into_iter()
+        .any(|r| {
+            r.request.requester == me.user.id
+                && r.request.start < window.end
+                && r.request.end > window.start
+        });
+    if already {
+        return Err(AppError::Conflict(ValidationError::new(
+            "start",
+            "You already asked your teammates to take this time; that request is still open.",
+        )));
+    }
+    let zones = super::user_zones(&state).await?;
     let notices: Vec<NoticeDraft> = members
         .into_iter()
         .filter(|m| *m != me.user.id)
-        .map(|m| NoticeDraft {
-            user_id: m.to_string(),
-            message: format!(
-                "{} asks someone to take {when} on {}",
-                me.user.name, info.name
-            ),
-            link: Some(format!("/schedules/{id}/swaps")),
-            about: Some(ShiftAbout {
+        .map(|m| {
+            let about = ShiftAbout {
                 kind: NoticeKind::SwapAsked,
                 schedule: info.name.clone(),
                 by: Some(me.user.name.clone()),
@@ -79,7 +126,16 @@ pub async fn create_swap(
                 end_ms: window.end.as_millisecond(),
                 open: vec![],
                 link: format!("/schedules/{id}/swaps"),
-            }),
+            };
+            NoticeDraft {
+                user_id: m.to_string(),
+                message: super::notice_sentence(
+                    &about,
+                    zones.get(m).map(String::as_str).unwrap_or("UTC"),
+                ),
+                link: Some(format!("/schedules/{id}/swaps")),
+                about: Some(about),
+            }
         })
         .collect();
     // The request and the notices asking the teammates commit together.
@@ -164,14 +220,64 @@ async fn swaps_page(
         None => "Swap requests".to_string(),
     };
     let v = viewer(me);
+    let zone_name = me.user.time_zone.clone();
     Ok(Html(render_document(
         "Swap requests · Firstline",
         None,
         None,
         move || {
-            view! { <SwapsPage viewer=v title=title swaps=swaps notice=notice/> }
+            view! { <SwapsPage viewer=v title=title swaps=swaps notice=notice zone=zone_name/> }
         },
     )))
+}
+
+/// The open swap requests `me` could take (on schedules whose rotation includes them, asked
+/// by someone else, not over yet), and `me`'s own open requests, oldest first, times in
+/// `me`'s zone: the dashboard's "For you" and "Your requests".
+pub async fn open_requests(
+    state: &AppState,
+    me: &SessionInfo,
+) -> Result<(Vec<SwapView>, Vec<SwapView>), AppError> {
+    let names = user_names(state).await?;
+    let now = state.clock.now();
+    let tz = zone(&me.user.time_zone);
+    let schedules = state
+        .store
+        .schedules_full(now, now + jiff::SignedDuration::from_hours(1))
+        .await?;
+    let mut takeable = Vec::new();
+    let mut mine = Vec::new();
+    let mut open = state.store.list_swaps(None, true).await?;
+    open.reverse();
+    for r in open {
+        let req = &r.request;
+        let Some(full) = schedules.iter().find(|f| f.info.id == r.schedule_id) else {
+            continue;
+        };
+        if req.end <= now || full.info.draft {
+            continue;
+        }
+        let view = SwapView {
+            id: req.id.clone(),
+            schedule_id: r.schedule_id.clone(),
+            schedule_name: full.info.name.clone(),
+            requester: names
+                .get(&req.requester)
+                .cloned()
+                .unwrap_or_else(|| "(removed user)".into()),
+            mine: req.requester == me.user.id,
+            when: format!("{} → {}", label(req.start, &tz), label(req.end, &tz)),
+            note: r.note.clone(),
+            state: "Open: waiting for a teammate".into(),
+            open: true,
+        };
+        if view.mine {
+            mine.push(view);
+        } else if permission::members(&full.schedule, now).contains(me.user.id.as_str()) {
+            takeable.push(view);
+        }
+    }
+    Ok((takeable, mine))
 }
 
 /// `GET /swaps`.
@@ -224,8 +330,17 @@ pub async fn swap_action(
         &asked,
     )?;
     let now = state.clock.now_ms();
-    let tz = zone(&me.user.time_zone);
-    let when = format!("{} → {}", label(req.start, &tz), label(req.end, &tz));
+    let zones = super::user_zones(&state).await?;
+    let zone_of = |u: &str| zones.get(u).cloned().unwrap_or_else(|| "UTC".into());
+    let about = |kind: NoticeKind, link: String| ShiftAbout {
+        kind,
+        schedule: info.name.clone(),
+        by: Some(me.user.name.clone()),
+        start_ms: req.start.as_millisecond(),
+        end_ms: req.end.as_millisecond(),
+        open: vec![],
+        link,
+    };
     let link = Some(format!("/schedules/{id}"));
     let swaps_link = Some(format!("/schedules/{id}/swaps"));
     // Each answer writes the request's new state, its override (when accepted) and its
@@ -233,24 +348,21 @@ pub async fn swap_action(
     let result = match action.as_str() {
         "accept" => {
             let (next, o) = req.accept(&me.user.id)?;
+            let taken = about(NoticeKind::SwapTaken, format!("/schedules/{id}"));
             let notices = [
                 NoticeDraft {
                     user_id: req.requester.clone(),
-                    message: format!("{} took your shift {when} on {}", me.user.name, info.name),
+                    message: super::notice_sentence(&taken, &zone_of(&req.requester)),
                     link: link.clone(),
-                    about: Some(ShiftAbout {
-                        kind: NoticeKind::SwapTaken,
-                        schedule: info.name.clone(),
-                        by: Some(me.user.name.clone()),
-                        start_ms: req.start.as_millisecond(),
-                        end_ms: req.end.as_millisecond(),
-                        open: vec![],
-                        link: format!("/schedules/{id}"),
-                    }),
+                    about: Some(taken),
                 },
                 NoticeDraft {
                     user_id: me.user.id.clone(),
-                    message: format!("You took {when} on {}", info.name),
+                    message: format!(
+                        "You took {} on {}.",
+                        super::when_in(req.start, req.end, &zone_of(&me.user.id)),
+                        info.name
+                    ),
                     link,
                     about: None,
                 },
@@ -263,19 +375,12 @@ pub async fn swap_action(
         }
         "decline" => {
             let next = req.decline(&me.user.id)?;
+            let declined = about(NoticeKind::SwapDeclined, format!("/schedules/{id}/swaps"));
             let notice = NoticeDraft {
                 user_id: req.requester.clone(),
-                message: format!("{} can't take {when} on {}", me.user.name, info.name),
+                message: super::notice_sentence(&declined, &zone_of(&req.requester)),
                 link: swaps_link,
-                about: Some(ShiftAbout {
-                    kind: NoticeKind::SwapDeclined,
-                    schedule: info.name.clone(),
-                    by: Some(me.user.name.clone()),
-                    start_ms: req.start.as_millisecond(),
-                    end_ms: req.end.as_millisecond(),
-                    open: vec![],
-                    link: format!("/schedules/{id}/swaps"),
-                }),
+                about: Some(declined),
             };
             state
                 .store
