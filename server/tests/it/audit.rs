@@ -180,6 +180,15 @@ async fn changes_are_recorded_with_actor_target_and_address(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    // A new schedule is a draft until it is published.
+    let r = post(
+        c,
+        &app,
+        &format!("/schedules/{schedule}/publish"),
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
 
     // An admin override: Priya covers a day in two weeks.
     let now = jiff::Timestamp::now();
@@ -273,6 +282,7 @@ async fn changes_are_recorded_with_actor_target_and_address(backend: Backend) {
             ("incident", "create", "ok", ADMIN_EMAIL),
             ("schedule", "create", "ok", ADMIN_EMAIL),
             ("layer", "create", "ok", ADMIN_EMAIL),
+            ("schedule", "publish", "ok", ADMIN_EMAIL),
             ("override", "create", "ok", ADMIN_EMAIL),
             ("session", "login", "ok", jonas_email),
             ("swap", "request", "ok", jonas_email),
