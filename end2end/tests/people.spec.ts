@@ -39,13 +39,13 @@ test("an admin invites a person who joins through the link", async ({ page, brow
   await expect(newcomer.getByText(`You will log in as ${email}.`)).toBeVisible();
   await expectAccessible(newcomer);
 
-  // A mistake names its field and keeps what was typed.
+  // A mistake is a plain sentence next to its field, and what was typed is kept.
   await newcomer.getByLabel("Your name").fill(name);
   await newcomer.getByLabel("Password (at least 10 characters)").fill(password);
   await newcomer.getByLabel("Password again", { exact: true }).fill(`${password}!`);
   await newcomer.getByLabel(/^Your time zone/).fill("Europe/Berlin");
   await newcomer.getByRole("button", { name: "Join" }).click();
-  await expect(newcomer.locator("#password_again-error")).toContainText("password_again:");
+  await expect(newcomer.locator("#password_again-error")).toHaveText("The two passwords are not the same.");
   await expect(newcomer.getByLabel("Your name")).toHaveValue(name);
   await expectAccessible(newcomer);
 

@@ -181,7 +181,7 @@ impl AcceptInput {
         if self.password != self.password_again {
             return Err(ValidationError::new(
                 "password_again",
-                "the two passwords are not the same",
+                "The two passwords are not the same",
             ));
         }
         Ok(user)

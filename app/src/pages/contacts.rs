@@ -138,7 +138,7 @@ pub fn ContactMethods(panel: ContactsPanel, csrf: String) -> impl IntoView {
         p.error
             .as_ref()
             .filter(|e| p.at == form && (fields.is_empty() || fields.contains(&e.field.as_str())))
-            .map(|e| e.to_string())
+            .map(super::fields::plain)
     };
     let email_err = err_for("email", &[]);
     let phone_err = err_for("sms", &[]);
@@ -172,7 +172,7 @@ pub fn ContactMethods(panel: ContactsPanel, csrf: String) -> impl IntoView {
     let list = panel.methods.clone().into_iter().map(|m| {
         let csrf = c1.clone();
         let here = panel.at == m.id;
-        let err = panel.error.as_ref().filter(|_| here).map(|e| e.to_string());
+        let err = panel.error.as_ref().filter(|_| here).map(super::fields::plain);
         let notice = panel.notice.clone().filter(|_| here);
         let secret = panel.secret.clone().filter(|(id, _)| *id == m.id).map(|(_, s)| s);
         let code_err_id = format!("code-error-{}", m.id);
@@ -309,14 +309,14 @@ pub fn NotificationRules(panel: ContactsPanel, csrf: String) -> impl IntoView {
         rule_err
             .as_ref()
             .filter(|e| e.field == f)
-            .map(|e| e.to_string())
+            .map(super::fields::plain)
     };
     let (urg_err, method_err, delay_err) =
         (err_on("urgency"), err_on("contact_id"), err_on("delay_min"));
     let other_err = rule_err
         .as_ref()
         .filter(|e| !["urgency", "contact_id", "delay_min"].contains(&e.field.as_str()))
-        .map(|e| e.to_string());
+        .map(super::fields::plain);
     let form = panel.rule_form.clone();
     let usable: Vec<ContactView> = panel
         .methods

@@ -8,17 +8,30 @@ use crate::domain::ValidationError;
 
 /// `message` ("must not be empty") as a sentence about the field the person sees as `label`
 /// ("Name must not be empty."); a message that is already a sentence (starts with a capital or
-/// a quote) is kept as it is.
+/// a quote) is kept as it is, and one that does not read on from a label ("choose a role") is
+/// capitalised.
 pub fn sentence(label: &str, message: &str) -> String {
     let m = message.trim();
     let starts_sentence = m
         .chars()
         .next()
         .is_some_and(|c| c.is_uppercase() || c == '“' || c == '"');
+    // "must not be empty" reads on from the label; "choose a role" is a sentence of its own.
+    let first = m.split_whitespace().next().unwrap_or_default();
+    let predicate = [
+        "must", "is", "are", "has", "have", "points", "should", "can", "cannot", "does", "do",
+        "matches", "needs", "was", "may",
+    ]
+    .contains(&first);
     let mut out = if starts_sentence {
         m.to_string()
-    } else {
+    } else if predicate {
         format!("{label} {m}")
+    } else {
+        let mut c = m.chars();
+        c.next()
+            .map(|f| f.to_uppercase().chain(c).collect())
+            .unwrap_or_default()
     };
     if !out.ends_with(['.', '?', '!']) {
         out.push('.');
@@ -123,6 +136,85 @@ mod tests {
         ];
         for (label, message, want) in cases {
             assert_eq!(sentence(label, message), want);
+        }
+    }
+}
+
+/// How a form field is named on screen when a page has no better label for it.
+fn default_label(field: &str) -> String {
+    match super::status_admin::field_words(field) {
+        "This value" => {}
+        words => return words.to_string(),
+    }
+    match field {
+        "contact_id" => "Method".to_string(),
+        "ack_timeout_min" => "The acknowledgement timeout".to_string(),
+        "auto_resolve_min" => "The automatic resolve time".to_string(),
+        "delay_min" => "Delay".to_string(),
+        "from" => "The date".to_string(),
+        "flavor" => "Chat service".to_string(),
+        "" => "This".to_string(),
+        f => {
+            let words = f.replace('_', " ");
+            let mut c = words.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect())
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// `e` as a plain sentence for a page ("Email must not be empty."), never "email: ...".
+pub fn plain(e: &ValidationError) -> String {
+    sentence(&default_label(&e.field), &e.message)
+}
+
+#[cfg(test)]
+mod plain_tests {
+    use super::*;
+
+    #[test]
+    fn errors_read_as_sentences_without_raw_field_names() {
+        let cases = [
+            (
+                "email",
+                "must not be empty",
+                "The address must not be empty.",
+            ),
+            (
+                "role",
+                "must be one of admin, responder, viewer",
+                "Role must be one of admin, responder, viewer.",
+            ),
+            (
+                "url",
+                "points at this Firstline server",
+                "The URL points at this Firstline server.",
+            ),
+            (
+                "time_zone",
+                "Unknown zone “Berlin”.",
+                "Unknown zone “Berlin”.",
+            ),
+            (
+                "password_again",
+                "does not match",
+                "Password again does not match.",
+            ),
+            ("delay_min", "must be 0 to 60", "Delay must be 0 to 60."),
+            (
+                "name",
+                "another team already has this name",
+                "Another team already has this name.",
+            ),
+            ("role", "choose a role", "Choose a role."),
+        ];
+        for (field, message, want) in cases {
+            assert_eq!(
+                plain(&ValidationError::new(field, message)),
+                want,
+                "{field}"
+            );
         }
     }
 }

@@ -378,7 +378,7 @@ pub fn IncidentPage(
         error
             .as_ref()
             .filter(|e| e.field == f)
-            .map(|e| e.message.clone())
+            .map(super::fields::plain)
             .unwrap_or_default()
     };
     let note_error = field_error("text");
@@ -388,7 +388,7 @@ pub fn IncidentPage(
     let other_error = error
         .as_ref()
         .filter(|e| e.field != "text")
-        .map(|e| format!("{}: {}", e.field, e.message));
+        .map(super::fields::plain);
     let hidden =
         move |csrf: &String| view! { <input type="hidden" name="csrf" value=csrf.clone()/> };
     view! {
@@ -548,7 +548,7 @@ pub fn ServicesPage(
         error
             .as_ref()
             .filter(|e| e.field == f)
-            .map(|e| e.message.clone())
+            .map(super::fields::plain)
             .unwrap_or_default()
     };
     let (name_err, team_err, desc_err) = (err("name"), err("team_id"), err("description"));
@@ -649,7 +649,7 @@ pub fn ServicePage(
             <p class="muted">{if team.is_empty() { "No team".to_string() } else { format!("Team: {team}") }}{(!description.is_empty()).then(|| format!(" · {description}"))}</p>
             <p><a href=format!("/oncall?state=all&service={id}")>"This service's incidents"</a></p>
             {message.map(|m| view! { <p class="notice" role="status">{m}</p> })}
-            {error.map(|e| view! { <p class="alert" role="alert">{format!("{}: {}", e.field, e.message)}</p> })}
+            {error.map(|e| view! { <p class="alert" role="alert">{super::fields::plain(&e)}</p> })}
             {paging.map(|p| view! { <super::policies::PagingSection service_id=id_paging paging=p is_admin=is_admin may_read_policies=viewer_reads_policies csrf=csrf_paging/> }.into_any())}
             {is_admin.then(|| view! {
                 <details class="card">

@@ -87,7 +87,7 @@ fn field_error(error: &Option<ValidationError>, field: &str) -> Option<String> {
     error
         .as_ref()
         .filter(|e| e.field == field)
-        .map(|e| e.to_string())
+        .map(super::fields::plain)
 }
 
 #[component]
@@ -117,7 +117,7 @@ pub fn PeoplePage(
     let other_error = error
         .as_ref()
         .filter(|e| !["email", "role", "teams"].contains(&e.field.as_str()))
-        .map(|e| e.to_string());
+        .map(super::fields::plain);
     let invalid = |e: &Option<String>| e.as_ref().map(|_| "true");
     let (inv_email, inv_role) = (invalid(&err_email), invalid(&err_role));
     view! {
@@ -275,7 +275,7 @@ pub fn DeactivatePage(
     let other = error
         .as_ref()
         .filter(|e| e.field != "from")
-        .map(|e| e.to_string());
+        .map(super::fields::plain);
     let invalid = err_from.as_ref().map(|_| "true");
     let check_action = format!("/admin/people/{person_id}/deactivate");
     let confirm_action = check_action.clone();
@@ -361,7 +361,7 @@ pub fn InvitePage(
         .filter(|e| {
             !["name", "password", "password_again", "time_zone"].contains(&e.field.as_str())
         })
-        .map(|e| e.to_string());
+        .map(super::fields::plain);
     let invalid = |e: &Option<String>| e.as_ref().map(|_| "true");
     let (i_name, i_pw, i_pw2, i_tz) = (
         invalid(&err_name),
@@ -455,7 +455,7 @@ pub fn TeamsPage(
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
     let csrf_new = csrf.clone();
-    let msg = error.as_ref().map(|e| e.to_string());
+    let msg = error.as_ref().map(super::fields::plain);
     let new_error = (error_on == "new").then(|| msg.clone()).flatten();
     let new_invalid = new_error.as_ref().map(|_| "true");
     view! {

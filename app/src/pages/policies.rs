@@ -146,7 +146,7 @@ fn err_of(error: &Option<ValidationError>, field: &str) -> String {
     error
         .as_ref()
         .filter(|e| e.field == field)
-        .map(|e| e.message.clone())
+        .map(super::fields::plain)
         .unwrap_or_default()
 }
 
@@ -229,7 +229,7 @@ pub fn PolicyPage(viewer: Viewer, editor: PolicyEditor) -> impl IntoView {
             !["name", "description", "repeats", "steps", "policy"].contains(&e.field.as_str())
                 && !e.field.starts_with("steps.")
         })
-        .map(|e| format!("{}: {}", e.field, e.message));
+        .map(super::fields::plain);
     let preview_view = preview.map(|p| {
         let warn = (!warnings.is_empty()).then(|| {
             view! {

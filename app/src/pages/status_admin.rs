@@ -73,11 +73,7 @@ pub fn field_words(field: &str) -> &'static str {
 
 /// A refused field as one plain sentence: "The URL must start with http:// or https://."
 pub fn error_sentence(e: &ValidationError) -> String {
-    let mut m = format!("{} {}", field_words(&e.field), e.message.trim());
-    if !m.ends_with(['.', '!', '?']) {
-        m.push('.');
-    }
-    m
+    super::fields::plain(e)
 }
 
 /// Whether `e` is about one of `fields` (`component.` covers every component field).

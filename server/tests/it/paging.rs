@@ -151,7 +151,7 @@ async fn responder_works_an_incident_from_the_page(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("minutes: must be between 1 and 1440"));
+        .contains("Minutes must be between 1 and 1440."));
     let r = act(
         &jonas,
         vec![
@@ -513,7 +513,11 @@ async fn incident_posts_to_the_status_page(backend: Backend) {
     // Bad input names the field and posts nothing.
     let r = post("investigating", "").await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("body: must not be empty"));
+    assert!(r
+        .text()
+        .await
+        .unwrap()
+        .contains("The message must not be empty."));
     assert_eq!(
         app.state()
             .store
@@ -585,7 +589,7 @@ async fn services_are_configured_by_admins_only(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("another service has this name"));
+        .contains("Another service has this name"));
     let r = app
         .post_form(
             &format!("/services/{sid}/keys"),
@@ -593,7 +597,7 @@ async fn services_are_configured_by_admins_only(backend: Backend) {
         )
         .await;
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("kind: must be one of"));
+    assert!(r.text().await.unwrap().contains("The kind must be one of"));
     // A responder sees the service but neither the secret nor the forms, and cannot add keys.
     app.create_user("r@example.org", "responder pass 1", "responder")
         .await;
@@ -694,7 +698,7 @@ async fn services_are_configured_by_admins_only(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("another service has this name"));
+        .contains("Another service has this name"));
     app.stop().await;
 }
 on_both_backends!(services_are_configured_by_admins_only);
@@ -825,7 +829,7 @@ async fn the_profile_lists_the_services_of_ones_teams(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("this team still owns 1 service; give them to another team first"));
+        .contains("This team still owns 1 service; give them to another team first"));
     assert_eq!(store.list_teams().await.unwrap().len(), 1);
     app.stop().await;
 }
@@ -847,7 +851,7 @@ async fn heartbeats_are_added_on_the_service_page(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("interval: must be a whole number from 5"));
+        .contains("The interval must be a whole number from 5"));
     assert!(app.state().store.monitors().await.unwrap().is_empty());
     let r = app
         .post_form(

@@ -313,7 +313,7 @@ async fn errors_name_the_field_and_keep_what_was_typed(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "s1-targets-error"),
-        "step 1 pages nobody: choose a person, schedule or team"
+        "Step 1 pages nobody: choose a person, schedule or team."
     );
     assert!(page.contains(r#"name="s1_delay" value="6""#));
 
@@ -324,7 +324,7 @@ async fn errors_name_the_field_and_keep_what_was_typed(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "s1-delay-error"),
-        "step 1: the wait must be a whole number of minutes"
+        "Step 1: the wait must be a whole number of minutes."
     );
     assert!(page.contains(r#"name="s1_delay" value="soon""#));
 
@@ -338,7 +338,10 @@ async fn errors_name_the_field_and_keep_what_was_typed(backend: Backend) {
     ]);
     let (status, _, page) = w.post("/policies", &f).await;
     assert_eq!(status, 400);
-    assert_eq!(text_of(&page, "p-repeats-error"), "must be between 0 and 9");
+    assert_eq!(
+        text_of(&page, "p-repeats-error"),
+        "Repeats must be between 0 and 9."
+    );
     assert!(page.contains(r#"name="repeats" value="12""#));
 
     // Unknown targets: a schedule that does not exist, and something that is not a target.
@@ -348,7 +351,7 @@ async fn errors_name_the_field_and_keep_what_was_typed(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "s1-targets-error"),
-        "step 1: no schedule with id nope1"
+        "Step 1: no schedule with id nope1."
     );
     let mut f = base("Pager");
     f.extend([("s1_target", "printer:x"), ("s1_delay", "5")]);
@@ -364,7 +367,7 @@ async fn errors_name_the_field_and_keep_what_was_typed(backend: Backend) {
     assert_eq!(status, 409);
     assert_eq!(
         text_of(&page, "p-name-error"),
-        "another escalation policy has this name"
+        "Another escalation policy has this name."
     );
     assert_eq!(w.app.state().store.policies().await.unwrap().len(), 1);
     w.app.stop().await;
@@ -612,7 +615,7 @@ async fn service_settings_save_and_a_used_policy_stays(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "pg-ack-error"),
-        "must be a whole number of minutes (or empty for never)"
+        "The acknowledgement timeout must be a whole number of minutes (or empty for never)."
     );
     assert!(page.contains(r#"value="soon""#));
     let (status, _, page) =
@@ -623,19 +626,19 @@ async fn service_settings_save_and_a_used_policy_stays(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "pg-zone-error"),
-        r#"unknown time zone "Mars/Olympus""#
+        r#"Unknown time zone "Mars/Olympus"."#
     );
     assert!(page.contains(r#"value="Mars/Olympus""#));
     let (status, _, page) = post_owned(&w, &paging, good("30", "Europe/Berlin", "loud")).await;
     assert_eq!(status, 400);
-    assert!(text_of(&page, "pg-high-error").contains("choose a severity"));
+    assert!(text_of(&page, "pg-high-error").contains("Choose a severity"));
     let mut bad = good("30", "Europe/Berlin", "error");
     bad[0].1 = "nope1".into();
     let (status, _, page) = post_owned(&w, &paging, bad).await;
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "pg-policy-error"),
-        "no such escalation policy"
+        "No such escalation policy."
     );
     // Nothing of the refused posts was stored.
     let s = w
@@ -652,7 +655,7 @@ async fn service_settings_save_and_a_used_policy_stays(backend: Backend) {
     assert_eq!(status, 409);
     assert_eq!(
         text_of(&page, "p-policy-error"),
-        "1 service(s) use this policy; choose another policy for them first"
+        "1 service(s) use this policy; choose another policy for them first."
     );
     assert!(w.app.state().store.policy(&id).await.is_ok());
     w.app.stop().await;
@@ -703,7 +706,7 @@ async fn maintenance_now_and_end_now(backend: Backend) {
     assert_eq!(status, 400);
     assert_eq!(
         text_of(&page, "mw-ends-error"),
-        "the end must be after the start"
+        "The end must be after the start."
     );
     assert!(page.contains(r#"value="2099-01-02T10:00""#));
     let (status, _, _) = w

@@ -636,7 +636,7 @@ async fn profile_methods_and_rules(backend: Backend) {
     assert_eq!(r.status(), 400);
     let text = r.text().await.unwrap();
     assert!(
-        text.contains("phone: enter the number with its country code"),
+        text.contains("Enter the number with its country code"),
         "{text}"
     );
     assert!(
@@ -698,7 +698,7 @@ async fn profile_methods_and_rules(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("code: that code is not the one we sent"));
+        .contains("That code is not the one we sent"));
     let r = app
         .post_form(
             &format!("/profile/contacts/{}/verify", sms.id),
@@ -768,8 +768,14 @@ async fn profile_methods_and_rules(backend: Backend) {
         f.push(("csrf", &csrf));
         let r = app.post_form("/profile/rules", &f).await;
         assert_eq!(r.status(), 400, "{form:?}");
+        // A plain sentence about the field, never the raw "field: message".
         let text = r.text().await.unwrap();
-        assert!(text.contains(&format!("{field}: ")), "{field}: {text}");
+        let sentence = match field {
+            "urgency" => "Choose high or low urgency.",
+            "contact_id" => "Choose one of your contact methods.",
+            _ => "Enter the delay as whole minutes, like 2.",
+        };
+        assert!(text.contains(sentence), "{field}: {text}");
     }
     let r = app
         .post_form(
@@ -861,9 +867,17 @@ async fn profile_methods_and_rules(backend: Backend) {
 
     // A chat webhook: the URL and flavour are checked.
     for (url, flavor, field) in [
-        ("ftp://chat.example.org/x", "", "url"),
-        ("https://chat.example.org/hooks/x", "irc", "flavor"),
-        ("http://169.254.169.254/latest", "", "url"),
+        ("ftp://chat.example.org/x", "", "The URL "),
+        (
+            "https://chat.example.org/hooks/x",
+            "irc",
+            "Choose Slack, Mattermost, Discord or Zulip.",
+        ),
+        (
+            "http://169.254.169.254/latest",
+            "",
+            "Firstline may not call it: reaches 169.254.169.254",
+        ),
     ] {
         let r = app
             .post_form(
@@ -877,8 +891,9 @@ async fn profile_methods_and_rules(backend: Backend) {
             )
             .await;
         assert_eq!(r.status(), 400, "{url}");
+        // A plain sentence about the field, never the raw "field: message".
         let text = r.text().await.unwrap();
-        assert!(text.contains(&format!("{field}: ")), "{field}: {text}");
+        assert!(text.contains(field), "{field}: {text}");
     }
     let r = app
         .post_form(
@@ -948,7 +963,7 @@ async fn profile_without_sms(backend: Backend) {
         .text()
         .await
         .unwrap()
-        .contains("phone: SMS is not set up on this server"));
+        .contains("SMS is not set up on this server"));
     app.stop().await;
 }
 on_both_backends!(profile_without_sms);
@@ -1218,9 +1233,19 @@ async fn a_team_step_posts_to_the_team_channel(backend: Backend) {
         .await
         .unwrap();
     // Checked when saved: a metadata address and an unknown flavour are refused.
-    for (url, flavor, field) in [
-        ("http://169.254.169.254/x", "", "url"),
-        (&format!("{}/team", sink.url) as &str, "irc", "flavor"),
+    for (url, flavor, field, sentence) in [
+        (
+            "http://169.254.169.254/x",
+            "",
+            "url",
+            "Firstline may not call it: reaches 169.254.169.254",
+        ),
+        (
+            &format!("{}/team", sink.url) as &str,
+            "irc",
+            "flavor",
+            "Choose Slack, Mattermost, Discord or Zulip.",
+        ),
     ] {
         let r = app
             .post_form(
@@ -1230,7 +1255,8 @@ async fn a_team_step_posts_to_the_team_channel(backend: Backend) {
             .await;
         assert_eq!(r.status(), 400, "{url}");
         let text = r.text().await.unwrap();
-        assert!(text.contains(&format!("{field}: ")), "{text}");
+        assert!(text.contains(sentence), "{text}");
+        assert!(!text.contains(&format!("{field}: ")), "{text}");
     }
     let r = app
         .post_form(
