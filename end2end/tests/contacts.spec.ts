@@ -17,7 +17,7 @@ test("contact methods and rules on the profile", async ({ page }) => {
   if (await phone.count()) {
     await phone.fill("0151 2345");
     await page.getByRole("button", { name: "Add phone number" }).click();
-    await expect(page.locator("#phone-error")).toContainText("phone: enter the number with its country code");
+    await expect(page.locator("#phone-error")).toContainText("Enter the number with its country code");
     await expect(page.getByLabel(/Add a phone number for SMS/)).toHaveValue("0151 2345");
   } else {
     await expect(page.getByText("SMS is not set up on this server.")).toBeVisible();
@@ -26,14 +26,14 @@ test("contact methods and rules on the profile", async ({ page }) => {
   // A chat webhook URL that is not http(s): refused next to the field, kept.
   await page.getByLabel(/Add a chat webhook/).fill("ftp://chat.example.org/hook");
   await page.getByRole("button", { name: "Add chat webhook" }).click();
-  await expect(page.locator("#chat-error")).toContainText("url: the URL starts with https://");
+  await expect(page.locator("#chat-error")).toHaveText("The URL starts with https:// (or http://).");
   await expect(page.getByLabel(/Add a chat webhook/)).toHaveValue("ftp://chat.example.org/hook");
 
   // A rule: a bad delay names the field; a good one is listed, then removed.
   await page.locator("#rule_urgency").selectOption("high");
   await page.locator("#rule_delay").fill("two");
   await page.getByRole("button", { name: "Add rule" }).click();
-  await expect(page.locator("#rule-delay-error")).toContainText("delay_min: enter the delay as whole minutes");
+  await expect(page.locator("#rule-delay-error")).toContainText("Enter the delay as whole minutes");
   await page.locator("#rule_delay").fill("3");
   await page.getByRole("button", { name: "Add rule" }).click();
   await expect(page.getByText(/High urgency: Email \(.+\) after 3 min/)).toBeVisible();

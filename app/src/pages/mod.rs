@@ -102,7 +102,7 @@ pub fn Shell(
                 "Menu"
                 {(open > 0).then(|| view! {
                     <span class="count" aria-hidden="true">{open}</span>
-                    <span class="visually-hidden">{format!(", {open} open on-call incidents")}</span>
+                    <span class="visually-hidden">{format!(", {}", status_admin::count(open, "open on-call incident", "open on-call incidents"))}</span>
                 })}
             </summary>
             <nav aria-label="Main">
@@ -114,7 +114,7 @@ pub fn Shell(
                     <li><a href="/status" aria-current=current(Nav::Status)>"Status"</a></li>
                     {signed_in.then(|| {
                         // Everyone signed in reads on-call incidents; responders and admins act.
-                        let label = if open > 0 { format!("{open} open on-call incidents") } else { "On-call incidents".to_string() };
+                        let label = if open > 0 { status_admin::count(open, "open on-call incident", "open on-call incidents") } else { "On-call incidents".to_string() };
                         view! {
                             <li><a href="/oncall" aria-current=current(Nav::Oncall) aria-label=label>
                                 "Incidents"{(open > 0).then(|| view! { <span class="count" aria-hidden="true">{open}</span> })}

@@ -789,7 +789,13 @@ pub async fn publish(
         .store
         .schedule_full(&id, now, now + SignedDuration::from_hours(1))
         .await?;
-    if full.schedule.layers.is_empty() {
+    let has_people = full.schedule.layers.iter().any(|l| {
+        l.rotation
+            .rosters
+            .iter()
+            .any(|r| !r.participants.is_empty())
+    });
+    if !has_people {
         return Err(AppError::Conflict(ValidationError::new(
             "layers",
             "Add a layer with at least one person before publishing this schedule.",

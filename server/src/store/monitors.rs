@@ -235,16 +235,27 @@ impl Store {
         } else {
             now
         };
-        tx.execute(
-            sql(
-                "UPDATE monitors SET paused_at = $1, state = 'unknown', consecutive_fails = 0, \
-                 lease_until = 0, next_due_at = $2 WHERE id = $3",
+        // Only a running monitor pauses and only a paused one resumes: a repeated or stale
+        // request changes nothing (resuming a running, failing monitor would forget its state
+        // while its alert stays open).
+        let changed = tx
+            .execute(
+                sql(if paused {
+                    "UPDATE monitors SET paused_at = $1, state = 'unknown', consecutive_fails = 0, \
+                     lease_until = 0, next_due_at = $2 WHERE id = $3 AND paused_at IS NULL"
+                } else {
+                    "UPDATE monitors SET paused_at = $1, state = 'unknown', consecutive_fails = 0, \
+                     lease_until = 0, next_due_at = $2 WHERE id = $3 AND paused_at IS NOT NULL"
+                })
+                .bind(paused.then_some(now))
+                .bind(next_due)
+                .bind(id),
             )
-            .bind(paused.then_some(now))
-            .bind(next_due)
-            .bind(id),
-        )
-        .await?;
+            .await?;
+        if changed == 0 {
+            tx.commit().await?;
+            return self.monitor(id).await;
+        }
         if paused {
             release_monitor(&mut tx, id, component_id, service_id, "monitor paused", now).await?;
         }

@@ -269,6 +269,15 @@ async fn a_new_schedule_is_a_draft_until_published(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+    // Nor its requests page, its shifts through the API, or a cover on it (she is in its
+    // rotation once a layer is saved, below).
+    for path in [
+        format!("/schedules/{id}/swaps"),
+        format!("/api/v1/schedules/{id}/shifts?from=2026-06-01T00:00:00Z&to=2026-06-02T00:00:00Z"),
+    ] {
+        let r = maya.get(app.url(&path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+    }
     // Nor can anyone be asked to take a draft's shifts.
     let r = maya
         .post(app.url(&format!("/schedules/{id}/swaps")))
@@ -312,10 +321,25 @@ async fn a_new_schedule_is_a_draft_until_published(backend: Backend) {
     assert_eq!(r.status(), 303);
     let edit = app.get_text(&format!("/schedules/{id}/edit")).await;
     assert!(edit.contains("Publish schedule"));
+    // In its rotation now, she still cannot cover on the draft or see it on her profile.
+    let r = maya
+        .post(app.url(&format!("/schedules/{id}/overrides")))
+        .form(&[
+            ("csrf", maya_csrf.as_str()),
+            ("start", &ms(ASK_START)),
+            ("end", &ms(ASK_END)),
+            ("user", ""),
+            ("replaces", ""),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(!get(&maya, &app, "/profile").await.contains("Night line"));
     // Publishing needs the admin and the form's token.
     let r = maya
         .post(app.url(&format!("/schedules/{id}/publish")))
-        .form(&[("csrf", "x")])
+        .form(&[("csrf", maya_csrf.as_str())])
         .send()
         .await
         .unwrap();

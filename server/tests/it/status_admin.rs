@@ -109,6 +109,26 @@ async fn paused_monitor_is_not_checked_and_holds_nothing(backend: Backend) {
     let alerts = app.state().store.alerts(5).await.unwrap();
     assert_eq!(alerts[0].status, "triggered", "{alerts:?}");
 
+    // Resuming a running monitor (a stale tab, a second click) changes nothing: it stays down
+    // with its alert open, so its recovery still resolves the alert.
+    let before = app.state().store.monitor(&m.id).await.unwrap();
+    let r = app
+        .post_form(
+            &format!("/admin/monitors/{}/resume", m.id),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(r.status(), 303);
+    let after = app.state().store.monitor(&m.id).await.unwrap();
+    assert_eq!(
+        (after.state, after.consecutive_fails, after.paused_at),
+        (before.state, before.consecutive_fails, None)
+    );
+    assert_eq!(
+        app.state().store.alerts(5).await.unwrap()[0].status,
+        "triggered"
+    );
+
     // Edit: the form shows the stored values; a change is saved; the kind cannot change.
     let page = app.get_text(&format!("/admin/monitors/{}", m.id)).await;
     assert!(page.contains("value=\"Sync job\""), "{page}");
@@ -168,6 +188,7 @@ async fn paused_monitor_is_not_checked_and_holds_nothing(backend: Backend) {
         .await;
     for path in [
         format!("/admin/monitors/{}/pause", m.id),
+        format!("/admin/monitors/{}/resume", m.id),
         format!("/admin/monitors/{}", m.id),
     ] {
         let r = c

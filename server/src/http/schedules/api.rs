@@ -8,7 +8,7 @@ use axum::Json;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{load, may_view, user_names};
+use super::{hide_draft, load, may_view, user_names};
 use crate::http::error::AppError;
 use crate::http::session::Member;
 use crate::oncall;
@@ -88,6 +88,7 @@ pub async fn api_shifts(
     let to = parse_rfc3339("to", q.to.as_deref())?;
     let window = Window::new(from, to)?;
     let full = load(&state, &id, &window).await?;
+    hide_draft(&me, full.info.draft)?;
     let names = user_names(&state).await?;
     let shifts: Vec<serde_json::Value> = expand(&full.schedule, &window)
         .into_iter()

@@ -131,6 +131,14 @@ fn may_view(me: &SessionInfo) -> Result<(), AppError> {
     )?)
 }
 
+/// A draft schedule is shown to admins only: anyone else is told it does not exist.
+fn hide_draft(me: &SessionInfo, draft: bool) -> Result<(), AppError> {
+    if draft && !me.user.role.is_admin() {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
 /// The window `[start, start + days)` starting at local midnight of `date` in `tz`.
 fn day_window(date: Date, days: i64, tz: &TimeZone) -> Result<Window, AppError> {
     let start = date

@@ -133,6 +133,7 @@ async fn with_contacts(
         .schedules_full(now, now + jiff::SignedDuration::from_hours(1))
         .await?
         .into_iter()
+        .filter(|f| !f.info.draft)
         .filter(|f| permission::members(&f.schedule, now).contains(me.user.id.as_str()))
         .map(|f| (f.info.id, f.info.name))
         .collect();

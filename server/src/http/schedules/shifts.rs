@@ -12,7 +12,9 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 use serde::Deserialize;
 
-use super::{ical_url, label, may_view, parse_ms, shift_view, user_names, viewer, zone};
+use super::{
+    hide_draft, ical_url, label, may_view, parse_ms, shift_view, user_names, viewer, zone,
+};
 use crate::http::error::AppError;
 use crate::http::session::{actor, check_csrf, Member, ValidForm};
 use crate::state::AppState;
@@ -163,6 +165,7 @@ async fn cover_checked(
 ) -> Result<Response, AppError> {
     let (state, id) = (state.clone(), id.to_string());
     let info = state.store.schedule_info(&id).await?;
+    hide_draft(me, info.draft)?;
     let start = parse_ms("start", &form.start)?;
     let end = parse_ms("end", &form.end)?;
     let user = match form.user.trim() {
@@ -386,6 +389,7 @@ pub(super) async fn ask_page(
     note: String,
     error: Option<String>,
 ) -> Result<Html<String>, AppError> {
+    may_view(me)?;
     let info = state.store.schedule_info(id).await?;
     if info.draft {
         return Err(AppError::NotFound);

@@ -14,7 +14,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 use serde::Deserialize;
 
-use super::{label, may_view, parse_ms, user_names, viewer, zone, CsrfForm, DoneQuery};
+use super::{hide_draft, label, may_view, parse_ms, user_names, viewer, zone, CsrfForm, DoneQuery};
 use crate::http::error::AppError;
 use crate::http::session::{actor, check_csrf, Member, ValidForm};
 use crate::state::AppState;
@@ -298,7 +298,7 @@ pub async fn schedule_swaps(
     Query(q): Query<DoneQuery>,
 ) -> Result<Html<String>, AppError> {
     may_view(&me)?;
-    state.store.schedule_info(&id).await?;
+    hide_draft(&me, state.store.schedule_info(&id).await?.draft)?;
     swaps_page(&state, &me, Some(id), &q.done).await
 }
 
