@@ -20,7 +20,7 @@ pub fn sentence(label: &str, message: &str) -> String {
     let first = m.split_whitespace().next().unwrap_or_default();
     let predicate = [
         "must", "is", "are", "has", "have", "points", "should", "can", "cannot", "does", "do",
-        "matches", "needs", "was", "may",
+        "matches", "needs", "was", "may", "reaches", "names", "contains",
     ]
     .contains(&first);
     let mut out = if starts_sentence {
@@ -208,6 +208,11 @@ mod plain_tests {
                 "Another team already has this name.",
             ),
             ("role", "choose a role", "Choose a role."),
+            (
+                "url",
+                "reaches 10.0.0.1, a private address",
+                "The URL reaches 10.0.0.1, a private address.",
+            ),
         ];
         for (field, message, want) in cases {
             assert_eq!(

@@ -436,7 +436,7 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         (vec![("name", "Ok"), ("position", "abc")], "whole number"),
         (
             vec![("name", "Ok"), ("status", "sideways")],
-            "unknown status",
+            "Unknown status",
         ),
     ];
     for (fields, message) in cases {
@@ -447,7 +447,7 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         let body = r.text().await.unwrap();
         assert!(body.contains(message), "{fields:?}: {message}");
         assert!(
-            body.contains("aria-invalid=\"true\"") || message == "unknown status",
+            body.contains("aria-invalid=\"true\"") || message == "Unknown status",
             "{fields:?}"
         );
     }
@@ -460,7 +460,7 @@ async fn bad_input_gets_clear_errors_and_stores_nothing() {
         .text()
         .await
         .unwrap()
-        .contains("another component already has this name"));
+        .contains("Another component already has this name"));
 
     // Malformed posts.
     let r = app
