@@ -482,38 +482,21 @@ pub async fn post_update(
         impact: field(&fields, "impact"),
         notify: checked(&fields, "notify"),
     };
-    let draft = match input.normalize(inc.kind) {
-        Ok(d) => d,
-        Err(e) => {
-            return detail_page_with(
-                &state,
-                &who,
-                &id,
-                Some(e),
-                input.body,
-                None,
-                retry_of(&fields),
-            )
-            .await
-        }
-    };
-    if draft.status == IncidentStatus::Postmortem && inc.status.is_open() {
-        let e = ValidationError::new(
-            "status",
-            "resolve the incident before publishing a postmortem",
-        );
-        return detail_page_with(
-            &state,
-            &who,
-            &id,
-            Some(e),
-            input.body,
-            None,
-            retry_of(&fields),
-        )
-        .await;
-    }
-    let changes = match component_changes(&fields) {
+    // One refusal path for every check: the page again, with the sentence and what was typed.
+    let checked = input
+        .normalize(inc.kind)
+        .and_then(|draft| {
+            if draft.status == IncidentStatus::Postmortem && inc.status.is_open() {
+                Err(ValidationError::new(
+                    "status",
+                    "resolve the incident before publishing a postmortem",
+                ))
+            } else {
+                Ok(draft)
+            }
+        })
+        .and_then(|draft| Ok((draft, component_changes(&fields)?)));
+    let (draft, changes) = match checked {
         Ok(c) => c,
         Err(e) => {
             return detail_page_with(
