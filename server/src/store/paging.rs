@@ -306,12 +306,19 @@ pub(crate) async fn add_event(
     // The incident row first: writers of one incident queue on its lock before they take an
     // event id, so its events' ids follow commit order (its page's version never skips one).
     if tx.first_time(format!("incident:{incident_id}")) {
-        tx.execute(
-            sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(incident_id),
-        )
-        .await?;
+        let due: Option<(Option<i64>,)> = tx
+            .fetch_optional(
+                sql("UPDATE oncall_incidents SET updated_at = $1 WHERE id = $2 RETURNING esc_due_at")
+                    .bind(now)
+                    .bind(incident_id),
+            )
+            .await?;
+        // An escalation round passes over rows locked by others (PostgreSQL's `SKIP LOCKED`):
+        // an incident due now that this transaction holds gets its round once it commits,
+        // not at the next tick.
+        if due.is_some_and(|(at,)| at.is_some_and(|at| at <= now)) {
+            tx.wake(super::Work::Escalation);
+        }
     }
     tx.execute(
         sql(

@@ -151,13 +151,26 @@ impl Esc {
     /// running when the tick's round ends) and every job due by now run (a message a rule
     /// delays, or the rate limit holds, waits for its time).
     pub(crate) async fn settle(&self) {
-        eventually(10, "escalation and the page queue to settle", || async {
+        let last = std::sync::Mutex::new(String::new());
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
             let now = self.clock.now_ms();
             let due = self.store().next_escalation_due().await.unwrap();
             let pending = self.store().due_jobs(now).await.unwrap();
-            (pending == 0 && due.is_none_or(|d| d > now)).then_some(())
-        })
-        .await;
+            if pending == 0 && due.is_none_or(|d| d > now) {
+                return;
+            }
+            *last.lock().unwrap() = format!(
+                "{pending} job(s) due, next escalation at {due:?} (now {now}, +{:?} ms)",
+                due.map(|d| d - now)
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "escalation and the page queue did not settle in 10 s: {}",
+                last.lock().unwrap()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
     }
 
     /// Pages so far, as user ids, once the engine has settled.
