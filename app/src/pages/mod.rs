@@ -171,7 +171,18 @@ pub fn set_open_oncall(n: i64) {
 
 /// The open on-call incident count the navigation shows.
 pub fn open_oncall() -> i64 {
+    #[cfg(test)]
+    if let Some(n) = TEST_OPEN_ONCALL.get() {
+        return n;
+    }
     OPEN_ONCALL.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[cfg(test)]
+thread_local! {
+    /// A count for one test's thread only: tests run in parallel, and the shared count would
+    /// reach the pages other tests render meanwhile.
+    static TEST_OPEN_ONCALL: std::cell::Cell<Option<i64>> = const { std::cell::Cell::new(None) };
 }
 
 /// Sets the URL path of the versioned asset directory (`pkg/<version>`), once at start-up.
@@ -352,7 +363,7 @@ mod tests {
     /// marked once, and the open on-call count is on its control too.
     #[test]
     fn shell_navigation_is_a_menu_marking_the_current_page() {
-        set_open_oncall(2);
+        TEST_OPEN_ONCALL.set(Some(2));
         let owner = Owner::new();
         let html = owner.with(|| {
             let viewer = Viewer {
@@ -363,7 +374,7 @@ mod tests {
             };
             view! { <Shell viewer=viewer nav=Nav::Profile>"body"</Shell> }.to_html()
         });
-        set_open_oncall(0);
+        TEST_OPEN_ONCALL.set(None);
         let menu = html.find("<details class=\"menu\">").expect("menu");
         let summary = html.find("<summary>").expect("summary");
         let nav = html.find("<nav aria-label=\"Main\">").expect("nav");
