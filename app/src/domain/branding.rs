@@ -133,6 +133,14 @@ impl BrandingInput {
     }
 }
 
+/// The refusal of a logo over [`LOGO_MAX`] (also for one refused by its stated length, unread).
+pub fn logo_too_large() -> ValidationError {
+    ValidationError::new(
+        "logo",
+        format!("is too large; the most is {} KB", LOGO_MAX / 1024),
+    )
+}
+
 /// The image type of an uploaded logo, recognised by its first bytes (the file name and the
 /// browser's stated type are not trusted): PNG, JPEG or WebP, at most [`LOGO_MAX`] bytes.
 pub fn logo_type(bytes: &[u8]) -> Result<&'static str, ValidationError> {
@@ -143,10 +151,7 @@ pub fn logo_type(bytes: &[u8]) -> Result<&'static str, ValidationError> {
         ));
     }
     if bytes.len() > LOGO_MAX {
-        return Err(ValidationError::new(
-            "logo",
-            format!("is too large; the most is {} KB", LOGO_MAX / 1024),
-        ));
+        return Err(logo_too_large());
     }
     if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
         Ok("image/png")

@@ -2,12 +2,13 @@
 //! (uploaded, checked by its first bytes, kept in the database and served from memory at
 //! `/status/logo` with a long cache life; its URL changes with its content).
 
-use app::domain::branding::{logo_type, BrandingInput, LOGO_MAX};
+use app::domain::branding::{logo_too_large, logo_type, BrandingInput, LOGO_MAX};
 use app::domain::ValidationError;
 use app::pages::admin::BrandingPage;
 use app::pages::render_document;
-use axum::extract::{Multipart, Query, State};
-use axum::http::{header, HeaderMap, HeaderValue};
+use axum::extract::{FromRequestParts, Multipart, Query, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
 
@@ -115,6 +116,34 @@ pub async fn upload_logo(
     };
     state.store.set_logo(Some((ty, &bytes))).await?;
     Ok(Redirect::to("/admin/branding?done=logo").into_response())
+}
+
+/// Around the request body limit: a logo upload whose stated length is over the limit is
+/// refused unread, as the limit would, but an admin gets the settings page with the sentence
+/// (413) instead of the limit's bare answer. Nothing is stored, so no CSRF token is needed.
+pub async fn oversize_logo(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let over = req.method() == Method::POST
+        && req.uri().path() == "/admin/branding/logo"
+        && req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
+            .is_some_and(|n| n > super::BODY_LIMIT);
+    if !over {
+        return next.run(req).await;
+    }
+    let (mut parts, _unread) = req.into_parts();
+    let admin = match Admin::from_request_parts(&mut parts, &state).await {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    match page(&state, &admin, None, Some(logo_too_large()), None).await {
+        Ok(mut resp) => {
+            *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            resp
+        }
+        Err(e) => e.into_response(),
+    }
 }
 
 /// `POST /admin/branding/logo/delete`.

@@ -263,6 +263,10 @@ pub fn router(state: AppState) -> Router {
             session::same_origin,
         ))
         .layer(RequestBodyLimitLayer::new(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            branding::oversize_logo,
+        ))
         // One-tap links: the signed token in the path is the credential (no cookie is used),
         // so the same-origin check has nothing to protect, and it would refuse the link's own
         // page: that page is served with `Referrer-Policy: no-referrer` (the token is in its

@@ -484,6 +484,25 @@ async fn branding_shows_on_the_public_page_and_is_checked(backend: Backend) {
         let page = r.text().await.unwrap();
         assert!(page.contains("The logo "), "{name}: {page}");
     }
+    // One over the request limit is refused by its stated length, unread, with the same
+    // sentence on the page (413); a stranger gets no page.
+    let huge = [PNG, &vec![0u8; 200 * 1024]].concat();
+    let r = upload(
+        &app,
+        &app.client,
+        &csrf,
+        "huge.png",
+        huge.clone(),
+        "image/png",
+    )
+    .await;
+    assert_eq!(r.status(), 413);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("The logo is too large"), "{page}");
+    assert!(page.contains("Status page settings"), "{page}");
+    let r = upload(&app, &anon, "x", "huge.png", huge, "image/png").await;
+    assert!(r.status() == 401 || r.status() == 303, "{}", r.status());
+    assert!(!r.text().await.unwrap().contains("Status page settings"));
     assert!(app.get_text("/status").await.find("/status/logo").is_none());
     // A responder may not upload; a wrong CSRF token is refused.
     app.create_user("r@example.org", "responder password 1", "responder")
