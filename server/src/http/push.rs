@@ -396,35 +396,50 @@ async fn subscribe(
         Ok(_) => {}
         Err(e) => return internal(e),
     }
-    if let Some(old) = same {
-        // The same subscription again (Enable pressed twice, or new keys): start afresh.
-        if let Err(e) = state.store.remove_contact(&me.user.id, &old.id).await {
+    let now = state.clock.now_ms();
+    let id = if let Some(old) = same {
+        // The same subscription again (Enable pressed twice, or new keys): renewed in place,
+        // so the rules that use it stay.
+        if let Err(e) = state
+            .store
+            .renew_push(&me.user.id, &old.id, &label, &config)
+            .await
+        {
             return internal(e);
         }
-    }
-    let now = state.clock.now_ms();
-    let id = match state
+        old.id.clone()
+    } else {
+        match state
+            .store
+            .add_contact(
+                &me.user.id,
+                MethodKind::Push,
+                endpoint,
+                Some(&label),
+                &config,
+                now,
+            )
+            .await
+        {
+            Ok(id) => id,
+            Err(StoreError::Conflict { field }) => {
+                return error(
+                    StatusCode::CONFLICT,
+                    Some("endpoint"),
+                    format!("endpoint: this subscription is already saved ({field})"),
+                )
+            }
+            Err(e) => return internal(e),
+        }
+    };
+    // A device that replaces one the push service said is gone is reached by its rules.
+    if let Err(e) = state
         .store
-        .add_contact(
-            &me.user.id,
-            MethodKind::Push,
-            endpoint,
-            Some(&label),
-            &config,
-            now,
-        )
+        .adopt_gone_push_rules(&me.user.id, &id, now)
         .await
     {
-        Ok(id) => id,
-        Err(StoreError::Conflict { field }) => {
-            return error(
-                StatusCode::CONFLICT,
-                Some("endpoint"),
-                format!("endpoint: this subscription is already saved ({field})"),
-            )
-        }
-        Err(e) => return internal(e),
-    };
+        return internal(e);
+    }
     let contact = match state.store.contact(&id).await {
         Ok(c) => c,
         Err(e) => return internal(e),

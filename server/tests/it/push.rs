@@ -754,6 +754,101 @@ async fn a_push_endpoint_at_an_internal_address_is_refused(backend: Backend) {
 }
 on_both_backends!(a_push_endpoint_at_an_internal_address_is_refused);
 
+/// Rules follow the device: the same subscription sent again (Enable pressed twice, new keys)
+/// keeps its rules, and a device that replaces one the push service said is gone takes over
+/// the gone one's rules, instead of the person being reached by none of them.
+async fn rules_stay_with_a_renewed_subscription_and_move_to_its_replacement(backend: Backend) {
+    use app::domain::escalation::Urgency;
+    use app::domain::notify::{NewRule, Rule};
+    let push = FakePush::start().await;
+    let (app, _fakes) = start(backend, &[]).await;
+    app.create_user(EMAIL, PASSWORD, "responder").await;
+    let store = &app.state().store;
+    let jonas = store.user_by_email(EMAIL).await.unwrap().unwrap().id;
+    let phone = Device::new(push.url("/push/v2/phone"));
+    let id = enable_push(&app, &push, &phone).await;
+    let email = store
+        .contact_methods(&jonas)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.kind == "email")
+        .unwrap()
+        .id;
+    for (contact, delay_min) in [(&id, 0), (&email, 5)] {
+        let rule = NewRule {
+            urgency: Urgency::High,
+            rule: Rule {
+                contact_id: contact.clone(),
+                delay_min,
+            },
+        };
+        store.add_notification_rule(&jonas, &rule, 1).await.unwrap();
+    }
+    let rules = || async {
+        let mut r: Vec<(String, i64)> = store
+            .notification_rules(&jonas)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.contact_id, r.delay_min))
+            .collect();
+        r.sort();
+        r
+    };
+    let mut want = vec![(id.clone(), 0), (email.clone(), 5)];
+    want.sort();
+    assert_eq!(rules().await, want);
+
+    // Enable pressed again: the same method, still verified, its rules kept.
+    let csrf = app.login(EMAIL, PASSWORD).await;
+    let r = subscribe(&app, &csrf, &phone.json()).await;
+    assert_eq!(r.status(), 201);
+    assert_eq!(r.json::<Value>().await.unwrap()["id"], id.as_str());
+    assert!(store.contact(&id).await.unwrap().verified_at.is_some());
+    assert_eq!(rules().await, want);
+    // New keys for the same endpoint: verified again by the round trip, same method and rules.
+    let rekeyed = Device::new(phone.endpoint.clone());
+    assert_eq!(enable_push(&app, &push, &rekeyed).await, id);
+    assert_eq!(rules().await, want);
+    assert_eq!(store.contact_methods(&jonas).await.unwrap().len(), 2);
+
+    // The push service says the phone is gone; the phone subscribes anew (a new endpoint).
+    let key = paging_service(&app, "Crates").await;
+    push.set_status(410);
+    trigger(&app, &key, "gone").await;
+    eventually(10, "the phone switched off", || async {
+        store.contact(&id).await.unwrap().disabled_reason
+    })
+    .await;
+    push.set_status(201);
+    let renewed = Device::new(push.url("/push/v2/phone-renewed"));
+    let new_id = enable_push(&app, &push, &renewed).await;
+    assert_ne!(new_id, id);
+    let mut want = vec![(new_id.clone(), 0), (email.clone(), 5)];
+    want.sort();
+    assert_eq!(
+        rules().await,
+        want,
+        "the new device took over the gone one's rule"
+    );
+    // And the next page reaches it at once.
+    let before = push.got().len();
+    let other = paging_service(&app, "Docs").await;
+    trigger(&app, &other, "after").await;
+    let page = eventually(10, "the page on the new device", || async {
+        push.got().get(before..).and_then(|g| {
+            g.iter()
+                .find(|p| p.path.ends_with("phone-renewed"))
+                .cloned()
+        })
+    })
+    .await;
+    assert_eq!(renewed.decrypt(&page.body)["type"], "page");
+    app.stop().await;
+}
+on_both_backends!(rules_stay_with_a_renewed_subscription_and_move_to_its_replacement);
+
 /// A push service in trouble (429, 5xx) is a retry with its status and words, not a dead
 /// subscription.
 async fn a_busy_push_service_is_retried_with_its_answer(backend: Backend) {
