@@ -685,6 +685,27 @@ impl Store {
     ) -> Result<String, StoreError> {
         let id = new_id();
         let mut tx = self.begin().await?;
+        // One open request per person and time: asking again would notify everyone twice.
+        // Checked under the schedule's row lock, so two quick submits cannot both pass.
+        tx.execute(
+            sql("UPDATE schedules SET updated_at = updated_at WHERE id = $1").bind(schedule_id),
+        )
+        .await?;
+        let open: Option<(String,)> = tx
+            .fetch_optional(
+                sql(
+                    "SELECT id FROM swap_requests WHERE schedule_id = $1 AND requester_id = $2 \
+                     AND state = 'open' AND start_at < $3 AND end_at > $4",
+                )
+                .bind(schedule_id)
+                .bind(requester)
+                .bind(end.as_millisecond())
+                .bind(start.as_millisecond()),
+            )
+            .await?;
+        if open.is_some() {
+            return Err(StoreError::Conflict { field: "start" });
+        }
         tx.execute(
             sql("INSERT INTO swap_requests (id, schedule_id, requester_id, start_at, end_at, note, state, created_at, updated_at) \
                  VALUES ($1, $2, $3, $4, $5, $6, 'open', $7, $7)")

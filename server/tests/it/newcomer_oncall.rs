@@ -609,15 +609,25 @@ async fn my_shifts_merge_and_ask_with_confirmation(backend: Backend) {
         "{page}"
     );
     assert_eq!(swaps(&f.app).await, 1);
-    // A second, separate request.
-    let r = ask(
-        "2027-06-03T13:00:00Z",
-        "2027-06-03T21:00:00Z",
-        "",
-        maya_csrf.clone(),
-    )
-    .await;
-    assert_eq!(r.status(), 303);
+    // A second, separate request: six quick submits at once ask once, the others refused.
+    let asks: Vec<_> = (0..6)
+        .map(|_| {
+            ask(
+                "2027-06-03T13:00:00Z",
+                "2027-06-03T21:00:00Z",
+                "",
+                maya_csrf.clone(),
+            )
+        })
+        .collect();
+    let mut codes: Vec<u16> = futures::future::join_all(asks)
+        .await
+        .iter()
+        .map(|r| r.status().as_u16())
+        .collect();
+    codes.sort_unstable();
+    assert_eq!(codes, vec![303, 409, 409, 409, 409, 409]);
+    assert_eq!(swaps(&f.app).await, 2);
     // Far ahead, My shifts lists the next 8 weeks only; the requests are in 2027 so the card
     // does not show them: check the dashboard instead.
     let dash = get(&leah, &f.app, "/dashboard").await;

@@ -96,23 +96,6 @@ async fn create_swap_checked(
     )?;
     let window = Window::new(start, end)?;
     let note = app::domain::validate::optional_text("note", &form.note, 300)?;
-    // One open request per time: asking again would notify everyone twice.
-    let already = state
-        .store
-        .list_swaps(Some(&id), true)
-        .await?
-        .into_iter()
-        .any(|r| {
-            r.request.requester == me.user.id
-                && r.request.start < window.end
-                && r.request.end > window.start
-        });
-    if already {
-        return Err(AppError::Conflict(ValidationError::new(
-            "start",
-            "You already asked your teammates to take this time; that request is still open.",
-        )));
-    }
     let zones = super::user_zones(&state).await?;
     let notices: Vec<NoticeDraft> = members
         .into_iter()
@@ -138,8 +121,9 @@ async fn create_swap_checked(
             }
         })
         .collect();
-    // The request and the notices asking the teammates commit together.
-    let swap_id = state
+    // The request and the notices asking the teammates commit together, unless the person
+    // already has an open request for this time (asking again would notify everyone twice).
+    let swap_id = match state
         .store
         .create_swap_with_notices(
             &id,
@@ -150,7 +134,17 @@ async fn create_swap_checked(
             &notices,
             now,
         )
-        .await?;
+        .await
+    {
+        Ok(swap_id) => swap_id,
+        Err(StoreError::Conflict { .. }) => {
+            return Err(AppError::Conflict(ValidationError::new(
+                "start",
+                "You already asked your teammates to take this time; that request is still open.",
+            )))
+        }
+        Err(e) => return Err(e.into()),
+    };
     tracing::info!(schedule = %info.name, swap = %swap_id, by = %me.user.email, "swap requested");
     Ok(Redirect::to(&format!("/schedules/{id}/swaps?done=asked")).into_response())
 }
