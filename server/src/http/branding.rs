@@ -140,6 +140,11 @@ pub async fn oversize_logo(State(state): State<AppState>, req: Request, next: Ne
     match page(&state, &admin, None, Some(logo_too_large()), None).await {
         Ok(mut resp) => {
             *resp.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+            // Outside the pages' caching layer: the page holds the admin's CSRF token.
+            resp.headers_mut().insert(
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("private, no-store"),
+            );
             resp
         }
         Err(e) => e.into_response(),

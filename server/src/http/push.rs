@@ -432,14 +432,6 @@ async fn subscribe(
             Err(e) => return internal(e),
         }
     };
-    // A device that replaces one the push service said is gone is reached by its rules.
-    if let Err(e) = state
-        .store
-        .adopt_gone_push_rules(&me.user.id, &id, now)
-        .await
-    {
-        return internal(e);
-    }
     let contact = match state.store.contact(&id).await {
         Ok(c) => c,
         Err(e) => return internal(e),

@@ -471,6 +471,9 @@ impl Store {
                         .bind(&id),
                 )
                 .await?;
+                // The row is locked until the commit, and a round passes over locked rows
+                // (`SKIP LOCKED`): one due meanwhile gets its round after the commit.
+                tx.wake(Work::Escalation);
             }
             if status != "triggered" {
                 continue;
@@ -797,6 +800,15 @@ impl Store {
                 ack_timeout_ms: paging.and_then(|p| p.ack_timeout_min).map(|m| m * 60_000),
             };
             let a = advance(state, &sit, policy, &oncall, now);
+            // The new state first: stored even when unchanged (a state not due any more must
+            // not be claimed again), and before the notes, so that they do not see the
+            // incident as still due and wake another round.
+            let mut next = a.state;
+            if next.due_at.is_some_and(|d| d <= now) {
+                // Never due again at the same instant: that would spin.
+                next.due_at = Some(now + 1);
+            }
+            set_esc_state(tx, &row.id, &next, now).await?;
             for effect in &a.effects {
                 match effect {
                     Effect::Retrigger => {
@@ -852,13 +864,6 @@ impl Store {
                 }
             }
             super::providers::queue_team_chats(tx, &row.id, policy, &a.effects, now).await?;
-            // Stored even when unchanged: a state not due any more must not be claimed again.
-            let mut next = a.state;
-            if next.due_at.is_some_and(|d| d <= now) {
-                // Never due again at the same instant: that would spin.
-                next.due_at = Some(now + 1);
-            }
-            set_esc_state(tx, &row.id, &next, now).await?;
         }
         Ok(Ok(round))
     }

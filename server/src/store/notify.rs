@@ -284,8 +284,9 @@ impl Store {
 
     /// The same push subscription sent again (Enable pressed twice, or the browser's new keys
     /// for it): its keys and name are replaced in place, so the person's rules that use it
-    /// stay. New keys must be verified again; a switch-off is lifted (the browser says it is
-    /// live, and the code's round trip shows whether it is). `NotFound` unless it is theirs.
+    /// stay. New keys, or a device the push service had called gone, must be verified again
+    /// (the switch-off is lifted: the code's round trip shows whether it works now).
+    /// `NotFound` unless it is theirs.
     pub async fn renew_push(
         &self,
         user_id: &str,
@@ -295,7 +296,8 @@ impl Store {
     ) -> Result<(), StoreError> {
         let n = on_pool!(self, p => sqlx::query(
             "UPDATE contact_methods SET label = $1, \
-             verified_at = CASE WHEN config = $2 THEN verified_at ELSE NULL END, config = $2, \
+             verified_at = CASE WHEN config = $2 AND disabled_at IS NULL THEN verified_at ELSE NULL END, \
+             config = $2, \
              disabled_at = NULL, disabled_reason = NULL \
              WHERE id = $3 AND user_id = $4 AND kind = 'push'")
             .bind(label)
@@ -309,53 +311,6 @@ impl Store {
             return Err(StoreError::NotFound);
         }
         Ok(())
-    }
-
-    /// A new push device takes over the rules of the person's push devices that are gone (the
-    /// push service said so): a phone that re-subscribed, or a new phone, is reached as the
-    /// old one was, instead of by none of the rules. Returns how many rules moved.
-    pub async fn adopt_gone_push_rules(
-        &self,
-        user_id: &str,
-        contact_id: &str,
-        now: i64,
-    ) -> Result<usize, StoreError> {
-        let mut tx = self.begin().await?;
-        let rules: Vec<(String, String, i64)> = tx
-            .fetch_all(
-                sql(
-                    "SELECT r.id, r.urgency, r.delay_min FROM notification_rules r \
-                     JOIN contact_methods c ON c.id = r.contact_id \
-                     WHERE r.user_id = $1 AND c.user_id = $1 AND c.kind = 'push' \
-                     AND c.disabled_at IS NOT NULL AND c.id <> $2",
-                )
-                .bind(user_id)
-                .bind(contact_id),
-            )
-            .await?;
-        let mut moved = 0;
-        for (id, urgency, delay_min) in &rules {
-            // Two gone devices may have had the same rule: it is taken once.
-            let added = tx
-                .execute(
-                    sql("INSERT INTO notification_rules (id, user_id, urgency, contact_id, delay_min, created_at) \
-                         SELECT $1, $2, $3, $4, $5, $6 WHERE NOT EXISTS \
-                         (SELECT 1 FROM notification_rules WHERE user_id = $2 AND urgency = $3 \
-                          AND contact_id = $4 AND delay_min = $5)")
-                    .bind(new_id())
-                    .bind(user_id)
-                    .bind(urgency)
-                    .bind(contact_id)
-                    .bind(*delay_min)
-                    .bind(now),
-                )
-                .await?;
-            moved += usize::try_from(added).unwrap_or(0);
-            tx.execute(sql("DELETE FROM notification_rules WHERE id = $1").bind(id))
-                .await?;
-        }
-        tx.commit().await?;
-        Ok(moved)
     }
 
     /// Stores a new pending code (its SHA-256 hex) for one of `user_id`'s methods; the old
@@ -425,6 +380,7 @@ impl Store {
                     .bind(contact_id),
                 )
                 .await?;
+                adopt_gone_push_rules(&mut tx, user_id, contact_id, now).await?;
                 tx.commit().await
             }
             Err(e) => {
@@ -770,4 +726,62 @@ impl Store {
         .await?;
         tx.commit().await
     }
+}
+
+/// A push device, once verified, takes over the rules of the person's push devices that
+/// are gone (the push service said so): a phone that re-subscribed, or a new phone, is
+/// reached as the old one was, instead of by none of the rules. Returns how many rules
+/// moved (none unless `contact_id` is a verified push device of `user_id`).
+async fn adopt_gone_push_rules(
+    tx: &mut super::tx::Tx,
+    user_id: &str,
+    contact_id: &str,
+    now: i64,
+) -> Result<usize, StoreError> {
+    let theirs: Option<(String,)> = tx
+        .fetch_optional(
+            sql(
+                "SELECT id FROM contact_methods WHERE id = $1 AND user_id = $2 \
+                 AND kind = 'push' AND verified_at IS NOT NULL AND disabled_at IS NULL",
+            )
+            .bind(contact_id)
+            .bind(user_id),
+        )
+        .await?;
+    if theirs.is_none() {
+        return Ok(0);
+    }
+    let rules: Vec<(String, String, i64)> = tx
+        .fetch_all(
+            sql(
+                "SELECT r.id, r.urgency, r.delay_min FROM notification_rules r \
+                 JOIN contact_methods c ON c.id = r.contact_id \
+                 WHERE r.user_id = $1 AND c.user_id = $1 AND c.kind = 'push' \
+                 AND c.disabled_at IS NOT NULL AND c.id <> $2",
+            )
+            .bind(user_id)
+            .bind(contact_id),
+        )
+        .await?;
+    let mut moved = 0;
+    for (id, urgency, delay_min) in &rules {
+        // Two gone devices may have had the same rule: it is taken once.
+        let added = tx
+            .execute(
+                sql("INSERT INTO notification_rules (id, user_id, urgency, contact_id, delay_min, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (user_id, urgency, contact_id, delay_min) DO NOTHING")
+                .bind(new_id())
+                .bind(user_id)
+                .bind(urgency)
+                .bind(contact_id)
+                .bind(*delay_min)
+                .bind(now),
+            )
+            .await?;
+        moved += usize::try_from(added).unwrap_or(0);
+        tx.execute(sql("DELETE FROM notification_rules WHERE id = $1").bind(id))
+            .await?;
+    }
+    Ok(moved)
 }

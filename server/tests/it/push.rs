@@ -845,6 +845,16 @@ async fn rules_stay_with_a_renewed_subscription_and_move_to_its_replacement(back
     })
     .await;
     assert_eq!(renewed.decrypt(&page.body)["type"], "page");
+    // The gone subscription sent again, keys unchanged: switched back on, but not used until
+    // the code's round trip shows it works again.
+    let csrf = app.login(EMAIL, PASSWORD).await;
+    let r = subscribe(&app, &csrf, &rekeyed.json()).await;
+    assert_eq!(r.status(), 201);
+    let c = store.contact(&id).await.unwrap();
+    assert!(
+        c.disabled_reason.is_none() && c.verified_at.is_none(),
+        "{c:?}"
+    );
     app.stop().await;
 }
 on_both_backends!(rules_stay_with_a_renewed_subscription_and_move_to_its_replacement);

@@ -486,7 +486,7 @@ async fn branding_shows_on_the_public_page_and_is_checked(backend: Backend) {
     }
     // One over the request limit is refused by its stated length, unread, with the same
     // sentence on the page (413); a stranger gets no page.
-    let huge = [PNG, &vec![0u8; 200 * 1024]].concat();
+    let huge = [PNG, &vec![0u8; 70 * 1024]].concat();
     let r = upload(
         &app,
         &app.client,
@@ -497,6 +497,7 @@ async fn branding_shows_on_the_public_page_and_is_checked(backend: Backend) {
     )
     .await;
     assert_eq!(r.status(), 413);
+    assert_eq!(r.headers()["cache-control"], "private, no-store");
     let page = r.text().await.unwrap();
     assert!(page.contains("The logo is too large"), "{page}");
     assert!(page.contains("Status page settings"), "{page}");

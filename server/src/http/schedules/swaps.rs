@@ -137,7 +137,7 @@ async fn create_swap_checked(
         .await
     {
         Ok(swap_id) => swap_id,
-        Err(StoreError::Conflict { .. }) => {
+        Err(StoreError::Conflict { field: "start" }) => {
             return Err(AppError::Conflict(ValidationError::new(
                 "start",
                 "You already asked your teammates to take this time; that request is still open.",
