@@ -115,7 +115,7 @@ test("a group folded by the reader stays folded when the page updates live", asy
   await visitor.close();
 });
 
-test("status page: under 60 KB, no third-party requests, no layout shift", async ({ page }, testInfo) => {
+test("status page: under 30 KB, no third-party requests, no layout shift", async ({ page }, testInfo) => {
   const sizes = new Map<string, number>();
   const cdp = await page.context().newCDPSession(page);
   await cdp.send("Network.enable");
@@ -147,9 +147,10 @@ test("status page: under 60 KB, no third-party requests, no layout shift", async
   const total = [...sizes.values()].reduce((a, b) => a + b, 0);
   testInfo.annotations.push({ type: "page weight", description: `${total} bytes` });
   console.log(`status page weight (${testInfo.project.name}): ${total} bytes over ${urls.length} requests`);
-  // The target for the page read during an outage: under 60 KB, all requests, compressed.
+  // The budget for the page read during an outage: under 30 KB, all requests, compressed,
+  // headers included (the live module is most of it: keep it framework- and format!-free).
   expect(total).toBeGreaterThan(0);
-  expect(total).toBeLessThan(60_000);
+  expect(total).toBeLessThan(30_000);
 });
 
 test("status-page admin and public history pages pass axe-core", async ({ page }) => {

@@ -168,6 +168,35 @@ test("an open page answered by an instance that has not caught up yet asks again
   await visitor.close();
 });
 
+test("relative times on an open page count on by themselves", async ({ page }) => {
+  await page.clock.install();
+  await page.goto("/status");
+  await expect(page.locator(".live-line")).toContainText("Live", { timeout: 10_000 });
+  // Times as the server renders them ("<time data-ms>"), aged by the device clock.
+  await page.evaluate(() => {
+    const now = Date.now();
+    const ages: [string, number][] = [
+      ["t-now", 0],
+      ["t-min", 12 * 60_000],
+      ["t-hours", 3 * 3_600_000],
+      ["t-days", 2 * 86_400_000],
+    ];
+    for (const [id, age] of ages) {
+      const t = document.createElement("time");
+      t.id = id;
+      t.dataset.ms = String(now - age);
+      t.textContent = "?";
+      document.body.append(t);
+    }
+  });
+  // The module refreshes them every 20 seconds.
+  await page.clock.runFor(21_000);
+  await expect(page.locator("#t-now")).toHaveText("just now");
+  await expect(page.locator("#t-min")).toHaveText("12 min ago");
+  await expect(page.locator("#t-hours")).toHaveText("3 h ago");
+  await expect(page.locator("#t-days")).toHaveText("2 d ago");
+});
+
 test("wrong password gets one clear message", async ({ page }) => {
   await page.goto("/login");
   await page.getByLabel("Email").fill("nobody@example.org");
