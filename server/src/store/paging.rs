@@ -313,12 +313,7 @@ pub(crate) async fn add_event(
                     .bind(incident_id),
             )
             .await?;
-        // An escalation round passes over rows locked by others (PostgreSQL's `SKIP LOCKED`):
-        // an incident due now that this transaction holds gets its round once it commits,
-        // not at the next tick.
-        if due.is_some_and(|(at,)| at.is_some_and(|at| at <= now)) {
-            tx.wake(super::Work::Escalation);
-        }
+        wake_if_due(tx, due.and_then(|(at,)| at), now);
     }
     tx.execute(
         sql(
@@ -337,6 +332,15 @@ pub(crate) async fn add_event(
     tx.announce(Topic::OncallIncident(incident_id.to_string()));
     tx.announce(Topic::Oncall);
     Ok(())
+}
+
+/// For a writer that holds an incident's row lock: an escalation round passes over rows locked
+/// by others (PostgreSQL's `SKIP LOCKED`), so an incident due now (`esc_due_at`) gets its round
+/// once this transaction commits, not at the next tick.
+fn wake_if_due(tx: &mut Tx, esc_due_at: Option<i64>, now: i64) {
+    if esc_due_at.is_some_and(|at| at <= now) {
+        tx.wake(super::Work::Escalation);
+    }
 }
 
 /// Takes a service's row lock for the rest of the transaction.
@@ -1370,10 +1374,14 @@ async fn act_in(
     if let Some(sid) = &svc {
         lock_service(tx, sid).await?;
     }
-    let n = tx
-        .execute(sql("UPDATE oncall_incidents SET status = status WHERE id = $1").bind(id))
+    let due: Option<(Option<i64>,)> = tx
+        .fetch_optional(
+            sql("UPDATE oncall_incidents SET status = status WHERE id = $1 RETURNING esc_due_at")
+                .bind(id),
+        )
         .await?;
-    super::found(n)?;
+    let (due,) = due.ok_or(StoreError::NotFound)?;
+    wake_if_due(tx, due, now);
     let q = format!("{INCIDENT_SELECT} WHERE i.id = $1");
     let row: IncidentRow = tx.fetch_one(sql(q).bind(id)).await?;
     let inc = OncallIncident::try_from(row)?;
