@@ -149,6 +149,7 @@ test("status page: under 30 KB, no third-party requests, no layout shift", async
   console.log(`status page weight (${testInfo.project.name}): ${total} bytes over ${urls.length} requests`);
   // The budget for the page read during an outage: under 30 KB, all requests, compressed,
   // headers included (the live module is most of it: keep it framework- and format!-free).
+  // The page's own HTML grows with what earlier tests leave public (about 2 KB here).
   expect(total).toBeGreaterThan(0);
   expect(total).toBeLessThan(30_000);
 });

@@ -248,15 +248,21 @@ fn body_of(xhr: &web_sys::XmlHttpRequest) -> Option<(String, String)> {
     if !(200..300).contains(&xhr.status().ok()?) {
         return None;
     }
+    // The version from its header, else the ETag; without either the body is still shown
+    // (as version "", so the next announcement fetches again).
     let version = match xhr.get_response_header("x-status-version").ok()? {
         Some(v) => v,
-        None => {
-            let etag = xhr.get_response_header("etag").ok()??;
-            etag.strip_prefix("W/")
-                .unwrap_or(&etag)
-                .trim_matches('"')
-                .to_string()
-        }
+        None => xhr
+            .get_response_header("etag")
+            .ok()
+            .flatten()
+            .map(|etag| {
+                etag.strip_prefix("W/")
+                    .unwrap_or(&etag)
+                    .trim_matches('"')
+                    .to_string()
+            })
+            .unwrap_or_default(),
     };
     Some((xhr.response_text().ok()??, version))
 }
