@@ -307,10 +307,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        super::found(n)
     }
 
     /// Stores a new pending code (its SHA-256 hex) for one of `user_id`'s methods; the old
@@ -332,10 +329,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        super::found(n)
     }
 
     /// Checks a typed code (its SHA-256 hex) against the pending one: right, the method is
@@ -439,10 +433,7 @@ impl Store {
             .execute(p)
             .await
             .map(|r| r.rows_affected()))?;
-        if n == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        super::found(n)
     }
 
     /// Writes a page's plan in its own transaction (see [`plan_in`]).
