@@ -35,10 +35,71 @@ pub fn merge<K: Clone + Ord>(pieces: &[Stretch<K>]) -> Vec<Stretch<K>> {
     out
 }
 
+/// The parts of `[start, end)` that none of `taken` (`[start, end)` each, any order, may
+/// overlap or reach outside) covers, in order: what is left of a stretch to ask about when
+/// requests already cover some of it.
+pub fn uncovered(start: i64, end: i64, taken: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut taken: Vec<(i64, i64)> = taken.iter().copied().filter(|(a, b)| b > a).collect();
+    taken.sort_unstable();
+    let mut out = Vec::new();
+    let mut from = start;
+    for (a, b) in taken {
+        if a > from && from < end {
+            out.push((from, a.min(end)));
+        }
+        from = from.max(b);
+    }
+    if from < end {
+        out.push((from, end));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// (what, the stretch, taken, left).
+    type Uncovered = (
+        &'static str,
+        (i64, i64),
+        &'static [(i64, i64)],
+        &'static [(i64, i64)],
+    );
+
+    #[test]
+    fn uncovered_parts() {
+        let cases: &[Uncovered] = &[
+            ("nothing taken", (10, 20), &[], &[(10, 20)]),
+            ("all taken", (10, 20), &[(10, 20)], &[]),
+            ("taken beyond both ends", (10, 20), &[(0, 30)], &[]),
+            ("the end taken", (10, 20), &[(15, 20)], &[(10, 15)]),
+            ("the start taken", (10, 20), &[(5, 12)], &[(12, 20)]),
+            (
+                "the middle taken",
+                (10, 20),
+                &[(12, 14)],
+                &[(10, 12), (14, 20)],
+            ),
+            (
+                "two, unordered, overlapping",
+                (10, 20),
+                &[(16, 18), (11, 13), (12, 14)],
+                &[(10, 11), (14, 16), (18, 20)],
+            ),
+            ("outside", (10, 20), &[(0, 5), (25, 30)], &[(10, 20)]),
+            (
+                "empty and reversed ignored",
+                (10, 20),
+                &[(12, 12), (15, 13)],
+                &[(10, 20)],
+            ),
+        ];
+        for (what, (start, end), taken, want) in cases {
+            assert_eq!(uncovered(*start, *end, taken), want.to_vec(), "{what}");
+        }
+    }
 
     fn s(key: &str, start: i64, end: i64, covering: bool) -> Stretch<String> {
         Stretch {
@@ -99,6 +160,30 @@ mod tests {
     }
 
     proptest! {
+        /// The parts left are inside the stretch, in order, apart, and are exactly the
+        /// instants (sampled) no taken range covers.
+        #[test]
+        fn uncovered_is_exactly_what_nothing_takes(
+            start in 0i64..50,
+            len in 1i64..50,
+            raw in proptest::collection::vec((0i64..120, 0i64..30), 0..8),
+        ) {
+            let end = start + len;
+            let taken: Vec<(i64, i64)> = raw.iter().map(|(a, l)| (*a, a + l)).collect();
+            let left = uncovered(start, end, &taken);
+            for w in left.windows(2) {
+                prop_assert!(w[0].1 < w[1].0);
+            }
+            for t in start..end {
+                let free = !taken.iter().any(|(a, b)| *a <= t && t < *b);
+                let listed = left.iter().any(|(a, b)| *a <= t && t < *b);
+                prop_assert_eq!(free, listed, "instant {}", t);
+            }
+            for (a, b) in &left {
+                prop_assert!(start <= *a && a < b && *b <= end);
+            }
+        }
+
         #[test]
         fn merge_keeps_the_covered_time_and_leaves_no_touching_pair(
             raw in proptest::collection::vec((0u8..3, 0i64..100, 1i64..20, any::<bool>()), 0..30),

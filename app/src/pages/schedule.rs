@@ -372,8 +372,8 @@ fn Month(days: Vec<DayView>) -> impl IntoView {
 pub fn MyShiftsPage(
     viewer: Viewer,
     zone: String,
-    /// Stretches, and the open request's sentence when one was asked already.
-    shifts: Vec<(ShiftView, Option<String>)>,
+    /// Stretches, with what was asked of them already.
+    shifts: Vec<MyStretch>,
     ical_url: String,
 ) -> impl IntoView {
     let csrf = viewer.csrf.clone().unwrap_or_default();
@@ -386,27 +386,38 @@ pub fn MyShiftsPage(
             } else {
                 view! {
                     <ul class="my-shifts">
-                        {shifts.into_iter().map(|(s, asked)| {
-                            let csrf = csrf.clone();
+                        {shifts.into_iter().map(|MyStretch { shift: s, asked, rest }| {
+                            let whole = asked.is_empty();
+                            let swaps = format!("/schedules/{}/swaps", s.schedule_id);
+                            let ask = format!("/schedules/{}/swaps/ask", s.schedule_id);
+                            let asked = asked.into_iter().map(|sentence| {
+                                let swaps = swaps.clone();
+                                view! { <p class="asked" role="status">{sentence}" "<a href=swaps>"See the request"</a></p> }
+                            }).collect_view();
+                            // Asking covers the whole stretch, or, when part of it was asked
+                            // already, each part left.
+                            let forms = rest.into_iter().map(|part| {
+                                let text = if whole {
+                                    "Ask someone to take this".to_string()
+                                } else {
+                                    format!("Ask someone to take {} → {}", part.start_label, part.end_label)
+                                };
+                                view! {
+                                    <form method="post" action=ask.clone() class="inline">
+                                        <input type="hidden" name="csrf" value=csrf.clone()/>
+                                        <input type="hidden" name="start" value=part.start_ms.to_string()/>
+                                        <input type="hidden" name="end" value=part.end_ms.to_string()/>
+                                        <button type="submit" class="button">{text}</button>
+                                    </form>
+                                }
+                            }).collect_view();
                             view! {
                                 <li class="card my-shift">
                                     <p><strong>{s.schedule_name.clone()}</strong>
                                         {(s.source == "override").then(|| view! { <span class="chip-tag">"covering"</span> })}</p>
                                     <p>{format!("{} → {}", s.start_label, s.end_label)}</p>
-                                    {match asked {
-                                        Some(sentence) => view! {
-                                            <p class="asked" role="status">{sentence}" "
-                                                <a href=format!("/schedules/{}/swaps", s.schedule_id)>"See the request"</a></p>
-                                        }.into_any(),
-                                        None => view! {
-                                            <form method="post" action=format!("/schedules/{}/swaps/ask", s.schedule_id) class="inline">
-                                                <input type="hidden" name="csrf" value=csrf/>
-                                                <input type="hidden" name="start" value=s.start_ms.to_string()/>
-                                                <input type="hidden" name="end" value=s.end_ms.to_string()/>
-                                                <button type="submit" class="button">"Ask someone to take this"</button>
-                                            </form>
-                                        }.into_any(),
-                                    }}
+                                    {asked}
+                                    {forms}
                                 </li>
                             }
                         }).collect_view()}
@@ -421,6 +432,31 @@ pub fn MyShiftsPage(
             </section>
         </Shell>
     }
+}
+
+/// One card of My shifts: the stretch, the sentences of its open requests, and the parts of it
+/// nobody was asked to take yet (the whole stretch when nothing was asked).
+#[derive(Debug, Clone)]
+pub struct MyStretch {
+    /// The stretch.
+    pub shift: ShiftView,
+    /// "You asked your teammates to take …", one per open request.
+    pub asked: Vec<String>,
+    /// What is left to ask about.
+    pub rest: Vec<AskPart>,
+}
+
+/// A part of a stretch to ask about, with its times as the viewer reads them.
+#[derive(Debug, Clone)]
+pub struct AskPart {
+    /// Start, Unix ms.
+    pub start_ms: i64,
+    /// End, Unix ms.
+    pub end_ms: i64,
+    /// Start, in the viewer's zone.
+    pub start_label: String,
+    /// End, in the viewer's zone.
+    pub end_label: String,
 }
 
 /// The confirmation step of asking: what will be asked, of whom, an optional note, and

@@ -675,6 +675,42 @@ async fn an_asked_stretch_says_so(backend: Backend) {
     let page = get(&maya, &f.app, "/my/shifts").await;
     assert!(page.contains("You asked your teammates to take"), "{page}");
     assert!(!page.contains("Ask someone to take this"));
+    // Maya is on call throughout: the parts before and after the request can still be asked
+    // about, each with its own button.
+    assert_eq!(page.matches("Ask someone to take ").count(), 2, "{page}");
+    assert!(
+        page.contains(&format!(r#"name="end" value="{}""#, hour(48))),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(r#"name="start" value="{}""#, hour(56))),
+        "{page}"
+    );
+    let r = maya
+        .post(f.app.url(&format!("/schedules/{}/swaps", f.schedule)))
+        .form(&[
+            ("csrf", maya_csrf.as_str()),
+            ("start", &hour(56)),
+            ("end", &hour(60)),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        r.status(),
+        303,
+        "the part after the request is asked on its own"
+    );
+    let page = get(&maya, &f.app, "/my/shifts").await;
+    assert_eq!(
+        page.matches("You asked your teammates to take").count(),
+        2,
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(r#"name="start" value="{}""#, hour(60))),
+        "{page}"
+    );
     f.app.stop().await;
 }
 on_both_backends!(an_asked_stretch_says_so);

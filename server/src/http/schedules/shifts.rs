@@ -6,7 +6,9 @@ use app::domain::permission::{self, Action, Cover, Relation};
 use app::domain::schedule::{expand, Override, Shift, ShiftSource, Window};
 use app::domain::stretch::{self, Stretch};
 use app::pages::render_document;
-use app::pages::schedule::{AskConfirmPage, MyShiftsPage, ShiftPage, ShiftView};
+use app::pages::schedule::{
+    AskConfirmPage, AskPart, MyShiftsPage, MyStretch, ShiftPage, ShiftView,
+};
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use leptos::prelude::*;
@@ -302,11 +304,12 @@ pub async fn my_shifts(
         ) else {
             continue;
         };
-        let asked = open
+        let requests: Vec<_> = open
             .iter()
-            .filter(|r| {
-                r.schedule_id == st.key && r.request.start < end && r.request.end > start
-            })
+            .filter(|r| r.schedule_id == st.key && r.request.start < end && r.request.end > start)
+            .collect();
+        let asked = requests
+            .iter()
             .map(|r| {
                 format!(
                     "You asked your teammates to take {} → {}. Waiting for someone to accept; you stay on call until then.",
@@ -314,7 +317,27 @@ pub async fn my_shifts(
                     label(r.request.end, &tz)
                 )
             })
-            .next();
+            .collect();
+        let taken: Vec<(i64, i64)> = requests
+            .iter()
+            .map(|r| {
+                (
+                    r.request.start.as_millisecond(),
+                    r.request.end.as_millisecond(),
+                )
+            })
+            .collect();
+        let rest = stretch::uncovered(st.start, st.end, &taken)
+            .into_iter()
+            .filter_map(|(a, b)| {
+                Some(AskPart {
+                    start_ms: a,
+                    end_ms: b,
+                    start_label: label(jiff::Timestamp::from_millisecond(a).ok()?, &tz),
+                    end_label: label(jiff::Timestamp::from_millisecond(b).ok()?, &tz),
+                })
+            })
+            .collect();
         let view = ShiftView {
             schedule_id: info.id.clone(),
             schedule_name: info.name.clone(),
@@ -327,7 +350,11 @@ pub async fn my_shifts(
             source: if st.covering { "override" } else { "layer" },
             mine: true,
         };
-        shifts.push((view, asked));
+        shifts.push(MyStretch {
+            shift: view,
+            asked,
+            rest,
+        });
     }
     let url = ical_url(
         &state,
