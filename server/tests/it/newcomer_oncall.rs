@@ -661,16 +661,19 @@ async fn an_asked_stretch_says_so(backend: Backend) {
             .as_millisecond()
             .to_string()
     };
-    let r = maya
-        .post(f.app.url(&format!("/schedules/{}/swaps", f.schedule)))
-        .form(&[
-            ("csrf", maya_csrf.as_str()),
-            ("start", &hour(48)),
-            ("end", &hour(56)),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let ask = |from: i64, to: i64| {
+        let (start, end) = (hour(from), hour(to));
+        let (c, csrf) = (maya.clone(), maya_csrf.clone());
+        let url = f.app.url(&format!("/schedules/{}/swaps", f.schedule));
+        async move {
+            c.post(url)
+                .form(&[("csrf", csrf.as_str()), ("start", &start), ("end", &end)])
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let r = ask(48, 56).await;
     assert_eq!(r.status(), 303);
     let page = get(&maya, &f.app, "/my/shifts").await;
     assert!(page.contains("You asked your teammates to take"), "{page}");
@@ -686,16 +689,7 @@ async fn an_asked_stretch_says_so(backend: Backend) {
         page.contains(&format!(r#"name="start" value="{}""#, hour(56))),
         "{page}"
     );
-    let r = maya
-        .post(f.app.url(&format!("/schedules/{}/swaps", f.schedule)))
-        .form(&[
-            ("csrf", maya_csrf.as_str()),
-            ("start", &hour(56)),
-            ("end", &hour(60)),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = ask(56, 60).await;
     assert_eq!(
         r.status(),
         303,

@@ -58,12 +58,16 @@ async fn paused_monitor_is_not_checked_and_holds_nothing(backend: Backend) {
     assert_eq!(status(&app).await, "major_outage");
 
     // Pause: the alert is resolved, the component released, the row says so.
-    let r = app
-        .post_form(
-            &format!("/admin/monitors/{}/pause", m.id),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    // An admin's monitor action ("pause", "resume") with the given CSRF token.
+    let act = |action: &'static str, token: &str| {
+        let (url, token) = (
+            format!("/admin/monitors/{}/{action}", m.id),
+            token.to_string(),
+        );
+        let app = &app;
+        async move { app.post_form(&url, &[("csrf", &token)]).await }
+    };
+    let r = act("pause", &csrf).await;
     assert_eq!(r.status(), 303);
     assert_eq!(
         app.state().store.alerts(5).await.unwrap()[0].status,
@@ -97,12 +101,7 @@ async fn paused_monitor_is_not_checked_and_holds_nothing(backend: Backend) {
     assert!(m2.paused_at.is_some() && m2.last_checked_at == m.last_checked_at);
 
     // Resumed: watched again from one interval on.
-    let r = app
-        .post_form(
-            &format!("/admin/monitors/{}/resume", m.id),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let r = act("resume", &csrf).await;
     assert_eq!(r.status(), 303);
     clock.advance(Duration::from_secs(6));
     common::ticked(&app, clock.now_ms()).await;
@@ -112,12 +111,7 @@ async fn paused_monitor_is_not_checked_and_holds_nothing(backend: Backend) {
     // Resuming a running monitor (a stale tab, a second click) changes nothing: it stays down
     // with its alert open, so its recovery still resolves the alert.
     let before = app.state().store.monitor(&m.id).await.unwrap();
-    let r = app
-        .post_form(
-            &format!("/admin/monitors/{}/resume", m.id),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let r = act("resume", &csrf).await;
     assert_eq!(r.status(), 303);
     let after = app.state().store.monitor(&m.id).await.unwrap();
     assert_eq!(
@@ -200,12 +194,7 @@ async fn paused_monitor_is_not_checked_and_holds_nothing(backend: Backend) {
         assert_eq!(r.status(), 403, "{path}");
     }
     // A missing CSRF token is refused.
-    let r = app
-        .post_form(
-            &format!("/admin/monitors/{}/pause", m.id),
-            &[("csrf", "nope")],
-        )
-        .await;
+    let r = act("pause", "nope").await;
     assert_eq!(r.status(), 403);
     app.stop().await;
 }
